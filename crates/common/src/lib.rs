@@ -1,0 +1,13 @@
+//! Shared foundation for every IntelliStack role: configuration, the database
+//! handle and its migrations, ids, the clock and telemetry.
+
+pub mod clock;
+pub mod config;
+pub mod db;
+pub mod ids;
+pub mod origins;
+pub mod telemetry;
+
+pub use clock::{Clock, ManualClock, SharedClock, SystemClock};
+pub use config::{Config, ConfigError, DatabaseConfig, Mode, Role};
+pub use db::{Db, DbError, DbKind};

@@ -1,0 +1,11 @@
+//! The IntelliStack server, assembled from its roles. `main.rs` is the CLI;
+//! everything here is also used in-process by the integration tests.
+
+pub mod app;
+pub mod cli;
+pub mod ops;
+pub mod server;
+pub mod startup;
+
+pub use app::{App, AppState};
+pub use startup::StartError;

@@ -1,0 +1,65 @@
+use std::process::ExitCode;
+
+use clap::Parser;
+use common::{Config, Role};
+use intellistack::StartError;
+use intellistack::cli::{Cli, Command, ServeArgs};
+use intellistack::{server, startup};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err}");
+            ExitCode::from(err.exit_code() as u8)
+        }
+    }
+}
+
+async fn run(cli: Cli) -> Result<(), StartError> {
+    let mut config = Config::from_process_env()?;
+    common::telemetry::init_logging(config.log_format);
+    match cli.command.unwrap_or(Command::Serve(ServeArgs {
+        roles: "auth,api,web".into(),
+        ..Default::default()
+    })) {
+        Command::Serve(args) => {
+            let roles = Role::parse_list(&args.roles)?;
+            if let Some(port) = args.port {
+                config.port = port;
+            }
+            if let Some(bind) = args.bind {
+                config.bind = bind;
+            }
+            let listener = startup::bind(&config).await?;
+            let addr = listener.local_addr().map_err(|source| StartError::Bind {
+                addr: std::net::SocketAddr::new(config.bind, config.port),
+                source,
+            })?;
+            let app = startup::build_app(config, roles.clone()).await?;
+            let roles: Vec<_> = roles.iter().map(|r| r.as_str()).collect();
+            tracing::info!(%addr, roles = roles.join(","), "IntelliStack listening on http://{addr}");
+            server::serve(app, listener, server::shutdown_signal())
+                .await
+                .map_err(|source| StartError::Bind { addr, source })?;
+            Ok(())
+        }
+        Command::Migrate => {
+            let db = startup::open_database(&config).await?;
+            println!("migrations applied ({} in total)", db.migration_count());
+            db.close().await;
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,68 @@
+//! Start-up: configuration, database, migrations and the listening socket,
+//! each failure turned into one line that says what to do and an exit code.
+
+use std::collections::BTreeSet;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use common::{Config, ConfigError, Db, DbError, Role, SystemClock};
+use tokio::net::TcpListener;
+
+use crate::app::App;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("configuration error: {0}")]
+    Config(#[from] ConfigError),
+    #[error(
+        "port {port} on {bind} is already in use: stop the process using it, or choose another with --port or PORT"
+    )]
+    PortInUse { bind: std::net::IpAddr, port: u16 },
+    #[error("cannot listen on {addr}: {source}; check --bind/BIND_ADDR and --port/PORT")]
+    Bind {
+        addr: SocketAddr,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{0}; check DATABASE_URL and that the database server is running")]
+    Database(#[from] DbError),
+}
+
+impl StartError {
+    /// 2 for what the operator must change in the configuration, 1 otherwise.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            StartError::Config(_) | StartError::PortInUse { .. } | StartError::Bind { .. } => 2,
+            StartError::Database(_) => 1,
+        }
+    }
+}
+
+/// Binds the listening socket before anything slow happens, so a port
+/// conflict is reported at once.
+pub async fn bind(config: &Config) -> Result<TcpListener, StartError> {
+    let addr = SocketAddr::new(config.bind, config.port);
+    TcpListener::bind(addr).await.map_err(|source| {
+        if source.kind() == std::io::ErrorKind::AddrInUse {
+            StartError::PortInUse {
+                bind: config.bind,
+                port: config.port,
+            }
+        } else {
+            StartError::Bind { addr, source }
+        }
+    })
+}
+
+/// Connects to the database and applies the embedded migrations.
+pub async fn open_database(config: &Config) -> Result<Db, StartError> {
+    let db = Db::connect(&config.database).await?;
+    db.migrate().await?;
+    Ok(db)
+}
+
+/// Builds the application for the given roles on a migrated database.
+pub async fn build_app(config: Config, roles: BTreeSet<Role>) -> Result<App, StartError> {
+    let db = open_database(&config).await?;
+    Ok(App::new(config, db, Arc::new(SystemClock), roles))
+}

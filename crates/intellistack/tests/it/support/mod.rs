@@ -1,0 +1,172 @@
+//! Test support used by every integration test: starts the real server
+//! in-process on 127.0.0.1 and a free port, against SQLite in a temporary
+//! folder or a fresh PostgreSQL database that is created with a unique name
+//! and dropped afterwards.
+//!
+//! PostgreSQL comes from `DATABASE_URL_TEST` (any database on the server; it
+//! is only used to create and drop test databases), else
+//! `postgres://postgres@127.0.0.1:5432/postgres`.
+
+#![allow(dead_code)]
+
+pub mod pg;
+pub mod proxy;
+
+use std::collections::{BTreeSet, HashMap};
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use common::{Config, Db, ManualClock, Role};
+use intellistack::App;
+use tempfile::TempDir;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+pub use pg::PgDatabase;
+
+pub const TEST_SECRET: &str = "test-secret-0123456789abcdef0123456789abcdef";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    pub const ALL: [Backend; 2] = [Backend::Sqlite, Backend::Postgres];
+}
+
+/// Extra settings for a test server.
+#[derive(Default)]
+pub struct Options {
+    /// Environment-style variables layered over the test defaults.
+    pub vars: HashMap<String, String>,
+    /// Roles to serve; all when empty.
+    pub roles: BTreeSet<Role>,
+    /// Overrides the database URL (for example to go through a [`proxy::TcpProxy`]).
+    pub database_url: Option<String>,
+}
+
+impl Options {
+    pub fn var(mut self, key: &str, value: impl Into<String>) -> Self {
+        self.vars.insert(key.into(), value.into());
+        self
+    }
+}
+
+/// A running server. Dropping it stops the server and removes its data.
+pub struct TestServer {
+    pub url: String,
+    pub addr: SocketAddr,
+    pub db: Db,
+    pub clock: ManualClock,
+    pub dir: TempDir,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<std::io::Result<()>>>,
+    pg: Option<PgDatabase>,
+}
+
+impl TestServer {
+    pub async fn start(backend: Backend) -> TestServer {
+        Self::start_with(backend, Options::default()).await
+    }
+
+    pub async fn start_with(backend: Backend, opts: Options) -> TestServer {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind a free port");
+        let addr = listener.local_addr().expect("local addr");
+        let url = format!("http://127.0.0.1:{}", addr.port());
+
+        let (pg, database_url) = match (backend, opts.database_url.clone()) {
+            (_, Some(u)) => (None, u),
+            (Backend::Sqlite, None) => (
+                None,
+                format!("sqlite://{}", dir.path().join("test.db").display()),
+            ),
+            (Backend::Postgres, None) => {
+                let pg = PgDatabase::create().await;
+                let u = pg.url.clone();
+                (Some(pg), u)
+            }
+        };
+
+        let mut vars: HashMap<String, String> = [
+            ("DATA_DIR", dir.path().display().to_string()),
+            ("DATABASE_URL", database_url),
+            ("BETTER_AUTH_SECRET", TEST_SECRET.to_string()),
+            ("BETTER_AUTH_URL", url.clone()),
+            ("PORT", addr.port().to_string()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
+        vars.extend(opts.vars);
+        let config = Config::from_vars(&vars).expect("test configuration");
+
+        let roles = if opts.roles.is_empty() {
+            Role::ALL.into_iter().collect()
+        } else {
+            opts.roles
+        };
+        let db = intellistack::startup::open_database(&config)
+            .await
+            .expect("open and migrate the test database");
+        let clock = ManualClock::new(chrono::Utc::now());
+        let app = App::new(config, db.clone(), Arc::new(clock.clone()), roles);
+
+        let (tx, rx) = oneshot::channel::<()>();
+        let task = tokio::spawn(intellistack::server::serve(app, listener, async {
+            let _ = rx.await;
+        }));
+
+        TestServer {
+            url,
+            addr,
+            db,
+            clock,
+            dir,
+            shutdown: Some(tx),
+            task: Some(task),
+            pg,
+        }
+    }
+
+    /// An absolute URL for `path` on this server.
+    pub fn at(&self, path: &str) -> String {
+        format!("{}{}", self.url, path)
+    }
+
+    /// A client that keeps cookies, like a browser.
+    pub fn client(&self) -> reqwest::Client {
+        reqwest::Client::builder()
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("http client")
+    }
+
+    /// Stops accepting connections and waits for in-flight requests.
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+        self.db.close().await;
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(task) = self.task.take() {
+            task.abort();
+        }
+    }
+}
