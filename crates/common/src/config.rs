@@ -24,6 +24,15 @@ pub const VARS: &[&str] = &[
     "REQUEST_TIMEOUT_SECS",
     "BODY_LIMIT_BYTES",
     "LOG_FORMAT",
+    "TRUSTED_PROXIES",
+    "AUTH_REQUIRE_EMAIL_VERIFICATION",
+    "AUTH_RATE_LIMIT_ENABLED",
+    "MAIL_FROM",
+    "SMTP_URL",
+    "RESEND_API_KEY",
+    "RESEND_API_URL",
+    "JWT_ALG",
+    "JWT_ROTATION_DAYS",
 ];
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -225,6 +234,46 @@ pub enum LogFormat {
     Json,
 }
 
+/// How mail leaves the system.
+#[derive(Debug, Clone)]
+pub enum MailTransport {
+    /// Development: each message becomes a file under `DATA_DIR/outbox`.
+    Outbox,
+    /// An SMTP relay, `smtp://user:pass@host:port` or `smtps://…`.
+    Smtp { url: Secret },
+    /// The Resend HTTP API.
+    Resend { api_key: Secret, api_url: Url },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JwtAlg {
+    Rs256,
+    EdDsa,
+}
+
+impl JwtAlg {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JwtAlg::Rs256 => "RS256",
+            JwtAlg::EdDsa => "EdDSA",
+        }
+    }
+}
+
+/// Settings of the auth role.
+#[derive(Debug, Clone)]
+pub struct AuthConfig {
+    pub require_email_verification: bool,
+    pub rate_limit_enabled: bool,
+    /// Proxies whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+    pub mail: MailTransport,
+    pub mail_from: String,
+    pub jwt_alg: JwtAlg,
+    /// Signing keys older than this are replaced automatically.
+    pub jwt_rotation: Option<chrono::Duration>,
+}
+
 #[derive(Debug, Clone)]
 pub struct Config {
     pub mode: Mode,
@@ -242,6 +291,9 @@ pub struct Config {
     pub request_timeout: Duration,
     pub body_limit: usize,
     pub log_format: LogFormat,
+    pub auth: AuthConfig,
+    /// Whether `BETTER_AUTH_URL` was given (else it follows the port).
+    pub base_url_explicit: bool,
 }
 
 /// The raw variables a configuration is built from: the process environment
@@ -293,6 +345,7 @@ impl Config {
                 path: data_dir.join("intellistack.db"),
             },
         };
+        let base_url_explicit = get("BETTER_AUTH_URL").is_some();
         let base_url = match get("BETTER_AUTH_URL") {
             Some(raw) => parse_http_url("BETTER_AUTH_URL", raw)?,
             None => parse_http_url("BETTER_AUTH_URL", &format!("http://localhost:{port}"))?,
@@ -374,7 +427,11 @@ impl Config {
             None => dev_secret(&data_dir)?,
         };
 
+        let auth = auth_config(&get)?;
+
         Ok(Config {
+            base_url_explicit,
+            auth,
             mode,
             bind,
             port,
@@ -390,9 +447,116 @@ impl Config {
         })
     }
 
+    /// Applies a `--port` override; a default base URL follows it.
+    pub fn set_port(&mut self, port: u16) {
+        self.port = port;
+        if !self.base_url_explicit {
+            let old = origin_of(&self.base_url);
+            if self.base_url.set_port(Some(port)).is_ok() {
+                let new = origin_of(&self.base_url);
+                for o in &mut self.trusted_origins {
+                    if *o == old {
+                        *o = new.clone();
+                    }
+                }
+            }
+        }
+    }
+
     pub fn is_https(&self) -> bool {
         self.base_url.scheme() == "https"
     }
+}
+
+fn auth_config<'a>(get: &impl Fn(&str) -> Option<&'a str>) -> Result<AuthConfig, ConfigError> {
+    let flag = |var: &'static str, default: bool| -> Result<bool, ConfigError> {
+        match get(var).map(str::to_ascii_lowercase).as_deref() {
+            None => Ok(default),
+            Some("1" | "true" | "yes" | "on") => Ok(true),
+            Some("0" | "false" | "no" | "off") => Ok(false),
+            Some(other) => Err(ConfigError::Invalid {
+                var,
+                value: other.into(),
+                expected: "use true or false",
+            }),
+        }
+    };
+    let mut trusted_proxies = Vec::new();
+    for raw in get("TRUSTED_PROXIES")
+        .unwrap_or_default()
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
+        let net = raw
+            .parse::<ipnet::IpNet>()
+            .or_else(|_| raw.parse::<IpAddr>().map(ipnet::IpNet::from))
+            .map_err(|_| ConfigError::Invalid {
+                var: "TRUSTED_PROXIES",
+                value: raw.into(),
+                expected: "a comma-separated list of IP addresses or CIDR ranges such as 10.0.0.0/8",
+            })?;
+        trusted_proxies.push(net);
+    }
+    let mail = if let Some(key) = get("RESEND_API_KEY") {
+        let api_url = parse_http_url(
+            "RESEND_API_URL",
+            get("RESEND_API_URL").unwrap_or("https://api.resend.com"),
+        )?;
+        MailTransport::Resend {
+            api_key: Secret::new(key),
+            api_url,
+        }
+    } else if let Some(url) = get("SMTP_URL") {
+        if !(url.starts_with("smtp://") || url.starts_with("smtps://")) {
+            return Err(ConfigError::Invalid {
+                var: "SMTP_URL",
+                value: redact_url(url),
+                expected: "smtp://USER:PASSWORD@HOST:PORT or smtps://…",
+            });
+        }
+        MailTransport::Smtp {
+            url: Secret::new(url),
+        }
+    } else {
+        MailTransport::Outbox
+    };
+    let jwt_alg = match get("JWT_ALG") {
+        None | Some("RS256") => JwtAlg::Rs256,
+        Some("EdDSA") => JwtAlg::EdDsa,
+        Some(other) => {
+            return Err(ConfigError::Invalid {
+                var: "JWT_ALG",
+                value: other.into(),
+                expected: "use RS256 or EdDSA",
+            });
+        }
+    };
+    let jwt_rotation = match get("JWT_ROTATION_DAYS") {
+        None => None,
+        Some(raw) => match raw.parse::<u32>() {
+            Ok(0) => None,
+            Ok(days) => Some(chrono::Duration::days(days.into())),
+            Err(_) => {
+                return Err(ConfigError::Invalid {
+                    var: "JWT_ROTATION_DAYS",
+                    value: raw.into(),
+                    expected: "a whole number of days (0 turns automatic rotation off)",
+                });
+            }
+        },
+    };
+    Ok(AuthConfig {
+        require_email_verification: flag("AUTH_REQUIRE_EMAIL_VERIFICATION", true)?,
+        rate_limit_enabled: flag("AUTH_RATE_LIMIT_ENABLED", true)?,
+        trusted_proxies,
+        mail,
+        mail_from: get("MAIL_FROM")
+            .unwrap_or("IntelliStack <no-reply@intellistack.local>")
+            .to_string(),
+        jwt_alg,
+        jwt_rotation,
+    })
 }
 
 fn parse_or<T: FromStr>(

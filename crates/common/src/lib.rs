@@ -9,5 +9,7 @@ pub mod origins;
 pub mod telemetry;
 
 pub use clock::{Clock, ManualClock, SharedClock, SystemClock};
-pub use config::{Config, ConfigError, DatabaseConfig, Mode, Role};
+pub use config::{
+    AuthConfig, Config, ConfigError, DatabaseConfig, JwtAlg, MailTransport, Mode, Role, Secret,
+};
 pub use db::{Db, DbError, DbKind};

@@ -17,6 +17,8 @@ pub struct AppState {
     pub clock: SharedClock,
     pub metrics: PrometheusHandle,
     pub roles: Arc<BTreeSet<Role>>,
+    /// The identity service; every role reads sessions through it.
+    pub auth: auth::Auth,
 }
 
 /// A fully wired application, ready to be served.
@@ -25,13 +27,33 @@ pub struct App {
 }
 
 impl App {
-    pub fn new(config: Config, db: Db, clock: SharedClock, roles: BTreeSet<Role>) -> Self {
+    pub fn new(
+        config: Config,
+        db: Db,
+        clock: SharedClock,
+        roles: BTreeSet<Role>,
+    ) -> Result<Self, auth::mail::MailError> {
+        let config = Arc::new(config);
+        let auth = auth::Auth::new(config.clone(), db.clone(), clock.clone())?;
+        Ok(Self::with_auth(config, db, clock, roles, auth))
+    }
+
+    /// Wires the application around an existing identity service (tests
+    /// inject one with a capturing mailer).
+    pub fn with_auth(
+        config: Arc<Config>,
+        db: Db,
+        clock: SharedClock,
+        roles: BTreeSet<Role>,
+        auth: auth::Auth,
+    ) -> Self {
         let state = AppState {
-            config: Arc::new(config),
+            config,
             db,
             clock,
             metrics: metrics_handle(),
             roles: Arc::new(roles),
+            auth,
         };
         App { state }
     }
@@ -39,6 +61,10 @@ impl App {
     /// The router for the configured roles plus the operational endpoints
     /// every instance answers (`/health`, `/ready`, `/metrics`).
     pub fn router(&self) -> Router {
-        ops::router().with_state(self.state.clone())
+        let mut router = ops::router().with_state(self.state.clone());
+        if self.state.roles.contains(&Role::Auth) {
+            router = router.merge(auth::http::router(self.state.auth.clone()));
+        }
+        router
     }
 }

@@ -26,6 +26,54 @@ pub enum Command {
     Serve(ServeArgs),
     /// Apply pending database migrations and exit (the server also does this at start).
     Migrate,
+    /// Manage users from the shell (for example, bootstrap the first admin).
+    Users {
+        #[command(subcommand)]
+        command: UsersCommand,
+    },
+    /// Manage JWT signing keys.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UsersCommand {
+    /// Create a user with a verified email and a password.
+    /// Example: intellistack users create --email admin@example.com --role admin --password-stdin
+    Create {
+        #[arg(long)]
+        email: String,
+        /// Display name (default: the part of the email before @).
+        #[arg(long)]
+        name: Option<String>,
+        /// student, instructor or admin.
+        #[arg(long, default_value = "student")]
+        role: String,
+        /// The password (visible in the process list; prefer --password-stdin).
+        #[arg(long, conflicts_with = "password_stdin")]
+        password: Option<String>,
+        /// Read the password from the first line of standard input.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Change a user's role; it applies to their next token or page load.
+    SetRole {
+        /// The user's email.
+        #[arg(long)]
+        email: String,
+        /// student, instructor or admin.
+        #[arg(long)]
+        role: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Retire the current signing key and create a new one. Tokens signed by
+    /// the old key keep verifying until they expire.
+    Rotate,
 }
 
 #[derive(Debug, Default, clap::Args)]

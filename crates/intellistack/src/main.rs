@@ -4,6 +4,8 @@ use clap::Parser;
 use common::{Config, Role};
 use intellistack::StartError;
 use intellistack::cli::{Cli, Command, ServeArgs};
+use intellistack::commands;
+use intellistack::commands::CommandError;
 use intellistack::{server, startup};
 
 fn main() -> ExitCode {
@@ -27,17 +29,17 @@ fn main() -> ExitCode {
     }
 }
 
-async fn run(cli: Cli) -> Result<(), StartError> {
-    let mut config = Config::from_process_env()?;
+async fn run(cli: Cli) -> Result<(), CommandError> {
+    let mut config = Config::from_process_env().map_err(StartError::from)?;
     common::telemetry::init_logging(config.log_format);
     match cli.command.unwrap_or(Command::Serve(ServeArgs {
         roles: "auth,api,web".into(),
         ..Default::default()
     })) {
         Command::Serve(args) => {
-            let roles = Role::parse_list(&args.roles)?;
+            let roles = Role::parse_list(&args.roles).map_err(StartError::from)?;
             if let Some(port) = args.port {
-                config.port = port;
+                config.set_port(port);
             }
             if let Some(bind) = args.bind {
                 config.bind = bind;
@@ -55,6 +57,8 @@ async fn run(cli: Cli) -> Result<(), StartError> {
                 .map_err(|source| StartError::Bind { addr, source })?;
             Ok(())
         }
+        Command::Users { command } => commands::users(config, command).await,
+        Command::Keys { command } => commands::keys(config, command).await,
         Command::Migrate => {
             let db = startup::open_database(&config).await?;
             println!("migrations applied ({} in total)", db.migration_count());

@@ -26,13 +26,18 @@ pub enum StartError {
     },
     #[error("{0}; check DATABASE_URL and that the database server is running")]
     Database(#[from] DbError),
+    #[error("mail configuration error: {0}; check SMTP_URL, RESEND_API_KEY and MAIL_FROM")]
+    Mail(#[from] auth::mail::MailError),
 }
 
 impl StartError {
     /// 2 for what the operator must change in the configuration, 1 otherwise.
     pub fn exit_code(&self) -> i32 {
         match self {
-            StartError::Config(_) | StartError::PortInUse { .. } | StartError::Bind { .. } => 2,
+            StartError::Config(_)
+            | StartError::PortInUse { .. }
+            | StartError::Bind { .. }
+            | StartError::Mail(_) => 2,
             StartError::Database(_) => 1,
         }
     }
@@ -64,5 +69,5 @@ pub async fn open_database(config: &Config) -> Result<Db, StartError> {
 /// Builds the application for the given roles on a migrated database.
 pub async fn build_app(config: Config, roles: BTreeSet<Role>) -> Result<App, StartError> {
     let db = open_database(&config).await?;
-    Ok(App::new(config, db, Arc::new(SystemClock), roles))
+    Ok(App::new(config, db, Arc::new(SystemClock), roles)?)
 }

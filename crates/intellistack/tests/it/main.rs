@@ -3,4 +3,10 @@
 
 mod support;
 
+mod auth_admin;
+mod auth_email;
+mod auth_jwt;
+mod auth_mail;
+mod auth_security;
+mod auth_sessions;
 mod foundation;

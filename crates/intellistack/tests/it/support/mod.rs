@@ -9,6 +9,7 @@
 
 #![allow(dead_code)]
 
+pub mod auth;
 pub mod pg;
 pub mod proxy;
 
@@ -58,6 +59,7 @@ impl Options {
 /// A running server. Dropping it stops the server and removes its data.
 pub struct TestServer {
     pub url: String,
+    pub app_auth: ::auth::Auth,
     pub addr: SocketAddr,
     pub db: Db,
     pub clock: ManualClock,
@@ -99,6 +101,9 @@ impl TestServer {
             ("BETTER_AUTH_SECRET", TEST_SECRET.to_string()),
             ("BETTER_AUTH_URL", url.clone()),
             ("PORT", addr.port().to_string()),
+            // Most tests make many requests from one address; the rate-limit
+            // tests switch this back on.
+            ("AUTH_RATE_LIMIT_ENABLED", "false".to_string()),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_string(), v))
@@ -115,7 +120,9 @@ impl TestServer {
             .await
             .expect("open and migrate the test database");
         let clock = ManualClock::new(chrono::Utc::now());
-        let app = App::new(config, db.clone(), Arc::new(clock.clone()), roles);
+        let app = App::new(config, db.clone(), Arc::new(clock.clone()), roles)
+            .expect("wire the application");
+        let app_auth = app.state.auth.clone();
 
         let (tx, rx) = oneshot::channel::<()>();
         let task = tokio::spawn(intellistack::server::serve(app, listener, async {
@@ -123,6 +130,7 @@ impl TestServer {
         }));
 
         TestServer {
+            app_auth,
             url,
             addr,
             db,
@@ -132,6 +140,11 @@ impl TestServer {
             task: Some(task),
             pg,
         }
+    }
+
+    /// The identity service behind this server.
+    pub fn auth(&self) -> &::auth::Auth {
+        &self.app_auth
     }
 
     /// An absolute URL for `path` on this server.

@@ -1,0 +1,371 @@
+//! Email and password: sign-up, sign-in, verification, password change,
+//! profile updates.
+
+use serde_json::json;
+
+use crate::audit::{Entry, Event, RequestMeta};
+use crate::error::{AuthError, AuthResult, Kind};
+use crate::lockout;
+use crate::mail::{self, templates};
+use crate::password::{self, Verdict};
+use crate::sessions::Authenticated;
+use crate::tokens::{self, Lookup};
+use crate::users::{self, User, store as user_store};
+use crate::{Auth, sessions};
+
+pub struct SignUp {
+    pub name: String,
+    pub email: String,
+    pub password: String,
+    pub image: Option<String>,
+    pub callback_url: Option<String>,
+    pub remember_me: bool,
+}
+
+pub enum SignUpOutcome {
+    /// Verification is required: no session yet.
+    PendingVerification(User),
+    SignedIn(Authenticated),
+}
+
+pub struct SignIn {
+    pub email: String,
+    pub password: String,
+    pub remember_me: bool,
+    pub callback_url: Option<String>,
+}
+
+impl Auth {
+    pub async fn sign_up(&self, input: SignUp, meta: &RequestMeta) -> AuthResult<SignUpOutcome> {
+        let name = input.name.trim();
+        if name.is_empty() {
+            return Err(AuthError::validation("[body.name] Name is required"));
+        }
+        let email = users::normalize_email(&input.email)
+            .ok_or_else(|| AuthError::invalid("INVALID_EMAIL", "Invalid email"))?;
+        password::check_policy(&input.password).map_err(AuthError::WeakPassword)?;
+        // Hash before looking for the user, so an existing email costs the same.
+        let hash = self.hasher.hash(&input.password).await?;
+        let now = self.clock.now();
+        let id = common::ids::new_id();
+        let new = user_store::NewUser {
+            id: &id,
+            name,
+            email: &email,
+            email_verified: false,
+            image: input.image.as_deref(),
+            role: "student",
+            now,
+        };
+        let created = user_store::create_with_password(&self.db, &new, Some(&hash)).await?;
+        let require = self.config.auth.require_email_verification;
+        if !created {
+            if !require {
+                return Err(AuthError::coded(
+                    Kind::Unprocessable,
+                    "USER_ALREADY_EXISTS_USE_ANOTHER_EMAIL",
+                    "User already exists. Use another email.",
+                ));
+            }
+            // Answer as for a new account: whether an email is registered is
+            // not revealed.
+            return Ok(SignUpOutcome::PendingVerification(User {
+                id: common::ids::new_id(),
+                name: name.to_string(),
+                email,
+                email_verified: false,
+                image: input.image,
+                role: "student".into(),
+                banned: false,
+                ban_reason: None,
+                ban_expires: None,
+                created_at: now,
+                updated_at: now,
+            }));
+        }
+        let user = user_store::find_by_id(&self.db, &id)
+            .await?
+            .ok_or_else(AuthError::user_not_found)?;
+        self.audit(
+            meta,
+            Entry::new(Event::Register)
+                .user(&user.id)
+                .email(&user.email),
+        )
+        .await;
+        if require {
+            self.send_verification(&user, input.callback_url.as_deref(), meta)
+                .await?;
+            return Ok(SignUpOutcome::PendingVerification(user));
+        }
+        let session = self.create_session(&user, input.remember_me, meta).await?;
+        Ok(SignUpOutcome::SignedIn(Authenticated { session, user }))
+    }
+
+    pub async fn sign_in(&self, input: SignIn, meta: &RequestMeta) -> AuthResult<Authenticated> {
+        let email = users::normalize_email(&input.email)
+            .ok_or_else(|| AuthError::invalid("INVALID_EMAIL", "Invalid email"))?;
+        if input.password.chars().count() > password::MAX_LEN {
+            // Refused before hashing: long inputs are a denial-of-service lever.
+            return Err(AuthError::invalid("PASSWORD_TOO_LONG", "Password too long"));
+        }
+        let now = self.clock.now();
+        if let Some(until) = lockout::locked_until(&self.db, &email, now).await? {
+            self.audit(
+                meta,
+                Entry::new(Event::LoginFailed)
+                    .email(&email)
+                    .details(json!({"reason": "locked"})),
+            )
+            .await;
+            return Err(AuthError::Locked { until, now });
+        }
+
+        let user = user_store::find_by_email(&self.db, &email).await?;
+        let stored = match &user {
+            Some(u) => user_store::credential_account(&self.db, &u.id)
+                .await?
+                .and_then(|a| a.password),
+            None => None,
+        };
+        let verdict = match &stored {
+            Some(hash) => self.hasher.verify(&input.password, hash).await?,
+            None => {
+                self.hasher.dummy_verify(&input.password).await;
+                Verdict::Mismatch
+            }
+        };
+        let (Some(user), Verdict::Match | Verdict::MatchNeedsRehash) = (user.clone(), verdict)
+        else {
+            let reason = match (&user, &stored) {
+                (None, _) => "unknown_email",
+                (Some(_), None) => "no_password",
+                _ => "wrong_password",
+            };
+            return Err(self
+                .failed_sign_in(&email, user.as_ref(), reason, meta)
+                .await);
+        };
+
+        lockout::reset(&self.db, &email).await?;
+        if user.is_banned(now) {
+            self.audit(
+                meta,
+                Entry::new(Event::LoginFailed)
+                    .user(&user.id)
+                    .email(&email)
+                    .details(json!({"reason": "banned"})),
+            )
+            .await;
+            return Err(AuthError::banned());
+        }
+        if verdict == Verdict::MatchNeedsRehash {
+            let fresh = self.hasher.hash(&input.password).await?;
+            user_store::set_password(&self.db, &user.id, &fresh, now).await?;
+        }
+        if self.config.auth.require_email_verification && !user.email_verified {
+            self.audit(
+                meta,
+                Entry::new(Event::LoginFailed)
+                    .user(&user.id)
+                    .email(&email)
+                    .details(json!({"reason": "email_not_verified"})),
+            )
+            .await;
+            self.send_verification(&user, input.callback_url.as_deref(), meta)
+                .await?;
+            return Err(AuthError::email_not_verified());
+        }
+        let session = self.create_session(&user, input.remember_me, meta).await?;
+        self.audit(
+            meta,
+            Entry::new(Event::LoginSuccess)
+                .user(&user.id)
+                .email(&email)
+                .details(json!({"method": "password"})),
+        )
+        .await;
+        Ok(Authenticated { session, user })
+    }
+
+    /// Counts a failed sign-in and builds the answer: the same for unknown
+    /// emails and wrong passwords until the lock engages.
+    async fn failed_sign_in(
+        &self,
+        email: &str,
+        user: Option<&User>,
+        reason: &str,
+        meta: &RequestMeta,
+    ) -> AuthError {
+        let now = self.clock.now();
+        let mut entry = Entry::new(Event::LoginFailed)
+            .email(email)
+            .details(json!({"reason": reason}));
+        if let Some(u) = user {
+            entry = entry.user(&u.id);
+        }
+        self.audit(meta, entry).await;
+        match lockout::record_failure(&self.db, email, now).await {
+            Ok(Some(until)) => {
+                let mut entry = Entry::new(Event::AccountLocked)
+                    .email(email)
+                    .details(json!({"locked_until": common::clock::to_iso(&until)}));
+                if let Some(u) = user {
+                    entry = entry.user(&u.id);
+                    mail::send_later(
+                        &self.mailer,
+                        templates::lockout_notice(&u.email, lockout::LOCK_DURATION.num_minutes()),
+                    );
+                }
+                self.audit(meta, entry).await;
+                AuthError::Locked { until, now }
+            }
+            Ok(None) => AuthError::invalid_credentials(),
+            Err(e) => e.into(),
+        }
+    }
+
+    /// Mails a fresh one-hour verification link.
+    pub async fn send_verification(
+        &self,
+        user: &User,
+        callback_url: Option<&str>,
+        meta: &RequestMeta,
+    ) -> AuthResult<()> {
+        let now = self.clock.now();
+        let token = tokens::issue(
+            &self.db,
+            tokens::EMAIL_VERIFICATION,
+            &user.id,
+            now,
+            tokens::LIFETIME,
+        )
+        .await?;
+        let callback = callback_url.unwrap_or("/");
+        let link = format!(
+            "{}?token={token}&callbackURL={}",
+            self.auth_url("/verify-email"),
+            crate::cookies::encode(callback)
+        );
+        mail::send_later(
+            &self.mailer,
+            templates::verification(&user.email, &user.name, &link),
+        );
+        self.audit(
+            meta,
+            Entry::new(Event::VerificationSent)
+                .user(&user.id)
+                .email(&user.email),
+        )
+        .await;
+        Ok(())
+    }
+
+    /// `POST /send-verification-email` without a session: always succeeds
+    /// outwardly; sends only to an existing, unverified account.
+    pub async fn resend_verification_anonymous(
+        &self,
+        email: &str,
+        callback_url: Option<&str>,
+        meta: &RequestMeta,
+    ) -> AuthResult<()> {
+        let Some(email) = users::normalize_email(email) else {
+            return Err(AuthError::validation("[body.email] Invalid email address"));
+        };
+        if let Some(user) = user_store::find_by_email(&self.db, &email).await?
+            && !user.email_verified
+        {
+            self.send_verification(&user, callback_url, meta).await?;
+        }
+        Ok(())
+    }
+
+    /// Consumes a verification link and marks the email verified.
+    pub async fn verify_email(&self, token: &str, meta: &RequestMeta) -> AuthResult<User> {
+        let now = self.clock.now();
+        let user_id =
+            match tokens::consume(&self.db, tokens::EMAIL_VERIFICATION, token, now).await? {
+                Lookup::Valid(v) => v,
+                Lookup::Expired => {
+                    return Err(AuthError::coded(
+                        Kind::Unauthenticated,
+                        "TOKEN_EXPIRED",
+                        "Token expired",
+                    ));
+                }
+                Lookup::Unknown => {
+                    return Err(AuthError::coded(
+                        Kind::Unauthenticated,
+                        "INVALID_TOKEN",
+                        "Invalid token",
+                    ));
+                }
+            };
+        let user = user_store::find_by_id(&self.db, &user_id)
+            .await?
+            .ok_or_else(AuthError::user_not_found)?;
+        if user_store::mark_verified(&self.db, &user.id, now).await? > 0 {
+            self.audit(
+                meta,
+                Entry::new(Event::EmailVerified)
+                    .user(&user.id)
+                    .email(&user.email),
+            )
+            .await;
+        }
+        user_store::find_by_id(&self.db, &user.id)
+            .await?
+            .ok_or_else(AuthError::user_not_found)
+    }
+
+    /// Changes the password after checking the current one. With
+    /// `revoke_others`, every session ends and a new one is returned.
+    pub async fn change_password(
+        &self,
+        current: &Authenticated,
+        current_password: &str,
+        new_password: &str,
+        revoke_others: bool,
+        meta: &RequestMeta,
+    ) -> AuthResult<Option<crate::sessions::Session>> {
+        password::check_policy(new_password).map_err(AuthError::WeakPassword)?;
+        if current_password.chars().count() > password::MAX_LEN {
+            return Err(AuthError::invalid("PASSWORD_TOO_LONG", "Password too long"));
+        }
+        let user = &current.user;
+        let Some(hash) = user_store::credential_account(&self.db, &user.id)
+            .await?
+            .and_then(|a| a.password)
+        else {
+            return Err(AuthError::invalid(
+                "CREDENTIAL_ACCOUNT_NOT_FOUND",
+                "Credential account not found",
+            ));
+        };
+        if self.hasher.verify(current_password, &hash).await? == Verdict::Mismatch {
+            return Err(AuthError::invalid("INVALID_PASSWORD", "Invalid password"));
+        }
+        let fresh = self.hasher.hash(new_password).await?;
+        let now = self.clock.now();
+        user_store::set_password(&self.db, &user.id, &fresh, now).await?;
+        self.audit(
+            meta,
+            Entry::new(Event::PasswordChanged)
+                .user(&user.id)
+                .email(&user.email),
+        )
+        .await;
+        mail::send_later(
+            &self.mailer,
+            templates::password_changed(&user.email, &user.name),
+        );
+        if !revoke_others {
+            return Ok(None);
+        }
+        sessions::store::delete_all(&self.db, &user.id).await?;
+        let session = self
+            .create_session(user, current.session.remember_me, meta)
+            .await?;
+        Ok(Some(session))
+    }
+}

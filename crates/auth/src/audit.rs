@@ -1,0 +1,150 @@
+//! The audit log: one row in `auth_event_log` for every auth event. Callers
+//! pass only identifiers and reasons — never passwords, tokens or hashes.
+
+use chrono::{DateTime, Utc};
+use common::{Db, on_db};
+use serde_json::{Value, json};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Event {
+    Register,
+    VerificationSent,
+    EmailVerified,
+    LoginSuccess,
+    LoginFailed,
+    AccountLocked,
+    Logout,
+    PasswordChanged,
+    PasswordResetRequested,
+    PasswordReset,
+    RoleChanged,
+    UserBanned,
+    UserUnbanned,
+    UserCreated,
+    UserRemoved,
+    SessionRevoked,
+    KeyRotated,
+    RateLimited,
+}
+
+impl Event {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Event::Register => "register",
+            Event::VerificationSent => "verification_sent",
+            Event::EmailVerified => "email_verified",
+            Event::LoginSuccess => "login_success",
+            Event::LoginFailed => "login_failed",
+            Event::AccountLocked => "account_locked",
+            Event::Logout => "logout",
+            Event::PasswordChanged => "password_changed",
+            Event::PasswordResetRequested => "password_reset_requested",
+            Event::PasswordReset => "password_reset",
+            Event::RoleChanged => "role_changed",
+            Event::UserBanned => "user_banned",
+            Event::UserUnbanned => "user_unbanned",
+            Event::UserCreated => "user_created",
+            Event::UserRemoved => "user_removed",
+            Event::SessionRevoked => "session_revoked",
+            Event::KeyRotated => "key_rotated",
+            Event::RateLimited => "rate_limited",
+        }
+    }
+}
+
+/// Who did it and from where.
+#[derive(Debug, Clone, Default)]
+pub struct RequestMeta {
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Entry<'a> {
+    pub event: Event,
+    pub user_id: Option<&'a str>,
+    pub email: Option<&'a str>,
+    pub details: Value,
+}
+
+impl<'a> Entry<'a> {
+    pub fn new(event: Event) -> Self {
+        Entry {
+            event,
+            user_id: None,
+            email: None,
+            details: json!({}),
+        }
+    }
+    pub fn user(mut self, id: &'a str) -> Self {
+        self.user_id = Some(id);
+        self
+    }
+    pub fn email(mut self, email: &'a str) -> Self {
+        self.email = Some(email);
+        self
+    }
+    pub fn details(mut self, details: Value) -> Self {
+        self.details = details;
+        self
+    }
+}
+
+pub async fn record(
+    db: &Db,
+    meta: &RequestMeta,
+    entry: Entry<'_>,
+    now: DateTime<Utc>,
+) -> sqlx::Result<()> {
+    let details = entry.details.to_string();
+    on_db!(db, pool => sqlx::query(
+        r#"INSERT INTO auth_event_log (id, event_type, user_id, email, ip_address, user_agent, details, created_at)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"#)
+        .bind(common::ids::new_id()).bind(entry.event.as_str()).bind(entry.user_id).bind(entry.email)
+        .bind(&meta.ip).bind(&meta.user_agent).bind(details).bind(now)
+        .execute(pool).await.map(|_| ()))
+}
+
+#[derive(Debug, Clone, sqlx::FromRow, serde::Serialize)]
+pub struct StoredEvent {
+    pub id: String,
+    pub event_type: String,
+    pub user_id: Option<String>,
+    pub email: Option<String>,
+    pub ip_address: Option<String>,
+    pub user_agent: Option<String>,
+    pub details: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// Filters for reading the log back.
+#[derive(Debug, Clone, Default)]
+pub struct EventQuery {
+    pub event_type: Option<String>,
+    pub user_id: Option<String>,
+    pub email: Option<String>,
+    pub since: Option<DateTime<Utc>>,
+    pub until: Option<DateTime<Utc>>,
+    pub limit: i64,
+    pub offset: i64,
+}
+
+/// Newest first, with the total that match.
+pub async fn list(db: &Db, q: &EventQuery) -> sqlx::Result<(Vec<StoredEvent>, i64)> {
+    const FILTER: &str = "($1 IS NULL OR event_type = $1) AND ($2 IS NULL OR user_id = $2) AND ($3 IS NULL OR email = $3) \
+                          AND ($4 IS NULL OR created_at >= $4) AND ($5 IS NULL OR created_at < $5)";
+    let list_sql = format!(
+        "SELECT * FROM auth_event_log WHERE {FILTER} ORDER BY created_at DESC, id DESC LIMIT $6 OFFSET $7"
+    );
+    let count_sql = format!("SELECT COUNT(*) FROM auth_event_log WHERE {FILTER}");
+    on_db!(db, pool => {
+        let rows = sqlx::query_as::<_, StoredEvent>(sqlx::AssertSqlSafe(list_sql))
+            .bind(&q.event_type).bind(&q.user_id).bind(&q.email).bind(q.since).bind(q.until)
+            .bind(q.limit).bind(q.offset)
+            .fetch_all(pool).await?;
+        let (total,): (i64,) = sqlx::query_as(sqlx::AssertSqlSafe(count_sql))
+            .bind(&q.event_type).bind(&q.user_id).bind(&q.email).bind(q.since).bind(q.until)
+            .fetch_one(pool).await?;
+        Ok((rows, total))
+    })
+}

@@ -1,0 +1,100 @@
+//! The auth role's error type. Domain code returns these; `http::error` turns
+//! them into responses in one place.
+
+use chrono::{DateTime, Utc};
+
+use crate::password::PolicyViolation;
+
+/// The category of a failure, independent of transport.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Invalid,
+    Unauthenticated,
+    Forbidden,
+    NotFound,
+    Conflict,
+    Unprocessable,
+    Locked,
+    RateLimited,
+    Unsupported,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AuthError {
+    /// A failure the client can act on, with a stable machine-readable code.
+    #[error("{code}: {message}")]
+    Coded {
+        kind: Kind,
+        code: &'static str,
+        message: String,
+    },
+    #[error("password rejected by policy")]
+    WeakPassword(PolicyViolation),
+    #[error("sign-in locked until {until}")]
+    Locked {
+        until: DateTime<Utc>,
+        now: DateTime<Utc>,
+    },
+    #[error("too many requests")]
+    RateLimited { retry_after_secs: u64 },
+    /// An update that named nothing to change.
+    #[error("no fields to update")]
+    NoFields,
+    /// No session, or an invalid one.
+    #[error("unauthorized")]
+    Unauthorized,
+    #[error("database error: {0}")]
+    Db(#[from] sqlx::Error),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl AuthError {
+    pub fn coded(kind: Kind, code: &'static str, message: impl Into<String>) -> Self {
+        AuthError::Coded {
+            kind,
+            code,
+            message: message.into(),
+        }
+    }
+    pub fn invalid(code: &'static str, message: impl Into<String>) -> Self {
+        Self::coded(Kind::Invalid, code, message)
+    }
+    pub fn forbidden(code: &'static str, message: impl Into<String>) -> Self {
+        Self::coded(Kind::Forbidden, code, message)
+    }
+    pub fn not_found(code: &'static str, message: impl Into<String>) -> Self {
+        Self::coded(Kind::NotFound, code, message)
+    }
+    pub fn validation(message: impl Into<String>) -> Self {
+        Self::invalid("VALIDATION_ERROR", message)
+    }
+    pub fn internal(message: impl std::fmt::Display) -> Self {
+        AuthError::Internal(message.to_string())
+    }
+
+    pub fn invalid_credentials() -> Self {
+        Self::coded(
+            Kind::Unauthenticated,
+            "INVALID_EMAIL_OR_PASSWORD",
+            "Invalid email or password",
+        )
+    }
+    pub fn email_not_verified() -> Self {
+        Self::forbidden("EMAIL_NOT_VERIFIED", "Email not verified")
+    }
+    pub fn banned() -> Self {
+        Self::forbidden(
+            "BANNED_USER",
+            "You have been banned from this application. Please contact support if you believe this is an error.",
+        )
+    }
+    pub fn user_not_found() -> Self {
+        Self::not_found("USER_NOT_FOUND", "User not found")
+    }
+    pub fn invalid_token() -> Self {
+        Self::invalid("INVALID_TOKEN", "Invalid token")
+    }
+}
+
+pub type AuthResult<T> = Result<T, AuthError>;

@@ -1,0 +1,71 @@
+//! Better-Auth's HTTP API under `/api/auth`.
+
+mod error;
+pub mod guard;
+pub mod reply;
+pub mod request;
+mod routes;
+pub mod views;
+
+use axum::Router;
+use axum::http::StatusCode;
+use axum::middleware;
+use axum::routing::{get, post};
+
+use crate::Auth;
+
+/// Every `/api/auth` route. Unknown paths and methods answer 404 with an
+/// empty body, as Better-Auth's router does.
+pub fn router(auth: Auth) -> Router {
+    use routes::*;
+    let api = Router::new()
+        .route("/sign-up/email", post(email::sign_up))
+        .route("/sign-in/email", post(email::sign_in))
+        .route(
+            "/send-verification-email",
+            post(email::send_verification_email),
+        )
+        .route("/verify-email", get(email::verify_email))
+        .route("/get-session", get(session::get_session))
+        .route("/sign-out", post(session::sign_out))
+        .route("/list-sessions", get(session::list_sessions))
+        .route("/revoke-session", post(session::revoke_session))
+        .route("/revoke-sessions", post(session::revoke_sessions))
+        .route(
+            "/revoke-other-sessions",
+            post(session::revoke_other_sessions),
+        )
+        .route("/change-password", post(user::change_password))
+        .route("/update-user", post(user::update_user))
+        .route("/list-accounts", get(user::list_accounts))
+        .route("/token", get(jwt::token))
+        .route("/jwks", get(jwt::jwks))
+        .route(
+            "/ok",
+            get(|| async { axum::Json(serde_json::json!({"ok": true})) }),
+        )
+        .route("/admin/set-role", post(admin::set_role))
+        .route("/admin/list-users", get(admin::list_users))
+        .route("/admin/get-user", get(admin::get_user))
+        .route("/admin/create-user", post(admin::create_user))
+        .route("/admin/update-user", post(admin::update_user))
+        .route("/admin/ban-user", post(admin::ban_user))
+        .route("/admin/unban-user", post(admin::unban_user))
+        .route("/admin/remove-user", post(admin::remove_user))
+        .route("/admin/set-user-password", post(admin::set_user_password))
+        .route("/admin/list-user-sessions", post(admin::list_user_sessions))
+        .route(
+            "/admin/revoke-user-session",
+            post(admin::revoke_user_session),
+        )
+        .route(
+            "/admin/revoke-user-sessions",
+            post(admin::revoke_user_sessions),
+        )
+        .route("/dev/outbox", get(dev::outbox))
+        .method_not_allowed_fallback(|| async { StatusCode::NOT_FOUND })
+        .fallback(|| async { StatusCode::NOT_FOUND })
+        .layer(middleware::from_fn_with_state(auth.clone(), guard::guard))
+        .with_state(auth);
+    Router::new().nest("/api/auth", api)
+}

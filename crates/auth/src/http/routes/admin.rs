@@ -1,0 +1,398 @@
+//! Admin routes (`/admin/*`), admin role only.
+
+use axum::body::Bytes;
+use axum::extract::{Query, State};
+use axum::http::HeaderMap;
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+
+use crate::Auth;
+use crate::admin::NewUserByAdmin;
+use crate::error::{AuthError, AuthResult};
+use crate::http::reply::Reply;
+use crate::http::request::{Meta, parse_body, require};
+use crate::http::views;
+use crate::sessions::Authenticated;
+use crate::users::store::{self as user_store, SearchField, SearchOperator, SortField, UserQuery};
+
+async fn admin(
+    auth: &Auth,
+    headers: &HeaderMap,
+    code: &'static str,
+    message: &'static str,
+) -> AuthResult<Authenticated> {
+    let who = require(headers, auth).await?;
+    auth.require_admin(&who, code, message)?;
+    Ok(who)
+}
+
+/// `role` may be a string or, as the admin client allows, a one-element list.
+fn single_role(v: &Value) -> AuthResult<String> {
+    match v {
+        Value::String(s) => Ok(s.clone()),
+        Value::Array(a) if a.len() == 1 && a[0].is_string() => {
+            Ok(a[0].as_str().unwrap_or_default().to_string())
+        }
+        _ => Err(AuthError::invalid("INVALID_ROLE_TYPE", "Invalid role type")),
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct SetRoleBody {
+    user_id: String,
+    role: Value,
+}
+
+pub async fn set_role(
+    State(auth): State<Auth>,
+    Meta(meta): Meta,
+    headers: HeaderMap,
+    body: Bytes,
+) -> AuthResult<Reply> {
+    let who = admin(
+        &auth,
+        &headers,
+        "YOU_ARE_NOT_ALLOWED_TO_CHANGE_USERS_ROLE",
+        "You are not allowed to change users role",
+    )
+    .await?;
+    let b: SetRoleBody = parse_body(&headers, &body, false)?;
+    let role = single_role(&b.role)?;
+    let user = auth
+        .set_role(Some(&who.user), &b.user_id, &role, &meta)
+        .await?;
+    Ok(Reply::json(json!({"user": views::user(&user)})))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ListQuery {
+    search_value: Option<String>,
+    search_field: Option<String>,
+    search_operator: Option<String>,
+    limit: Option<String>,
+    offset: Option<String>,
+    sort_by: Option<String>,
+    sort_direction: Option<String>,
+    filter_field: Option<String>,
+    filter_value: Option<String>,
+}
+
+pub async fn list_users(
+    State(auth): State<Auth>,
+    headers: HeaderMap,
+    Query(q): Query<ListQuery>,
+) -> AuthResult<Reply> {
+    admin(
+        &auth,
+        &headers,
+        "YOU_ARE_NOT_ALLOWED_TO_LIST_USERS",
+        "You are not allowed to list users",
+    )
+    .await?;
+    let num = |v: &Option<String>, default: i64, field: &str| -> AuthResult<i64> {
+        match v {
+            None => Ok(default),
+            Some(s) => s.parse::<i64>().ok().filter(|n| *n >= 0).ok_or_else(|| {
+                AuthError::validation(format!("[query.{field}] Expected a non-negative number"))
+            }),
+        }
+    };
+    let limit = num(&q.limit, 100, "limit")?.min(500);
+    let offset = num(&q.offset, 0, "offset")?;
+    let mut query = UserQuery {
+        search: q.search_value.clone().filter(|s| !s.is_empty()),
+        search_field: match q.search_field.as_deref() {
+            Some("name") => SearchField::Name,
+            _ => SearchField::Email,
+        },
+        search_operator: match q.search_operator.as_deref() {
+            Some("starts_with") => SearchOperator::StartsWith,
+            Some("ends_with") => SearchOperator::EndsWith,
+            _ => SearchOperator::Contains,
+        },
+        limit,
+        offset,
+        sort_by: match q.sort_by.as_deref() {
+            Some("email") => SortField::Email,
+            Some("name") => SortField::Name,
+            _ => SortField::CreatedAt,
+        },
+        descending: q.sort_direction.as_deref() == Some("desc"),
+        ..Default::default()
+    };
+    match (q.filter_field.as_deref(), q.filter_value.as_deref()) {
+        (Some("role"), Some(v)) => query.role = Some(v.to_string()),
+        (Some("banned"), Some(v)) => query.banned = Some(v == "true"),
+        (Some(other), _) => {
+            return Err(AuthError::validation(format!(
+                "[query.filterField] Cannot filter on {other}; use role or banned"
+            )));
+        }
+        _ => {}
+    }
+    let (users, total) = user_store::list(&auth.db, &query).await?;
+    Ok(Reply::json(json!({
+        "users": users.iter().map(views::user).collect::<Vec<_>>(),
+        "total": total,
+        "limit": limit,
+        "offset": offset,
+    })))
+}
+
+#[derive(Deserialize)]
+pub struct IdQuery {
+    id: String,
+}
+
+pub async fn get_user(
+    State(auth): State<Auth>,
+    headers: HeaderMap,
+    Query(q): Query<IdQuery>,
+) -> AuthResult<Reply> {
+    admin(
+        &auth,
+        &headers,
+        "YOU_ARE_NOT_ALLOWED_TO_GET_USER",
+        "You are not allowed to get user",
+    )
+    .await?;
+    let user = user_store::find_by_id(&auth.db, &q.id)
+        .await?
+        .ok_or_else(AuthError::user_not_found)?;
+    Ok(Reply::json(views::user(&user)))
+}
+
+#[derive(Deserialize)]
+struct CreateUserBody {
+    email: String,
+    password: Option<String>,
+    name: String,
+    role: Option<Value>,
+    #[serde(default)]
+    data: Map<String, Value>,
+}
+
+pub async fn create_user(
+    State(auth): State<Auth>,
+    Meta(meta): Meta,
+    headers: HeaderMap,
+    body: Bytes,
+) -> AuthResult<Reply> {
+    admin(
+        &auth,
+        &headers,
+        "YOU_ARE_NOT_ALLOWED_TO_CREATE_USERS",
+        "You are not allowed to create users",
+    )
+    .await?;
+    let b: CreateUserBody = parse_body(&headers, &body, false)?;
+    let role = match &b.role {
+        Some(v) => single_role(v)?,
+        None => "student".into(),
+    };
+    let user = auth
+        .create_user_as_admin(
+            NewUserByAdmin {
+                email: b.email,
+                name: b.name,
+                password: b.password,
+                role,
+                email_verified: b
+                    .data
+                    .get("emailVerified")
+                    .and_then(Value::as_bool)
+                    .unwrap_or(false),
+            },
+            &meta,
+        )
+        .await?;
+    Ok(Reply::json(json!({"user": views::user(&user)})))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct UpdateUserBody {
+    user_id: String,
+    data: Map<String, Value>,
+}
+
+pub async fn update_user(
+    State(auth): State<Auth>,
+    Meta(meta): Meta,
+    headers: HeaderMap,
+    body: Bytes,
+) -> AuthResult<Reply> {
+    let who = admin(
+        &auth,
+        &headers,
+        "YOU_ARE_NOT_ALLOWED_TO_UPDATE_USERS",
+        "You are not allowed to update users",
+    )
+    .await?;
+    let b: UpdateUserBody = parse_body(&headers, &body, false)?;
+    let user = auth
+        .admin_update_user(&who.user, &b.user_id, &b.data, &meta)
+        .await?;
+    Ok(Reply::json(views::user(&user)))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct BanBody {
+    user_id: String,
+    ban_reason: Option<String>,
+    ban_expires_in: Option<i64>,
+}
+
+pub async fn ban_user(
+    State(auth): State<Auth>,
+    Meta(meta): Meta,
+    headers: HeaderMap,
+    body: Bytes,
+) -> AuthResult<Reply> {
+    let who = admin(
+        &auth,
+        &headers,
+        "YOU_ARE_NOT_ALLOWED_TO_BAN_USERS",
+        "You are not allowed to ban users",
+    )
+    .await?;
+    let b: BanBody = parse_body(&headers, &body, false)?;
+    let user = auth
+        .ban(&who.user, &b.user_id, b.ban_reason, b.ban_expires_in, &meta)
+        .await?;
+    Ok(Reply::json(json!({"user": views::user(&user)})))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct UserIdBody {
+    user_id: String,
+}
+
+pub async fn unban_user(
+    State(auth): State<Auth>,
+    Meta(meta): Meta,
+    headers: HeaderMap,
+    body: Bytes,
+) -> AuthResult<Reply> {
+    let who = admin(
+        &auth,
+        &headers,
+        "YOU_ARE_NOT_ALLOWED_TO_BAN_USERS",
+        "You are not allowed to ban users",
+    )
+    .await?;
+    let b: UserIdBody = parse_body(&headers, &body, false)?;
+    let user = auth.unban(&who.user, &b.user_id, &meta).await?;
+    Ok(Reply::json(json!({"user": views::user(&user)})))
+}
+
+pub async fn remove_user(
+    State(auth): State<Auth>,
+    Meta(meta): Meta,
+    headers: HeaderMap,
+    body: Bytes,
+) -> AuthResult<Reply> {
+    let who = admin(
+        &auth,
+        &headers,
+        "YOU_ARE_NOT_ALLOWED_TO_DELETE_USERS",
+        "You are not allowed to delete users",
+    )
+    .await?;
+    let b: UserIdBody = parse_body(&headers, &body, false)?;
+    auth.remove_user(&who.user, &b.user_id, &meta).await?;
+    Ok(Reply::json(json!({"success": true})))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct SetPasswordBody {
+    user_id: String,
+    new_password: String,
+}
+
+pub async fn set_user_password(
+    State(auth): State<Auth>,
+    Meta(meta): Meta,
+    headers: HeaderMap,
+    body: Bytes,
+) -> AuthResult<Reply> {
+    let who = admin(
+        &auth,
+        &headers,
+        "YOU_ARE_NOT_ALLOWED_TO_SET_USERS_PASSWORD",
+        "You are not allowed to set users password",
+    )
+    .await?;
+    let b: SetPasswordBody = parse_body(&headers, &body, false)?;
+    auth.set_user_password(&who.user, &b.user_id, &b.new_password, &meta)
+        .await?;
+    Ok(Reply::json(json!({"status": true})))
+}
+
+pub async fn list_user_sessions(
+    State(auth): State<Auth>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> AuthResult<Reply> {
+    admin(
+        &auth,
+        &headers,
+        "YOU_ARE_NOT_ALLOWED_TO_LIST_USERS_SESSIONS",
+        "You are not allowed to list users sessions",
+    )
+    .await?;
+    let b: UserIdBody = parse_body(&headers, &body, false)?;
+    let sessions = auth.user_sessions(&b.user_id).await?;
+    Ok(Reply::json(
+        json!({"sessions": sessions.iter().map(views::session).collect::<Vec<_>>()}),
+    ))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct SessionTokenBody {
+    session_token: String,
+}
+
+pub async fn revoke_user_session(
+    State(auth): State<Auth>,
+    Meta(meta): Meta,
+    headers: HeaderMap,
+    body: Bytes,
+) -> AuthResult<Reply> {
+    let who = admin(
+        &auth,
+        &headers,
+        "YOU_ARE_NOT_ALLOWED_TO_REVOKE_USERS_SESSIONS",
+        "You are not allowed to revoke users sessions",
+    )
+    .await?;
+    let b: SessionTokenBody = parse_body(&headers, &body, false)?;
+    auth.revoke_user_session(&who.user, &b.session_token, &meta)
+        .await?;
+    Ok(Reply::json(json!({"success": true})))
+}
+
+pub async fn revoke_user_sessions(
+    State(auth): State<Auth>,
+    Meta(meta): Meta,
+    headers: HeaderMap,
+    body: Bytes,
+) -> AuthResult<Reply> {
+    let who = admin(
+        &auth,
+        &headers,
+        "YOU_ARE_NOT_ALLOWED_TO_REVOKE_USERS_SESSIONS",
+        "You are not allowed to revoke users sessions",
+    )
+    .await?;
+    let b: UserIdBody = parse_body(&headers, &body, false)?;
+    auth.revoke_user_sessions(&who.user, &b.user_id, &meta)
+        .await?;
+    Ok(Reply::json(json!({"success": true})))
+}

@@ -1,0 +1,41 @@
+//! Development-only page listing the mail outbox.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Response};
+
+use crate::Auth;
+use crate::mail::outbox::Outbox;
+
+fn escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+pub async fn outbox(State(auth): State<Auth>) -> Response {
+    if auth.config.mode.is_production()
+        || !matches!(auth.config.auth.mail, common::MailTransport::Outbox)
+    {
+        return StatusCode::NOT_FOUND.into_response();
+    }
+    let mails = Outbox::new(auth.config.data_dir.join("outbox")).list();
+    let mut rows = String::new();
+    for m in mails.iter().take(100) {
+        let link = crate::mail::outbox::first_link(&m.text).unwrap_or("");
+        rows.push_str(&format!(
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td><a href=\"{}\">open link</a></td></tr>",
+            escape(&m.created_at),
+            escape(&m.to),
+            escape(&m.subject),
+            escape(link)
+        ));
+    }
+    Html(format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width\"><title>Development outbox</title></head>\
+         <body style=\"font-family:system-ui,sans-serif\"><h1>Development outbox</h1><p>Mail is not sent in development; it is kept here.</p>\
+         <table><thead><tr><th>When</th><th>To</th><th>Subject</th><th>Link</th></tr></thead><tbody>{rows}</tbody></table></body></html>"
+    ))
+    .into_response()
+}

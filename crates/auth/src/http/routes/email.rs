@@ -1,0 +1,210 @@
+//! Email and password routes: sign-up, sign-in, verification.
+
+use axum::body::Bytes;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, header};
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+
+use crate::Auth;
+use crate::accounts::{SignIn, SignUp, SignUpOutcome};
+use crate::error::{AuthError, AuthResult};
+use crate::http::reply::Reply;
+use crate::http::request::{Meta, check_redirect, current, parse_body};
+use crate::http::views;
+
+/// Fields a client may not set on itself.
+const PROTECTED: [&str; 6] = [
+    "role",
+    "emailVerified",
+    "banned",
+    "banReason",
+    "banExpires",
+    "id",
+];
+
+fn refuse_protected(extra: &Map<String, Value>) -> AuthResult<()> {
+    match PROTECTED.iter().find(|f| extra.contains_key(**f)) {
+        Some(f) => Err(AuthError::invalid(
+            "FIELD_NOT_ALLOWED",
+            format!("{f} is not allowed to be set"),
+        )),
+        None => Ok(()),
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct SignUpBody {
+    name: String,
+    email: String,
+    password: String,
+    image: Option<String>,
+    #[serde(rename = "callbackURL")]
+    callback_url: Option<String>,
+    remember_me: Option<bool>,
+    #[serde(flatten)]
+    extra: Map<String, Value>,
+}
+
+pub async fn sign_up(
+    State(auth): State<Auth>,
+    Meta(meta): Meta,
+    headers: HeaderMap,
+    body: Bytes,
+) -> AuthResult<Reply> {
+    let b: SignUpBody = parse_body(&headers, &body, true)?;
+    refuse_protected(&b.extra)?;
+    check_redirect(
+        &auth,
+        b.callback_url.as_deref(),
+        "INVALID_CALLBACK_URL",
+        "callbackURL",
+    )?;
+    let outcome = auth
+        .sign_up(
+            SignUp {
+                name: b.name,
+                email: b.email,
+                password: b.password,
+                image: b.image,
+                callback_url: b.callback_url,
+                remember_me: b.remember_me.unwrap_or(true),
+            },
+            &meta,
+        )
+        .await?;
+    Ok(match outcome {
+        SignUpOutcome::PendingVerification(user) => {
+            Reply::json(json!({"token": null, "user": views::user(&user)}))
+        }
+        SignUpOutcome::SignedIn(a) => {
+            Reply::json(json!({"token": a.session.token, "user": views::user(&a.user)}))
+                .with_session(&auth, &a.session)
+        }
+    })
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct SignInBody {
+    email: String,
+    password: String,
+    #[serde(rename = "callbackURL")]
+    callback_url: Option<String>,
+    remember_me: Option<bool>,
+}
+
+pub async fn sign_in(
+    State(auth): State<Auth>,
+    Meta(meta): Meta,
+    headers: HeaderMap,
+    body: Bytes,
+) -> AuthResult<Reply> {
+    let b: SignInBody = parse_body(&headers, &body, true)?;
+    check_redirect(
+        &auth,
+        b.callback_url.as_deref(),
+        "INVALID_CALLBACK_URL",
+        "callbackURL",
+    )?;
+    let a = auth
+        .sign_in(
+            SignIn {
+                email: b.email,
+                password: b.password,
+                remember_me: b.remember_me.unwrap_or(true),
+                callback_url: b.callback_url.clone(),
+            },
+            &meta,
+        )
+        .await?;
+    let mut body =
+        json!({"redirect": false, "token": a.session.token, "user": views::user(&a.user)});
+    let mut reply_location = None;
+    if let Some(url) = b.callback_url {
+        body["redirect"] = json!(true);
+        body["url"] = json!(url);
+        reply_location = Some(url);
+    }
+    let mut reply = Reply::json(body).with_session(&auth, &a.session);
+    if let Some(url) = reply_location {
+        reply.header(header::LOCATION, &url);
+    }
+    Ok(reply)
+}
+
+#[derive(Deserialize)]
+struct SendVerificationBody {
+    email: String,
+    #[serde(rename = "callbackURL")]
+    callback_url: Option<String>,
+}
+
+pub async fn send_verification_email(
+    State(auth): State<Auth>,
+    Meta(meta): Meta,
+    headers: HeaderMap,
+    body: Bytes,
+) -> AuthResult<Reply> {
+    let b: SendVerificationBody = parse_body(&headers, &body, false)?;
+    check_redirect(
+        &auth,
+        b.callback_url.as_deref(),
+        "INVALID_CALLBACK_URL",
+        "callbackURL",
+    )?;
+    match current(&headers, &auth).await? {
+        Some(session) => {
+            let requested = crate::users::normalize_email(&b.email);
+            if requested.as_deref() != Some(session.user.email.as_str()) {
+                return Err(AuthError::invalid("EMAIL_MISMATCH", "Email mismatch"));
+            }
+            if session.user.email_verified {
+                return Err(AuthError::invalid(
+                    "EMAIL_ALREADY_VERIFIED",
+                    "Email is already verified",
+                ));
+            }
+            auth.send_verification(&session.user, b.callback_url.as_deref(), &meta)
+                .await?;
+        }
+        None => {
+            auth.resend_verification_anonymous(&b.email, b.callback_url.as_deref(), &meta)
+                .await?
+        }
+    }
+    Ok(Reply::json(json!({"status": true})))
+}
+
+#[derive(Deserialize)]
+pub struct VerifyQuery {
+    token: String,
+    #[serde(rename = "callbackURL")]
+    callback_url: Option<String>,
+}
+
+/// Follows a verification link: redirects to `callbackURL` (with `?error=` on
+/// failure) when one is given, else answers JSON.
+pub async fn verify_email(
+    State(auth): State<Auth>,
+    Meta(meta): Meta,
+    Query(q): Query<VerifyQuery>,
+) -> AuthResult<Reply> {
+    check_redirect(
+        &auth,
+        q.callback_url.as_deref(),
+        "INVALID_CALLBACK_URL",
+        "callbackURL",
+    )?;
+    let result = auth.verify_email(&q.token, &meta).await;
+    match (result, q.callback_url) {
+        (Ok(_), Some(cb)) => Ok(Reply::redirect(&cb)),
+        (Ok(_), None) => Ok(Reply::json(json!({"status": true, "user": null}))),
+        (Err(AuthError::Coded { code, .. }), Some(cb)) => {
+            let sep = if cb.contains('?') { '&' } else { '?' };
+            Ok(Reply::redirect(&format!("{cb}{sep}error={code}")))
+        }
+        (Err(e), _) => Err(e),
+    }
+}

@@ -1,0 +1,22 @@
+//! JWTs for the api role and the JWKS that verifies them.
+
+use axum::extract::State;
+use axum::http::{HeaderMap, header};
+use serde_json::json;
+
+use crate::Auth;
+use crate::error::AuthResult;
+use crate::http::reply::Reply;
+use crate::http::request::require;
+
+pub async fn token(State(auth): State<Auth>, headers: HeaderMap) -> AuthResult<Reply> {
+    let current = require(&headers, &auth).await?;
+    let jwt = auth.issue_jwt(&current.user).await?;
+    Ok(Reply::json(json!({"token": jwt})).with_header(header::CACHE_CONTROL, "no-store"))
+}
+
+pub async fn jwks(State(auth): State<Auth>) -> AuthResult<Reply> {
+    let doc = auth.keys.jwks().await?;
+    // Short caching: verifiers refetch soon after a rotation.
+    Ok(Reply::json(doc).with_header(header::CACHE_CONTROL, "public, max-age=60"))
+}

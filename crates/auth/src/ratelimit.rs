@@ -1,0 +1,76 @@
+//! Per-client-IP rate limits on the sensitive routes, with Better-Auth's
+//! defaults. Windows are fixed and kept in the database, so every instance
+//! behind a load balancer shares them.
+
+use chrono::{DateTime, Duration, Utc};
+use common::{Db, on_db};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rule {
+    pub name: &'static str,
+    pub window: Duration,
+    pub max: i64,
+}
+
+pub const SIGN_IN: Rule = Rule {
+    name: "sign-in",
+    window: Duration::seconds(10),
+    max: 3,
+};
+pub const SIGN_UP: Rule = Rule {
+    name: "sign-up",
+    window: Duration::seconds(10),
+    max: 3,
+};
+pub const CHANGE_PASSWORD: Rule = Rule {
+    name: "change-password",
+    window: Duration::seconds(10),
+    max: 3,
+};
+pub const MAIL: Rule = Rule {
+    name: "mail",
+    window: Duration::seconds(60),
+    max: 3,
+};
+
+/// The rule for a path under `/api/auth`, if it has one.
+pub fn rule_for(path: &str) -> Option<Rule> {
+    if path.starts_with("/sign-in") {
+        Some(SIGN_IN)
+    } else if path.starts_with("/sign-up") {
+        Some(SIGN_UP)
+    } else if path.starts_with("/change-password") {
+        Some(CHANGE_PASSWORD)
+    } else if path.starts_with("/request-password-reset")
+        || path.starts_with("/forget-password")
+        || path.starts_with("/send-verification-email")
+    {
+        Some(MAIL)
+    } else {
+        None
+    }
+}
+
+/// Counts a hit. `Err(seconds)` tells how long until the window reopens.
+pub async fn hit(
+    db: &Db,
+    rule: Rule,
+    ip: &str,
+    now: DateTime<Utc>,
+) -> sqlx::Result<Result<(), u64>> {
+    let key = format!("{ip}|{}", rule.name);
+    let window_open_before = now - rule.window;
+    let (count, start): (i64, DateTime<Utc>) = on_db!(db, pool => sqlx::query_as(
+        r#"INSERT INTO rate_limit (key, count, window_start) VALUES ($1, 1, $2)
+           ON CONFLICT (key) DO UPDATE SET
+             count = CASE WHEN rate_limit.window_start <= $3 THEN 1 ELSE rate_limit.count + 1 END,
+             window_start = CASE WHEN rate_limit.window_start <= $3 THEN $2 ELSE rate_limit.window_start END
+           RETURNING count, window_start"#)
+        .bind(&key).bind(now).bind(window_open_before)
+        .fetch_one(pool).await)?;
+    if count <= rule.max {
+        return Ok(Ok(()));
+    }
+    let wait = (start + rule.window - now).num_milliseconds().max(0);
+    Ok(Err(((wait + 999) / 1000).max(1) as u64))
+}

@@ -1,0 +1,77 @@
+//! One-time tokens kept in `verification`: email verification and password
+//! reset links. Only a hash of each token is stored, and consuming one is a
+//! single conditional delete, so a link works once even under concurrency.
+
+use chrono::{DateTime, Duration, Utc};
+use common::{Db, on_db};
+
+use crate::crypto::token_hash;
+
+pub const EMAIL_VERIFICATION: &str = "email-verification";
+pub const PASSWORD_RESET: &str = "reset-password";
+pub const LIFETIME: Duration = Duration::hours(1);
+
+fn identifier(purpose: &str, token: &str) -> String {
+    format!("{purpose}:{}", token_hash(token))
+}
+
+/// Issues a token for `purpose` carrying `value` (a user id, or JSON).
+pub async fn issue(
+    db: &Db,
+    purpose: &str,
+    value: &str,
+    now: DateTime<Utc>,
+    ttl: Duration,
+) -> sqlx::Result<String> {
+    let token = common::ids::random_alphanumeric(32);
+    let ident = identifier(purpose, &token);
+    on_db!(db, pool => sqlx::query(
+        "INSERT INTO verification (id, identifier, value, expires_at, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $5)")
+        .bind(common::ids::new_id()).bind(&ident).bind(value).bind(now + ttl).bind(now)
+        .execute(pool).await.map(|_| ()))?;
+    Ok(token)
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum Lookup {
+    Valid(String),
+    Expired,
+    Unknown,
+}
+
+/// The value of a live token, without consuming it.
+pub async fn peek(db: &Db, purpose: &str, token: &str, now: DateTime<Utc>) -> sqlx::Result<Lookup> {
+    let ident = identifier(purpose, token);
+    let row: Option<(String, DateTime<Utc>)> = on_db!(db, pool => sqlx::query_as(
+        "SELECT value, expires_at FROM verification WHERE identifier = $1")
+        .bind(&ident).fetch_optional(pool).await)?;
+    Ok(match row {
+        None => Lookup::Unknown,
+        Some((_, exp)) if exp <= now => Lookup::Expired,
+        Some((v, _)) => Lookup::Valid(v),
+    })
+}
+
+/// Consumes a token: returns its value once; later calls see it as unknown.
+pub async fn consume(
+    db: &Db,
+    purpose: &str,
+    token: &str,
+    now: DateTime<Utc>,
+) -> sqlx::Result<Lookup> {
+    let ident = identifier(purpose, token);
+    let row: Option<(String, DateTime<Utc>)> = on_db!(db, pool => sqlx::query_as(
+        "DELETE FROM verification WHERE identifier = $1 RETURNING value, expires_at")
+        .bind(&ident).fetch_optional(pool).await)?;
+    Ok(match row {
+        None => Lookup::Unknown,
+        Some((_, exp)) if exp <= now => Lookup::Expired,
+        Some((v, _)) => Lookup::Valid(v),
+    })
+}
+
+/// Removes every outstanding token of `purpose` for `value`.
+pub async fn revoke_for(db: &Db, purpose: &str, value: &str) -> sqlx::Result<u64> {
+    on_db!(db, pool => sqlx::query("DELETE FROM verification WHERE identifier LIKE $1 AND value = $2")
+        .bind(format!("{purpose}:%")).bind(value).execute(pool).await.map(|r| r.rows_affected()))
+}
