@@ -41,7 +41,7 @@ impl Auth {
 
     pub async fn set_role(
         &self,
-        actor: Option<&User>,
+        actor_id: Option<&str>,
         user_id: &str,
         role: &str,
         meta: &RequestMeta,
@@ -54,13 +54,10 @@ impl Auth {
         }
         let before = self.target(user_id).await?;
         user_store::set_role(&self.db, user_id, role, self.clock.now()).await?;
-        let mut entry = Entry::new(Event::RoleChanged)
+        let entry = Entry::new(Event::RoleChanged)
             .user(&before.id)
             .email(&before.email)
-            .details(json!({"from": before.role, "to": role, "by": actor.map(|a| a.id.clone())}));
-        if actor.is_none() {
-            entry.details["by"] = json!("cli");
-        }
+            .details(json!({"from": before.role, "to": role, "by": actor_id.unwrap_or("cli")}));
         self.audit(meta, entry).await;
         self.target(user_id).await
     }
@@ -292,7 +289,7 @@ impl Auth {
         if let Some(role) = text("role")
             && role != target.role
         {
-            self.set_role(Some(actor), user_id, role, meta).await?;
+            self.set_role(Some(&actor.id), user_id, role, meta).await?;
         }
         self.target(user_id).await
     }

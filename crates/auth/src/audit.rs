@@ -25,6 +25,8 @@ pub enum Event {
     SessionRevoked,
     KeyRotated,
     RateLimited,
+    ThreadCreate,
+    MessageSend,
 }
 
 impl Event {
@@ -48,6 +50,8 @@ impl Event {
             Event::SessionRevoked => "session_revoked",
             Event::KeyRotated => "key_rotated",
             Event::RateLimited => "rate_limited",
+            Event::ThreadCreate => "thread_create",
+            Event::MessageSend => "message_send",
         }
     }
 }

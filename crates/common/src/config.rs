@@ -33,6 +33,9 @@ pub const VARS: &[&str] = &[
     "RESEND_API_URL",
     "JWT_ALG",
     "JWT_ROTATION_DAYS",
+    "CHAT_DAILY_LIMIT",
+    "CHATKIT_RESPONDER",
+    "CHATKIT_ECHO_DELAY_MS",
 ];
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -294,6 +297,25 @@ pub struct Config {
     pub auth: AuthConfig,
     /// Whether `BETTER_AUTH_URL` was given (else it follows the port).
     pub base_url_explicit: bool,
+    pub chat: ChatConfig,
+}
+
+/// Which responder answers chat turns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ResponderKind {
+    /// The Socratic tutor (the default).
+    Tutor,
+    /// Repeats the message back; for protocol tests only.
+    Echo,
+}
+
+#[derive(Debug, Clone)]
+pub struct ChatConfig {
+    /// User messages per rolling 24 hours for students.
+    pub daily_limit: u32,
+    pub responder: ResponderKind,
+    /// Pause between echoed words (protocol tests of disconnects).
+    pub echo_delay_ms: u64,
 }
 
 /// The raw variables a configuration is built from: the process environment
@@ -428,8 +450,34 @@ impl Config {
         };
 
         let auth = auth_config(&get)?;
+        let chat = ChatConfig {
+            daily_limit: parse_or(
+                get("CHAT_DAILY_LIMIT"),
+                "CHAT_DAILY_LIMIT",
+                "a whole number of messages",
+                20u32,
+            )?,
+            responder: match get("CHATKIT_RESPONDER") {
+                None | Some("tutor") => ResponderKind::Tutor,
+                Some("echo") => ResponderKind::Echo,
+                Some(other) => {
+                    return Err(ConfigError::Invalid {
+                        var: "CHATKIT_RESPONDER",
+                        value: other.into(),
+                        expected: "use tutor (default) or echo (protocol tests only)",
+                    });
+                }
+            },
+            echo_delay_ms: parse_or(
+                get("CHATKIT_ECHO_DELAY_MS"),
+                "CHATKIT_ECHO_DELAY_MS",
+                "milliseconds",
+                0u64,
+            )?,
+        };
 
         Ok(Config {
+            chat,
             base_url_explicit,
             auth,
             mode,

@@ -5,6 +5,7 @@ pub mod clock;
 pub mod config;
 pub mod db;
 pub mod ids;
+pub mod lease;
 pub mod origins;
 pub mod telemetry;
 

@@ -19,6 +19,7 @@ pub struct AppState {
     pub roles: Arc<BTreeSet<Role>>,
     /// The identity service; every role reads sessions through it.
     pub auth: auth::Auth,
+    pub api: api::ApiState,
 }
 
 /// A fully wired application, ready to be served.
@@ -47,6 +48,53 @@ impl App {
         roles: BTreeSet<Role>,
         auth: auth::Auth,
     ) -> Self {
+        // In one process the api role reads the auth role's key store
+        // directly; apart, it fetches the JWKS over HTTP.
+        let source = if roles.contains(&Role::Auth) && config.jwks_url.is_none() {
+            api::KeySource::Local(auth.keys.clone())
+        } else {
+            let url = config.jwks_url.clone().unwrap_or_else(|| {
+                let mut u = config.base_url.clone();
+                u.set_path("/api/auth/jwks");
+                u
+            });
+            api::KeySource::Remote {
+                url,
+                http: reqwest::Client::builder()
+                    .timeout(std::time::Duration::from_secs(5))
+                    .build()
+                    .unwrap_or_default(),
+            }
+        };
+        let issuer = auth.issuer();
+        let verifier = api::JwksVerifier::new(source, clock.clone(), issuer.clone(), issuer);
+        let responder: Arc<dyn chatkit::Responder<api::chat::ChatContext>> =
+            match config.chat.responder {
+                common::config::ResponderKind::Echo => Arc::new(api::chat::echo::EchoResponder {
+                    delay: std::time::Duration::from_millis(config.chat.echo_delay_ms),
+                }),
+                common::config::ResponderKind::Tutor => {
+                    Arc::new(api::chat::tutor::TutorResponder::new(db.clone()))
+                }
+            };
+        let store = Arc::new(api::chat::store::SqlStore {
+            db: db.clone(),
+            clock: clock.clone(),
+        });
+        let chat = chatkit::ChatKitServer::new(store, responder).with_observer(Arc::new(
+            api::chat::usage::UsageRecorder {
+                db: db.clone(),
+                clock: clock.clone(),
+            },
+        ));
+        let api = api::ApiState {
+            db: db.clone(),
+            clock: clock.clone(),
+            verifier,
+            auth: auth.clone(),
+            chat,
+            chat_daily_limit: config.chat.daily_limit,
+        };
         let state = AppState {
             config,
             db,
@@ -54,6 +102,7 @@ impl App {
             metrics: metrics_handle(),
             roles: Arc::new(roles),
             auth,
+            api,
         };
         App { state }
     }
@@ -64,6 +113,9 @@ impl App {
         let mut router = ops::router().with_state(self.state.clone());
         if self.state.roles.contains(&Role::Auth) {
             router = router.merge(auth::http::router(self.state.auth.clone()));
+        }
+        if self.state.roles.contains(&Role::Api) {
+            router = router.merge(api::http::router(self.state.api.clone()));
         }
         router
     }

@@ -36,6 +36,21 @@ pub enum Command {
         #[command(subcommand)]
         command: KeysCommand,
     },
+    /// Manage course content.
+    Content {
+        #[command(subcommand)]
+        command: ContentCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ContentCommand {
+    /// Import courses from a folder of Markdown files (see content/README.md).
+    /// Courses whose slug already exists are left unchanged.
+    Import {
+        /// The folder holding one sub-folder per course.
+        dir: std::path::PathBuf,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use common::{Config, SystemClock};
 
-use crate::cli::{KeysCommand, UsersCommand};
+use crate::cli::{ContentCommand, KeysCommand, UsersCommand};
 use crate::startup::{self, StartError};
 
 #[derive(Debug, thiserror::Error)]
@@ -144,6 +144,44 @@ pub async fn keys(config: Config, command: KeysCommand) -> Result<(), CommandErr
                 "new signing key {kid}; previous keys stay published until their tokens expire"
             );
             auth.db.close().await;
+            Ok(())
+        }
+    }
+}
+
+pub async fn content(config: Config, command: ContentCommand) -> Result<(), CommandError> {
+    match command {
+        ContentCommand::Import { dir } => {
+            let docs = api::content::loader::from_dir(&dir).map_err(|e| {
+                CommandError::Usage(format!("{e}; fix the file and run the import again"))
+            })?;
+            if docs.is_empty() {
+                return Err(CommandError::Usage(format!(
+                    "no course.md found under {}; each course needs its own folder with a course.md",
+                    dir.display()
+                )));
+            }
+            let db = startup::open_database(&config).await?;
+            let clock: common::SharedClock = Arc::new(SystemClock);
+            let imported = api::seed::import(&db, &clock, &docs)
+                .await
+                .map_err(|e| CommandError::Auth(e.to_string()))?;
+            for d in &docs {
+                let lessons: usize = d.stages.iter().map(|s| s.lessons.len()).sum();
+                let state = if imported.contains(&d.slug) {
+                    "imported"
+                } else {
+                    "already present, unchanged"
+                };
+                println!(
+                    "{}: {} stages, {} lessons — {}",
+                    d.slug,
+                    d.stages.len(),
+                    lessons,
+                    state
+                );
+            }
+            db.close().await;
             Ok(())
         }
     }

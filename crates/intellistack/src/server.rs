@@ -120,6 +120,28 @@ pub fn redact_path(path: &str) -> String {
         .join("/")
 }
 
+/// Periodic jobs. Each tick is cheap; the database lease decides which
+/// instance does the work.
+fn spawn_jobs(app: &App) {
+    if !app.state.roles.contains(&common::Role::Api) {
+        return;
+    }
+    let db = app.state.db.clone();
+    let clock = app.state.clock.clone();
+    let holder = common::ids::random_alphanumeric(16);
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(std::time::Duration::from_secs(3600));
+        loop {
+            every.tick().await;
+            match api::admin::retention_tick(&db, &holder, clock.now()).await {
+                Ok(Some(n)) => tracing::info!(deleted = n, "daily thread retention done"),
+                Ok(None) => {}
+                Err(e) => tracing::warn!(error = %e, "thread retention failed; will retry"),
+            }
+        }
+    });
+}
+
 /// Serves until `shutdown` resolves, then stops accepting and lets in-flight
 /// requests finish.
 pub async fn serve(
@@ -128,6 +150,7 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let router = build_router(&app);
+    spawn_jobs(&app);
     axum::serve(
         listener,
         router.into_make_service_with_connect_info::<SocketAddr>(),

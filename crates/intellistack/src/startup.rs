@@ -26,6 +26,8 @@ pub enum StartError {
     },
     #[error("{0}; check DATABASE_URL and that the database server is running")]
     Database(#[from] DbError),
+    #[error("cannot load course content: {0}")]
+    Content(String),
     #[error("mail configuration error: {0}; check SMTP_URL, RESEND_API_KEY and MAIL_FROM")]
     Mail(#[from] auth::mail::MailError),
 }
@@ -38,7 +40,7 @@ impl StartError {
             | StartError::PortInUse { .. }
             | StartError::Bind { .. }
             | StartError::Mail(_) => 2,
-            StartError::Database(_) => 1,
+            StartError::Database(_) | StartError::Content(_) => 1,
         }
     }
 }
@@ -66,8 +68,21 @@ pub async fn open_database(config: &Config) -> Result<Db, StartError> {
     Ok(db)
 }
 
+/// Loads the sample course shipped in the binary when it is not there yet.
+pub async fn seed_content(db: &Db, clock: &common::SharedClock) -> Result<(), StartError> {
+    let imported = api::seed::sample(db, clock)
+        .await
+        .map_err(|e| StartError::Content(e.to_string()))?;
+    for slug in imported {
+        tracing::info!(course = %slug, "sample course loaded");
+    }
+    Ok(())
+}
+
 /// Builds the application for the given roles on a migrated database.
 pub async fn build_app(config: Config, roles: BTreeSet<Role>) -> Result<App, StartError> {
     let db = open_database(&config).await?;
-    Ok(App::new(config, db, Arc::new(SystemClock), roles)?)
+    let clock: common::SharedClock = Arc::new(SystemClock);
+    seed_content(&db, &clock).await?;
+    Ok(App::new(config, db, clock, roles)?)
 }

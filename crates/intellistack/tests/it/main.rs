@@ -3,10 +3,16 @@
 
 mod support;
 
+mod api_admin;
+mod api_authoring;
+mod api_jwks;
+mod api_learning;
 mod auth_admin;
 mod auth_email;
 mod auth_jwt;
 mod auth_mail;
 mod auth_security;
 mod auth_sessions;
+mod chat;
 mod foundation;
+mod tutor;

@@ -60,7 +60,7 @@ pub async fn set_role(
     let b: SetRoleBody = parse_body(&headers, &body, false)?;
     let role = single_role(&b.role)?;
     let user = auth
-        .set_role(Some(&who.user), &b.user_id, &role, &meta)
+        .set_role(Some(&who.user.id), &b.user_id, &role, &meta)
         .await?;
     Ok(Reply::json(json!({"user": views::user(&user)})))
 }

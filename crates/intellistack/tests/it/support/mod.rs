@@ -9,7 +9,9 @@
 
 #![allow(dead_code)]
 
+pub mod api;
 pub mod auth;
+pub mod chat;
 pub mod pg;
 pub mod proxy;
 
@@ -120,6 +122,10 @@ impl TestServer {
             .await
             .expect("open and migrate the test database");
         let clock = ManualClock::new(chrono::Utc::now());
+        let shared: common::SharedClock = Arc::new(clock.clone());
+        intellistack::startup::seed_content(&db, &shared)
+            .await
+            .expect("load the sample course");
         let app = App::new(config, db.clone(), Arc::new(clock.clone()), roles)
             .expect("wire the application");
         let app_auth = app.state.auth.clone();

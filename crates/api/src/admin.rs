@@ -1,0 +1,85 @@
+//! Admin operations of the learning backend: roles, the auth audit trail,
+//! AI usage figures, and thread retention.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use common::{Db, on_db};
+use serde::Serialize;
+
+use crate::error::ApiResult;
+
+#[derive(Debug, Serialize, sqlx::FromRow, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct UsageRow {
+    pub user_id: String,
+    pub email: Option<String>,
+    pub date: String,
+    pub message_count: i64,
+    pub total_response_time_ms: i64,
+    pub error_count: i64,
+}
+
+#[derive(Debug, Default, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct UsageTotals {
+    pub message_count: i64,
+    pub total_response_time_ms: i64,
+    pub error_count: i64,
+    pub users: usize,
+    pub average_response_time_ms: i64,
+}
+
+/// Usage per user per day between two dates (inclusive), newest first, with totals.
+pub async fn usage(
+    db: &Db,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> ApiResult<(Vec<UsageRow>, UsageTotals)> {
+    let rows: Vec<UsageRow> = on_db!(db, pool => sqlx::query_as(
+        r#"SELECT m.user_id, u.email, m.date, m.message_count, m.total_response_time_ms, m.error_count
+           FROM ai_usage_metric m LEFT JOIN "user" u ON u.id = m.user_id
+           WHERE m.date >= $1 AND m.date <= $2 ORDER BY m.date DESC, m.message_count DESC, m.user_id"#)
+        .bind(from.to_string()).bind(to.to_string()).fetch_all(pool).await)?;
+    let mut totals = UsageTotals::default();
+    let mut users = std::collections::HashSet::new();
+    for r in &rows {
+        totals.message_count += r.message_count;
+        totals.total_response_time_ms += r.total_response_time_ms;
+        totals.error_count += r.error_count;
+        users.insert(r.user_id.clone());
+    }
+    totals.users = users.len();
+    if totals.message_count > 0 {
+        totals.average_response_time_ms = totals.total_response_time_ms / totals.message_count;
+    }
+    Ok((rows, totals))
+}
+
+/// Threads are kept 30 days after the enrolment they belong to ended.
+pub const RETENTION_DAYS: i64 = 30;
+
+/// Deletes threads whose enrolment ended more than 30 days ago. Returns how many.
+pub async fn run_retention(db: &Db, now: DateTime<Utc>) -> ApiResult<u64> {
+    let cutoff = now - chrono::Duration::days(RETENTION_DAYS);
+    let n = on_db!(db, pool => sqlx::query(
+        "DELETE FROM chatkit_thread WHERE enrollment_ended_at IS NOT NULL AND enrollment_ended_at < $1")
+        .bind(cutoff).execute(pool).await.map(|r| r.rows_affected()))?;
+    tracing::info!(deleted = n, "thread retention ran");
+    Ok(n)
+}
+
+/// The daily retention job, safe to call from every instance: only the one
+/// holding the database lease runs it. Returns the count when it ran.
+pub async fn retention_tick(db: &Db, holder: &str, now: DateTime<Utc>) -> ApiResult<Option<u64>> {
+    if !common::lease::acquire(
+        db,
+        "chat-retention",
+        holder,
+        chrono::Duration::hours(23),
+        now,
+    )
+    .await?
+    {
+        return Ok(None);
+    }
+    Ok(Some(run_retention(db, now).await?))
+}

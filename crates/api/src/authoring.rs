@@ -1,0 +1,366 @@
+//! Instructor authoring of stages and lessons. Every change to a lesson is
+//! re-chunked for retrieval at once.
+
+use common::{Db, SharedClock};
+use serde::{Deserialize, Serialize};
+
+use crate::content::store::{self, ChunkRow, Lesson, Stage};
+use crate::content::{Exercise, valid_slug};
+use crate::error::{ApiError, ApiResult};
+use crate::extract::AuthenticatedUser;
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct NewStage {
+    pub slug: String,
+    pub title: String,
+    #[serde(default)]
+    pub summary: String,
+}
+
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+pub struct StagePatch {
+    pub slug: Option<String>,
+    pub title: Option<String>,
+    pub summary: Option<String>,
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct NewLesson {
+    pub slug: String,
+    pub title: String,
+    pub body: String,
+    #[serde(default)]
+    #[schema(value_type = Vec<Object>)]
+    pub exercises: Vec<Exercise>,
+}
+
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+pub struct LessonPatch {
+    pub slug: Option<String>,
+    pub title: Option<String>,
+    pub body: Option<String>,
+    #[schema(value_type = Option<Vec<Object>>)]
+    pub exercises: Option<Vec<Exercise>>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct StageView {
+    pub id: String,
+    pub course_id: String,
+    pub slug: String,
+    pub title: String,
+    pub summary: String,
+    pub position: i64,
+}
+
+impl From<&Stage> for StageView {
+    fn from(s: &Stage) -> Self {
+        StageView {
+            id: s.id.clone(),
+            course_id: s.course_id.clone(),
+            slug: s.slug.clone(),
+            title: s.title.clone(),
+            summary: s.summary.clone(),
+            position: s.position,
+        }
+    }
+}
+
+/// The editor's view: the source, with exercise answers (staff only).
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct LessonSource {
+    pub id: String,
+    pub stage_id: String,
+    pub slug: String,
+    pub title: String,
+    pub body: String,
+    #[schema(value_type = Vec<Object>)]
+    pub exercises: Vec<Exercise>,
+    pub position: i64,
+    pub chunks: i64,
+}
+
+pub struct Authoring<'a> {
+    pub db: &'a Db,
+    pub clock: &'a SharedClock,
+}
+
+fn check_slug(slug: &str) -> ApiResult<()> {
+    if valid_slug(slug) {
+        Ok(())
+    } else {
+        Err(ApiError::invalid(
+            "INVALID_SLUG",
+            "Slugs are lower-case letters, digits and single hyphens",
+        ))
+    }
+}
+
+fn check_title(title: &str) -> ApiResult<()> {
+    if title.trim().is_empty() || title.len() > 200 {
+        Err(ApiError::invalid(
+            "INVALID_TITLE",
+            "A title is 1 to 200 characters",
+        ))
+    } else {
+        Ok(())
+    }
+}
+
+fn check_exercises(ex: &[Exercise]) -> ApiResult<()> {
+    for e in ex {
+        if e.id.trim().is_empty() || e.prompt.trim().is_empty() || e.answer.trim().is_empty() {
+            return Err(ApiError::invalid(
+                "INVALID_EXERCISE",
+                "Each exercise needs an id, a prompt and an answer",
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// A unique-constraint violation becomes 409.
+fn conflict_on_unique(e: sqlx::Error) -> ApiError {
+    match &e {
+        sqlx::Error::Database(d) if d.is_unique_violation() => {
+            ApiError::conflict("SLUG_TAKEN", "Another item here already uses that slug")
+        }
+        _ => ApiError::Db(e),
+    }
+}
+
+impl Authoring<'_> {
+    pub async fn create_stage(&self, course_slug: &str, input: NewStage) -> ApiResult<Stage> {
+        check_slug(&input.slug)?;
+        check_title(&input.title)?;
+        let course = store::course_by_slug(self.db, course_slug)
+            .await?
+            .ok_or_else(|| ApiError::not_found("COURSE_NOT_FOUND", "No such course"))?;
+        let stages = store::stages(self.db, &course.id).await?;
+        let now = self.clock.now();
+        let stage = Stage {
+            id: common::ids::new_id(),
+            course_id: course.id,
+            slug: input.slug,
+            position: stages.iter().map(|s| s.position).max().unwrap_or(0) + 1,
+            title: input.title.trim().to_string(),
+            summary: input.summary,
+            created_at: now,
+            updated_at: now,
+        };
+        store::insert_stage(self.db, &stage)
+            .await
+            .map_err(conflict_on_unique)?;
+        Ok(stage)
+    }
+
+    async fn stage(&self, id: &str) -> ApiResult<Stage> {
+        store::stage_by_id(self.db, id)
+            .await?
+            .ok_or_else(|| ApiError::not_found("STAGE_NOT_FOUND", "No such stage"))
+    }
+
+    pub async fn update_stage(&self, id: &str, patch: StagePatch) -> ApiResult<Stage> {
+        let mut s = self.stage(id).await?;
+        if let Some(slug) = patch.slug {
+            check_slug(&slug)?;
+            s.slug = slug;
+        }
+        if let Some(title) = patch.title {
+            check_title(&title)?;
+            s.title = title.trim().to_string();
+        }
+        if let Some(summary) = patch.summary {
+            s.summary = summary;
+        }
+        s.updated_at = self.clock.now();
+        store::update_stage(self.db, &s)
+            .await
+            .map_err(conflict_on_unique)?;
+        Ok(s)
+    }
+
+    pub async fn delete_stage(&self, id: &str) -> ApiResult<()> {
+        let s = self.stage(id).await?;
+        store::delete_stage(self.db, id).await?;
+        // Keep positions contiguous so "the next stage" stays well defined.
+        let remaining: Vec<String> = store::stages(self.db, &s.course_id)
+            .await?
+            .into_iter()
+            .map(|s| s.id)
+            .collect();
+        store::reorder_stages(self.db, &remaining, self.clock.now()).await?;
+        store::sync_chunk_positions(self.db, &s.course_id).await?;
+        Ok(())
+    }
+
+    pub async fn reorder_stages(
+        &self,
+        course_slug: &str,
+        ids: Vec<String>,
+    ) -> ApiResult<Vec<Stage>> {
+        let course = store::course_by_slug(self.db, course_slug)
+            .await?
+            .ok_or_else(|| ApiError::not_found("COURSE_NOT_FOUND", "No such course"))?;
+        let current = store::stages(self.db, &course.id).await?;
+        let mut have: Vec<_> = current.iter().map(|s| s.id.clone()).collect();
+        let mut want = ids.clone();
+        have.sort();
+        want.sort();
+        if have != want {
+            return Err(ApiError::invalid(
+                "INVALID_ORDER",
+                "List every stage of the course exactly once",
+            ));
+        }
+        store::reorder_stages(self.db, &ids, self.clock.now()).await?;
+        store::sync_chunk_positions(self.db, &course.id).await?;
+        Ok(store::stages(self.db, &course.id).await?)
+    }
+
+    pub async fn create_lesson(
+        &self,
+        author: &AuthenticatedUser,
+        stage_id: &str,
+        input: NewLesson,
+    ) -> ApiResult<Lesson> {
+        check_slug(&input.slug)?;
+        check_title(&input.title)?;
+        check_exercises(&input.exercises)?;
+        let stage = self.stage(stage_id).await?;
+        let existing = store::lessons_of_stage(self.db, stage_id).await?;
+        let now = self.clock.now();
+        let lesson = Lesson {
+            id: common::ids::new_id(),
+            stage_id: stage.id.clone(),
+            slug: input.slug,
+            title: input.title.trim().to_string(),
+            body: input.body,
+            exercises: serde_json::to_string(&input.exercises).map_err(ApiError::internal)?,
+            position: existing.iter().map(|l| l.position).max().unwrap_or(0) + 1,
+            author_id: Some(author.id.clone()),
+            created_at: now,
+            updated_at: now,
+        };
+        store::insert_lesson(self.db, &lesson)
+            .await
+            .map_err(conflict_on_unique)?;
+        self.reindex(&lesson, &stage).await?;
+        Ok(lesson)
+    }
+
+    async fn lesson(&self, id: &str) -> ApiResult<Lesson> {
+        store::lesson_by_id(self.db, id)
+            .await?
+            .ok_or_else(|| ApiError::not_found("LESSON_NOT_FOUND", "No such lesson"))
+    }
+
+    pub async fn update_lesson(
+        &self,
+        author: &AuthenticatedUser,
+        id: &str,
+        patch: LessonPatch,
+    ) -> ApiResult<Lesson> {
+        let mut l = self.lesson(id).await?;
+        if let Some(slug) = patch.slug {
+            check_slug(&slug)?;
+            l.slug = slug;
+        }
+        if let Some(title) = patch.title {
+            check_title(&title)?;
+            l.title = title.trim().to_string();
+        }
+        if let Some(body) = patch.body {
+            l.body = body;
+        }
+        if let Some(ex) = patch.exercises {
+            check_exercises(&ex)?;
+            l.exercises = serde_json::to_string(&ex).map_err(ApiError::internal)?;
+        }
+        l.author_id = Some(author.id.clone());
+        l.updated_at = self.clock.now();
+        store::update_lesson(self.db, &l)
+            .await
+            .map_err(conflict_on_unique)?;
+        let stage = self.stage(&l.stage_id).await?;
+        self.reindex(&l, &stage).await?;
+        Ok(l)
+    }
+
+    pub async fn delete_lesson(&self, id: &str) -> ApiResult<()> {
+        let l = self.lesson(id).await?;
+        // Chunks go with the lesson (foreign key cascade).
+        store::delete_lesson(self.db, &l.id).await?;
+        let remaining: Vec<String> = store::lessons_of_stage(self.db, &l.stage_id)
+            .await?
+            .into_iter()
+            .map(|l| l.id)
+            .collect();
+        store::reorder_lessons(self.db, &remaining, self.clock.now()).await?;
+        Ok(())
+    }
+
+    pub async fn reorder_lessons(
+        &self,
+        stage_id: &str,
+        ids: Vec<String>,
+    ) -> ApiResult<Vec<Lesson>> {
+        self.stage(stage_id).await?;
+        let mut have: Vec<_> = store::lessons_of_stage(self.db, stage_id)
+            .await?
+            .into_iter()
+            .map(|l| l.id)
+            .collect();
+        let mut want = ids.clone();
+        have.sort();
+        want.sort();
+        if have != want {
+            return Err(ApiError::invalid(
+                "INVALID_ORDER",
+                "List every lesson of the stage exactly once",
+            ));
+        }
+        store::reorder_lessons(self.db, &ids, self.clock.now()).await?;
+        Ok(store::lessons_of_stage(self.db, stage_id).await?)
+    }
+
+    pub async fn source(&self, id: &str) -> ApiResult<LessonSource> {
+        let l = self.lesson(id).await?;
+        let chunks = store::chunk_count(self.db, &l.id).await?;
+        Ok(LessonSource {
+            exercises: l.exercises(),
+            id: l.id,
+            stage_id: l.stage_id,
+            slug: l.slug,
+            title: l.title,
+            body: l.body,
+            position: l.position,
+            chunks,
+        })
+    }
+
+    /// Re-chunks a lesson for retrieval.
+    pub async fn reindex(&self, lesson: &Lesson, stage: &Stage) -> ApiResult<()> {
+        reindex(self.db, lesson, stage, self.clock.now()).await
+    }
+}
+
+pub async fn reindex(
+    db: &Db,
+    lesson: &Lesson,
+    stage: &Stage,
+    now: chrono::DateTime<chrono::Utc>,
+) -> ApiResult<()> {
+    let rows: Vec<ChunkRow> = tutor::retrieval::chunk::chunk_markdown(&lesson.title, &lesson.body)
+        .into_iter()
+        .map(|c| ChunkRow {
+            heading_path: c.heading_path.join(" › "),
+            anchor: c.anchor,
+            text: c.text,
+        })
+        .collect();
+    store::replace_chunks(db, &lesson.id, &stage.course_id, stage.position, &rows, now).await?;
+    Ok(())
+}

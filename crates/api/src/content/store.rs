@@ -1,0 +1,256 @@
+//! Storage of courses, stages, lessons, enrolments, progress and retrieval chunks.
+
+use chrono::{DateTime, Utc};
+use common::{Db, on_db};
+
+use super::Exercise;
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Course {
+    pub id: String,
+    pub slug: String,
+    pub title: String,
+    pub summary: String,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Stage {
+    pub id: String,
+    pub course_id: String,
+    pub slug: String,
+    pub position: i64,
+    pub title: String,
+    pub summary: String,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Lesson {
+    pub id: String,
+    pub stage_id: String,
+    pub slug: String,
+    pub title: String,
+    pub body: String,
+    pub exercises: String,
+    pub position: i64,
+    pub author_id: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl Lesson {
+    pub fn exercises(&self) -> Vec<Exercise> {
+        serde_json::from_str(&self.exercises).unwrap_or_default()
+    }
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Enrolment {
+    pub user_id: String,
+    pub course_id: String,
+    pub unlocked_position: i64,
+    pub enrolled_at: DateTime<Utc>,
+    pub enrolment_ended_at: Option<DateTime<Utc>>,
+}
+
+pub async fn courses(db: &Db) -> sqlx::Result<Vec<Course>> {
+    on_db!(db, pool => sqlx::query_as::<_, Course>("SELECT * FROM course ORDER BY title").fetch_all(pool).await)
+}
+
+pub async fn course_by_slug(db: &Db, slug: &str) -> sqlx::Result<Option<Course>> {
+    on_db!(db, pool => sqlx::query_as::<_, Course>("SELECT * FROM course WHERE slug = $1").bind(slug).fetch_optional(pool).await)
+}
+
+pub async fn course_by_id(db: &Db, id: &str) -> sqlx::Result<Option<Course>> {
+    on_db!(db, pool => sqlx::query_as::<_, Course>("SELECT * FROM course WHERE id = $1").bind(id).fetch_optional(pool).await)
+}
+
+pub async fn insert_course(db: &Db, c: &Course) -> sqlx::Result<()> {
+    on_db!(db, pool => sqlx::query(
+        "INSERT INTO course (id, slug, title, summary, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6)")
+        .bind(&c.id).bind(&c.slug).bind(&c.title).bind(&c.summary).bind(c.created_at).bind(c.updated_at)
+        .execute(pool).await.map(|_| ()))
+}
+
+pub async fn stages(db: &Db, course_id: &str) -> sqlx::Result<Vec<Stage>> {
+    on_db!(db, pool => sqlx::query_as::<_, Stage>("SELECT * FROM stage WHERE course_id = $1 ORDER BY position, id")
+        .bind(course_id).fetch_all(pool).await)
+}
+
+pub async fn stage_by_id(db: &Db, id: &str) -> sqlx::Result<Option<Stage>> {
+    on_db!(db, pool => sqlx::query_as::<_, Stage>("SELECT * FROM stage WHERE id = $1").bind(id).fetch_optional(pool).await)
+}
+
+pub async fn insert_stage(db: &Db, s: &Stage) -> sqlx::Result<()> {
+    on_db!(db, pool => sqlx::query(
+        "INSERT INTO stage (id, course_id, slug, position, title, summary, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
+        .bind(&s.id).bind(&s.course_id).bind(&s.slug).bind(s.position).bind(&s.title).bind(&s.summary).bind(s.created_at).bind(s.updated_at)
+        .execute(pool).await.map(|_| ()))
+}
+
+pub async fn update_stage(db: &Db, s: &Stage) -> sqlx::Result<()> {
+    on_db!(db, pool => sqlx::query("UPDATE stage SET slug = $1, title = $2, summary = $3, updated_at = $4 WHERE id = $5")
+        .bind(&s.slug).bind(&s.title).bind(&s.summary).bind(s.updated_at).bind(&s.id)
+        .execute(pool).await.map(|_| ()))
+}
+
+pub async fn delete_stage(db: &Db, id: &str) -> sqlx::Result<u64> {
+    on_db!(db, pool => sqlx::query("DELETE FROM stage WHERE id = $1").bind(id).execute(pool).await.map(|r| r.rows_affected()))
+}
+
+/// Sets positions 1..n in the given order, in one transaction.
+pub async fn reorder_stages(db: &Db, ids: &[String], now: DateTime<Utc>) -> sqlx::Result<()> {
+    on_db!(db, pool => {
+        let mut tx = pool.begin().await?;
+        for (i, id) in ids.iter().enumerate() {
+            sqlx::query("UPDATE stage SET position = $1, updated_at = $2 WHERE id = $3")
+                .bind(i as i64 + 1).bind(now).bind(id).execute(&mut *tx).await?;
+        }
+        tx.commit().await
+    })
+}
+
+pub async fn lessons_of_course(db: &Db, course_id: &str) -> sqlx::Result<Vec<Lesson>> {
+    on_db!(db, pool => sqlx::query_as::<_, Lesson>(
+        "SELECT l.* FROM lesson l JOIN stage s ON s.id = l.stage_id WHERE s.course_id = $1 ORDER BY s.position, l.position, l.id")
+        .bind(course_id).fetch_all(pool).await)
+}
+
+pub async fn lessons_of_stage(db: &Db, stage_id: &str) -> sqlx::Result<Vec<Lesson>> {
+    on_db!(db, pool => sqlx::query_as::<_, Lesson>("SELECT * FROM lesson WHERE stage_id = $1 ORDER BY position, id")
+        .bind(stage_id).fetch_all(pool).await)
+}
+
+pub async fn lesson_by_id(db: &Db, id: &str) -> sqlx::Result<Option<Lesson>> {
+    on_db!(db, pool => sqlx::query_as::<_, Lesson>("SELECT * FROM lesson WHERE id = $1").bind(id).fetch_optional(pool).await)
+}
+
+pub async fn insert_lesson(db: &Db, l: &Lesson) -> sqlx::Result<()> {
+    on_db!(db, pool => sqlx::query(
+        "INSERT INTO lesson (id, stage_id, slug, title, body, exercises, position, author_id, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)")
+        .bind(&l.id).bind(&l.stage_id).bind(&l.slug).bind(&l.title).bind(&l.body).bind(&l.exercises).bind(l.position)
+        .bind(&l.author_id).bind(l.created_at).bind(l.updated_at)
+        .execute(pool).await.map(|_| ()))
+}
+
+pub async fn update_lesson(db: &Db, l: &Lesson) -> sqlx::Result<()> {
+    on_db!(db, pool => sqlx::query(
+        "UPDATE lesson SET slug = $1, title = $2, body = $3, exercises = $4, author_id = $5, updated_at = $6 WHERE id = $7")
+        .bind(&l.slug).bind(&l.title).bind(&l.body).bind(&l.exercises).bind(&l.author_id).bind(l.updated_at).bind(&l.id)
+        .execute(pool).await.map(|_| ()))
+}
+
+pub async fn delete_lesson(db: &Db, id: &str) -> sqlx::Result<u64> {
+    on_db!(db, pool => sqlx::query("DELETE FROM lesson WHERE id = $1").bind(id).execute(pool).await.map(|r| r.rows_affected()))
+}
+
+pub async fn reorder_lessons(db: &Db, ids: &[String], now: DateTime<Utc>) -> sqlx::Result<()> {
+    on_db!(db, pool => {
+        let mut tx = pool.begin().await?;
+        for (i, id) in ids.iter().enumerate() {
+            sqlx::query("UPDATE lesson SET position = $1, updated_at = $2 WHERE id = $3")
+                .bind(i as i64 + 1).bind(now).bind(id).execute(&mut *tx).await?;
+        }
+        tx.commit().await
+    })
+}
+
+pub async fn enrolment(db: &Db, user_id: &str, course_id: &str) -> sqlx::Result<Option<Enrolment>> {
+    on_db!(db, pool => sqlx::query_as::<_, Enrolment>("SELECT * FROM enrolment WHERE user_id = $1 AND course_id = $2")
+        .bind(user_id).bind(course_id).fetch_optional(pool).await)
+}
+
+/// Enrols (idempotently). Returns whether a new enrolment was made.
+pub async fn enrol(
+    db: &Db,
+    user_id: &str,
+    course_id: &str,
+    now: DateTime<Utc>,
+) -> sqlx::Result<bool> {
+    on_db!(db, pool => sqlx::query(
+        "INSERT INTO enrolment (user_id, course_id, unlocked_position, enrolled_at) VALUES ($1, $2, 1, $3) ON CONFLICT (user_id, course_id) DO NOTHING")
+        .bind(user_id).bind(course_id).bind(now).execute(pool).await.map(|r| r.rows_affected() == 1))
+}
+
+pub async fn raise_unlocked(
+    db: &Db,
+    user_id: &str,
+    course_id: &str,
+    position: i64,
+) -> sqlx::Result<bool> {
+    on_db!(db, pool => sqlx::query(
+        "UPDATE enrolment SET unlocked_position = $1 WHERE user_id = $2 AND course_id = $3 AND unlocked_position < $1")
+        .bind(position).bind(user_id).bind(course_id).execute(pool).await.map(|r| r.rows_affected() == 1))
+}
+
+pub async fn completed_lessons(
+    db: &Db,
+    user_id: &str,
+    course_id: &str,
+) -> sqlx::Result<Vec<String>> {
+    let rows: Vec<(String,)> = on_db!(db, pool => sqlx::query_as(
+        "SELECT p.lesson_id FROM lesson_progress p JOIN lesson l ON l.id = p.lesson_id JOIN stage s ON s.id = l.stage_id
+         WHERE p.user_id = $1 AND s.course_id = $2")
+        .bind(user_id).bind(course_id).fetch_all(pool).await)?;
+    Ok(rows.into_iter().map(|r| r.0).collect())
+}
+
+pub async fn mark_complete(
+    db: &Db,
+    user_id: &str,
+    lesson_id: &str,
+    now: DateTime<Utc>,
+) -> sqlx::Result<bool> {
+    on_db!(db, pool => sqlx::query(
+        "INSERT INTO lesson_progress (user_id, lesson_id, completed_at) VALUES ($1, $2, $3) ON CONFLICT (user_id, lesson_id) DO NOTHING")
+        .bind(user_id).bind(lesson_id).bind(now).execute(pool).await.map(|r| r.rows_affected() == 1))
+}
+
+/// A retrieval chunk to store.
+pub struct ChunkRow {
+    pub heading_path: String,
+    pub anchor: String,
+    pub text: String,
+}
+
+/// Replaces a lesson's chunks, so retrieval sees an edit at once.
+pub async fn replace_chunks(
+    db: &Db,
+    lesson_id: &str,
+    course_id: &str,
+    stage_position: i64,
+    chunks: &[ChunkRow],
+    now: DateTime<Utc>,
+) -> sqlx::Result<()> {
+    on_db!(db, pool => {
+        let mut tx = pool.begin().await?;
+        sqlx::query("DELETE FROM content_chunk WHERE lesson_id = $1").bind(lesson_id).execute(&mut *tx).await?;
+        for (i, c) in chunks.iter().enumerate() {
+            let hash = auth::crypto::token_hash(&c.text);
+            sqlx::query(
+                "INSERT INTO content_chunk (id, lesson_id, course_id, stage_position, heading_path, anchor, position, text, hash, created_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)")
+                .bind(common::ids::new_id()).bind(lesson_id).bind(course_id).bind(stage_position)
+                .bind(&c.heading_path).bind(&c.anchor).bind(i as i64).bind(&c.text).bind(hash).bind(now)
+                .execute(&mut *tx).await?;
+        }
+        tx.commit().await
+    })
+}
+
+/// Keeps chunk stage positions in step after stages are reordered.
+pub async fn sync_chunk_positions(db: &Db, course_id: &str) -> sqlx::Result<()> {
+    on_db!(db, pool => sqlx::query(
+        "UPDATE content_chunk SET stage_position = (SELECT s.position FROM lesson l JOIN stage s ON s.id = l.stage_id WHERE l.id = content_chunk.lesson_id)
+         WHERE course_id = $1")
+        .bind(course_id).execute(pool).await.map(|_| ()))
+}
+
+pub async fn chunk_count(db: &Db, lesson_id: &str) -> sqlx::Result<i64> {
+    let (n,): (i64,) = on_db!(db, pool => sqlx::query_as("SELECT COUNT(*) FROM content_chunk WHERE lesson_id = $1")
+        .bind(lesson_id).fetch_one(pool).await)?;
+    Ok(n)
+}

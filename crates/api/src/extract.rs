@@ -1,0 +1,134 @@
+//! Request guards: who is calling (from a verified JWT), and what they may do.
+
+use std::marker::PhantomData;
+
+use axum::extract::FromRequestParts;
+use axum::http::header;
+use axum::http::request::Parts;
+use serde::Serialize;
+
+use crate::ApiState;
+use crate::error::ApiError;
+use crate::jwks::VerifyError;
+
+/// The caller, as the token says. Identity and role come only from here.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AuthenticatedUser {
+    pub id: String,
+    pub email: String,
+    pub name: String,
+    pub role: String,
+    pub email_verified: bool,
+}
+
+impl AuthenticatedUser {
+    pub fn is_staff(&self) -> bool {
+        matches!(self.role.as_str(), "instructor" | "admin")
+    }
+}
+
+impl FromRequestParts<ApiState> for AuthenticatedUser {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &ApiState,
+    ) -> Result<Self, Self::Rejection> {
+        let token = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| {
+                v.get(..7)
+                    .filter(|p| p.eq_ignore_ascii_case("bearer "))
+                    .map(|_| v[7..].trim().to_owned())
+            })
+            .filter(|t| !t.is_empty())
+            .ok_or(ApiError::Unauthenticated {
+                message: "A bearer token from /api/auth/token is required".into(),
+                invalid_token: false,
+            })?;
+        match state.verifier.verify(&token).await {
+            Ok(c) => Ok(AuthenticatedUser {
+                id: c.sub,
+                email: c.email,
+                name: c.name,
+                role: c.role,
+                email_verified: c.email_verified,
+            }),
+            Err(VerifyError::Invalid(reason)) => {
+                tracing::debug!(%reason, "rejected bearer token");
+                Err(ApiError::Unauthenticated {
+                    message: "The bearer token is invalid or expired".into(),
+                    invalid_token: true,
+                })
+            }
+            Err(VerifyError::Unavailable) => Err(ApiError::Unavailable {
+                message: "Sign-in keys are temporarily unavailable; try again shortly".into(),
+                retry_after_secs: 30,
+            }),
+        }
+    }
+}
+
+/// A set of roles allowed through a [`RequireRole`] guard.
+pub trait RoleSet: Send + Sync + 'static {
+    const ROLES: &'static [&'static str];
+    const DESCRIPTION: &'static str;
+}
+
+/// Instructors and admins.
+pub struct Staff;
+impl RoleSet for Staff {
+    const ROLES: &'static [&'static str] = &["instructor", "admin"];
+    const DESCRIPTION: &'static str = "This needs the instructor or admin role";
+}
+
+/// Admins only.
+pub struct Admins;
+impl RoleSet for Admins {
+    const ROLES: &'static [&'static str] = &["admin"];
+    const DESCRIPTION: &'static str = "This needs the admin role";
+}
+
+/// Passes callers whose token carries one of `R`'s roles; 403 `FORBIDDEN_ROLE` otherwise.
+pub struct RequireRole<R: RoleSet>(pub AuthenticatedUser, pub PhantomData<R>);
+
+impl<R: RoleSet> FromRequestParts<ApiState> for RequireRole<R> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &ApiState,
+    ) -> Result<Self, Self::Rejection> {
+        let user = AuthenticatedUser::from_request_parts(parts, state).await?;
+        if R::ROLES.contains(&user.role.as_str()) {
+            Ok(RequireRole(user, PhantomData))
+        } else {
+            Err(ApiError::forbidden("FORBIDDEN_ROLE", R::DESCRIPTION))
+        }
+    }
+}
+
+/// Passes callers whose email is verified; 403 `EMAIL_NOT_VERIFIED` otherwise.
+pub struct RequireVerifiedEmail(pub AuthenticatedUser);
+
+impl FromRequestParts<ApiState> for RequireVerifiedEmail {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &ApiState,
+    ) -> Result<Self, Self::Rejection> {
+        let user = AuthenticatedUser::from_request_parts(parts, state).await?;
+        if user.email_verified {
+            Ok(RequireVerifiedEmail(user))
+        } else {
+            Err(ApiError::forbidden(
+                "EMAIL_NOT_VERIFIED",
+                "Verify your email address first",
+            ))
+        }
+    }
+}

@@ -1,0 +1,85 @@
+//! The `/api/v1` routes and their OpenAPI document.
+
+pub mod admin;
+pub mod authoring;
+pub mod body;
+pub mod chat;
+pub mod courses;
+
+use axum::Json;
+use axum::Router;
+use axum::http::StatusCode;
+use axum::routing::{delete, get, patch, post};
+use utoipa::OpenApi;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+
+use crate::ApiState;
+use crate::error::ApiError;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "IntelliStack learning API", description = "Courses, lessons, authoring and administration. Errors are `{error: {code, message}}`."),
+    paths(
+        courses::me, courses::list, courses::enrol, courses::outline, courses::lesson, courses::complete,
+        authoring::create_stage, authoring::reorder_stages, authoring::update_stage, authoring::delete_stage,
+        authoring::create_lesson, authoring::reorder_lessons, authoring::source, authoring::update_lesson, authoring::delete_lesson,
+        admin::set_role, admin::events, admin::export, admin::usage, admin::cleanup,
+        chat::chatkit,
+    ),
+    modifiers(&BearerAuth),
+)]
+pub struct ApiDoc;
+
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .build(),
+            ),
+        );
+    }
+}
+
+async fn openapi() -> Json<utoipa::openapi::OpenApi> {
+    Json(ApiDoc::openapi())
+}
+
+pub fn router(state: ApiState) -> Router {
+    let v1 = Router::new()
+        .route("/me", get(courses::me))
+        .route("/courses", get(courses::list))
+        .route("/courses/{course}", get(courses::outline))
+        .route("/courses/{course}/enrol", post(courses::enrol))
+        .route("/courses/{course}/lessons/{stage}/{lesson}", get(courses::lesson))
+        .route("/courses/{course}/lessons/{stage}/{lesson}/complete", post(courses::complete))
+        .route("/courses/{course}/stages", post(authoring::create_stage))
+        .route("/courses/{course}/stages/order", post(authoring::reorder_stages))
+        .route("/stages/{id}", patch(authoring::update_stage).delete(authoring::delete_stage))
+        .route("/stages/{id}/lessons", post(authoring::create_lesson))
+        .route("/stages/{id}/lessons/order", post(authoring::reorder_lessons))
+        .route("/lessons/{id}", patch(authoring::update_lesson).delete(authoring::delete_lesson))
+        .route("/lessons/{id}/source", get(authoring::source))
+        .route("/admin/users/{id}/role", post(admin::set_role))
+        .route("/admin/auth-events", get(admin::events))
+        .route("/admin/auth-events/export", get(admin::export))
+        .route("/admin/ai-usage", get(admin::usage))
+        .route("/admin/chatkit/cleanup", delete(admin::cleanup))
+        .route("/chatkit", post(chat::chatkit))
+        .route("/openapi.json", get(openapi))
+        .fallback(|| async { ApiError::not_found("NOT_FOUND", "No such endpoint") })
+        .method_not_allowed_fallback(|| async {
+            (
+                StatusCode::METHOD_NOT_ALLOWED,
+                Json(serde_json::json!({"error": {"code": "METHOD_NOT_ALLOWED", "message": "Method not allowed"}})),
+            )
+        })
+        .with_state(state);
+    Router::new().nest("/api/v1", v1)
+}

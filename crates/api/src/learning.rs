@@ -1,0 +1,302 @@
+//! Learning: the catalogue, enrolment, course outlines with progress, lesson
+//! access and completion. Finishing every lesson of a stage unlocks the next
+//! one; instructors and admins see every stage.
+
+use std::collections::HashSet;
+
+use common::{Db, SharedClock};
+use serde::Serialize;
+
+use crate::content::PublicExercise;
+use crate::content::render::{Heading, render};
+use crate::content::store::{self, Course, Lesson, Stage};
+use crate::error::{ApiError, ApiResult};
+use crate::extract::AuthenticatedUser;
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CourseSummary {
+    pub id: String,
+    pub slug: String,
+    pub title: String,
+    pub summary: String,
+    pub enrolled: bool,
+    pub stage_count: usize,
+    pub lesson_count: usize,
+    pub completed_count: usize,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct LessonItem {
+    pub id: String,
+    pub slug: String,
+    pub title: String,
+    pub position: i64,
+    pub completed: bool,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct StageOutline {
+    pub id: String,
+    pub slug: String,
+    pub title: String,
+    pub summary: String,
+    pub position: i64,
+    pub locked: bool,
+    pub lessons: Vec<LessonItem>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Outline {
+    pub id: String,
+    pub slug: String,
+    pub title: String,
+    pub summary: String,
+    pub enrolled: bool,
+    pub completed_count: usize,
+    pub lesson_count: usize,
+    pub stages: Vec<StageOutline>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct LessonView {
+    pub id: String,
+    pub slug: String,
+    pub title: String,
+    pub course_slug: String,
+    pub stage_slug: String,
+    pub stage_title: String,
+    pub stage_position: i64,
+    pub html: String,
+    pub headings: Vec<Heading>,
+    pub exercises: Vec<PublicExercise>,
+    pub completed: bool,
+    pub previous: Option<String>,
+    pub next: Option<String>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Completion {
+    pub completed: bool,
+    pub stage_completed: bool,
+    /// The stage that this completion opened, if any.
+    pub unlocked_stage: Option<String>,
+}
+
+pub struct Learning<'a> {
+    pub db: &'a Db,
+    pub clock: &'a SharedClock,
+}
+
+/// Which stage positions a user may open.
+fn open_positions(
+    user: &AuthenticatedUser,
+    stages: &[Stage],
+    unlocked: Option<i64>,
+) -> HashSet<i64> {
+    stages
+        .iter()
+        .filter(|s| user.is_staff() || unlocked.is_some_and(|u| s.position <= u))
+        .map(|s| s.position)
+        .collect()
+}
+
+impl Learning<'_> {
+    async fn course(&self, slug: &str) -> ApiResult<Course> {
+        store::course_by_slug(self.db, slug)
+            .await?
+            .ok_or_else(|| ApiError::not_found("COURSE_NOT_FOUND", format!("No course `{slug}`")))
+    }
+
+    pub async fn catalogue(&self, user: &AuthenticatedUser) -> ApiResult<Vec<CourseSummary>> {
+        let mut out = Vec::new();
+        for c in store::courses(self.db).await? {
+            let stages = store::stages(self.db, &c.id).await?;
+            let lessons = store::lessons_of_course(self.db, &c.id).await?;
+            let enrolled = store::enrolment(self.db, &user.id, &c.id).await?.is_some();
+            let done = store::completed_lessons(self.db, &user.id, &c.id)
+                .await?
+                .len();
+            out.push(CourseSummary {
+                id: c.id,
+                slug: c.slug,
+                title: c.title,
+                summary: c.summary,
+                enrolled,
+                stage_count: stages.len(),
+                lesson_count: lessons.len(),
+                completed_count: done,
+            });
+        }
+        Ok(out)
+    }
+
+    pub async fn enrol(&self, user: &AuthenticatedUser, slug: &str) -> ApiResult<bool> {
+        let c = self.course(slug).await?;
+        Ok(store::enrol(self.db, &user.id, &c.id, self.clock.now()).await?)
+    }
+
+    pub async fn outline(&self, user: &AuthenticatedUser, slug: &str) -> ApiResult<Outline> {
+        let c = self.course(slug).await?;
+        let stages = store::stages(self.db, &c.id).await?;
+        let lessons = store::lessons_of_course(self.db, &c.id).await?;
+        let enrolment = store::enrolment(self.db, &user.id, &c.id).await?;
+        let done: HashSet<String> = store::completed_lessons(self.db, &user.id, &c.id)
+            .await?
+            .into_iter()
+            .collect();
+        let open = open_positions(
+            user,
+            &stages,
+            enrolment.as_ref().map(|e| e.unlocked_position),
+        );
+        let stage_views = stages
+            .iter()
+            .map(|s| StageOutline {
+                id: s.id.clone(),
+                slug: s.slug.clone(),
+                title: s.title.clone(),
+                summary: s.summary.clone(),
+                position: s.position,
+                locked: !open.contains(&s.position),
+                lessons: lessons
+                    .iter()
+                    .filter(|l| l.stage_id == s.id)
+                    .map(|l| LessonItem {
+                        id: l.id.clone(),
+                        slug: l.slug.clone(),
+                        title: l.title.clone(),
+                        position: l.position,
+                        completed: done.contains(&l.id),
+                    })
+                    .collect(),
+            })
+            .collect();
+        Ok(Outline {
+            id: c.id,
+            slug: c.slug,
+            title: c.title,
+            summary: c.summary,
+            enrolled: enrolment.is_some(),
+            completed_count: lessons.iter().filter(|l| done.contains(&l.id)).count(),
+            lesson_count: lessons.len(),
+            stages: stage_views,
+        })
+    }
+
+    /// Finds a lesson and checks the caller may open it.
+    pub async fn open(
+        &self,
+        user: &AuthenticatedUser,
+        course: &str,
+        stage: &str,
+        lesson: &str,
+    ) -> ApiResult<(Course, Stage, Lesson, Vec<Stage>)> {
+        let c = self.course(course).await?;
+        let stages = store::stages(self.db, &c.id).await?;
+        let s = stages
+            .iter()
+            .find(|s| s.slug == stage)
+            .cloned()
+            .ok_or_else(|| ApiError::not_found("LESSON_NOT_FOUND", "No such lesson"))?;
+        let l = store::lessons_of_stage(self.db, &s.id)
+            .await?
+            .into_iter()
+            .find(|l| l.slug == lesson)
+            .ok_or_else(|| ApiError::not_found("LESSON_NOT_FOUND", "No such lesson"))?;
+        if !user.is_staff() {
+            let Some(e) = store::enrolment(self.db, &user.id, &c.id).await? else {
+                return Err(ApiError::forbidden(
+                    "NOT_ENROLLED",
+                    "Enrol in the course to open its lessons",
+                ));
+            };
+            if s.position > e.unlocked_position {
+                return Err(ApiError::forbidden(
+                    "STAGE_LOCKED",
+                    "This stage unlocks when you finish every lesson of the stage before it",
+                ));
+            }
+        }
+        Ok((c, s, l, stages))
+    }
+
+    pub async fn lesson(
+        &self,
+        user: &AuthenticatedUser,
+        course: &str,
+        stage: &str,
+        lesson: &str,
+    ) -> ApiResult<LessonView> {
+        let (c, s, l, _) = self.open(user, course, stage, lesson).await?;
+        let all = store::lessons_of_course(self.db, &c.id).await?;
+        let stages = store::stages(self.db, &c.id).await?;
+        let path_of = |l: &Lesson| {
+            stages
+                .iter()
+                .find(|st| st.id == l.stage_id)
+                .map(|st| format!("{}/{}", st.slug, l.slug))
+        };
+        let idx = all.iter().position(|x| x.id == l.id);
+        let previous = idx
+            .and_then(|i| i.checked_sub(1))
+            .and_then(|i| all.get(i))
+            .and_then(path_of);
+        let next = idx.and_then(|i| all.get(i + 1)).and_then(path_of);
+        let done = store::completed_lessons(self.db, &user.id, &c.id).await?;
+        let rendered = render(&l.body);
+        Ok(LessonView {
+            completed: done.contains(&l.id),
+            exercises: l.exercises().iter().map(PublicExercise::from).collect(),
+            id: l.id,
+            slug: l.slug,
+            title: l.title,
+            course_slug: c.slug,
+            stage_slug: s.slug,
+            stage_title: s.title,
+            stage_position: s.position,
+            html: rendered.html,
+            headings: rendered.headings,
+            previous,
+            next,
+        })
+    }
+
+    pub async fn complete(
+        &self,
+        user: &AuthenticatedUser,
+        course: &str,
+        stage: &str,
+        lesson: &str,
+    ) -> ApiResult<Completion> {
+        let (c, s, l, stages) = self.open(user, course, stage, lesson).await?;
+        if store::enrolment(self.db, &user.id, &c.id).await?.is_none() {
+            // Staff may read without enrolling; progress needs an enrolment.
+            store::enrol(self.db, &user.id, &c.id, self.clock.now()).await?;
+        }
+        store::mark_complete(self.db, &user.id, &l.id, self.clock.now()).await?;
+        let done: HashSet<String> = store::completed_lessons(self.db, &user.id, &c.id)
+            .await?
+            .into_iter()
+            .collect();
+        let stage_lessons = store::lessons_of_stage(self.db, &s.id).await?;
+        let stage_completed = stage_lessons.iter().all(|x| done.contains(&x.id));
+        let mut unlocked_stage = None;
+        if stage_completed
+            && let Some(next) = stages.iter().find(|x| x.position > s.position)
+            && store::raise_unlocked(self.db, &user.id, &c.id, next.position).await?
+        {
+            unlocked_stage = Some(next.slug.clone());
+        }
+        Ok(Completion {
+            completed: true,
+            stage_completed,
+            unlocked_stage,
+        })
+    }
+}

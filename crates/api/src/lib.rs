@@ -1,0 +1,48 @@
+//! The learning backend under `/api/v1`: verifies the auth role's JWTs
+//! through a JWKS cache, serves courses whose stages unlock as students
+//! progress, lets instructors author content, and gives admins the audit
+//! trail and usage figures.
+
+pub mod admin;
+pub mod authoring;
+pub mod chat;
+pub mod content;
+pub mod error;
+pub mod extract;
+pub mod http;
+pub mod jwks;
+pub mod learning;
+pub mod seed;
+
+use common::{Db, SharedClock};
+
+pub use error::{ApiError, ApiResult};
+pub use jwks::{JwksVerifier, KeySource};
+
+#[derive(Clone)]
+pub struct ApiState {
+    pub db: Db,
+    pub clock: SharedClock,
+    pub verifier: JwksVerifier,
+    /// The identity service, for role changes and the audit trail.
+    pub auth: auth::Auth,
+    pub chat: chatkit::ChatKitServer<chat::ChatContext>,
+    /// Student messages per rolling 24 hours.
+    pub chat_daily_limit: u32,
+}
+
+impl ApiState {
+    pub fn learning(&self) -> learning::Learning<'_> {
+        learning::Learning {
+            db: &self.db,
+            clock: &self.clock,
+        }
+    }
+
+    pub fn authoring(&self) -> authoring::Authoring<'_> {
+        authoring::Authoring {
+            db: &self.db,
+            clock: &self.clock,
+        }
+    }
+}

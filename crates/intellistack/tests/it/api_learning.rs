@@ -1,0 +1,207 @@
+//! Courses, enrolment, lessons and stage unlocking.
+
+use serde_json::{Value, json};
+
+use crate::support::api::*;
+use crate::support::auth::*;
+use crate::support::{Backend, TestServer};
+
+const COURSE: &str = "/api/v1/courses/physical-ai";
+
+fn stage(outline: &Value, i: usize) -> &Value {
+    &outline["stages"][i]
+}
+
+fn lesson_path(outline: &Value, s: usize, l: usize) -> String {
+    let st = stage(outline, s);
+    format!(
+        "{COURSE}/lessons/{}/{}",
+        st["slug"].as_str().unwrap(),
+        st["lessons"][l]["slug"].as_str().unwrap()
+    )
+}
+
+#[tokio::test]
+async fn finishing_a_stage_unlocks_the_next() {
+    for backend in Backend::ALL {
+        let server = TestServer::start(backend).await;
+        let b = verified_user(&server, "learner@example.com").await;
+        let t = token(&b, &server).await;
+
+        let (s, courses) = api_get(&server, "/api/v1/courses", &t).await;
+        assert_eq!(s, 200);
+        let course = courses
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["slug"] == "physical-ai")
+            .expect("the sample course is loaded");
+        assert!(course["stageCount"].as_u64().unwrap() >= 3);
+        assert_eq!(course["enrolled"], false);
+
+        let (_, outline) = api_get(&server, COURSE, &t).await;
+        let first_lesson = lesson_path(&outline, 0, 0);
+        let (s, body) = api_get(&server, &first_lesson, &t).await;
+        assert_eq!((s, code(&body)), (403, "NOT_ENROLLED"));
+
+        let (s, _) = api_post(&server, &format!("{COURSE}/enrol"), &t, json!({})).await;
+        assert_eq!(s, 201);
+        let (s, _) = api_post(&server, &format!("{COURSE}/enrol"), &t, json!({})).await;
+        assert_eq!(s, 200, "enrolling twice is harmless");
+
+        let (_, outline) = api_get(&server, COURSE, &t).await;
+        assert_eq!(outline["enrolled"], true);
+        assert_eq!(stage(&outline, 0)["locked"], false);
+        assert_eq!(stage(&outline, 1)["locked"], true);
+        assert_eq!(stage(&outline, 2)["locked"], true);
+
+        // A lesson: sanitized HTML with anchors, exercises without answers.
+        let (s, lesson) = api_get(&server, &first_lesson, &t).await;
+        assert_eq!(s, 200, "{lesson}");
+        assert!(lesson["html"].as_str().unwrap().contains("<h2 id=\""));
+        assert!(!lesson["headings"].as_array().unwrap().is_empty());
+        let ex = &lesson["exercises"][0];
+        assert!(ex["prompt"].is_string());
+        assert!(
+            ex.get("answer").is_none(),
+            "answers never reach the browser"
+        );
+        assert!(!lesson.to_string().contains("\"answer\""));
+
+        // The second stage is locked until every lesson of the first is done.
+        let locked = lesson_path(&outline, 1, 0);
+        let (s, body) = api_get(&server, &locked, &t).await;
+        assert_eq!((s, code(&body)), (403, "STAGE_LOCKED"));
+        let (s, body) = api_post(&server, &format!("{locked}/complete"), &t, json!({})).await;
+        assert_eq!(
+            (s, code(&body)),
+            (403, "STAGE_LOCKED"),
+            "cannot complete a locked lesson"
+        );
+
+        let n = stage(&outline, 0)["lessons"].as_array().unwrap().len();
+        for i in 0..n {
+            let (s, body) = api_post(
+                &server,
+                &format!("{}/complete", lesson_path(&outline, 0, i)),
+                &t,
+                json!({}),
+            )
+            .await;
+            assert_eq!(s, 200, "{body}");
+            if i + 1 < n {
+                assert_eq!(body["unlockedStage"], Value::Null);
+            } else {
+                assert_eq!(body["stageCompleted"], true);
+                assert_eq!(body["unlockedStage"], stage(&outline, 1)["slug"]);
+            }
+        }
+        let (s, _) = api_get(&server, &locked, &t).await;
+        assert_eq!(s, 200, "stage 2 is open now");
+        let (_, outline) = api_get(&server, COURSE, &t).await;
+        assert_eq!(stage(&outline, 1)["locked"], false);
+        assert_eq!(stage(&outline, 2)["locked"], true);
+        assert_eq!(outline["completedCount"].as_u64().unwrap(), n as u64);
+        assert!(
+            stage(&outline, 0)["lessons"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|l| l["completed"] == true)
+        );
+
+        // Completing again changes nothing.
+        let (s, body) = api_post(
+            &server,
+            &format!("{}/complete", lesson_path(&outline, 0, 0)),
+            &t,
+            json!({}),
+        )
+        .await;
+        assert_eq!((s, &body["unlockedStage"]), (200, &Value::Null));
+
+        // Unknown things are 404.
+        let (s, body) = api_get(&server, "/api/v1/courses/nope", &t).await;
+        assert_eq!((s, code(&body)), (404, "COURSE_NOT_FOUND"));
+        let (s, body) = api_get(&server, &format!("{COURSE}/lessons/nope/nope"), &t).await;
+        assert_eq!((s, code(&body)), (404, "LESSON_NOT_FOUND"));
+        let (s, body) = api_get(&server, "/api/v1/nothing-here", &t).await;
+        assert_eq!((s, code(&body)), (404, "NOT_FOUND"));
+        server.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn instructors_and_admins_see_every_stage() {
+    let server = TestServer::start(Backend::Sqlite).await;
+    let a = admin(&server, "boss@example.com").await;
+    let t = token(&a, &server).await;
+    let (_, outline) = api_get(&server, COURSE, &t).await;
+    assert!(
+        outline["stages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|s| s["locked"] == false)
+    );
+    let last = outline["stages"].as_array().unwrap().len() - 1;
+    let (s, _) = api_get(&server, &lesson_path(&outline, last, 0), &t).await;
+    assert_eq!(s, 200);
+}
+
+#[tokio::test]
+async fn requests_without_a_valid_token_get_401_with_a_challenge() {
+    let server = TestServer::start(Backend::Sqlite).await;
+    let (s, body, h) = call(&server, reqwest::Method::GET, "/api/v1/courses", None, None).await;
+    assert_eq!((s, code(&body)), (401, "UNAUTHENTICATED"));
+    assert_eq!(h["www-authenticate"], r#"Bearer realm="intellistack""#);
+    let (s, _, h) = call(
+        &server,
+        reqwest::Method::GET,
+        "/api/v1/courses",
+        Some("not.a.jwt"),
+        None,
+    )
+    .await;
+    assert_eq!(s, 401);
+    assert!(
+        h["www-authenticate"]
+            .to_str()
+            .unwrap()
+            .contains("invalid_token")
+    );
+    // A Better-Auth session token is not a JWT.
+    let b = verified_user(&server, "x@example.com").await;
+    let (_, sess, _) = get(&b, &server, "/api/auth/get-session").await;
+    let (s, _, _) = call(
+        &server,
+        reqwest::Method::GET,
+        "/api/v1/courses",
+        Some(sess["session"]["token"].as_str().unwrap()),
+        None,
+    )
+    .await;
+    assert_eq!(s, 401);
+}
+
+#[tokio::test]
+async fn the_token_tells_the_api_whether_the_email_is_verified() {
+    use crate::support::Options;
+    let server = TestServer::start_with(
+        Backend::Sqlite,
+        Options::default().var("AUTH_REQUIRE_EMAIL_VERIFICATION", "false"),
+    )
+    .await;
+    let b = browser(&server);
+    post(
+        &b,
+        &server,
+        "/api/auth/sign-up/email",
+        json!({"name": "U", "email": "u@example.com", "password": PASSWORD}),
+    )
+    .await;
+    let t = token(&b, &server).await;
+    let (s, me) = api_get(&server, "/api/v1/me", &t).await;
+    assert_eq!((s, &me["emailVerified"]), (200, &json!(false)));
+    assert_eq!(me["email"], "u@example.com");
+}

@@ -1,0 +1,4 @@
+//! Retrieval over course content.
+
+pub mod bm25;
+pub mod chunk;
