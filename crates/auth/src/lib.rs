@@ -19,6 +19,7 @@ pub mod lockout;
 pub mod mail;
 pub mod password;
 pub mod ratelimit;
+pub mod recovery;
 pub mod session_ops;
 pub mod sessions;
 pub mod tokens;

@@ -35,6 +35,10 @@ pub fn router(auth: Auth) -> Router {
             "/revoke-other-sessions",
             post(session::revoke_other_sessions),
         )
+        .route("/request-password-reset", post(recovery::request))
+        .route("/forget-password", post(recovery::request))
+        .route("/reset-password/{token}", get(recovery::follow_link))
+        .route("/reset-password", post(recovery::reset))
         .route("/change-password", post(user::change_password))
         .route("/update-user", post(user::update_user))
         .route("/list-accounts", get(user::list_accounts))
