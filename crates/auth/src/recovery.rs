@@ -11,22 +11,48 @@ use crate::tokens::{self, Lookup};
 use crate::users::{self, store as user_store};
 use crate::{Auth, sessions};
 
-pub const RESET_MESSAGE: &str = "If this email exists in our system, check your email for the reset link";
+pub const RESET_MESSAGE: &str =
+    "If this email exists in our system, check your email for the reset link";
 
 impl Auth {
     /// Mails a reset link to an existing account. Unknown emails get the
     /// same work done — a token minted and hashed — and nothing sent.
-    pub async fn request_password_reset(&self, email: &str, redirect_to: Option<&str>, meta: &RequestMeta) -> AuthResult<()> {
-        let email = users::normalize_email(email).ok_or_else(|| AuthError::validation("[body.email] Invalid email address"))?;
+    pub async fn request_password_reset(
+        &self,
+        email: &str,
+        redirect_to: Option<&str>,
+        meta: &RequestMeta,
+    ) -> AuthResult<()> {
+        let email = users::normalize_email(email)
+            .ok_or_else(|| AuthError::validation("[body.email] Invalid email address"))?;
         let now = self.clock.now();
         let user = user_store::find_by_email(&self.db, &email).await?;
         let callback = crate::cookies::encode(redirect_to.unwrap_or(""));
         match user {
             Some(user) => {
-                let token = tokens::issue(&self.db, tokens::PASSWORD_RESET, &user.id, now, tokens::LIFETIME).await?;
-                let link = format!("{}?callbackURL={callback}", self.auth_url(&format!("/reset-password/{token}")));
-                mail::send_later(&self.mailer, templates::password_reset(&user.email, &user.name, &link));
-                self.audit(meta, Entry::new(Event::PasswordResetRequested).user(&user.id).email(&email)).await;
+                let token = tokens::issue(
+                    &self.db,
+                    tokens::PASSWORD_RESET,
+                    &user.id,
+                    now,
+                    tokens::LIFETIME,
+                )
+                .await?;
+                let link = format!(
+                    "{}?callbackURL={callback}",
+                    self.auth_url(&format!("/reset-password/{token}"))
+                );
+                mail::send_later(
+                    &self.mailer,
+                    templates::password_reset(&user.email, &user.name, &link),
+                );
+                self.audit(
+                    meta,
+                    Entry::new(Event::PasswordResetRequested)
+                        .user(&user.id)
+                        .email(&email),
+                )
+                .await;
             }
             None => {
                 // Comparable work, no early return: mint and hash a token, store nothing.
@@ -35,7 +61,9 @@ impl Auth {
                 let _ = tokens::peek(&self.db, tokens::PASSWORD_RESET, &token, now).await?;
                 self.audit(
                     meta,
-                    Entry::new(Event::PasswordResetRequested).email(&email).details(json!({"known": false})),
+                    Entry::new(Event::PasswordResetRequested)
+                        .email(&email)
+                        .details(json!({"known": false})),
                 )
                 .await;
             }
@@ -52,7 +80,12 @@ impl Auth {
     }
 
     /// Sets a new password with a reset token, ends every session and tells the user.
-    pub async fn reset_password(&self, token: &str, new_password: &str, meta: &RequestMeta) -> AuthResult<()> {
+    pub async fn reset_password(
+        &self,
+        token: &str,
+        new_password: &str,
+        meta: &RequestMeta,
+    ) -> AuthResult<()> {
         password::check_policy(new_password).map_err(AuthError::WeakPassword)?;
         let now = self.clock.now();
         let user_id = match tokens::consume(&self.db, tokens::PASSWORD_RESET, token, now).await? {
@@ -68,8 +101,17 @@ impl Auth {
         tokens::revoke_for(&self.db, tokens::PASSWORD_RESET, &user.id).await?;
         sessions::store::delete_all(&self.db, &user.id).await?;
         crate::lockout::reset(&self.db, &user.email).await?;
-        self.audit(meta, Entry::new(Event::PasswordReset).user(&user.id).email(&user.email)).await;
-        mail::send_later(&self.mailer, templates::password_changed(&user.email, &user.name));
+        self.audit(
+            meta,
+            Entry::new(Event::PasswordReset)
+                .user(&user.id)
+                .email(&user.email),
+        )
+        .await;
+        mail::send_later(
+            &self.mailer,
+            templates::password_changed(&user.email, &user.name),
+        );
         Ok(())
     }
 }

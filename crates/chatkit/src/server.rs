@@ -264,7 +264,7 @@ impl<C: Clone + Send + Sync + 'static> ChatKitServer<C> {
                     title: None,
                     created_at: Utc::now(),
                     status: ThreadStatus::Active,
-                    metadata: metadata.clone(),
+                    metadata: Map::new(),
                 };
                 store.save_thread(&thread, &ctx).await?;
                 let item = user_item(&thread.id, input);

@@ -36,6 +36,11 @@ pub const VARS: &[&str] = &[
     "CHAT_DAILY_LIMIT",
     "CHATKIT_RESPONDER",
     "CHATKIT_ECHO_DELAY_MS",
+    "OPENAI_BASE_URL",
+    "OPENAI_API_KEY",
+    "TUTOR_MODEL",
+    "LLM_TIMEOUT_SECS",
+    "LLM_MAX_RETRIES",
 ];
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -316,6 +321,18 @@ pub struct ChatConfig {
     pub responder: ResponderKind,
     /// Pause between echoed words (protocol tests of disconnects).
     pub echo_delay_ms: u64,
+    /// The language model; without one the tutor runs retrieval-only.
+    pub llm: Option<LlmSettings>,
+}
+
+/// An OpenAI-compatible chat completions endpoint.
+#[derive(Debug, Clone)]
+pub struct LlmSettings {
+    pub base_url: Url,
+    pub api_key: Option<Secret>,
+    pub model: String,
+    pub timeout_secs: u64,
+    pub max_retries: u32,
 }
 
 /// The raw variables a configuration is built from: the process environment
@@ -474,6 +491,29 @@ impl Config {
                 "milliseconds",
                 0u64,
             )?,
+            llm: match (get("OPENAI_BASE_URL"), get("OPENAI_API_KEY")) {
+                (None, None) => None,
+                (base, key) => Some(LlmSettings {
+                    base_url: parse_http_url(
+                        "OPENAI_BASE_URL",
+                        base.unwrap_or("https://api.openai.com/v1"),
+                    )?,
+                    api_key: key.map(Secret::new),
+                    model: get("TUTOR_MODEL").unwrap_or("gpt-4o-mini").to_string(),
+                    timeout_secs: parse_or(
+                        get("LLM_TIMEOUT_SECS"),
+                        "LLM_TIMEOUT_SECS",
+                        "a whole number of seconds",
+                        30u64,
+                    )?,
+                    max_retries: parse_or(
+                        get("LLM_MAX_RETRIES"),
+                        "LLM_MAX_RETRIES",
+                        "a whole number",
+                        2u32,
+                    )?,
+                }),
+            },
         };
 
         Ok(Config {

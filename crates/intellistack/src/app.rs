@@ -74,7 +74,18 @@ impl App {
                     delay: std::time::Duration::from_millis(config.chat.echo_delay_ms),
                 }),
                 common::config::ResponderKind::Tutor => {
-                    Arc::new(api::chat::tutor::TutorResponder::new(db.clone()))
+                    let llm = config.chat.llm.as_ref().map(|l| {
+                        tutor::llm::LlmClient::new(tutor::llm::LlmConfig {
+                            base_url: l.base_url.clone(),
+                            api_key: l.api_key.as_ref().map(|k| k.expose().to_string()),
+                            model: l.model.clone(),
+                            connect_timeout: std::time::Duration::from_secs(5),
+                            read_timeout: std::time::Duration::from_secs(l.timeout_secs),
+                            max_retries: l.max_retries,
+                            backoff: std::time::Duration::from_millis(250),
+                        })
+                    });
+                    Arc::new(api::chat::tutor::TutorResponder::new(db.clone(), llm))
                 }
             };
         let store = Arc::new(api::chat::store::SqlStore {

@@ -95,8 +95,7 @@ impl Store<ChatContext> for SqlStore {
         let n = on_db!(&self.db, pool => sqlx::query(
             "INSERT INTO chatkit_thread (id, user_id, title, course_id, status, metadata, created_at, updated_at)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-             ON CONFLICT (id) DO UPDATE SET title = excluded.title, status = excluded.status, metadata = excluded.metadata,
-               updated_at = excluded.updated_at
+             ON CONFLICT (id) DO UPDATE SET title = excluded.title, status = excluded.status, updated_at = excluded.updated_at
              WHERE chatkit_thread.user_id = excluded.user_id")
             .bind(&t.id).bind(&ctx.user.id).bind(&t.title).bind(course).bind(status).bind(metadata).bind(t.created_at).bind(now)
             .execute(pool).await.map(|r| r.rows_affected())).map_err(backend)?;

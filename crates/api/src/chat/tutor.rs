@@ -15,6 +15,11 @@ use chrono::{DateTime, Utc};
 use common::{Db, on_db};
 use futures_util::StreamExt;
 use tokio::sync::RwLock;
+use tokio::sync::mpsc;
+use tokio_stream::wrappers::ReceiverStream;
+use tutor::agent;
+use tutor::guardrails;
+use tutor::llm::{Chunk, LlmClient, Message};
 use tutor::retrieval::bm25::{Bm25, Passage};
 
 use super::ChatContext;
@@ -26,6 +31,7 @@ pub const RETRIEVAL_ONLY_NOTICE: &str = "*Retrieval-only mode: no language model
 #[derive(sqlx::FromRow)]
 struct ChunkRow {
     id: String,
+    lesson_id: String,
     course_id: String,
     stage_position: i64,
     heading_path: String,
@@ -35,19 +41,53 @@ struct ChunkRow {
     lesson_slug: String,
 }
 
+fn passage(r: ChunkRow) -> Passage {
+    Passage {
+        url: if r.anchor.is_empty() {
+            format!("/learn/{}/{}", r.stage_slug, r.lesson_slug)
+        } else {
+            format!("/learn/{}/{}#{}", r.stage_slug, r.lesson_slug, r.anchor)
+        },
+        chunk_id: r.id,
+        lesson_id: r.lesson_id,
+        course_id: r.course_id,
+        stage_position: r.stage_position.max(0) as u64,
+        title: r.heading_path,
+        text: r.text,
+    }
+}
+
 /// (chunk count, newest chunk) identifies an index generation.
 type Generation = (i64, Option<DateTime<Utc>>);
 
+/// The tutor: with a language model when one is configured, else
+/// retrieval-only.
+#[derive(Clone)]
 pub struct TutorResponder {
+    inner: Arc<Inner>,
+}
+
+pub struct Inner {
     pub db: Db,
+    pub llm: Option<LlmClient>,
     index: RwLock<Option<(Generation, Arc<Bm25>)>>,
 }
 
+impl std::ops::Deref for TutorResponder {
+    type Target = Inner;
+    fn deref(&self) -> &Inner {
+        &self.inner
+    }
+}
+
 impl TutorResponder {
-    pub fn new(db: Db) -> Self {
+    pub fn new(db: Db, llm: Option<LlmClient>) -> Self {
         TutorResponder {
-            db,
-            index: RwLock::new(None),
+            inner: Arc::new(Inner {
+                db,
+                llm,
+                index: RwLock::new(None),
+            }),
         }
     }
 
@@ -62,24 +102,10 @@ impl TutorResponder {
             return Ok(idx.clone());
         }
         let rows: Vec<ChunkRow> = on_db!(&self.db, pool => sqlx::query_as(
-            "SELECT c.id, c.course_id, c.stage_position, c.heading_path, c.anchor, c.text, s.slug AS stage_slug, l.slug AS lesson_slug
+            "SELECT c.id, c.lesson_id, c.course_id, c.stage_position, c.heading_path, c.anchor, c.text, s.slug AS stage_slug, l.slug AS lesson_slug
              FROM content_chunk c JOIN lesson l ON l.id = c.lesson_id JOIN stage s ON s.id = l.stage_id")
             .fetch_all(pool).await).map_err(|e| e.to_string())?;
-        let passages: Vec<Passage> = rows
-            .into_iter()
-            .map(|r: ChunkRow| Passage {
-                url: if r.anchor.is_empty() {
-                    format!("/learn/{}/{}", r.stage_slug, r.lesson_slug)
-                } else {
-                    format!("/learn/{}/{}#{}", r.stage_slug, r.lesson_slug, r.anchor)
-                },
-                chunk_id: r.id,
-                course_id: r.course_id,
-                stage_position: r.stage_position.max(0) as u64,
-                title: r.heading_path,
-                text: r.text,
-            })
-            .collect();
+        let passages: Vec<Passage> = rows.into_iter().map(passage).collect();
         let built = Arc::new(
             tokio::task::spawn_blocking(move || Bm25::build(&passages))
                 .await
@@ -177,102 +203,479 @@ pub fn compose(hits: &[(f32, Passage)]) -> (String, Vec<Annotation>) {
     (text, annotations)
 }
 
-#[async_trait]
-impl Responder<ChatContext> for TutorResponder {
-    async fn respond(&self, input: TurnInput, ctx: ChatContext) -> EventStream {
+/// Sends events for one assistant message, starting it lazily.
+struct Writer<'a> {
+    tx: &'a mpsc::Sender<Result<ThreadStreamEvent, TurnError>>,
+    thread_id: String,
+    id: Option<String>,
+    text: String,
+}
+
+impl<'a> Writer<'a> {
+    fn new(tx: &'a mpsc::Sender<Result<ThreadStreamEvent, TurnError>>, thread_id: &str) -> Self {
+        Writer {
+            tx,
+            thread_id: thread_id.to_string(),
+            id: None,
+            text: String::new(),
+        }
+    }
+
+    async fn send(&self, e: ThreadStreamEvent) -> bool {
+        self.tx.send(Ok(e)).await.is_ok()
+    }
+
+    /// Streams `delta`; false when the client has gone.
+    async fn delta(&mut self, delta: &str) -> bool {
+        if delta.is_empty() {
+            return true;
+        }
+        if self.id.is_none() {
+            let id = chatkit::ids::message_id();
+            let base = ItemBase {
+                id: id.clone(),
+                thread_id: self.thread_id.clone(),
+                created_at: Utc::now(),
+            };
+            self.id = Some(id.clone());
+            if !self
+                .send(ThreadStreamEvent::ItemAdded {
+                    item: ThreadItem::AssistantMessage(AssistantMessageItem {
+                        base,
+                        content: vec![],
+                    }),
+                })
+                .await
+            {
+                return false;
+            }
+            if !self
+                .send(ThreadStreamEvent::ItemUpdated {
+                    item_id: id,
+                    update: ThreadItemUpdate::ContentPartAdded {
+                        content_index: 0,
+                        content: OutputText {
+                            text: String::new(),
+                            annotations: vec![],
+                        },
+                    },
+                })
+                .await
+            {
+                return false;
+            }
+        }
+        self.text.push_str(delta);
+        let item_id = self.id.clone().unwrap_or_default();
+        self.send(ThreadStreamEvent::ItemUpdated {
+            item_id,
+            update: ThreadItemUpdate::TextDelta {
+                content_index: 0,
+                delta: delta.to_string(),
+            },
+        })
+        .await
+    }
+
+    /// Withdraws whatever was shown of this message.
+    async fn retract(&mut self) -> bool {
+        self.text.clear();
+        match self.id.take() {
+            Some(id) => {
+                self.send(ThreadStreamEvent::ItemRemoved { item_id: id })
+                    .await
+            }
+            None => true,
+        }
+    }
+
+    async fn finish(&mut self, annotations: Vec<Annotation>) -> bool {
+        if self.id.is_none() && !self.delta(" ").await {
+            return false;
+        }
+        let id = self.id.clone().unwrap_or_default();
+        for (i, a) in annotations.iter().enumerate() {
+            if !self
+                .send(ThreadStreamEvent::ItemUpdated {
+                    item_id: id.clone(),
+                    update: ThreadItemUpdate::AnnotationAdded {
+                        content_index: 0,
+                        annotation_index: i,
+                        annotation: a.clone(),
+                    },
+                })
+                .await
+            {
+                return false;
+            }
+        }
+        let done = OutputText {
+            text: self.text.clone(),
+            annotations,
+        };
+        if !self
+            .send(ThreadStreamEvent::ItemUpdated {
+                item_id: id.clone(),
+                update: ThreadItemUpdate::ContentPartDone {
+                    content_index: 0,
+                    content: done.clone(),
+                },
+            })
+            .await
+        {
+            return false;
+        }
+        let base = ItemBase {
+            id,
+            thread_id: self.thread_id.clone(),
+            created_at: Utc::now(),
+        };
+        self.send(ThreadStreamEvent::ItemDone {
+            item: ThreadItem::AssistantMessage(AssistantMessageItem {
+                base,
+                content: vec![done],
+            }),
+        })
+        .await
+    }
+
+    /// A whole message at once (safety text, redirections, hints).
+    async fn say(&mut self, text: &str) -> bool {
+        for word in text.split_inclusive(' ') {
+            if !self.delta(word).await {
+                return false;
+            }
+        }
+        self.finish(Vec::new()).await
+    }
+}
+
+fn cite(passages: &[Passage], text: &str) -> Vec<Annotation> {
+    agent::citations(text, passages.len())
+        .into_iter()
+        .map(|(n, at)| {
+            let p = &passages[n - 1];
+            Annotation {
+                source: Source::Url {
+                    title: p.title.clone(),
+                    url: p.url.clone(),
+                    description: None,
+                    group: None,
+                },
+                index: Some(at),
+            }
+        })
+        .collect()
+}
+
+const OFF_TOPIC: &str = "That seems to be outside what this course covers, or outside the lessons you have unlocked so far. Ask me about something from your lessons — for example, one of the sections on this page — and we can work through it together.";
+
+impl TutorResponder {
+    async fn flag_thread(&self, thread_id: &str, flag: &str) {
+        let res = on_db!(&self.db, pool => sqlx::query_as::<_, (String,)>("SELECT metadata FROM chatkit_thread WHERE id = $1")
+            .bind(thread_id).fetch_optional(pool).await);
+        let mut meta: serde_json::Map<String, serde_json::Value> = match res {
+            Ok(Some((m,))) => serde_json::from_str(&m).unwrap_or_default(),
+            _ => return,
+        };
+        let flags = meta.entry("flags").or_insert_with(|| serde_json::json!([]));
+        if let Some(list) = flags.as_array_mut()
+            && !list.iter().any(|f| f == flag)
+        {
+            list.push(serde_json::Value::String(flag.to_string()));
+        }
+        let text = serde_json::Value::Object(meta).to_string();
+        let _ = on_db!(&self.db, pool => sqlx::query("UPDATE chatkit_thread SET metadata = $1 WHERE id = $2")
+            .bind(text).bind(thread_id).execute(pool).await.map(|_| ()));
+    }
+
+    /// Exercise answers of the lessons in play: never to be given away.
+    async fn answers(&self, passages: &[Passage], ctx: &ChatContext) -> Vec<String> {
+        let mut ids: Vec<String> = passages.iter().map(|p| p.lesson_id.clone()).collect();
+        if let (Some(stage), Some(lesson)) = (&ctx.page.stage, &ctx.page.lesson) {
+            let row: Option<(String,)> = on_db!(&self.db, pool => sqlx::query_as(
+                "SELECT l.id FROM lesson l JOIN stage s ON s.id = l.stage_id WHERE s.slug = $1 AND l.slug = $2")
+                .bind(stage).bind(lesson).fetch_optional(pool).await).ok().flatten();
+            if let Some((id,)) = row {
+                ids.push(id);
+            }
+        }
+        ids.sort();
+        ids.dedup();
+        let mut out = Vec::new();
+        for id in ids {
+            if let Ok(Some(l)) = content::lesson_by_id(&self.db, &id).await {
+                out.extend(l.exercises().into_iter().map(|e| e.answer));
+            }
+        }
+        out
+    }
+
+    async fn hint(&self, passages: &[Passage]) -> String {
+        for p in passages {
+            if let Ok(Some(l)) = content::lesson_by_id(&self.db, &p.lesson_id).await
+                && let Some(h) = l.exercises().into_iter().flat_map(|e| e.hints).next()
+            {
+                return format!(
+                    "I can't give that answer away, but here is a hint: {h} What do you get when you try that?"
+                );
+            }
+        }
+        "I can't give that answer away. Which step are you unsure about? Tell me what you have tried so far.".into()
+    }
+
+    async fn history(&self, thread_id: &str, exclude: Option<&str>) -> Vec<(bool, String)> {
+        let rows: Vec<(String,)> = on_db!(&self.db, pool => sqlx::query_as(
+            "SELECT content FROM chatkit_thread_item WHERE thread_id = $1 ORDER BY seq DESC LIMIT 30")
+            .bind(thread_id).fetch_all(pool).await).unwrap_or_default();
+        let mut out: Vec<(bool, String)> = rows
+            .into_iter()
+            .filter_map(|(c,)| serde_json::from_str::<ThreadItem>(&c).ok())
+            .filter(|i| Some(i.id()) != exclude)
+            .filter_map(|i| match i {
+                ThreadItem::UserMessage(u) => Some((true, u.text())),
+                ThreadItem::AssistantMessage(a) => Some((false, a.text())),
+                _ => None,
+            })
+            .collect();
+        out.reverse();
+        out
+    }
+
+    /// The opening chunks of the lesson the student is on, if they may see it.
+    async fn page_passages(&self, ctx: &ChatContext) -> Vec<Passage> {
+        let (Some(stage), Some(lesson)) = (&ctx.page.stage, &ctx.page.lesson) else {
+            return Vec::new();
+        };
+        let Ok(Some((course, allowed))) = self.scope(ctx).await else {
+            return Vec::new();
+        };
+        let rows: Vec<ChunkRow> = on_db!(&self.db, pool => sqlx::query_as(
+            "SELECT c.id, c.lesson_id, c.course_id, c.stage_position, c.heading_path, c.anchor, c.text, s.slug AS stage_slug, l.slug AS lesson_slug
+             FROM content_chunk c JOIN lesson l ON l.id = c.lesson_id JOIN stage s ON s.id = l.stage_id
+             WHERE s.slug = $1 AND l.slug = $2 AND c.course_id = $3 ORDER BY c.position LIMIT 3")
+            .bind(stage).bind(lesson).bind(&course).fetch_all(pool).await)
+        .unwrap_or_default();
+        rows.into_iter()
+            .filter(|r| allowed.contains(&(r.stage_position.max(0) as u64)))
+            .map(passage)
+            .collect()
+    }
+
+    async fn search(
+        &self,
+        query: &str,
+        ctx: &ChatContext,
+        k: usize,
+    ) -> Result<Vec<Passage>, String> {
+        let index = self.index().await?;
+        let Some((course, stages)) = self.scope(ctx).await? else {
+            return Ok(Vec::new());
+        };
+        Ok(index
+            .search(query, &course, &stages, k)
+            .map_err(|e| e.to_string())?
+            .into_iter()
+            .map(|(_, p)| p)
+            .collect())
+    }
+
+    /// One turn. Events go to `tx`; a closed channel means the client left.
+    async fn turn(
+        self,
+        input: TurnInput,
+        ctx: ChatContext,
+        tx: mpsc::Sender<Result<ThreadStreamEvent, TurnError>>,
+    ) {
         let question = input
             .user_message
             .as_ref()
             .map(|m| m.text())
             .unwrap_or_default();
-        let query = match &ctx.page.selected_text {
+        let selection = ctx.page.selected_text.clone();
+        let thread_id = input.thread.id.clone();
+        if question.chars().count() > guardrails::MAX_MESSAGE_CHARS {
+            let _ = tx
+                .send(Err(TurnError::Custom {
+                    message: format!(
+                        "Your message is longer than {} characters; shorten it and ask again.",
+                        guardrails::MAX_MESSAGE_CHARS
+                    ),
+                    allow_retry: false,
+                }))
+                .await;
+            return;
+        }
+        let mut flags = guardrails::injection_flags(&question);
+        if let Some(sel) = &selection {
+            flags.extend(guardrails::injection_flags(sel));
+        }
+        if !flags.is_empty() {
+            tracing::warn!(user = %ctx.user.id, thread = %thread_id, ?flags, "possible prompt injection in chat input");
+            self.flag_thread(&thread_id, "injection").await;
+        }
+        let mut w = Writer::new(&tx, &thread_id);
+        if guardrails::mentions_self_harm(&question) {
+            tracing::warn!(user = %ctx.user.id, thread = %thread_id, "self-harm language in chat; safety text sent");
+            self.flag_thread(&thread_id, "self_harm").await;
+            w.say(guardrails::SAFETY_TEXT).await;
+            return;
+        }
+        let query = match &selection {
             Some(sel) => format!("{question} {sel}"),
             None => question.clone(),
         };
-        let hits = async {
-            let index = self.index().await?;
-            let Some((course, stages)) = self.scope(&ctx).await? else {
-                return Ok::<_, String>(Vec::new());
-            };
-            index
-                .search(&query, &course, &stages, 3)
-                .map_err(|e| e.to_string())
-        }
-        .await;
-        let hits = match hits {
-            Ok(h) => h,
+        let mut passages = match self.search(&query, &ctx, 4).await {
+            Ok(p) => p,
             Err(e) => {
                 tracing::error!(error = %e, "retrieval failed");
-                return futures_util::stream::iter(vec![Err(TurnError::Stream {
-                    allow_retry: true,
-                })])
-                .boxed();
+                let _ = tx.send(Err(TurnError::Stream { allow_retry: true })).await;
+                return;
             }
         };
-        let (text, annotations) = compose(&hits);
-        let id = chatkit::ids::message_id();
-        let base = ItemBase {
-            id: id.clone(),
-            thread_id: input.thread.id.clone(),
-            created_at: Utc::now(),
+        let Some(llm) = self.llm.clone() else {
+            let hits: Vec<(f32, Passage)> =
+                passages.into_iter().take(3).map(|p| (0.0, p)).collect();
+            let (text, annotations) = compose(&hits);
+            for word in text.split_inclusive(' ') {
+                if !w.delta(word).await {
+                    return;
+                }
+            }
+            w.finish(annotations).await;
+            return;
         };
-        let mut events = vec![
-            ThreadStreamEvent::ItemAdded {
-                item: ThreadItem::AssistantMessage(AssistantMessageItem {
-                    base: base.clone(),
-                    content: vec![],
-                }),
-            },
-            ThreadStreamEvent::ItemUpdated {
-                item_id: id.clone(),
-                update: ThreadItemUpdate::ContentPartAdded {
-                    content_index: 0,
-                    content: OutputText {
-                        text: String::new(),
-                        annotations: vec![],
-                    },
-                },
-            },
-        ];
-        for word in text.split_inclusive(' ') {
-            events.push(ThreadStreamEvent::ItemUpdated {
-                item_id: id.clone(),
-                update: ThreadItemUpdate::TextDelta {
-                    content_index: 0,
-                    delta: word.to_string(),
-                },
-            });
+        if passages.is_empty() {
+            // A question about the page itself ("what does this exercise want?")
+            // is on topic even when its words match nothing.
+            passages = self.page_passages(&ctx).await;
         }
-        for (i, a) in annotations.iter().enumerate() {
-            events.push(ThreadStreamEvent::ItemUpdated {
-                item_id: id.clone(),
-                update: ThreadItemUpdate::AnnotationAdded {
-                    content_index: 0,
-                    annotation_index: i,
-                    annotation: a.clone(),
-                },
-            });
+        if passages.is_empty() {
+            w.say(OFF_TOPIC).await;
+            return;
         }
-        let done = OutputText { text, annotations };
-        events.push(ThreadStreamEvent::ItemUpdated {
-            item_id: id.clone(),
-            update: ThreadItemUpdate::ContentPartDone {
-                content_index: 0,
-                content: done.clone(),
-            },
-        });
-        events.push(ThreadStreamEvent::ItemDone {
-            item: ThreadItem::AssistantMessage(AssistantMessageItem {
-                base,
-                content: vec![done],
-            }),
-        });
+        let answers = self.answers(&passages, &ctx).await;
+        let hold = guardrails::holdback(&answers);
+        let history = self
+            .history(
+                &thread_id,
+                input.user_message.as_ref().map(|m| m.base.id.as_str()),
+            )
+            .await;
+        let page = agent::Context {
+            lesson_title: ctx.page.title.clone(),
+            page_headings: ctx.page.headings.clone(),
+            selected_text: selection.clone(),
+        };
+        for attempt in 0..2 {
+            let strict = attempt == 1;
+            let mut messages = agent::build(&page, &passages, &history, &question, strict);
+            let mut draft = String::new();
+            let mut shown = 0usize;
+            let mut leaked = false;
+            'rounds: for _round in 0..3 {
+                let mut stream = match llm.stream(&messages, &[agent::search_tool()]).await {
+                    Ok(s) => s,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "the model failed");
+                        let _ = tx.send(Err(TurnError::Stream { allow_retry: true })).await;
+                        return;
+                    }
+                };
+                while let Some(chunk) = stream.next().await {
+                    match chunk {
+                        Ok(Chunk::Text(t)) => {
+                            draft.push_str(&t);
+                            if guardrails::leaks(&draft, &answers) {
+                                leaked = true;
+                                break 'rounds;
+                            }
+                            let total = draft.chars().count();
+                            let safe = total.saturating_sub(hold);
+                            if safe > shown {
+                                let piece: String =
+                                    draft.chars().skip(shown).take(safe - shown).collect();
+                                shown = safe;
+                                if !w.delta(&piece).await {
+                                    return;
+                                }
+                            }
+                        }
+                        Ok(Chunk::ToolCalls(calls)) => {
+                            messages.push(Message::assistant_tool_calls(calls.clone()));
+                            for call in calls {
+                                let q = serde_json::from_str::<serde_json::Value>(
+                                    &call.function.arguments,
+                                )
+                                .ok()
+                                .and_then(|v| {
+                                    v.get("query").and_then(|q| q.as_str()).map(str::to_string)
+                                })
+                                .unwrap_or_default();
+                                let found = if call.function.name == "search_course" {
+                                    self.search(&q, &ctx, 3).await.unwrap_or_default()
+                                } else {
+                                    Vec::new()
+                                };
+                                let first = passages.len() + 1;
+                                let block = if found.is_empty() {
+                                    "No passages found.".to_string()
+                                } else {
+                                    agent::passages_block(&found, first)
+                                };
+                                passages.extend(found);
+                                messages.push(Message::tool_result(&call.id, block));
+                            }
+                            continue 'rounds;
+                        }
+                        Ok(Chunk::Done) => break 'rounds,
+                        Err(e) => {
+                            tracing::warn!(error = %e, "the model stream broke");
+                            let _ = tx.send(Err(TurnError::Stream { allow_retry: true })).await;
+                            return;
+                        }
+                    }
+                }
+                break;
+            }
+            if leaked {
+                tracing::warn!(thread = %thread_id, attempt, "draft revealed an exercise answer; withdrawn");
+                if !w.retract().await {
+                    return;
+                }
+                if attempt == 0 {
+                    continue;
+                }
+                let hint = self.hint(&passages).await;
+                w.say(&hint).await;
+                return;
+            }
+            let rest: String = draft.chars().skip(shown).collect();
+            if !w.delta(&rest).await {
+                return;
+            }
+            let annotations = cite(&passages, &draft);
+            w.finish(annotations).await;
+            break;
+        }
         if input.thread.title.is_none() && !question.trim().is_empty() {
             let mut thread =
                 chatkit::types::Thread::from_metadata(&input.thread, Default::default());
             thread.title = Some(question.chars().take(60).collect());
-            events.push(ThreadStreamEvent::ThreadUpdated { thread });
+            let _ = tx
+                .send(Ok(ThreadStreamEvent::ThreadUpdated { thread }))
+                .await;
         }
-        futures_util::stream::iter(events.into_iter().map(Ok)).boxed()
+    }
+}
+
+#[async_trait]
+impl Responder<ChatContext> for TutorResponder {
+    async fn respond(&self, input: TurnInput, ctx: ChatContext) -> EventStream {
+        let (tx, rx) = mpsc::channel(64);
+        // Dropping the stream (the client left) closes the channel, which ends
+        // the turn and drops the model's stream with it.
+        tokio::spawn(self.clone().turn(input, ctx, tx));
+        ReceiverStream::new(rx).boxed()
     }
 }

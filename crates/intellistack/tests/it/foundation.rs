@@ -358,9 +358,12 @@ fn migrate_command_applies_migrations_to_postgres() {
 
 #[test]
 fn env_example_documents_every_variable() {
-    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../.env.example")).unwrap();
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../.env.example"))
+        .unwrap();
     for var in common::config::VARS {
-        let line = text.lines().find(|l| l.trim_start_matches("# ").starts_with(&format!("{var}=")));
+        let line = text
+            .lines()
+            .find(|l| l.trim_start_matches("# ").starts_with(&format!("{var}=")));
         assert!(line.is_some(), "{var} is missing from .env.example");
     }
 }

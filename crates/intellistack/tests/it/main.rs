@@ -17,3 +17,4 @@ mod auth_sessions;
 mod chat;
 mod foundation;
 mod tutor;
+mod tutor_llm;

@@ -8,12 +8,31 @@ use tantivy::schema::{
     Field, INDEXED, IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing, TextOptions,
     Value,
 };
+use tantivy::tokenizer::{
+    Language, LowerCaser, RemoveLongFilter, SimpleTokenizer, Stemmer, StopWordFilter, TextAnalyzer,
+};
 use tantivy::{Index, IndexReader, TantivyDocument, Term, doc};
+
+const TOKENIZER: &str = "en_stem_stop";
+
+/// Lower-cased, English stop words removed, Porter-stemmed.
+fn english() -> TextAnalyzer {
+    TextAnalyzer::builder(SimpleTokenizer::default())
+        .filter(RemoveLongFilter::limit(40))
+        .filter(LowerCaser)
+        .filter(
+            StopWordFilter::new(Language::English)
+                .unwrap_or_else(|| StopWordFilter::remove(Vec::<String>::new())),
+        )
+        .filter(Stemmer::new(Language::English))
+        .build()
+}
 
 /// A chunk as retrieval knows it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Passage {
     pub chunk_id: String,
+    pub lesson_id: String,
     pub course_id: String,
     pub stage_position: u64,
     /// "Lesson › Section".
@@ -35,6 +54,7 @@ impl From<tantivy::TantivyError> for IndexError {
 
 struct Fields {
     chunk_id: Field,
+    lesson_id: Field,
     course_id: Field,
     stage: Field,
     title: Field,
@@ -54,12 +74,13 @@ impl Bm25 {
         let stemmed = TextOptions::default()
             .set_indexing_options(
                 TextFieldIndexing::default()
-                    .set_tokenizer("en_stem")
+                    .set_tokenizer(TOKENIZER)
                     .set_index_option(IndexRecordOption::WithFreqsAndPositions),
             )
             .set_stored();
         let f = Fields {
             chunk_id: sb.add_text_field("chunk_id", STRING | STORED),
+            lesson_id: sb.add_text_field("lesson_id", STRING | STORED),
             course_id: sb.add_text_field("course_id", STRING | STORED),
             stage: sb.add_u64_field("stage", INDEXED | STORED),
             title: sb.add_text_field("title", stemmed.clone()),
@@ -67,10 +88,12 @@ impl Bm25 {
             text: sb.add_text_field("text", stemmed),
         };
         let index = Index::create_in_ram(sb.build());
+        index.tokenizers().register(TOKENIZER, english());
         let mut writer = index.writer_with_num_threads(1, 20_000_000)?;
         for p in passages {
             writer.add_document(doc!(
                 f.chunk_id => p.chunk_id.clone(),
+                f.lesson_id => p.lesson_id.clone(),
                 f.course_id => p.course_id.clone(),
                 f.stage => p.stage_position,
                 f.title => p.title.clone(),
@@ -136,6 +159,7 @@ impl Bm25 {
                 score,
                 Passage {
                     chunk_id: text(self.f.chunk_id),
+                    lesson_id: text(self.f.lesson_id),
                     course_id: text(self.f.course_id),
                     stage_position: d
                         .get_first(self.f.stage)
@@ -158,6 +182,7 @@ mod tests {
     fn p(id: &str, stage: u64, title: &str, text: &str) -> Passage {
         Passage {
             chunk_id: id.into(),
+            lesson_id: "l".into(),
             course_id: "c".into(),
             stage_position: stage,
             title: title.into(),

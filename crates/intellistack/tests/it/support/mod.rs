@@ -12,6 +12,7 @@
 pub mod api;
 pub mod auth;
 pub mod chat;
+pub mod fake_llm;
 pub mod pg;
 pub mod proxy;
 

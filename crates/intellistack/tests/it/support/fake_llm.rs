@@ -1,0 +1,131 @@
+//! A local OpenAI-compatible chat completions server: real HTTP, SSE chunks,
+//! tool calls, scripted failures, and a record of every request it received.
+
+use std::collections::VecDeque;
+use std::convert::Infallible;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::Json;
+use axum::body::{Body, Bytes};
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use futures_util::StreamExt;
+use serde_json::{Value, json};
+
+#[derive(Debug, Clone)]
+pub enum Script {
+    /// Text in these pieces, with a pause before each.
+    Text(Vec<&'static str>, u64),
+    ToolCall {
+        id: &'static str,
+        name: &'static str,
+        arguments: &'static str,
+    },
+    Status(u16),
+    /// Accept the request and never answer.
+    Hang,
+}
+
+#[derive(Clone, Default)]
+struct Shared {
+    requests: Arc<Mutex<Vec<Value>>>,
+    scripts: Arc<Mutex<VecDeque<Script>>>,
+}
+
+pub struct FakeLlm {
+    /// Base URL to configure, ending in `/v1`.
+    pub url: String,
+    shared: Shared,
+}
+
+impl FakeLlm {
+    pub async fn start() -> FakeLlm {
+        let shared = Shared::default();
+        let app = axum::Router::new()
+            .route("/v1/chat/completions", post(complete))
+            .with_state(shared.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        FakeLlm {
+            url: format!("http://127.0.0.1:{port}/v1"),
+            shared,
+        }
+    }
+
+    pub fn push(&self, s: Script) {
+        self.shared.scripts.lock().unwrap().push_back(s);
+    }
+
+    pub fn requests(&self) -> Vec<Value> {
+        self.shared.requests.lock().unwrap().clone()
+    }
+}
+
+fn frame(v: Value) -> Bytes {
+    Bytes::from(format!("data: {v}\n\n"))
+}
+
+async fn complete(State(s): State<Shared>, Json(body): Json<Value>) -> Response {
+    s.requests.lock().unwrap().push(body);
+    let script = s
+        .scripts
+        .lock()
+        .unwrap()
+        .pop_front()
+        .unwrap_or(Script::Text(vec!["OK"], 0));
+    match script {
+        Script::Status(code) => (
+            StatusCode::from_u16(code).unwrap(),
+            Json(json!({"error": {"message": "scripted failure"}})),
+        )
+            .into_response(),
+        Script::Hang => {
+            tokio::time::sleep(Duration::from_secs(120)).await;
+            StatusCode::GATEWAY_TIMEOUT.into_response()
+        }
+        Script::ToolCall {
+            id,
+            name,
+            arguments,
+        } => {
+            let frames = vec![
+                frame(
+                    json!({"choices": [{"index": 0, "delta": {"role": "assistant", "tool_calls": [{"index": 0, "id": id, "type": "function", "function": {"name": name, "arguments": ""}}]}}]}),
+                ),
+                frame(
+                    json!({"choices": [{"index": 0, "delta": {"tool_calls": [{"index": 0, "function": {"arguments": arguments}}]}, "finish_reason": "tool_calls"}]}),
+                ),
+                Bytes::from("data: [DONE]\n\n"),
+            ];
+            sse(frames, 0)
+        }
+        Script::Text(pieces, delay) => {
+            let mut frames: Vec<Bytes> = pieces
+                .iter()
+                .map(|p| frame(json!({"choices": [{"index": 0, "delta": {"content": p}}]})))
+                .collect();
+            frames.push(frame(
+                json!({"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}),
+            ));
+            frames.push(Bytes::from("data: [DONE]\n\n"));
+            sse(frames, delay)
+        }
+    }
+}
+
+fn sse(frames: Vec<Bytes>, delay_ms: u64) -> Response {
+    let stream = futures_util::stream::iter(frames).then(move |f| async move {
+        if delay_ms > 0 {
+            tokio::time::sleep(Duration::from_millis(delay_ms)).await;
+        }
+        Ok::<_, Infallible>(f)
+    });
+    Response::builder()
+        .header("content-type", "text/event-stream")
+        .body(Body::from_stream(stream))
+        .unwrap()
+}
