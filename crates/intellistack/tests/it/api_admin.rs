@@ -239,6 +239,7 @@ async fn the_openapi_document_covers_every_route_and_its_errors() {
         ("get", "/api/v1/admin/auth-events/export"),
         ("get", "/api/v1/admin/ai-usage"),
         ("delete", "/api/v1/admin/chatkit/cleanup"),
+        ("post", "/api/v1/chatkit"),
     ];
     for (method, path) in routes {
         let op = &doc["paths"][path][method];
