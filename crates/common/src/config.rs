@@ -41,6 +41,11 @@ pub const VARS: &[&str] = &[
     "TUTOR_MODEL",
     "LLM_TIMEOUT_SECS",
     "LLM_MAX_RETRIES",
+    "EMBEDDINGS_MODEL",
+    "EMBEDDINGS_BASE_URL",
+    "QDRANT_URL",
+    "QDRANT_COLLECTION",
+    "QDRANT_API_KEY",
 ];
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -323,6 +328,24 @@ pub struct ChatConfig {
     pub echo_delay_ms: u64,
     /// The language model; without one the tutor runs retrieval-only.
     pub llm: Option<LlmSettings>,
+    /// Dense retrieval; without it search is BM25 alone.
+    pub embeddings: Option<EmbeddingSettings>,
+}
+
+#[derive(Debug, Clone)]
+pub struct EmbeddingSettings {
+    pub base_url: Url,
+    pub api_key: Option<Secret>,
+    pub model: String,
+    /// Qdrant, when vectors live outside the process.
+    pub qdrant: Option<QdrantSettings>,
+}
+
+#[derive(Debug, Clone)]
+pub struct QdrantSettings {
+    pub url: Url,
+    pub collection: String,
+    pub api_key: Option<Secret>,
 }
 
 /// An OpenAI-compatible chat completions endpoint.
@@ -512,6 +535,30 @@ impl Config {
                         "a whole number",
                         2u32,
                     )?,
+                }),
+            },
+            embeddings: match get("EMBEDDINGS_MODEL") {
+                None => None,
+                Some(model) => Some(EmbeddingSettings {
+                    base_url: parse_http_url(
+                        "EMBEDDINGS_BASE_URL",
+                        get("EMBEDDINGS_BASE_URL")
+                            .or(get("OPENAI_BASE_URL"))
+                            .unwrap_or("https://api.openai.com/v1"),
+                    )?,
+                    api_key: get("OPENAI_API_KEY").map(Secret::new),
+                    model: model.to_string(),
+                    qdrant: get("QDRANT_URL")
+                        .map(|u| -> Result<QdrantSettings, ConfigError> {
+                            Ok(QdrantSettings {
+                                url: parse_http_url("QDRANT_URL", u)?,
+                                collection: get("QDRANT_COLLECTION")
+                                    .unwrap_or("intellistack_chunks")
+                                    .to_string(),
+                                api_key: get("QDRANT_API_KEY").map(Secret::new),
+                            })
+                        })
+                        .transpose()?,
                 }),
             },
         };

@@ -68,26 +68,56 @@ impl App {
         };
         let issuer = auth.issuer();
         let verifier = api::JwksVerifier::new(source, clock.clone(), issuer.clone(), issuer);
-        let responder: Arc<dyn chatkit::Responder<api::chat::ChatContext>> =
-            match config.chat.responder {
-                common::config::ResponderKind::Echo => Arc::new(api::chat::echo::EchoResponder {
-                    delay: std::time::Duration::from_millis(config.chat.echo_delay_ms),
-                }),
-                common::config::ResponderKind::Tutor => {
-                    let llm = config.chat.llm.as_ref().map(|l| {
-                        tutor::llm::LlmClient::new(tutor::llm::LlmConfig {
-                            base_url: l.base_url.clone(),
-                            api_key: l.api_key.as_ref().map(|k| k.expose().to_string()),
-                            model: l.model.clone(),
-                            connect_timeout: std::time::Duration::from_secs(5),
-                            read_timeout: std::time::Duration::from_secs(l.timeout_secs),
-                            max_retries: l.max_retries,
-                            backoff: std::time::Duration::from_millis(250),
-                        })
+        let responder: Arc<dyn chatkit::Responder<api::chat::ChatContext>> = match config
+            .chat
+            .responder
+        {
+            common::config::ResponderKind::Echo => Arc::new(api::chat::echo::EchoResponder {
+                delay: std::time::Duration::from_millis(config.chat.echo_delay_ms),
+            }),
+            common::config::ResponderKind::Tutor => {
+                let llm = config.chat.llm.as_ref().map(|l| {
+                    tutor::llm::LlmClient::new(tutor::llm::LlmConfig {
+                        base_url: l.base_url.clone(),
+                        api_key: l.api_key.as_ref().map(|k| k.expose().to_string()),
+                        model: l.model.clone(),
+                        connect_timeout: std::time::Duration::from_secs(5),
+                        read_timeout: std::time::Duration::from_secs(l.timeout_secs),
+                        max_retries: l.max_retries,
+                        backoff: std::time::Duration::from_millis(250),
+                    })
+                });
+                {
+                    let dense = config.chat.embeddings.as_ref().map(|e| {
+                        let http = reqwest::Client::builder()
+                            .timeout(std::time::Duration::from_secs(10))
+                            .build()
+                            .unwrap_or_default();
+                        let embedder = Arc::new(tutor::retrieval::dense::OpenAiEmbedder {
+                            http: http.clone(),
+                            base_url: e.base_url.clone(),
+                            api_key: e.api_key.as_ref().map(|k| k.expose().to_string()),
+                            model: e.model.clone(),
+                        });
+                        let store: Arc<dyn tutor::retrieval::dense::VectorStore> = match &e.qdrant {
+                            Some(q) => Arc::new(tutor::retrieval::dense::Qdrant {
+                                http,
+                                url: q.url.clone(),
+                                collection: q.collection.clone(),
+                                api_key: q.api_key.as_ref().map(|k| k.expose().to_string()),
+                            }),
+                            None => Arc::new(tutor::retrieval::dense::MemoryVectors::default()),
+                        };
+                        api::chat::tutor::Dense::new(embedder, store)
                     });
-                    Arc::new(api::chat::tutor::TutorResponder::new(db.clone(), llm))
+                    Arc::new(api::chat::tutor::TutorResponder::new(
+                        db.clone(),
+                        llm,
+                        dense,
+                    ))
                 }
-            };
+            }
+        };
         let store = Arc::new(api::chat::store::SqlStore {
             db: db.clone(),
             clock: clock.clone(),

@@ -7,8 +7,8 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use chatkit::types::{
-    Annotation, AssistantMessageItem, ItemBase, OutputText, Source, ThreadItem, ThreadItemUpdate,
-    ThreadStreamEvent,
+    Annotation, AssistantMessageItem, ItemBase, NoticeLevel, OutputText, Source, ThreadItem,
+    ThreadItemUpdate, ThreadStreamEvent,
 };
 use chatkit::{EventStream, Responder, TurnError, TurnInput};
 use chrono::{DateTime, Utc};
@@ -21,6 +21,8 @@ use tutor::agent;
 use tutor::guardrails;
 use tutor::llm::{Chunk, LlmClient, Message};
 use tutor::retrieval::bm25::{Bm25, Passage};
+use tutor::retrieval::dense::{Embedder, EmbeddingCache, Point, VectorStore};
+use tutor::retrieval::fusion::rrf;
 
 use super::ChatContext;
 use crate::content::store as content;
@@ -70,8 +72,42 @@ pub struct TutorResponder {
 pub struct Inner {
     pub db: Db,
     pub llm: Option<LlmClient>,
-    index: RwLock<Option<(Generation, Arc<Bm25>)>>,
+    pub dense: Option<Dense>,
+    index: RwLock<Option<(Generation, Arc<Indexed>)>>,
 }
+
+/// The lexical index and every passage by chunk id.
+struct Indexed {
+    bm25: Bm25,
+    by_id: std::collections::HashMap<String, Passage>,
+}
+
+/// Dense retrieval: an embedder and where the vectors live.
+pub struct Dense {
+    pub embedder: Arc<dyn Embedder>,
+    pub store: Arc<dyn VectorStore>,
+    cache: EmbeddingCache,
+    synced: tokio::sync::Mutex<Option<Generation>>,
+}
+
+impl Dense {
+    pub fn new(embedder: Arc<dyn Embedder>, store: Arc<dyn VectorStore>) -> Self {
+        Dense {
+            embedder,
+            store,
+            cache: EmbeddingCache::default(),
+            synced: tokio::sync::Mutex::new(None),
+        }
+    }
+}
+
+/// Passages, and whether part of the search failed.
+pub struct Found {
+    pub passages: Vec<Passage>,
+    pub limited: bool,
+}
+
+pub const LIMITED_NOTICE: &str = "Search results may be limited";
 
 impl std::ops::Deref for TutorResponder {
     type Target = Inner;
@@ -81,39 +117,43 @@ impl std::ops::Deref for TutorResponder {
 }
 
 impl TutorResponder {
-    pub fn new(db: Db, llm: Option<LlmClient>) -> Self {
+    pub fn new(db: Db, llm: Option<LlmClient>, dense: Option<Dense>) -> Self {
         TutorResponder {
             inner: Arc::new(Inner {
                 db,
                 llm,
+                dense,
                 index: RwLock::new(None),
             }),
         }
     }
 
     /// The BM25 index, rebuilt when the chunks changed (an authoring edit).
-    async fn index(&self) -> Result<Arc<Bm25>, String> {
+    async fn index(&self) -> Result<(Generation, Arc<Indexed>), String> {
         let generation: Generation = on_db!(&self.db, pool => sqlx::query_as(
             "SELECT COUNT(*), MAX(created_at) FROM content_chunk").fetch_one(pool).await)
         .map_err(|e| e.to_string())?;
         if let Some((g, idx)) = self.index.read().await.as_ref()
             && *g == generation
         {
-            return Ok(idx.clone());
+            return Ok((generation, idx.clone()));
         }
         let rows: Vec<ChunkRow> = on_db!(&self.db, pool => sqlx::query_as(
             "SELECT c.id, c.lesson_id, c.course_id, c.stage_position, c.heading_path, c.anchor, c.text, s.slug AS stage_slug, l.slug AS lesson_slug
              FROM content_chunk c JOIN lesson l ON l.id = c.lesson_id JOIN stage s ON s.id = l.stage_id")
             .fetch_all(pool).await).map_err(|e| e.to_string())?;
         let passages: Vec<Passage> = rows.into_iter().map(passage).collect();
-        let built = Arc::new(
-            tokio::task::spawn_blocking(move || Bm25::build(&passages))
-                .await
-                .map_err(|e| e.to_string())?
-                .map_err(|e| e.to_string())?,
-        );
+        let by_id = passages
+            .iter()
+            .map(|p| (p.chunk_id.clone(), p.clone()))
+            .collect();
+        let bm25 = tokio::task::spawn_blocking(move || Bm25::build(&passages))
+            .await
+            .map_err(|e| e.to_string())?
+            .map_err(|e| e.to_string())?;
+        let built = Arc::new(Indexed { bm25, by_id });
         *self.index.write().await = Some((generation, built.clone()));
-        Ok(built)
+        Ok((generation, built))
     }
 
     /// The course the student is asking about and the stages they may see.
@@ -462,22 +502,103 @@ impl TutorResponder {
             .collect()
     }
 
-    async fn search(
+    /// Brings the vector store in line with the current chunks.
+    async fn sync_dense(
         &self,
-        query: &str,
-        ctx: &ChatContext,
-        k: usize,
-    ) -> Result<Vec<Passage>, String> {
-        let index = self.index().await?;
+        dense: &Dense,
+        generation: Generation,
+        idx: &Indexed,
+    ) -> Result<(), String> {
+        let mut synced = dense.synced.lock().await;
+        if *synced == Some(generation) {
+            return Ok(());
+        }
+        let passages: Vec<&Passage> = idx.by_id.values().collect();
+        let texts: Vec<String> = passages
+            .iter()
+            .map(|p| format!("{}\n{}", p.title, p.text))
+            .collect();
+        let vectors = dense
+            .cache
+            .embed_all(dense.embedder.as_ref(), &texts)
+            .await
+            .map_err(|e| e.to_string())?;
+        let points = passages
+            .iter()
+            .zip(vectors)
+            .map(|(p, v)| Point {
+                chunk_id: p.chunk_id.clone(),
+                course_id: p.course_id.clone(),
+                stage_position: p.stage_position,
+                vector: v,
+            })
+            .collect();
+        dense
+            .store
+            .replace_all(points)
+            .await
+            .map_err(|e| e.to_string())?;
+        *synced = Some(generation);
+        Ok(())
+    }
+
+    /// BM25, fused with dense results when configured. A failing vector
+    /// store leaves BM25 alone and marks the result as limited.
+    async fn search(&self, query: &str, ctx: &ChatContext, k: usize) -> Result<Found, String> {
+        let (generation, idx) = self.index().await?;
         let Some((course, stages)) = self.scope(ctx).await? else {
-            return Ok(Vec::new());
+            return Ok(Found {
+                passages: Vec::new(),
+                limited: false,
+            });
         };
-        Ok(index
-            .search(query, &course, &stages, k)
+        let lexical: Vec<String> = idx
+            .bm25
+            .search(query, &course, &stages, 20)
             .map_err(|e| e.to_string())?
             .into_iter()
-            .map(|(_, p)| p)
-            .collect())
+            .map(|(_, p)| p.chunk_id)
+            .collect();
+        let mut limited = false;
+        let ranked: Vec<String> = match &self.dense {
+            None => lexical,
+            Some(dense) => {
+                let dense_ids = async {
+                    self.sync_dense(dense, generation, &idx).await?;
+                    let v = dense
+                        .embedder
+                        .embed(&[query.to_string()])
+                        .await
+                        .map_err(|e| e.to_string())?;
+                    let v = v.into_iter().next().unwrap_or_default();
+                    dense
+                        .store
+                        .search(&v, &course, &stages, 20)
+                        .await
+                        .map_err(|e| e.to_string())
+                }
+                .await;
+                match dense_ids {
+                    // Only lexical hits decide that a question is on topic:
+                    // dense neighbours always exist.
+                    Ok(_) if lexical.is_empty() => Vec::new(),
+                    Ok(ids) => rrf(&[lexical, ids]).into_iter().map(|(id, _)| id).collect(),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "vector search failed; using BM25 alone");
+                        limited = true;
+                        lexical
+                    }
+                }
+            }
+        };
+        // Stage access applies on every path, whatever a store returned.
+        let passages = ranked
+            .into_iter()
+            .filter_map(|id| idx.by_id.get(&id).cloned())
+            .filter(|p| p.course_id == course && stages.contains(&p.stage_position))
+            .take(k)
+            .collect();
+        Ok(Found { passages, limited })
     }
 
     /// One turn. Events go to `tx`; a closed channel means the client left.
@@ -525,14 +646,26 @@ impl TutorResponder {
             Some(sel) => format!("{question} {sel}"),
             None => question.clone(),
         };
-        let mut passages = match self.search(&query, &ctx, 4).await {
-            Ok(p) => p,
+        let found = match self.search(&query, &ctx, 4).await {
+            Ok(f) => f,
             Err(e) => {
                 tracing::error!(error = %e, "retrieval failed");
                 let _ = tx.send(Err(TurnError::Stream { allow_retry: true })).await;
                 return;
             }
         };
+        if found.limited
+            && !w
+                .send(ThreadStreamEvent::Notice {
+                    level: NoticeLevel::Warning,
+                    message: LIMITED_NOTICE.into(),
+                    title: None,
+                })
+                .await
+        {
+            return;
+        }
+        let mut passages = found.passages;
         let Some(llm) = self.llm.clone() else {
             let hits: Vec<(f32, Passage)> =
                 passages.into_iter().take(3).map(|p| (0.0, p)).collect();
@@ -613,7 +746,10 @@ impl TutorResponder {
                                 })
                                 .unwrap_or_default();
                                 let found = if call.function.name == "search_course" {
-                                    self.search(&q, &ctx, 3).await.unwrap_or_default()
+                                    self.search(&q, &ctx, 3)
+                                        .await
+                                        .map(|f| f.passages)
+                                        .unwrap_or_default()
                                 } else {
                                     Vec::new()
                                 };

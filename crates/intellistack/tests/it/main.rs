@@ -17,4 +17,5 @@ mod auth_sessions;
 mod chat;
 mod foundation;
 mod tutor;
+mod tutor_dense;
 mod tutor_llm;

@@ -2,3 +2,5 @@
 
 pub mod bm25;
 pub mod chunk;
+pub mod dense;
+pub mod fusion;

@@ -46,6 +46,7 @@ impl FakeLlm {
         let shared = Shared::default();
         let app = axum::Router::new()
             .route("/v1/chat/completions", post(complete))
+            .route("/v1/embeddings", post(embeddings))
             .with_state(shared.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
@@ -128,4 +129,41 @@ fn sse(frames: Vec<Bytes>, delay_ms: u64) -> Response {
         .header("content-type", "text/event-stream")
         .body(Body::from_stream(stream))
         .unwrap()
+}
+
+/// Deterministic embeddings: words hashed into 64 dimensions, normalised.
+pub fn embed(text: &str) -> Vec<f32> {
+    let mut v = vec![0f32; 64];
+    for w in text
+        .to_lowercase()
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| w.len() > 2)
+    {
+        let h = w
+            .bytes()
+            .fold(2166136261u32, |h, b| (h ^ b as u32).wrapping_mul(16777619));
+        v[(h % 64) as usize] += 1.0;
+    }
+    let n = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+    if n > 0.0 {
+        v.iter_mut().for_each(|x| *x /= n);
+    }
+    v
+}
+
+async fn embeddings(Json(body): Json<Value>) -> Json<Value> {
+    let inputs: Vec<String> = match &body["input"] {
+        Value::String(s) => vec![s.clone()],
+        Value::Array(a) => a
+            .iter()
+            .filter_map(|x| x.as_str().map(str::to_string))
+            .collect(),
+        _ => vec![],
+    };
+    let data: Vec<Value> = inputs
+        .iter()
+        .enumerate()
+        .map(|(i, t)| json!({"object": "embedding", "index": i, "embedding": embed(t)}))
+        .collect();
+    Json(json!({"object": "list", "data": data, "model": body["model"]}))
 }

@@ -1,0 +1,185 @@
+//! Dense retrieval fused with BM25: the embedded store and Qdrant, with the
+//! stage filter inside every search and BM25 alone when Qdrant is down.
+
+use serde_json::{Value, json};
+
+use crate::support::api::token;
+use crate::support::auth::*;
+use crate::support::chat::*;
+use crate::support::fake_llm::FakeLlm;
+use crate::support::fake_qdrant::FakeQdrant;
+use crate::support::proxy::TcpProxy;
+use crate::support::{Backend, Options, TestServer};
+use api::content::loader::{CourseDoc, LessonDoc, StageDoc};
+
+async fn course(server: &TestServer) {
+    let lesson = |slug: &str, title: &str, body: &str| LessonDoc {
+        slug: slug.into(),
+        title: title.into(),
+        position: 1,
+        body: body.into(),
+        exercises: vec![],
+    };
+    let doc = CourseDoc {
+        slug: "drones".into(),
+        title: "Drones".into(),
+        summary: "".into(),
+        stages: vec![
+            StageDoc {
+                slug: "flight".into(),
+                title: "Flight".into(),
+                summary: "".into(),
+                position: 1,
+                lessons: vec![lesson(
+                    "lift",
+                    "Lift",
+                    "## Propellers\n\nA propeller pushes air down; thrust grows with rotor speed.\n\n## Batteries\n\nLithium batteries power the motors.\n",
+                )],
+            },
+            StageDoc {
+                slug: "secrets".into(),
+                title: "Secrets".into(),
+                summary: "".into(),
+                position: 2,
+                lessons: vec![lesson(
+                    "hidden",
+                    "Hidden",
+                    "## Flips\n\nA propeller flip uses differential thrust between rotors.\n",
+                )],
+            },
+        ],
+    };
+    let clock: common::SharedClock = std::sync::Arc::new(server.clock.clone());
+    api::seed::import(&server.db, &clock, &[doc]).await.unwrap();
+}
+
+async fn student(server: &TestServer) -> String {
+    let b = verified_user(server, "dense@example.com").await;
+    let t = token(&b, server).await;
+    reqwest::Client::new()
+        .post(server.at("/api/v1/courses/drones/enrol"))
+        .bearer_auth(&t)
+        .send()
+        .await
+        .unwrap();
+    t
+}
+
+async fn ask(server: &TestServer, t: &str, text: &str) -> Vec<Value> {
+    events(send(server, t, json!({"type": "threads.create", "params": {"input": message(text)}, "metadata": {"page": {"course": "drones"}}})).await).await
+}
+
+#[tokio::test]
+async fn qdrant_searches_are_filtered_by_course_and_unlocked_stages() {
+    for backend in Backend::ALL {
+        let fake = FakeLlm::start().await;
+        let qdrant = FakeQdrant::start().await;
+        let server = TestServer::start_with(
+            backend,
+            Options::default()
+                .var("EMBEDDINGS_MODEL", "test-embed")
+                .var("EMBEDDINGS_BASE_URL", fake.url.clone())
+                .var("QDRANT_URL", format!("http://{}", qdrant.addr))
+                .var("QDRANT_COLLECTION", "chunks"),
+        )
+        .await;
+        course(&server).await;
+        let t = student(&server).await;
+        let ev = ask(&server, &t, "how do propeller rotors make thrust?").await;
+        assert!(
+            !ev.iter().any(|e| e["type"] == "notice"),
+            "no degradation notice when Qdrant answers"
+        );
+        assert_eq!(qdrant.point_count("chunks"), 3, "every chunk was upserted");
+        let search = &qdrant.searches()[0];
+        let must = search["filter"]["must"].as_array().unwrap();
+        assert_eq!(must[0]["key"], "course_id");
+        assert_eq!(
+            must[1],
+            json!({"key": "stage_position", "match": {"any": [1]}}),
+            "the locked stage is filtered in the store"
+        );
+        let done = ev
+            .iter()
+            .rev()
+            .find(|e| e["type"] == "thread.item.done" && e["item"]["type"] == "assistant_message")
+            .unwrap();
+        let text = done["item"]["content"][0]["text"].as_str().unwrap();
+        assert!(!text.contains("differential thrust"), "{text}");
+        for a in done["item"]["content"][0]["annotations"]
+            .as_array()
+            .unwrap()
+        {
+            assert!(
+                a["source"]["url"]
+                    .as_str()
+                    .unwrap()
+                    .starts_with("/learn/flight/")
+            );
+        }
+        server.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn a_vector_store_that_is_down_gives_bm25_answers_with_a_notice() {
+    let fake = FakeLlm::start().await;
+    let qdrant = FakeQdrant::start().await;
+    let mut proxy = TcpProxy::start(qdrant.addr).await;
+    let server = TestServer::start_with(
+        Backend::Sqlite,
+        Options::default()
+            .var("EMBEDDINGS_MODEL", "test-embed")
+            .var("EMBEDDINGS_BASE_URL", fake.url.clone())
+            .var("QDRANT_URL", format!("http://127.0.0.1:{}", proxy.port)),
+    )
+    .await;
+    course(&server).await;
+    let t = student(&server).await;
+    proxy.stop();
+    let ev = ask(&server, &t, "what powers the motors?").await;
+    let notice = ev.iter().find(|e| e["type"] == "notice").expect("a notice");
+    assert_eq!(notice["message"], "Search results may be limited");
+    assert_eq!(notice["level"], "warning");
+    let done = ev
+        .iter()
+        .rev()
+        .find(|e| e["type"] == "thread.item.done" && e["item"]["type"] == "assistant_message")
+        .unwrap();
+    assert!(
+        done["item"]["content"][0]["text"]
+            .as_str()
+            .unwrap()
+            .contains("Lithium batteries"),
+        "BM25 still answers"
+    );
+}
+
+#[tokio::test]
+async fn the_embedded_vector_store_is_the_default() {
+    let fake = FakeLlm::start().await;
+    let server = TestServer::start_with(
+        Backend::Sqlite,
+        Options::default()
+            .var("EMBEDDINGS_MODEL", "test-embed")
+            .var("EMBEDDINGS_BASE_URL", fake.url.clone()),
+    )
+    .await;
+    course(&server).await;
+    let t = student(&server).await;
+    let ev = ask(&server, &t, "propeller thrust").await;
+    assert!(!ev.iter().any(|e| e["type"] == "notice"));
+    let done = ev
+        .iter()
+        .rev()
+        .find(|e| e["type"] == "thread.item.done" && e["item"]["type"] == "assistant_message")
+        .unwrap();
+    let anns = done["item"]["content"][0]["annotations"]
+        .as_array()
+        .unwrap();
+    assert_eq!(anns[0]["source"]["url"], "/learn/flight/lift#propellers");
+    assert!(
+        anns.iter()
+            .all(|a| !a["source"]["url"].as_str().unwrap().contains("secrets"))
+    );
+}

@@ -1,0 +1,347 @@
+//! Dense retrieval: embeddings from an OpenAI-compatible `/embeddings`
+//! endpoint, kept in memory (the embedded default) or in Qdrant over its REST
+//! API. Searches are filtered by course and unlocked stages in the store.
+
+use std::collections::HashMap;
+
+use async_trait::async_trait;
+use serde_json::{Value, json};
+use url::Url;
+
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{0}")]
+pub struct DenseError(pub String);
+
+fn err(e: impl std::fmt::Display) -> DenseError {
+    DenseError(e.to_string())
+}
+
+#[async_trait]
+pub trait Embedder: Send + Sync {
+    async fn embed(&self, texts: &[String]) -> Result<Vec<Vec<f32>>, DenseError>;
+}
+
+/// `POST {base}/embeddings`.
+pub struct OpenAiEmbedder {
+    pub http: reqwest::Client,
+    pub base_url: Url,
+    pub api_key: Option<String>,
+    pub model: String,
+}
+
+#[async_trait]
+impl Embedder for OpenAiEmbedder {
+    async fn embed(&self, texts: &[String]) -> Result<Vec<Vec<f32>>, DenseError> {
+        let mut out = Vec::with_capacity(texts.len());
+        for batch in texts.chunks(64) {
+            let mut base = self.base_url.clone();
+            if !base.path().ends_with('/') {
+                let p = format!("{}/", base.path());
+                base.set_path(&p);
+            }
+            let mut req = self
+                .http
+                .post(base.join("embeddings").map_err(err)?)
+                .json(&json!({"model": self.model, "input": batch}));
+            if let Some(k) = &self.api_key {
+                req = req.bearer_auth(k);
+            }
+            let res = req.send().await.map_err(|e| err(e.without_url()))?;
+            if !res.status().is_success() {
+                return Err(DenseError(format!(
+                    "embeddings endpoint answered {}",
+                    res.status()
+                )));
+            }
+            let body: Value = res.json().await.map_err(|e| err(e.without_url()))?;
+            let mut data: Vec<(usize, Vec<f32>)> = body["data"]
+                .as_array()
+                .ok_or_else(|| DenseError("embeddings reply has no data".into()))?
+                .iter()
+                .map(|d| {
+                    let idx = d["index"].as_u64().unwrap_or(0) as usize;
+                    let v = d["embedding"]
+                        .as_array()
+                        .map(|a| {
+                            a.iter()
+                                .filter_map(|x| x.as_f64())
+                                .map(|x| x as f32)
+                                .collect()
+                        })
+                        .unwrap_or_default();
+                    (idx, v)
+                })
+                .collect();
+            data.sort_by_key(|d| d.0);
+            out.extend(data.into_iter().map(|d| d.1));
+        }
+        if out.len() != texts.len() {
+            return Err(DenseError("embeddings reply has the wrong length".into()));
+        }
+        Ok(out)
+    }
+}
+
+/// A vector with what filters need.
+#[derive(Debug, Clone)]
+pub struct Point {
+    pub chunk_id: String,
+    pub course_id: String,
+    pub stage_position: u64,
+    pub vector: Vec<f32>,
+}
+
+#[async_trait]
+pub trait VectorStore: Send + Sync {
+    async fn replace_all(&self, points: Vec<Point>) -> Result<(), DenseError>;
+    /// Chunk ids, best first, within the course and stages.
+    async fn search(
+        &self,
+        vector: &[f32],
+        course_id: &str,
+        stages: &[u64],
+        k: usize,
+    ) -> Result<Vec<String>, DenseError>;
+}
+
+fn cosine(a: &[f32], b: &[f32]) -> f32 {
+    let dot: f32 = a.iter().zip(b).map(|(x, y)| x * y).sum();
+    let na: f32 = a.iter().map(|x| x * x).sum::<f32>().sqrt();
+    let nb: f32 = b.iter().map(|x| x * x).sum::<f32>().sqrt();
+    if na == 0.0 || nb == 0.0 {
+        0.0
+    } else {
+        dot / (na * nb)
+    }
+}
+
+/// In-memory vectors: exact cosine search, enough for a few thousand chunks.
+#[derive(Default)]
+pub struct MemoryVectors {
+    points: tokio::sync::RwLock<Vec<Point>>,
+}
+
+#[async_trait]
+impl VectorStore for MemoryVectors {
+    async fn replace_all(&self, points: Vec<Point>) -> Result<(), DenseError> {
+        *self.points.write().await = points;
+        Ok(())
+    }
+
+    async fn search(
+        &self,
+        vector: &[f32],
+        course_id: &str,
+        stages: &[u64],
+        k: usize,
+    ) -> Result<Vec<String>, DenseError> {
+        let points = self.points.read().await;
+        let mut scored: Vec<(f32, &str)> = points
+            .iter()
+            .filter(|p| p.course_id == course_id && stages.contains(&p.stage_position))
+            .map(|p| (cosine(vector, &p.vector), p.chunk_id.as_str()))
+            .collect();
+        scored.sort_by(|a, b| b.0.total_cmp(&a.0));
+        Ok(scored
+            .into_iter()
+            .take(k)
+            .map(|s| s.1.to_string())
+            .collect())
+    }
+}
+
+/// Qdrant over its REST API.
+pub struct Qdrant {
+    pub http: reqwest::Client,
+    pub url: Url,
+    pub collection: String,
+    pub api_key: Option<String>,
+}
+
+/// Qdrant ids are integers or UUIDs: derive a stable UUID from the chunk id.
+pub fn point_id(chunk_id: &str) -> String {
+    let mut h: u128 = 0xcbf29ce484222325_84222325cbf29ce4;
+    for b in chunk_id.bytes() {
+        h ^= b as u128;
+        h = h.wrapping_mul(0x0000000001000000000000000000013B);
+    }
+    let hex = format!("{h:032x}");
+    format!(
+        "{}-{}-{}-{}-{}",
+        &hex[0..8],
+        &hex[8..12],
+        &hex[12..16],
+        &hex[16..20],
+        &hex[20..32]
+    )
+}
+
+impl Qdrant {
+    fn req(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+    ) -> Result<reqwest::RequestBuilder, DenseError> {
+        let mut r = self.http.request(method, self.url.join(path).map_err(err)?);
+        if let Some(k) = &self.api_key {
+            r = r.header("api-key", k);
+        }
+        Ok(r)
+    }
+
+    async fn send(&self, r: reqwest::RequestBuilder) -> Result<Value, DenseError> {
+        let res = r.send().await.map_err(|e| err(e.without_url()))?;
+        let status = res.status();
+        let body: Value = res.json().await.unwrap_or(Value::Null);
+        if status.is_success() {
+            Ok(body)
+        } else {
+            Err(DenseError(format!("Qdrant answered {status}")))
+        }
+    }
+}
+
+#[async_trait]
+impl VectorStore for Qdrant {
+    async fn replace_all(&self, points: Vec<Point>) -> Result<(), DenseError> {
+        let size = points.first().map(|p| p.vector.len()).unwrap_or(0);
+        if size == 0 {
+            return Ok(());
+        }
+        let c = &self.collection;
+        // Recreate: the collection mirrors the current content exactly.
+        let _ = self
+            .send(self.req(reqwest::Method::DELETE, &format!("collections/{c}"))?)
+            .await;
+        self.send(
+            self.req(reqwest::Method::PUT, &format!("collections/{c}"))?
+                .json(&json!({"vectors": {"size": size, "distance": "Cosine"}})),
+        )
+        .await?;
+        for batch in points.chunks(128) {
+            let pts: Vec<Value> = batch
+                .iter()
+                .map(|p| {
+                    json!({"id": point_id(&p.chunk_id), "vector": p.vector,
+                           "payload": {"chunk_id": p.chunk_id, "course_id": p.course_id, "stage_position": p.stage_position}})
+                })
+                .collect();
+            self.send(
+                self.req(
+                    reqwest::Method::PUT,
+                    &format!("collections/{c}/points?wait=true"),
+                )?
+                .json(&json!({"points": pts})),
+            )
+            .await?;
+        }
+        Ok(())
+    }
+
+    async fn search(
+        &self,
+        vector: &[f32],
+        course_id: &str,
+        stages: &[u64],
+        k: usize,
+    ) -> Result<Vec<String>, DenseError> {
+        let body = json!({
+            "vector": vector,
+            "limit": k,
+            "with_payload": true,
+            "filter": {"must": [
+                {"key": "course_id", "match": {"value": course_id}},
+                {"key": "stage_position", "match": {"any": stages}},
+            ]},
+        });
+        let c = &self.collection;
+        let res = self
+            .send(
+                self.req(
+                    reqwest::Method::POST,
+                    &format!("collections/{c}/points/search"),
+                )?
+                .json(&body),
+            )
+            .await?;
+        Ok(res["result"]
+            .as_array()
+            .map(|hits| {
+                hits.iter()
+                    .filter_map(|h| h["payload"]["chunk_id"].as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default())
+    }
+}
+
+/// Embeds every chunk once per text: a cache keyed by text survives rebuilds.
+#[derive(Default)]
+pub struct EmbeddingCache {
+    map: tokio::sync::Mutex<HashMap<String, Vec<f32>>>,
+}
+
+impl EmbeddingCache {
+    pub async fn embed_all(
+        &self,
+        embedder: &dyn Embedder,
+        texts: &[String],
+    ) -> Result<Vec<Vec<f32>>, DenseError> {
+        let mut map = self.map.lock().await;
+        let missing: Vec<String> = texts
+            .iter()
+            .filter(|t| !map.contains_key(*t))
+            .cloned()
+            .collect();
+        if !missing.is_empty() {
+            let vectors = embedder.embed(&missing).await?;
+            for (t, v) in missing.into_iter().zip(vectors) {
+                map.insert(t, v);
+            }
+        }
+        Ok(texts
+            .iter()
+            .map(|t| map.get(t).cloned().unwrap_or_default())
+            .collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn memory_search_respects_course_and_stage_filters() {
+        let store = MemoryVectors::default();
+        let p = |id: &str, course: &str, stage: u64, v: Vec<f32>| Point {
+            chunk_id: id.into(),
+            course_id: course.into(),
+            stage_position: stage,
+            vector: v,
+        };
+        store
+            .replace_all(vec![
+                p("a", "c", 1, vec![1.0, 0.0]),
+                p("b", "c", 2, vec![1.0, 0.1]),
+                p("x", "other", 1, vec![1.0, 0.0]),
+            ])
+            .await
+            .unwrap();
+        assert_eq!(
+            store.search(&[1.0, 0.0], "c", &[1], 5).await.unwrap(),
+            vec!["a"]
+        );
+        assert_eq!(
+            store.search(&[1.0, 0.1], "c", &[1, 2], 5).await.unwrap(),
+            vec!["b", "a"]
+        );
+    }
+
+    #[test]
+    fn point_ids_are_stable_uuids() {
+        let id = point_id("abc");
+        assert_eq!(id, point_id("abc"));
+        assert_ne!(id, point_id("abd"));
+        assert_eq!(id.len(), 36);
+    }
+}
