@@ -36,10 +36,37 @@ pub enum Command {
         #[command(subcommand)]
         command: KeysCommand,
     },
+    /// Evaluate the tutor's retrieval on a judged question set.
+    Eval {
+        #[command(subcommand)]
+        command: EvalCommand,
+    },
     /// Manage course content.
     Content {
         #[command(subcommand)]
         command: ContentCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum EvalCommand {
+    /// nDCG@k, Recall@k and MRR@k for BM25, dense and fused retrieval. Dense
+    /// runs when EMBEDDINGS_MODEL is set.
+    Retrieval {
+        /// Question set (JSON); default: the sample course's.
+        #[arg(long)]
+        questions: Option<std::path::PathBuf>,
+        /// Course folder to read instead of the embedded sample course.
+        #[arg(long)]
+        content: Option<std::path::PathBuf>,
+        /// Course slug.
+        #[arg(long, default_value = "physical-ai")]
+        course: String,
+        #[arg(long, default_value_t = 10)]
+        k: usize,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
     },
 }
 

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use common::{Config, SystemClock};
 
-use crate::cli::{ContentCommand, KeysCommand, UsersCommand};
+use crate::cli::{ContentCommand, EvalCommand, KeysCommand, UsersCommand};
 use crate::startup::{self, StartError};
 
 #[derive(Debug, thiserror::Error)]
@@ -183,6 +183,238 @@ pub async fn content(config: Config, command: ContentCommand) -> Result<(), Comm
             }
             db.close().await;
             Ok(())
+        }
+    }
+}
+
+/// One method's scores, as printed.
+#[derive(serde::Serialize)]
+struct Row {
+    method: &'static str,
+    ndcg: f64,
+    recall: f64,
+    mrr: f64,
+}
+
+pub async fn eval(config: Config, command: EvalCommand) -> Result<(), CommandError> {
+    use tutor::eval::{Question, mean, score};
+    use tutor::retrieval::bm25::{Bm25, Passage};
+    use tutor::retrieval::dense::{Embedder, MemoryVectors, OpenAiEmbedder, Point, VectorStore};
+
+    let EvalCommand::Retrieval {
+        questions,
+        content,
+        course,
+        k,
+        json,
+    } = command;
+    let docs = match &content {
+        Some(dir) => api::content::loader::from_dir(dir),
+        None => api::content::loader::embedded(),
+    }
+    .map_err(|e| CommandError::Usage(format!("{e}; fix the course files first")))?;
+    let doc = docs.into_iter().find(|d| d.slug == course).ok_or_else(|| {
+        CommandError::Usage(format!(
+            "no course `{course}`; pass --course with a slug from the content folder"
+        ))
+    })?;
+    let raw = match &questions {
+        Some(p) => std::fs::read_to_string(p)
+            .map_err(|e| CommandError::Usage(format!("cannot read {}: {e}", p.display())))?,
+        None => api::content::loader::embedded_file(&format!("{course}/questions.json"))
+            .ok_or_else(|| {
+                CommandError::Usage(format!(
+                    "the course `{course}` ships no questions.json; pass --questions FILE"
+                ))
+            })?
+            .to_string(),
+    };
+    let questions: Vec<Question> = serde_json::from_str(&raw)
+        .map_err(|e| CommandError::Usage(format!("the question set is not valid: {e}")))?;
+
+    // Chunk every lesson the way the server does; keys name lesson and heading.
+    let mut passages = Vec::new();
+    let mut keys = Vec::new();
+    for (si, stage) in doc.stages.iter().enumerate() {
+        for lesson in &stage.lessons {
+            for (ci, chunk) in tutor::retrieval::chunk::chunk_markdown(&lesson.title, &lesson.body)
+                .into_iter()
+                .enumerate()
+            {
+                let lesson_key = format!("{}/{}", stage.slug, lesson.slug);
+                let heading = chunk.heading_path.last().cloned().unwrap_or_default();
+                keys.push((lesson_key.clone(), heading));
+                passages.push(Passage {
+                    chunk_id: format!("{lesson_key}#{ci}"),
+                    lesson_id: lesson_key,
+                    course_id: doc.slug.clone(),
+                    stage_position: si as u64 + 1,
+                    title: chunk.heading_path.join(" › "),
+                    url: String::new(),
+                    text: chunk.text,
+                });
+            }
+        }
+    }
+    for q in &questions {
+        for j in &q.relevant {
+            if !keys.iter().any(|(l, h)| *l == j.lesson && *h == j.heading) {
+                return Err(CommandError::Usage(format!(
+                    "question {} judges `{}` › `{}` relevant, but no such section exists",
+                    q.id, j.lesson, j.heading
+                )));
+            }
+        }
+    }
+    let relevant = |q: &Question| -> Vec<String> {
+        passages
+            .iter()
+            .zip(&keys)
+            .filter(|(_, (l, h))| q.relevant.iter().any(|j| j.lesson == *l && j.heading == *h))
+            .map(|(p, _)| p.chunk_id.clone())
+            .collect()
+    };
+    let stages: Vec<u64> = (1..=doc.stages.len() as u64).collect();
+    eprintln!(
+        "evaluating {} questions over {} chunks",
+        questions.len(),
+        passages.len()
+    );
+    let bm25 = Bm25::build(&passages).map_err(|e| CommandError::Auth(e.to_string()))?;
+    let lexical: Vec<Vec<String>> = questions
+        .iter()
+        .map(|q| {
+            bm25.search(&q.question, &doc.slug, &stages, 50)
+                .map(|hits| hits.into_iter().map(|(_, p)| p.chunk_id).collect())
+                .unwrap_or_default()
+        })
+        .collect();
+
+    let mut rows = vec![Row::from_scores(
+        "bm25",
+        mean(
+            &questions
+                .iter()
+                .zip(&lexical)
+                .map(|(q, r)| score(r, &relevant(q), k))
+                .collect::<Vec<_>>(),
+        ),
+    )];
+    match &config.chat.embeddings {
+        None => eprintln!(
+            "dense: not configured (set EMBEDDINGS_MODEL to include dense and fused rows)"
+        ),
+        Some(e) => {
+            let embedder = OpenAiEmbedder {
+                http: reqwest::Client::new(),
+                base_url: e.base_url.clone(),
+                api_key: e.api_key.as_ref().map(|k| k.expose().to_string()),
+                model: e.model.clone(),
+            };
+            eprintln!(
+                "dense: embedding {} chunks with {}",
+                passages.len(),
+                e.model
+            );
+            let texts: Vec<String> = passages
+                .iter()
+                .map(|p| format!("{}\n{}", p.title, p.text))
+                .collect();
+            let vectors = embedder
+                .embed(&texts)
+                .await
+                .map_err(|e| CommandError::Auth(format!("embeddings failed: {e}")))?;
+            let store = MemoryVectors::default();
+            store
+                .replace_all(
+                    passages
+                        .iter()
+                        .zip(vectors)
+                        .map(|(p, v)| Point {
+                            chunk_id: p.chunk_id.clone(),
+                            course_id: p.course_id.clone(),
+                            stage_position: p.stage_position,
+                            vector: v,
+                        })
+                        .collect(),
+                )
+                .await
+                .map_err(|e| CommandError::Auth(e.to_string()))?;
+            let qv = embedder
+                .embed(
+                    &questions
+                        .iter()
+                        .map(|q| q.question.clone())
+                        .collect::<Vec<_>>(),
+                )
+                .await
+                .map_err(|e| CommandError::Auth(format!("embeddings failed: {e}")))?;
+            let mut dense = Vec::new();
+            for v in &qv {
+                dense.push(
+                    store
+                        .search(v, &doc.slug, &stages, 50)
+                        .await
+                        .map_err(|e| CommandError::Auth(e.to_string()))?,
+                );
+            }
+            let fused: Vec<Vec<String>> = lexical
+                .iter()
+                .zip(&dense)
+                .map(|(l, d)| {
+                    tutor::retrieval::fusion::rrf(&[l.clone(), d.clone()])
+                        .into_iter()
+                        .map(|(id, _)| id)
+                        .collect()
+                })
+                .collect();
+            rows.push(Row::from_scores(
+                "dense",
+                mean(
+                    &questions
+                        .iter()
+                        .zip(&dense)
+                        .map(|(q, r)| score(r, &relevant(q), k))
+                        .collect::<Vec<_>>(),
+                ),
+            ));
+            rows.push(Row::from_scores(
+                "fused",
+                mean(
+                    &questions
+                        .iter()
+                        .zip(&fused)
+                        .map(|(q, r)| score(r, &relevant(q), k))
+                        .collect::<Vec<_>>(),
+                ),
+            ));
+        }
+    }
+    if json {
+        println!(
+            "{}",
+            serde_json::json!({"questions": questions.len(), "chunks": passages.len(), "k": k, "results": rows})
+        );
+    } else {
+        println!("| method | nDCG@{k} | Recall@{k} | MRR@{k} |");
+        println!("| --- | --- | --- | --- |");
+        for r in &rows {
+            println!(
+                "| {} | {:.3} | {:.3} | {:.3} |",
+                r.method, r.ndcg, r.recall, r.mrr
+            );
+        }
+    }
+    Ok(())
+}
+
+impl Row {
+    fn from_scores(method: &'static str, s: tutor::eval::Scores) -> Self {
+        Row {
+            method,
+            ndcg: s.ndcg,
+            recall: s.recall,
+            mrr: s.mrr,
         }
     }
 }

@@ -60,6 +60,7 @@ async fn run(cli: Cli) -> Result<(), CommandError> {
         Command::Users { command } => commands::users(config, command).await,
         Command::Keys { command } => commands::keys(config, command).await,
         Command::Content { command } => commands::content(config, command).await,
+        Command::Eval { command } => commands::eval(config, command).await,
         Command::Migrate => {
             let db = startup::open_database(&config).await?;
             println!("migrations applied ({} in total)", db.migration_count());

@@ -2,6 +2,7 @@
 //! into chunks by heading.
 
 pub mod agent;
+pub mod eval;
 pub mod guardrails;
 pub mod llm;
 pub mod retrieval;

@@ -112,6 +112,11 @@ fn parse<T: for<'de> Deserialize<'de>>(
 /// A file tree: relative path → text.
 type Files = Vec<(PathBuf, String)>;
 
+/// A file shipped under `content/` (for example a course's question set).
+pub fn embedded_file(path: &str) -> Option<&'static str> {
+    EMBEDDED.get_file(path).and_then(|f| f.contents_utf8())
+}
+
 /// The sample course shipped in the binary.
 pub fn embedded() -> Result<Vec<CourseDoc>, ContentError> {
     let mut files = Vec::new();

@@ -15,6 +15,7 @@ mod auth_recovery;
 mod auth_security;
 mod auth_sessions;
 mod chat;
+mod eval;
 mod foundation;
 mod tutor;
 mod tutor_dense;
