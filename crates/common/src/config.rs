@@ -43,6 +43,7 @@ pub const VARS: &[&str] = &[
     "LLM_MAX_RETRIES",
     "EMBEDDINGS_MODEL",
     "EMBEDDINGS_BASE_URL",
+    "EMBEDDINGS_LOCAL_MODEL",
     "QDRANT_URL",
     "QDRANT_COLLECTION",
     "QDRANT_API_KEY",
@@ -334,11 +335,17 @@ pub struct ChatConfig {
 
 #[derive(Debug, Clone)]
 pub struct EmbeddingSettings {
-    pub base_url: Url,
-    pub api_key: Option<Secret>,
-    pub model: String,
+    pub source: EmbeddingSource,
     /// Qdrant, when vectors live outside the process.
     pub qdrant: Option<QdrantSettings>,
+}
+
+#[derive(Debug, Clone)]
+pub enum EmbeddingSource {
+    /// An OpenAI-compatible `/embeddings` endpoint.
+    Remote { base_url: Url, api_key: Option<Secret>, model: String },
+    /// all-MiniLM-L6-v2 in this process (the `local-embeddings` build feature).
+    Local { path: PathBuf },
 }
 
 #[derive(Debug, Clone)]
@@ -537,29 +544,34 @@ impl Config {
                     )?,
                 }),
             },
-            embeddings: match get("EMBEDDINGS_MODEL") {
-                None => None,
-                Some(model) => Some(EmbeddingSettings {
-                    base_url: parse_http_url(
-                        "EMBEDDINGS_BASE_URL",
-                        get("EMBEDDINGS_BASE_URL")
-                            .or(get("OPENAI_BASE_URL"))
-                            .unwrap_or("https://api.openai.com/v1"),
-                    )?,
-                    api_key: get("OPENAI_API_KEY").map(Secret::new),
-                    model: model.to_string(),
-                    qdrant: get("QDRANT_URL")
-                        .map(|u| -> Result<QdrantSettings, ConfigError> {
-                            Ok(QdrantSettings {
-                                url: parse_http_url("QDRANT_URL", u)?,
-                                collection: get("QDRANT_COLLECTION")
-                                    .unwrap_or("intellistack_chunks")
-                                    .to_string(),
-                                api_key: get("QDRANT_API_KEY").map(Secret::new),
-                            })
+            embeddings: {
+                let qdrant = get("QDRANT_URL")
+                    .map(|u| -> Result<QdrantSettings, ConfigError> {
+                        Ok(QdrantSettings {
+                            url: parse_http_url("QDRANT_URL", u)?,
+                            collection: get("QDRANT_COLLECTION").unwrap_or("intellistack_chunks").to_string(),
+                            api_key: get("QDRANT_API_KEY").map(Secret::new),
                         })
-                        .transpose()?,
-                }),
+                    })
+                    .transpose()?;
+                match (get("EMBEDDINGS_LOCAL_MODEL"), get("EMBEDDINGS_MODEL")) {
+                    (Some(path), _) => Some(EmbeddingSettings {
+                        source: EmbeddingSource::Local { path: PathBuf::from(path) },
+                        qdrant,
+                    }),
+                    (None, Some(model)) => Some(EmbeddingSettings {
+                        source: EmbeddingSource::Remote {
+                            base_url: parse_http_url(
+                                "EMBEDDINGS_BASE_URL",
+                                get("EMBEDDINGS_BASE_URL").or(get("OPENAI_BASE_URL")).unwrap_or("https://api.openai.com/v1"),
+                            )?,
+                            api_key: get("OPENAI_API_KEY").map(Secret::new),
+                            model: model.to_string(),
+                        },
+                        qdrant,
+                    }),
+                    (None, None) => None,
+                }
             },
         };
 

@@ -33,10 +33,14 @@ impl App {
         db: Db,
         clock: SharedClock,
         roles: BTreeSet<Role>,
-    ) -> Result<Self, auth::mail::MailError> {
+    ) -> Result<Self, crate::StartError> {
         let config = Arc::new(config);
         let auth = auth::Auth::new(config.clone(), db.clone(), clock.clone())?;
-        Ok(Self::with_auth(config, db, clock, roles, auth))
+        let embedder = match &config.chat.embeddings {
+            Some(e) => Some(embedder(&e.source)?),
+            None => None,
+        };
+        Ok(Self::with_auth(config, db, clock, roles, auth, embedder))
     }
 
     /// Wires the application around an existing identity service (tests
@@ -47,6 +51,7 @@ impl App {
         clock: SharedClock,
         roles: BTreeSet<Role>,
         auth: auth::Auth,
+        embedder: Option<Arc<dyn tutor::retrieval::dense::Embedder>>,
     ) -> Self {
         // In one process the api role reads the auth role's key store
         // directly; apart, it fetches the JWKS over HTTP.
@@ -88,28 +93,21 @@ impl App {
                     })
                 });
                 {
-                    let dense = config.chat.embeddings.as_ref().map(|e| {
-                        let http = reqwest::Client::builder()
-                            .timeout(std::time::Duration::from_secs(10))
-                            .build()
-                            .unwrap_or_default();
-                        let embedder = Arc::new(tutor::retrieval::dense::OpenAiEmbedder {
-                            http: http.clone(),
-                            base_url: e.base_url.clone(),
-                            api_key: e.api_key.as_ref().map(|k| k.expose().to_string()),
-                            model: e.model.clone(),
+                    let dense = config.chat.embeddings.as_ref().zip(embedder.clone()).map(|(e, embedder)| {
+                            let store: Arc<dyn tutor::retrieval::dense::VectorStore> = match &e.qdrant {
+                                Some(q) => Arc::new(tutor::retrieval::dense::Qdrant {
+                                    http: reqwest::Client::builder()
+                                        .timeout(std::time::Duration::from_secs(10))
+                                        .build()
+                                        .unwrap_or_default(),
+                                    url: q.url.clone(),
+                                    collection: q.collection.clone(),
+                                    api_key: q.api_key.as_ref().map(|k| k.expose().to_string()),
+                                }),
+                                None => Arc::new(tutor::retrieval::dense::MemoryVectors::default()),
+                            };
+                            api::chat::tutor::Dense::new(embedder, store)
                         });
-                        let store: Arc<dyn tutor::retrieval::dense::VectorStore> = match &e.qdrant {
-                            Some(q) => Arc::new(tutor::retrieval::dense::Qdrant {
-                                http,
-                                url: q.url.clone(),
-                                collection: q.collection.clone(),
-                                api_key: q.api_key.as_ref().map(|k| k.expose().to_string()),
-                            }),
-                            None => Arc::new(tutor::retrieval::dense::MemoryVectors::default()),
-                        };
-                        api::chat::tutor::Dense::new(embedder, store)
-                    });
                     Arc::new(api::chat::tutor::TutorResponder::new(
                         db.clone(),
                         llm,
@@ -159,5 +157,29 @@ impl App {
             router = router.merge(api::http::router(self.state.api.clone()));
         }
         router
+    }
+}
+
+/// The embedding model named by configuration.
+pub fn embedder(source: &common::config::EmbeddingSource) -> Result<Arc<dyn tutor::retrieval::dense::Embedder>, crate::StartError> {
+    match source {
+        common::config::EmbeddingSource::Remote { base_url, api_key, model } => Ok(Arc::new(tutor::retrieval::dense::OpenAiEmbedder {
+            http: reqwest::Client::builder()
+                .timeout(std::time::Duration::from_secs(30))
+                .build()
+                .unwrap_or_default(),
+            base_url: base_url.clone(),
+            api_key: api_key.as_ref().map(|k| k.expose().to_string()),
+            model: model.clone(),
+        })),
+        #[cfg(feature = "local-embeddings")]
+        common::config::EmbeddingSource::Local { path } => {
+            let model = tutor::retrieval::local::MiniLm::load(path).map_err(|e| crate::StartError::Embeddings(e.to_string()))?;
+            Ok(Arc::new(tutor::retrieval::local::LocalEmbedder(Arc::new(model))))
+        }
+        #[cfg(not(feature = "local-embeddings"))]
+        common::config::EmbeddingSource::Local { .. } => Err(crate::StartError::Embeddings(
+            "EMBEDDINGS_LOCAL_MODEL needs a build with `--features local-embeddings`; rebuild, or use EMBEDDINGS_MODEL with an embeddings endpoint".into(),
+        )),
     }
 }

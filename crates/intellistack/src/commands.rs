@@ -199,7 +199,9 @@ struct Row {
 pub async fn eval(config: Config, command: EvalCommand) -> Result<(), CommandError> {
     use tutor::eval::{Question, mean, score};
     use tutor::retrieval::bm25::{Bm25, Passage};
-    use tutor::retrieval::dense::{Embedder, MemoryVectors, OpenAiEmbedder, Point, VectorStore};
+    use tutor::retrieval::dense::{MemoryVectors, Point, VectorStore};
+    #[allow(unused_imports)]
+    use tutor::retrieval::dense::Embedder as _;
 
     let EvalCommand::Retrieval {
         questions,
@@ -305,17 +307,8 @@ pub async fn eval(config: Config, command: EvalCommand) -> Result<(), CommandErr
             "dense: not configured (set EMBEDDINGS_MODEL to include dense and fused rows)"
         ),
         Some(e) => {
-            let embedder = OpenAiEmbedder {
-                http: reqwest::Client::new(),
-                base_url: e.base_url.clone(),
-                api_key: e.api_key.as_ref().map(|k| k.expose().to_string()),
-                model: e.model.clone(),
-            };
-            eprintln!(
-                "dense: embedding {} chunks with {}",
-                passages.len(),
-                e.model
-            );
+            let embedder = crate::app::embedder(&e.source)?;
+            eprintln!("dense: embedding {} chunks", passages.len());
             let texts: Vec<String> = passages
                 .iter()
                 .map(|p| format!("{}\n{}", p.title, p.text))

@@ -28,6 +28,8 @@ pub enum StartError {
     Database(#[from] DbError),
     #[error("cannot load course content: {0}")]
     Content(String),
+    #[error("embedding model: {0}")]
+    Embeddings(String),
     #[error("mail configuration error: {0}; check SMTP_URL, RESEND_API_KEY and MAIL_FROM")]
     Mail(#[from] auth::mail::MailError),
 }
@@ -39,7 +41,8 @@ impl StartError {
             StartError::Config(_)
             | StartError::PortInUse { .. }
             | StartError::Bind { .. }
-            | StartError::Mail(_) => 2,
+            | StartError::Mail(_)
+            | StartError::Embeddings(_) => 2,
             StartError::Database(_) | StartError::Content(_) => 1,
         }
     }

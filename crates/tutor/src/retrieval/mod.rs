@@ -4,3 +4,5 @@ pub mod bm25;
 pub mod chunk;
 pub mod dense;
 pub mod fusion;
+#[cfg(feature = "local-embeddings")]
+pub mod local;
