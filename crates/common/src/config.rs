@@ -343,7 +343,11 @@ pub struct EmbeddingSettings {
 #[derive(Debug, Clone)]
 pub enum EmbeddingSource {
     /// An OpenAI-compatible `/embeddings` endpoint.
-    Remote { base_url: Url, api_key: Option<Secret>, model: String },
+    Remote {
+        base_url: Url,
+        api_key: Option<Secret>,
+        model: String,
+    },
     /// all-MiniLM-L6-v2 in this process (the `local-embeddings` build feature).
     Local { path: PathBuf },
 }
@@ -549,21 +553,27 @@ impl Config {
                     .map(|u| -> Result<QdrantSettings, ConfigError> {
                         Ok(QdrantSettings {
                             url: parse_http_url("QDRANT_URL", u)?,
-                            collection: get("QDRANT_COLLECTION").unwrap_or("intellistack_chunks").to_string(),
+                            collection: get("QDRANT_COLLECTION")
+                                .unwrap_or("intellistack_chunks")
+                                .to_string(),
                             api_key: get("QDRANT_API_KEY").map(Secret::new),
                         })
                     })
                     .transpose()?;
                 match (get("EMBEDDINGS_LOCAL_MODEL"), get("EMBEDDINGS_MODEL")) {
                     (Some(path), _) => Some(EmbeddingSettings {
-                        source: EmbeddingSource::Local { path: PathBuf::from(path) },
+                        source: EmbeddingSource::Local {
+                            path: PathBuf::from(path),
+                        },
                         qdrant,
                     }),
                     (None, Some(model)) => Some(EmbeddingSettings {
                         source: EmbeddingSource::Remote {
                             base_url: parse_http_url(
                                 "EMBEDDINGS_BASE_URL",
-                                get("EMBEDDINGS_BASE_URL").or(get("OPENAI_BASE_URL")).unwrap_or("https://api.openai.com/v1"),
+                                get("EMBEDDINGS_BASE_URL")
+                                    .or(get("OPENAI_BASE_URL"))
+                                    .unwrap_or("https://api.openai.com/v1"),
                             )?,
                             api_key: get("OPENAI_API_KEY").map(Secret::new),
                             model: model.to_string(),

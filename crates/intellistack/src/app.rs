@@ -93,8 +93,11 @@ impl App {
                     })
                 });
                 {
-                    let dense = config.chat.embeddings.as_ref().zip(embedder.clone()).map(|(e, embedder)| {
-                            let store: Arc<dyn tutor::retrieval::dense::VectorStore> = match &e.qdrant {
+                    let dense = config.chat.embeddings.as_ref().zip(embedder.clone()).map(
+                        |(e, embedder)| {
+                            let store: Arc<dyn tutor::retrieval::dense::VectorStore> = match &e
+                                .qdrant
+                            {
                                 Some(q) => Arc::new(tutor::retrieval::dense::Qdrant {
                                     http: reqwest::Client::builder()
                                         .timeout(std::time::Duration::from_secs(10))
@@ -107,7 +110,8 @@ impl App {
                                 None => Arc::new(tutor::retrieval::dense::MemoryVectors::default()),
                             };
                             api::chat::tutor::Dense::new(embedder, store)
-                        });
+                        },
+                    );
                     Arc::new(api::chat::tutor::TutorResponder::new(
                         db.clone(),
                         llm,
@@ -161,7 +165,9 @@ impl App {
 }
 
 /// The embedding model named by configuration.
-pub fn embedder(source: &common::config::EmbeddingSource) -> Result<Arc<dyn tutor::retrieval::dense::Embedder>, crate::StartError> {
+pub fn embedder(
+    source: &common::config::EmbeddingSource,
+) -> Result<Arc<dyn tutor::retrieval::dense::Embedder>, crate::StartError> {
     match source {
         common::config::EmbeddingSource::Remote { base_url, api_key, model } => Ok(Arc::new(tutor::retrieval::dense::OpenAiEmbedder {
             http: reqwest::Client::builder()

@@ -199,9 +199,9 @@ struct Row {
 pub async fn eval(config: Config, command: EvalCommand) -> Result<(), CommandError> {
     use tutor::eval::{Question, mean, score};
     use tutor::retrieval::bm25::{Bm25, Passage};
-    use tutor::retrieval::dense::{MemoryVectors, Point, VectorStore};
     #[allow(unused_imports)]
     use tutor::retrieval::dense::Embedder as _;
+    use tutor::retrieval::dense::{MemoryVectors, Point, VectorStore};
 
     let EvalCommand::Retrieval {
         questions,

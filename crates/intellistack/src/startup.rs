@@ -87,5 +87,5 @@ pub async fn build_app(config: Config, roles: BTreeSet<Role>) -> Result<App, Sta
     let db = open_database(&config).await?;
     let clock: common::SharedClock = Arc::new(SystemClock);
     seed_content(&db, &clock).await?;
-    Ok(App::new(config, db, clock, roles)?)
+    App::new(config, db, clock, roles)
 }

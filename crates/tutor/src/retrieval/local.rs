@@ -28,7 +28,8 @@ pub struct MiniLm {
 impl MiniLm {
     pub fn load(dir: &Path) -> Result<Self, DenseError> {
         let read = |name: &str| {
-            std::fs::read_to_string(dir.join(name)).map_err(|e| DenseError(format!("cannot read {}: {e}", dir.join(name).display())))
+            std::fs::read_to_string(dir.join(name))
+                .map_err(|e| DenseError(format!("cannot read {}: {e}", dir.join(name).display())))
         };
         let config: Config = serde_json::from_str(&read("config.json")?).map_err(err)?;
         let mut tokenizer = Tokenizer::from_file(dir.join("tokenizer.json")).map_err(err)?;
@@ -42,15 +43,24 @@ impl MiniLm {
         let device = Device::Cpu;
         let weights = dir.join("model.safetensors");
         // Safety: the weights file is memory-mapped read-only and not modified while in use.
-        let vb = unsafe { VarBuilder::from_mmaped_safetensors(&[weights], DType::F32, &device).map_err(err)? };
+        let vb = unsafe {
+            VarBuilder::from_mmaped_safetensors(&[weights], DType::F32, &device).map_err(err)?
+        };
         let model = BertModel::load(vb, &config).map_err(err)?;
-        Ok(MiniLm { model, tokenizer, device })
+        Ok(MiniLm {
+            model,
+            tokenizer,
+            device,
+        })
     }
 
     pub fn embed_blocking(&self, texts: &[String]) -> Result<Vec<Vec<f32>>, DenseError> {
         let mut out = Vec::with_capacity(texts.len());
         for batch in texts.chunks(16) {
-            let enc = self.tokenizer.encode_batch(batch.to_vec(), true).map_err(err)?;
+            let enc = self
+                .tokenizer
+                .encode_batch(batch.to_vec(), true)
+                .map_err(err)?;
             let ids: Vec<Tensor> = enc
                 .iter()
                 .map(|e| Tensor::new(e.get_ids(), &self.device))
@@ -65,11 +75,21 @@ impl MiniLm {
             let mask = Tensor::stack(&masks, 0).map_err(err)?;
             let types = ids.zeros_like().map_err(err)?;
             let hidden = self.model.forward(&ids, &types, Some(&mask)).map_err(err)?;
-            let m = mask.to_dtype(DType::F32).and_then(|m| m.unsqueeze(2)).map_err(err)?;
-            let summed = hidden.broadcast_mul(&m).and_then(|x| x.sum(1)).map_err(err)?;
+            let m = mask
+                .to_dtype(DType::F32)
+                .and_then(|m| m.unsqueeze(2))
+                .map_err(err)?;
+            let summed = hidden
+                .broadcast_mul(&m)
+                .and_then(|x| x.sum(1))
+                .map_err(err)?;
             let counts = m.sum(1).map_err(err)?;
             let mean = summed.broadcast_div(&counts).map_err(err)?;
-            let norm = mean.sqr().and_then(|x| x.sum_keepdim(1)).and_then(|x| x.sqrt()).map_err(err)?;
+            let norm = mean
+                .sqr()
+                .and_then(|x| x.sum_keepdim(1))
+                .and_then(|x| x.sqrt())
+                .map_err(err)?;
             let unit = mean.broadcast_div(&norm).map_err(err)?;
             out.extend(unit.to_vec2::<f32>().map_err(err)?);
         }
@@ -86,7 +106,9 @@ impl Embedder for LocalEmbedder {
     async fn embed(&self, texts: &[String]) -> Result<Vec<Vec<f32>>, DenseError> {
         let model = self.0.clone();
         let texts = texts.to_vec();
-        tokio::task::spawn_blocking(move || model.embed_blocking(&texts)).await.map_err(err)?
+        tokio::task::spawn_blocking(move || model.embed_blocking(&texts))
+            .await
+            .map_err(err)?
     }
 }
 
@@ -110,6 +132,11 @@ mod tests {
         assert_eq!(v[0].len(), 384);
         let dot = |a: &[f32], b: &[f32]| a.iter().zip(b).map(|(x, y)| x * y).sum::<f32>();
         assert!((dot(&v[0], &v[0]) - 1.0).abs() < 1e-3, "unit length");
-        assert!(dot(&v[0], &v[1]) > dot(&v[0], &v[2]) + 0.2, "{} vs {}", dot(&v[0], &v[1]), dot(&v[0], &v[2]));
+        assert!(
+            dot(&v[0], &v[1]) > dot(&v[0], &v[2]) + 0.2,
+            "{} vs {}",
+            dot(&v[0], &v[1]),
+            dot(&v[0], &v[2])
+        );
     }
 }
