@@ -185,7 +185,7 @@ async fn instructors_create_edit_reorder_and_delete_with_reindexing() {
 
         // Markdown is sanitized when rendered.
         let (s, _, _) = call(&server, reqwest::Method::PATCH, &format!("/api/v1/lessons/{lesson_id}"), Some(&t),
-            Some(json!({"body": "## Hi\n\n<script>alert(1)</script><a href=\"javascript:alert(1)\">x</a>"}))).await;
+            Some(json!({"body": "## Hi\n\nLockout tagout first.\n\n<script>alert(1)</script><a href=\"javascript:alert(1)\">x</a>"}))).await;
         assert_eq!(s, 200);
         let (s, page) = api_get(
             &server,
