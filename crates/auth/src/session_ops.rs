@@ -152,7 +152,7 @@ impl Auth {
             iat: now.timestamp(),
             exp: (now + TOKEN_TTL).timestamp(),
         };
-        self.keys.sign(&claims).await
+        self.keys.sign_reusing(&claims).await
     }
 
     /// Whether a session is recent enough for sensitive listings.

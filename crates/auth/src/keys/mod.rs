@@ -57,6 +57,13 @@ struct Loaded {
     loaded_at: DateTime<Utc>,
 }
 
+/// How long a token just issued is handed out again for the same claims.
+/// Signing (RSA especially) dominates `get-session`; five seconds of reuse
+/// removes that cost under load and keeps role changes visible at once,
+/// because the role is part of what must match.
+const REUSE: Duration = Duration::seconds(5);
+const REUSE_MAX_ENTRIES: usize = 50_000;
+
 #[derive(Clone)]
 pub struct KeyStore {
     db: Db,
@@ -65,6 +72,7 @@ pub struct KeyStore {
     alg: JwtAlg,
     rotation: Option<Duration>,
     cache: Arc<RwLock<Option<Loaded>>>,
+    issued: Arc<std::sync::Mutex<std::collections::HashMap<String, (String, DateTime<Utc>)>>>,
 }
 
 impl KeyStore {
@@ -82,7 +90,51 @@ impl KeyStore {
             alg,
             rotation,
             cache: Arc::new(RwLock::new(None)),
+            issued: Arc::default(),
         }
+    }
+
+    /// Like [`sign`](Self::sign), but hands out a token issued for the same
+    /// claims and key within the last few seconds.
+    pub async fn sign_reusing(&self, claims: &Claims) -> AuthResult<String> {
+        let now = self.clock.now();
+        let kid = {
+            let cache = self.cache.read().await;
+            cache
+                .as_ref()
+                .filter(|k| now - k.loaded_at < CACHE_TTL && !self.due(k.created_at, now))
+                .map(|k| k.kid.clone())
+        };
+        let Some(kid) = kid else {
+            return self.sign(claims).await;
+        };
+        let key = format!(
+            "{kid}|{}|{}|{}|{}|{}|{}|{}",
+            claims.sub,
+            claims.email,
+            claims.name,
+            claims.role,
+            claims.email_verified,
+            claims.iss,
+            claims.aud
+        );
+        if let Some((token, at)) = self
+            .issued
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&key)
+            && now - *at < REUSE
+            && *at <= now
+        {
+            return Ok(token.clone());
+        }
+        let token = self.sign(claims).await?;
+        let mut issued = self.issued.lock().unwrap_or_else(|p| p.into_inner());
+        if issued.len() >= REUSE_MAX_ENTRIES {
+            issued.clear();
+        }
+        issued.insert(key, (token.clone(), now));
+        Ok(token)
     }
 
     /// Signs claims with the current key, creating or rotating it as needed.
@@ -132,6 +184,10 @@ impl KeyStore {
         store::retire_current(&self.db, self.alg.as_str(), now).await?;
         let row = self.create(now).await?;
         *self.cache.write().await = None;
+        self.issued
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clear();
         Ok(row.id)
     }
 
