@@ -64,6 +64,9 @@ struct Loaded {
 const REUSE: Duration = Duration::seconds(5);
 const REUSE_MAX_ENTRIES: usize = 50_000;
 
+/// Recently issued tokens by claims and key, with when they were issued.
+type IssuedTokens = std::collections::HashMap<String, (String, DateTime<Utc>)>;
+
 #[derive(Clone)]
 pub struct KeyStore {
     db: Db,
@@ -72,7 +75,7 @@ pub struct KeyStore {
     alg: JwtAlg,
     rotation: Option<Duration>,
     cache: Arc<RwLock<Option<Loaded>>>,
-    issued: Arc<std::sync::Mutex<std::collections::HashMap<String, (String, DateTime<Utc>)>>>,
+    issued: Arc<std::sync::Mutex<IssuedTokens>>,
 }
 
 impl KeyStore {
