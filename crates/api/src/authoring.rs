@@ -121,6 +121,15 @@ fn check_exercises(ex: &[Exercise]) -> ApiResult<()> {
     Ok(())
 }
 
+/// Whether `order` lists exactly the ids in `current`, each once.
+fn same_members(current: &[String], order: &[String]) -> bool {
+    let mut a = current.to_vec();
+    let mut b = order.to_vec();
+    a.sort();
+    b.sort();
+    a == b
+}
+
 /// A unique-constraint violation becomes 409.
 fn conflict_on_unique(e: sqlx::Error) -> ApiError {
     match &e {
@@ -204,12 +213,12 @@ impl Authoring<'_> {
         let course = store::course_by_slug(self.db, course_slug)
             .await?
             .ok_or_else(|| ApiError::not_found("COURSE_NOT_FOUND", "No such course"))?;
-        let current = store::stages(self.db, &course.id).await?;
-        let mut have: Vec<_> = current.iter().map(|s| s.id.clone()).collect();
-        let mut want = ids.clone();
-        have.sort();
-        want.sort();
-        if have != want {
+        let current: Vec<String> = store::stages(self.db, &course.id)
+            .await?
+            .into_iter()
+            .map(|s| s.id)
+            .collect();
+        if !same_members(&current, &ids) {
             return Err(ApiError::invalid(
                 "INVALID_ORDER",
                 "List every stage of the course exactly once",
@@ -308,15 +317,12 @@ impl Authoring<'_> {
         ids: Vec<String>,
     ) -> ApiResult<Vec<Lesson>> {
         self.stage(stage_id).await?;
-        let mut have: Vec<_> = store::lessons_of_stage(self.db, stage_id)
+        let current: Vec<String> = store::lessons_of_stage(self.db, stage_id)
             .await?
             .into_iter()
             .map(|l| l.id)
             .collect();
-        let mut want = ids.clone();
-        have.sort();
-        want.sort();
-        if have != want {
+        if !same_members(&current, &ids) {
             return Err(ApiError::invalid(
                 "INVALID_ORDER",
                 "List every lesson of the stage exactly once",

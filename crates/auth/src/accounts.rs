@@ -318,6 +318,16 @@ impl Auth {
             .ok_or_else(AuthError::user_not_found)
     }
 
+    /// Records a password change and tells the owner by mail.
+    pub(crate) async fn password_was_changed(&self, user: &User, event: Event, meta: &RequestMeta) {
+        self.audit(meta, Entry::new(event).user(&user.id).email(&user.email))
+            .await;
+        mail::send_later(
+            &self.mailer,
+            templates::password_changed(&user.email, &user.name),
+        );
+    }
+
     /// Changes the password after checking the current one. With
     /// `revoke_others`, every session ends and a new one is returned.
     pub async fn change_password(
@@ -348,17 +358,8 @@ impl Auth {
         let fresh = self.hasher.hash(new_password).await?;
         let now = self.clock.now();
         user_store::set_password(&self.db, &user.id, &fresh, now).await?;
-        self.audit(
-            meta,
-            Entry::new(Event::PasswordChanged)
-                .user(&user.id)
-                .email(&user.email),
-        )
-        .await;
-        mail::send_later(
-            &self.mailer,
-            templates::password_changed(&user.email, &user.name),
-        );
+        self.password_was_changed(user, Event::PasswordChanged, meta)
+            .await;
         if !revoke_others {
             return Ok(None);
         }

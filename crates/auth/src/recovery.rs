@@ -101,17 +101,8 @@ impl Auth {
         tokens::revoke_for(&self.db, tokens::PASSWORD_RESET, &user.id).await?;
         sessions::store::delete_all(&self.db, &user.id).await?;
         crate::lockout::reset(&self.db, &user.email).await?;
-        self.audit(
-            meta,
-            Entry::new(Event::PasswordReset)
-                .user(&user.id)
-                .email(&user.email),
-        )
-        .await;
-        mail::send_later(
-            &self.mailer,
-            templates::password_changed(&user.email, &user.name),
-        );
+        self.password_was_changed(&user, Event::PasswordReset, meta)
+            .await;
         Ok(())
     }
 }
