@@ -208,61 +208,63 @@ async fn cleanup_deletes_threads_past_retention() {
 
 #[tokio::test]
 async fn the_openapi_document_covers_every_route_and_its_errors() {
-    let server = TestServer::start(Backend::Sqlite).await;
-    let doc: Value = reqwest::get(server.at("/api/v1/openapi.json"))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let routes = [
-        ("get", "/api/v1/me"),
-        ("get", "/api/v1/courses"),
-        ("get", "/api/v1/courses/{course}"),
-        ("post", "/api/v1/courses/{course}/enrol"),
-        ("get", "/api/v1/courses/{course}/lessons/{stage}/{lesson}"),
-        (
-            "post",
-            "/api/v1/courses/{course}/lessons/{stage}/{lesson}/complete",
-        ),
-        ("post", "/api/v1/courses/{course}/stages"),
-        ("post", "/api/v1/courses/{course}/stages/order"),
-        ("patch", "/api/v1/stages/{id}"),
-        ("delete", "/api/v1/stages/{id}"),
-        ("post", "/api/v1/stages/{id}/lessons"),
-        ("post", "/api/v1/stages/{id}/lessons/order"),
-        ("get", "/api/v1/lessons/{id}/source"),
-        ("patch", "/api/v1/lessons/{id}"),
-        ("delete", "/api/v1/lessons/{id}"),
-        ("post", "/api/v1/admin/users/{id}/role"),
-        ("get", "/api/v1/admin/auth-events"),
-        ("get", "/api/v1/admin/auth-events/export"),
-        ("get", "/api/v1/admin/ai-usage"),
-        ("delete", "/api/v1/admin/chatkit/cleanup"),
-        ("post", "/api/v1/chatkit"),
-    ];
-    for (method, path) in routes {
-        let op = &doc["paths"][path][method];
-        assert!(op.is_object(), "{method} {path} is documented");
-        let responses = op["responses"].as_object().unwrap();
-        assert!(
-            responses.contains_key("401"),
-            "{method} {path} documents 401"
-        );
-        assert!(
-            responses.keys().any(|k| k.starts_with('2')),
-            "{method} {path} documents success"
+    for backend in Backend::ALL {
+        let server = TestServer::start(backend).await;
+        let doc: Value = reqwest::get(server.at("/api/v1/openapi.json"))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let routes = [
+            ("get", "/api/v1/me"),
+            ("get", "/api/v1/courses"),
+            ("get", "/api/v1/courses/{course}"),
+            ("post", "/api/v1/courses/{course}/enrol"),
+            ("get", "/api/v1/courses/{course}/lessons/{stage}/{lesson}"),
+            (
+                "post",
+                "/api/v1/courses/{course}/lessons/{stage}/{lesson}/complete",
+            ),
+            ("post", "/api/v1/courses/{course}/stages"),
+            ("post", "/api/v1/courses/{course}/stages/order"),
+            ("patch", "/api/v1/stages/{id}"),
+            ("delete", "/api/v1/stages/{id}"),
+            ("post", "/api/v1/stages/{id}/lessons"),
+            ("post", "/api/v1/stages/{id}/lessons/order"),
+            ("get", "/api/v1/lessons/{id}/source"),
+            ("patch", "/api/v1/lessons/{id}"),
+            ("delete", "/api/v1/lessons/{id}"),
+            ("post", "/api/v1/admin/users/{id}/role"),
+            ("get", "/api/v1/admin/auth-events"),
+            ("get", "/api/v1/admin/auth-events/export"),
+            ("get", "/api/v1/admin/ai-usage"),
+            ("delete", "/api/v1/admin/chatkit/cleanup"),
+            ("post", "/api/v1/chatkit"),
+        ];
+        for (method, path) in routes {
+            let op = &doc["paths"][path][method];
+            assert!(op.is_object(), "{method} {path} is documented");
+            let responses = op["responses"].as_object().unwrap();
+            assert!(
+                responses.contains_key("401"),
+                "{method} {path} documents 401"
+            );
+            assert!(
+                responses.keys().any(|k| k.starts_with('2')),
+                "{method} {path} documents success"
+            );
+        }
+        let count: usize = doc["paths"]
+            .as_object()
+            .unwrap()
+            .values()
+            .map(|p| p.as_object().unwrap().len())
+            .sum();
+        assert_eq!(
+            count,
+            routes.len(),
+            "no undocumented extras, no missing routes"
         );
     }
-    let count: usize = doc["paths"]
-        .as_object()
-        .unwrap()
-        .values()
-        .map(|p| p.as_object().unwrap().len())
-        .sum();
-    assert_eq!(
-        count,
-        routes.len(),
-        "no undocumented extras, no missing routes"
-    );
 }

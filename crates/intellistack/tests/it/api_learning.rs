@@ -133,75 +133,81 @@ async fn finishing_a_stage_unlocks_the_next() {
 
 #[tokio::test]
 async fn instructors_and_admins_see_every_stage() {
-    let server = TestServer::start(Backend::Sqlite).await;
-    let a = admin(&server, "boss@example.com").await;
-    let t = token(&a, &server).await;
-    let (_, outline) = api_get(&server, COURSE, &t).await;
-    assert!(
-        outline["stages"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .all(|s| s["locked"] == false)
-    );
-    let last = outline["stages"].as_array().unwrap().len() - 1;
-    let (s, _) = api_get(&server, &lesson_path(&outline, last, 0), &t).await;
-    assert_eq!(s, 200);
+    for backend in Backend::ALL {
+        let server = TestServer::start(backend).await;
+        let a = admin(&server, "boss@example.com").await;
+        let t = token(&a, &server).await;
+        let (_, outline) = api_get(&server, COURSE, &t).await;
+        assert!(
+            outline["stages"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|s| s["locked"] == false)
+        );
+        let last = outline["stages"].as_array().unwrap().len() - 1;
+        let (s, _) = api_get(&server, &lesson_path(&outline, last, 0), &t).await;
+        assert_eq!(s, 200);
+    }
 }
 
 #[tokio::test]
 async fn requests_without_a_valid_token_get_401_with_a_challenge() {
-    let server = TestServer::start(Backend::Sqlite).await;
-    let (s, body, h) = call(&server, reqwest::Method::GET, "/api/v1/courses", None, None).await;
-    assert_eq!((s, code(&body)), (401, "UNAUTHENTICATED"));
-    assert_eq!(h["www-authenticate"], r#"Bearer realm="intellistack""#);
-    let (s, _, h) = call(
-        &server,
-        reqwest::Method::GET,
-        "/api/v1/courses",
-        Some("not.a.jwt"),
-        None,
-    )
-    .await;
-    assert_eq!(s, 401);
-    assert!(
-        h["www-authenticate"]
-            .to_str()
-            .unwrap()
-            .contains("invalid_token")
-    );
-    // A Better-Auth session token is not a JWT.
-    let b = verified_user(&server, "x@example.com").await;
-    let (_, sess, _) = get(&b, &server, "/api/auth/get-session").await;
-    let (s, _, _) = call(
-        &server,
-        reqwest::Method::GET,
-        "/api/v1/courses",
-        Some(sess["session"]["token"].as_str().unwrap()),
-        None,
-    )
-    .await;
-    assert_eq!(s, 401);
+    for backend in Backend::ALL {
+        let server = TestServer::start(backend).await;
+        let (s, body, h) = call(&server, reqwest::Method::GET, "/api/v1/courses", None, None).await;
+        assert_eq!((s, code(&body)), (401, "UNAUTHENTICATED"));
+        assert_eq!(h["www-authenticate"], r#"Bearer realm="intellistack""#);
+        let (s, _, h) = call(
+            &server,
+            reqwest::Method::GET,
+            "/api/v1/courses",
+            Some("not.a.jwt"),
+            None,
+        )
+        .await;
+        assert_eq!(s, 401);
+        assert!(
+            h["www-authenticate"]
+                .to_str()
+                .unwrap()
+                .contains("invalid_token")
+        );
+        // A Better-Auth session token is not a JWT.
+        let b = verified_user(&server, "x@example.com").await;
+        let (_, sess, _) = get(&b, &server, "/api/auth/get-session").await;
+        let (s, _, _) = call(
+            &server,
+            reqwest::Method::GET,
+            "/api/v1/courses",
+            Some(sess["session"]["token"].as_str().unwrap()),
+            None,
+        )
+        .await;
+        assert_eq!(s, 401);
+    }
 }
 
 #[tokio::test]
 async fn the_token_tells_the_api_whether_the_email_is_verified() {
-    use crate::support::Options;
-    let server = TestServer::start_with(
-        Backend::Sqlite,
-        Options::default().var("AUTH_REQUIRE_EMAIL_VERIFICATION", "false"),
-    )
-    .await;
-    let b = browser(&server);
-    post(
-        &b,
-        &server,
-        "/api/auth/sign-up/email",
-        json!({"name": "U", "email": "u@example.com", "password": PASSWORD}),
-    )
-    .await;
-    let t = token(&b, &server).await;
-    let (s, me) = api_get(&server, "/api/v1/me", &t).await;
-    assert_eq!((s, &me["emailVerified"]), (200, &json!(false)));
-    assert_eq!(me["email"], "u@example.com");
+    for backend in Backend::ALL {
+        use crate::support::Options;
+        let server = TestServer::start_with(
+            backend,
+            Options::default().var("AUTH_REQUIRE_EMAIL_VERIFICATION", "false"),
+        )
+        .await;
+        let b = browser(&server);
+        post(
+            &b,
+            &server,
+            "/api/auth/sign-up/email",
+            json!({"name": "U", "email": "u@example.com", "password": PASSWORD}),
+        )
+        .await;
+        let t = token(&b, &server).await;
+        let (s, me) = api_get(&server, "/api/v1/me", &t).await;
+        assert_eq!((s, &me["emailVerified"]), (200, &json!(false)));
+        assert_eq!(me["email"], "u@example.com");
+    }
 }

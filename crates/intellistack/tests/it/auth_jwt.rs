@@ -88,33 +88,35 @@ fn base64_url(data: &[u8]) -> String {
 
 #[tokio::test]
 async fn a_role_change_shows_in_the_next_token_without_signing_in_again() {
-    let server = TestServer::start(Backend::Postgres).await;
-    let admin_b = admin(&server, "a@example.com").await;
-    let b = verified_user(&server, "promote@example.com").await;
-    let id = session_user(&b, &server).await["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    assert_eq!(
-        verify(&server, &jwt_of(&b, &server).await).await.unwrap()["role"],
-        "student"
-    );
-    post(
-        &admin_b,
-        &server,
-        "/api/auth/admin/set-role",
-        json!({"userId": id, "role": "instructor"}),
-    )
-    .await;
-    assert_eq!(
-        verify(&server, &jwt_of(&b, &server).await).await.unwrap()["role"],
-        "instructor"
-    );
-    let (_, _, h) = get(&b, &server, "/api/auth/get-session").await;
-    let claims = verify(&server, h["set-auth-jwt"].to_str().unwrap())
-        .await
-        .unwrap();
-    assert_eq!(claims["role"], "instructor");
+    for backend in Backend::ALL {
+        let server = TestServer::start(backend).await;
+        let admin_b = admin(&server, "a@example.com").await;
+        let b = verified_user(&server, "promote@example.com").await;
+        let id = session_user(&b, &server).await["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        assert_eq!(
+            verify(&server, &jwt_of(&b, &server).await).await.unwrap()["role"],
+            "student"
+        );
+        post(
+            &admin_b,
+            &server,
+            "/api/auth/admin/set-role",
+            json!({"userId": id, "role": "instructor"}),
+        )
+        .await;
+        assert_eq!(
+            verify(&server, &jwt_of(&b, &server).await).await.unwrap()["role"],
+            "instructor"
+        );
+        let (_, _, h) = get(&b, &server, "/api/auth/get-session").await;
+        let claims = verify(&server, h["set-auth-jwt"].to_str().unwrap())
+            .await
+            .unwrap();
+        assert_eq!(claims["role"], "instructor");
+    }
 }
 
 #[tokio::test]
@@ -158,46 +160,48 @@ async fn rotation_keeps_old_keys_published_until_their_tokens_expire() {
 
 #[tokio::test]
 async fn keys_rotate_automatically_on_the_configured_interval() {
-    let server = TestServer::start_with(
-        Backend::Sqlite,
-        Options::default().var("JWT_ROTATION_DAYS", "30"),
-    )
-    .await;
-    let b = verified_user(&server, "auto@example.com").await;
-    let first = decode_header(&jwt_of(&b, &server).await)
-        .unwrap()
-        .kid
-        .unwrap();
-    server.clock.advance(chrono::Duration::days(10));
-    // Sessions last a week: sign in afresh after each jump.
-    let b = verified_user(&server, "auto1@example.com").await;
-    assert_eq!(
-        decode_header(&jwt_of(&b, &server).await)
+    for backend in Backend::ALL {
+        let server =
+            TestServer::start_with(backend, Options::default().var("JWT_ROTATION_DAYS", "30"))
+                .await;
+        let b = verified_user(&server, "auto@example.com").await;
+        let first = decode_header(&jwt_of(&b, &server).await)
             .unwrap()
             .kid
-            .unwrap(),
-        first
-    );
-    server.clock.advance(chrono::Duration::days(21));
-    let b = verified_user(&server, "auto2@example.com").await;
-    let second = decode_header(&jwt_of(&b, &server).await)
-        .unwrap()
-        .kid
-        .unwrap();
-    assert_ne!(first, second);
+            .unwrap();
+        server.clock.advance(chrono::Duration::days(10));
+        // Sessions last a week: sign in afresh after each jump.
+        let b = verified_user(&server, "auto1@example.com").await;
+        assert_eq!(
+            decode_header(&jwt_of(&b, &server).await)
+                .unwrap()
+                .kid
+                .unwrap(),
+            first
+        );
+        server.clock.advance(chrono::Duration::days(21));
+        let b = verified_user(&server, "auto2@example.com").await;
+        let second = decode_header(&jwt_of(&b, &server).await)
+            .unwrap()
+            .kid
+            .unwrap();
+        assert_ne!(first, second);
+    }
 }
 
 #[tokio::test]
 async fn eddsa_is_available() {
-    let server =
-        TestServer::start_with(Backend::Sqlite, Options::default().var("JWT_ALG", "EdDSA")).await;
-    let b = verified_user(&server, "ed@example.com").await;
-    let token = jwt_of(&b, &server).await;
-    assert_eq!(decode_header(&token).unwrap().alg, Algorithm::EdDSA);
-    assert_eq!(
-        verify(&server, &token).await.unwrap()["email"],
-        "ed@example.com"
-    );
+    for backend in Backend::ALL {
+        let server =
+            TestServer::start_with(backend, Options::default().var("JWT_ALG", "EdDSA")).await;
+        let b = verified_user(&server, "ed@example.com").await;
+        let token = jwt_of(&b, &server).await;
+        assert_eq!(decode_header(&token).unwrap().alg, Algorithm::EdDSA);
+        assert_eq!(
+            verify(&server, &token).await.unwrap()["email"],
+            "ed@example.com"
+        );
+    }
 }
 
 #[tokio::test]

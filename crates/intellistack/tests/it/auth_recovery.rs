@@ -106,42 +106,44 @@ async fn reset_by_mailed_link_ends_other_sessions_and_works_once() {
 
 #[tokio::test]
 async fn reset_links_expire_after_an_hour() {
-    let server = TestServer::start(Backend::Sqlite).await;
-    let _ = verified_user(&server, "late@example.com").await;
-    let c = plain();
-    post(
-        &c,
-        &server,
-        "/api/auth/forget-password",
-        json!({"email": "late@example.com"}),
-    )
-    .await;
-    let mail = wait_for_mail(&server, "late@example.com", 2).await;
-    let token = link_in(&mail)
-        .split("/reset-password/")
-        .nth(1)
-        .unwrap()
-        .split('?')
-        .next()
-        .unwrap()
-        .to_string();
-    server.clock.advance(Duration::minutes(61));
-    let res = c
-        .get(server.at(&format!(
-            "/api/auth/reset-password/{token}?callbackURL=/reset"
-        )))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.headers()["location"], "/reset?error=INVALID_TOKEN");
-    let (s, body, _) = post(
-        &c,
-        &server,
-        "/api/auth/reset-password",
-        json!({"token": token, "newPassword": "Fresh-Start-2026!"}),
-    )
-    .await;
-    assert_eq!((s, body["code"].as_str()), (400, Some("INVALID_TOKEN")));
+    for backend in Backend::ALL {
+        let server = TestServer::start(backend).await;
+        let _ = verified_user(&server, "late@example.com").await;
+        let c = plain();
+        post(
+            &c,
+            &server,
+            "/api/auth/forget-password",
+            json!({"email": "late@example.com"}),
+        )
+        .await;
+        let mail = wait_for_mail(&server, "late@example.com", 2).await;
+        let token = link_in(&mail)
+            .split("/reset-password/")
+            .nth(1)
+            .unwrap()
+            .split('?')
+            .next()
+            .unwrap()
+            .to_string();
+        server.clock.advance(Duration::minutes(61));
+        let res = c
+            .get(server.at(&format!(
+                "/api/auth/reset-password/{token}?callbackURL=/reset"
+            )))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.headers()["location"], "/reset?error=INVALID_TOKEN");
+        let (s, body, _) = post(
+            &c,
+            &server,
+            "/api/auth/reset-password",
+            json!({"token": token, "newPassword": "Fresh-Start-2026!"}),
+        )
+        .await;
+        assert_eq!((s, body["code"].as_str()), (400, Some("INVALID_TOKEN")));
+    }
 }
 
 #[tokio::test]

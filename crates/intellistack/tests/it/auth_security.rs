@@ -8,59 +8,61 @@ use crate::support::{Backend, Options, TestServer};
 
 #[tokio::test]
 async fn cookie_bearing_posts_need_a_trusted_origin() {
-    let server = TestServer::start(Backend::Sqlite).await;
-    let b = verified_user(&server, "csrf@example.com").await;
-    let token = session_user(&b, &server).await;
-    assert_eq!(token["email"], "csrf@example.com");
-    let (_, session, _) = get(&b, &server, "/api/auth/get-session").await;
-    let signed = auth::cookies::encode(&auth::cookies::sign(
-        auth_secret(),
-        session["session"]["token"].as_str().unwrap(),
-    ));
-    let cookie = format!("better-auth.session_token={signed}");
-    let c = plain();
-    let send = |origin: Option<&'static str>| {
-        let mut req = c
-            .post(server.at("/api/auth/sign-out"))
+    for backend in Backend::ALL {
+        let server = TestServer::start(backend).await;
+        let b = verified_user(&server, "csrf@example.com").await;
+        let token = session_user(&b, &server).await;
+        assert_eq!(token["email"], "csrf@example.com");
+        let (_, session, _) = get(&b, &server, "/api/auth/get-session").await;
+        let signed = auth::cookies::encode(&auth::cookies::sign(
+            auth_secret(),
+            session["session"]["token"].as_str().unwrap(),
+        ));
+        let cookie = format!("better-auth.session_token={signed}");
+        let c = plain();
+        let send = |origin: Option<&'static str>| {
+            let mut req = c
+                .post(server.at("/api/auth/sign-out"))
+                .header("cookie", cookie.clone())
+                .json(&json!({}));
+            if let Some(o) = origin {
+                req = req.header("origin", o);
+            }
+            req.send()
+        };
+        let (s, body, _) = split(send(Some("http://evil.example")).await.unwrap()).await;
+        assert_eq!(
+            (s, body),
+            (
+                403,
+                json!({"message": "Invalid origin", "code": "INVALID_ORIGIN"})
+            )
+        );
+        let (s, body, _) = split(send(None).await.unwrap()).await;
+        assert_eq!(
+            (s, body["code"].as_str()),
+            (403, Some("MISSING_OR_NULL_ORIGIN"))
+        );
+        let (s, body, _) = split(send(Some("null")).await.unwrap()).await;
+        assert_eq!(
+            (s, body["code"].as_str()),
+            (403, Some("MISSING_OR_NULL_ORIGIN"))
+        );
+        assert_eq!(
+            session_user(&b, &server).await["email"],
+            "csrf@example.com",
+            "the refused sign-out did nothing"
+        );
+        // GETs are never origin-checked.
+        let res = c
+            .get(server.at("/api/auth/get-session"))
             .header("cookie", cookie.clone())
-            .json(&json!({}));
-        if let Some(o) = origin {
-            req = req.header("origin", o);
-        }
-        req.send()
-    };
-    let (s, body, _) = split(send(Some("http://evil.example")).await.unwrap()).await;
-    assert_eq!(
-        (s, body),
-        (
-            403,
-            json!({"message": "Invalid origin", "code": "INVALID_ORIGIN"})
-        )
-    );
-    let (s, body, _) = split(send(None).await.unwrap()).await;
-    assert_eq!(
-        (s, body["code"].as_str()),
-        (403, Some("MISSING_OR_NULL_ORIGIN"))
-    );
-    let (s, body, _) = split(send(Some("null")).await.unwrap()).await;
-    assert_eq!(
-        (s, body["code"].as_str()),
-        (403, Some("MISSING_OR_NULL_ORIGIN"))
-    );
-    assert_eq!(
-        session_user(&b, &server).await["email"],
-        "csrf@example.com",
-        "the refused sign-out did nothing"
-    );
-    // GETs are never origin-checked.
-    let res = c
-        .get(server.at("/api/auth/get-session"))
-        .header("cookie", cookie.clone())
-        .header("origin", "http://evil.example")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 200);
+            .header("origin", "http://evil.example")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200);
+    }
 }
 
 fn auth_secret() -> &'static str {
@@ -69,137 +71,143 @@ fn auth_secret() -> &'static str {
 
 #[tokio::test]
 async fn sign_in_refuses_cross_site_forms_and_foreign_origins() {
-    let server = TestServer::start(Backend::Sqlite).await;
-    let _ = verified_user(&server, "form@example.com").await;
-    let c = plain();
-    let res = c
-        .post(server.at("/api/auth/sign-in/email"))
-        .header("sec-fetch-site", "cross-site")
-        .header("sec-fetch-mode", "navigate")
-        .form(&[("email", "form@example.com"), ("password", PASSWORD)])
-        .send()
-        .await
-        .unwrap();
-    let (s, body, _) = split(res).await;
-    assert_eq!(
-        (s, body["code"].as_str()),
-        (403, Some("CROSS_SITE_NAVIGATION_LOGIN_BLOCKED"))
-    );
-    let res = c
-        .post(server.at("/api/auth/sign-in/email"))
-        .header("origin", "https://evil.example")
-        .json(&json!({"email": "form@example.com", "password": PASSWORD}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 403);
-    // Server-to-server calls without Origin or Fetch metadata pass.
-    let (s, _, _) = post(
-        &c,
-        &server,
-        "/api/auth/sign-in/email",
-        json!({"email": "form@example.com", "password": PASSWORD}),
-    )
-    .await;
-    assert_eq!(s, 200);
+    for backend in Backend::ALL {
+        let server = TestServer::start(backend).await;
+        let _ = verified_user(&server, "form@example.com").await;
+        let c = plain();
+        let res = c
+            .post(server.at("/api/auth/sign-in/email"))
+            .header("sec-fetch-site", "cross-site")
+            .header("sec-fetch-mode", "navigate")
+            .form(&[("email", "form@example.com"), ("password", PASSWORD)])
+            .send()
+            .await
+            .unwrap();
+        let (s, body, _) = split(res).await;
+        assert_eq!(
+            (s, body["code"].as_str()),
+            (403, Some("CROSS_SITE_NAVIGATION_LOGIN_BLOCKED"))
+        );
+        let res = c
+            .post(server.at("/api/auth/sign-in/email"))
+            .header("origin", "https://evil.example")
+            .json(&json!({"email": "form@example.com", "password": PASSWORD}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 403);
+        // Server-to-server calls without Origin or Fetch metadata pass.
+        let (s, _, _) = post(
+            &c,
+            &server,
+            "/api/auth/sign-in/email",
+            json!({"email": "form@example.com", "password": PASSWORD}),
+        )
+        .await;
+        assert_eq!(s, 200);
+    }
 }
 
 #[tokio::test]
 async fn callback_urls_are_allow_listed() {
-    let server = TestServer::start_with(
-        Backend::Sqlite,
-        Options::default().var("BETTER_AUTH_TRUSTED_ORIGINS", "https://app.example.com"),
-    )
-    .await;
-    let _ = verified_user(&server, "cb@example.com").await;
-    let c = plain();
-    for bad in [
-        "https://evil.example/x",
-        "//evil.example",
-        "/\\evil.example",
-        "javascript:alert(1)",
-        "/%2F%2Fevil.example",
-    ] {
-        let (s, body, _) = post(
-            &c,
-            &server,
-            "/api/auth/sign-in/email",
-            json!({"email": "cb@example.com", "password": PASSWORD, "callbackURL": bad}),
+    for backend in Backend::ALL {
+        let server = TestServer::start_with(
+            backend,
+            Options::default().var("BETTER_AUTH_TRUSTED_ORIGINS", "https://app.example.com"),
         )
         .await;
-        assert_eq!(
-            (s, body["code"].as_str()),
-            (403, Some("INVALID_CALLBACK_URL")),
-            "{bad}"
-        );
-        let res = c
-            .get(server.at(&format!(
-                "/api/auth/verify-email?token=x&callbackURL={}",
-                auth::cookies::encode(bad)
-            )))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(res.status(), 403, "{bad}");
-    }
-    for good in ["/dashboard", "https://app.example.com/welcome"] {
-        let (s, body, h) = post(
-            &c,
-            &server,
-            "/api/auth/sign-in/email",
-            json!({"email": "cb@example.com", "password": PASSWORD, "callbackURL": good}),
-        )
-        .await;
-        assert_eq!(s, 200, "{good}");
-        assert_eq!(
-            (body["redirect"].as_bool(), body["url"].as_str()),
-            (Some(true), Some(good))
-        );
-        assert_eq!(h["location"], good);
+        let _ = verified_user(&server, "cb@example.com").await;
+        let c = plain();
+        for bad in [
+            "https://evil.example/x",
+            "//evil.example",
+            "/\\evil.example",
+            "javascript:alert(1)",
+            "/%2F%2Fevil.example",
+        ] {
+            let (s, body, _) = post(
+                &c,
+                &server,
+                "/api/auth/sign-in/email",
+                json!({"email": "cb@example.com", "password": PASSWORD, "callbackURL": bad}),
+            )
+            .await;
+            assert_eq!(
+                (s, body["code"].as_str()),
+                (403, Some("INVALID_CALLBACK_URL")),
+                "{bad}"
+            );
+            let res = c
+                .get(server.at(&format!(
+                    "/api/auth/verify-email?token=x&callbackURL={}",
+                    auth::cookies::encode(bad)
+                )))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(res.status(), 403, "{bad}");
+        }
+        for good in ["/dashboard", "https://app.example.com/welcome"] {
+            let (s, body, h) = post(
+                &c,
+                &server,
+                "/api/auth/sign-in/email",
+                json!({"email": "cb@example.com", "password": PASSWORD, "callbackURL": good}),
+            )
+            .await;
+            assert_eq!(s, 200, "{good}");
+            assert_eq!(
+                (body["redirect"].as_bool(), body["url"].as_str()),
+                (Some(true), Some(good))
+            );
+            assert_eq!(h["location"], good);
+        }
     }
 }
 
 #[tokio::test]
 async fn cors_allows_credentials_for_trusted_origins_only() {
-    let server = TestServer::start_with(
-        Backend::Sqlite,
-        Options::default().var("BETTER_AUTH_TRUSTED_ORIGINS", "https://app.example.com"),
-    )
-    .await;
-    let c = plain();
-    let pre = c
-        .request(reqwest::Method::OPTIONS, server.at("/api/auth/get-session"))
-        .header("origin", "https://app.example.com")
-        .header("access-control-request-method", "GET")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(
-        pre.headers()["access-control-allow-origin"],
-        "https://app.example.com"
-    );
-    assert_eq!(pre.headers()["access-control-allow-credentials"], "true");
-    let res = c
-        .get(server.at("/api/auth/get-session"))
-        .header("origin", "https://app.example.com")
-        .send()
-        .await
-        .unwrap();
-    let exposed = res.headers()["access-control-expose-headers"]
-        .to_str()
-        .unwrap()
-        .to_string();
-    assert!(
-        exposed.contains("set-auth-token") && exposed.contains("set-auth-jwt"),
-        "{exposed}"
-    );
-    let res = c
-        .get(server.at("/api/auth/get-session"))
-        .header("origin", "https://evil.example")
-        .send()
-        .await
-        .unwrap();
-    assert!(!res.headers().contains_key("access-control-allow-origin"));
+    for backend in Backend::ALL {
+        let server = TestServer::start_with(
+            backend,
+            Options::default().var("BETTER_AUTH_TRUSTED_ORIGINS", "https://app.example.com"),
+        )
+        .await;
+        let c = plain();
+        let pre = c
+            .request(reqwest::Method::OPTIONS, server.at("/api/auth/get-session"))
+            .header("origin", "https://app.example.com")
+            .header("access-control-request-method", "GET")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            pre.headers()["access-control-allow-origin"],
+            "https://app.example.com"
+        );
+        assert_eq!(pre.headers()["access-control-allow-credentials"], "true");
+        let res = c
+            .get(server.at("/api/auth/get-session"))
+            .header("origin", "https://app.example.com")
+            .send()
+            .await
+            .unwrap();
+        let exposed = res.headers()["access-control-expose-headers"]
+            .to_str()
+            .unwrap()
+            .to_string();
+        assert!(
+            exposed.contains("set-auth-token") && exposed.contains("set-auth-jwt"),
+            "{exposed}"
+        );
+        let res = c
+            .get(server.at("/api/auth/get-session"))
+            .header("origin", "https://evil.example")
+            .send()
+            .await
+            .unwrap();
+        assert!(!res.headers().contains_key("access-control-allow-origin"));
+    }
 }
 
 #[tokio::test]
@@ -250,33 +258,35 @@ async fn the_audit_log_never_holds_passwords_or_tokens() {
 
 #[tokio::test]
 async fn the_development_outbox_page_lists_mail_and_is_absent_in_production() {
-    let server = TestServer::start(Backend::Sqlite).await;
-    post(
-        &plain(),
-        &server,
-        "/api/auth/sign-up/email",
-        json!({"name": "O", "email": "o@example.com", "password": PASSWORD}),
-    )
-    .await;
-    wait_for_mail(&server, "o@example.com", 1).await;
-    let html = plain()
-        .get(server.at("/api/auth/dev/outbox"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    assert!(html.contains("o@example.com") && html.contains("Verify your email address"));
-    let prod = TestServer::start_with(
-        Backend::Sqlite,
-        Options::default().var("INTELLISTACK_ENV", "production"),
-    )
-    .await;
-    let res = plain()
-        .get(prod.at("/api/auth/dev/outbox"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 404);
+    for backend in Backend::ALL {
+        let server = TestServer::start(backend).await;
+        post(
+            &plain(),
+            &server,
+            "/api/auth/sign-up/email",
+            json!({"name": "O", "email": "o@example.com", "password": PASSWORD}),
+        )
+        .await;
+        wait_for_mail(&server, "o@example.com", 1).await;
+        let html = plain()
+            .get(server.at("/api/auth/dev/outbox"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(html.contains("o@example.com") && html.contains("Verify your email address"));
+        let prod = TestServer::start_with(
+            backend,
+            Options::default().var("INTELLISTACK_ENV", "production"),
+        )
+        .await;
+        let res = plain()
+            .get(prod.at("/api/auth/dev/outbox"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 404);
+    }
 }

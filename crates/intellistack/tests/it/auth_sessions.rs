@@ -55,52 +55,54 @@ async fn get_session_returns_null_or_the_session_with_a_jwt() {
 
 #[tokio::test]
 async fn bearer_tokens_work_like_the_cookie() {
-    let server = TestServer::start(Backend::Postgres).await;
-    let _ = verified_user(&server, "bearer@example.com").await;
-    let c = plain();
-    let (s, body, h) = post(
-        &c,
-        &server,
-        "/api/auth/sign-in/email",
-        json!({"email": "bearer@example.com", "password": PASSWORD}),
-    )
-    .await;
-    assert_eq!(s, 200);
-    let signed = h["set-auth-token"].to_str().unwrap().to_string();
-    let raw = body["token"].as_str().unwrap().to_string();
-    for t in [&signed, &raw] {
+    for backend in Backend::ALL {
+        let server = TestServer::start(backend).await;
+        let _ = verified_user(&server, "bearer@example.com").await;
+        let c = plain();
+        let (s, body, h) = post(
+            &c,
+            &server,
+            "/api/auth/sign-in/email",
+            json!({"email": "bearer@example.com", "password": PASSWORD}),
+        )
+        .await;
+        assert_eq!(s, 200);
+        let signed = h["set-auth-token"].to_str().unwrap().to_string();
+        let raw = body["token"].as_str().unwrap().to_string();
+        for t in [&signed, &raw] {
+            let res = c
+                .get(server.at("/api/auth/get-session"))
+                .bearer_auth(t)
+                .send()
+                .await
+                .unwrap();
+            let body: Value = res.json().await.unwrap();
+            assert_eq!(body["user"]["email"], "bearer@example.com");
+        }
         let res = c
             .get(server.at("/api/auth/get-session"))
-            .bearer_auth(t)
+            .bearer_auth("garbage.token")
             .send()
             .await
             .unwrap();
-        let body: Value = res.json().await.unwrap();
-        assert_eq!(body["user"]["email"], "bearer@example.com");
+        assert_eq!(res.text().await.unwrap(), "null");
+        // A bearer POST needs no Origin: there is no ambient credential to abuse.
+        let res = c
+            .post(server.at("/api/auth/sign-out"))
+            .bearer_auth(&signed)
+            .json(&json!({}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200);
+        let res = c
+            .get(server.at("/api/auth/get-session"))
+            .bearer_auth(&signed)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.text().await.unwrap(), "null");
     }
-    let res = c
-        .get(server.at("/api/auth/get-session"))
-        .bearer_auth("garbage.token")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.text().await.unwrap(), "null");
-    // A bearer POST needs no Origin: there is no ambient credential to abuse.
-    let res = c
-        .post(server.at("/api/auth/sign-out"))
-        .bearer_auth(&signed)
-        .json(&json!({}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 200);
-    let res = c
-        .get(server.at("/api/auth/get-session"))
-        .bearer_auth(&signed)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.text().await.unwrap(), "null");
 }
 
 #[tokio::test]
@@ -139,49 +141,53 @@ async fn sessions_slide_daily_and_expire_after_a_week() {
 
 #[tokio::test]
 async fn remember_me_off_gives_a_browser_session_cookie_for_a_day() {
-    let server = TestServer::start(Backend::Sqlite).await;
-    let _ = verified_user(&server, "rm@example.com").await;
-    let b = browser(&server);
-    let (s, body, h) = post(
-        &b,
-        &server,
-        "/api/auth/sign-in/email",
-        json!({"email": "rm@example.com", "password": PASSWORD, "rememberMe": false}),
-    )
-    .await;
-    assert_eq!(s, 200, "{body}");
-    let c = cookie(&h, "better-auth.session_token=").unwrap();
-    assert!(!c.contains("Max-Age"), "a browser-session cookie: {c}");
-    assert!(cookie(&h, "better-auth.dont_remember=true.").is_some());
-    server.clock.advance(Duration::hours(23));
-    assert_eq!(session_user(&b, &server).await["email"], "rm@example.com");
-    server.clock.advance(Duration::hours(2));
-    let (_, body, _) = get(&b, &server, "/api/auth/get-session").await;
-    assert_eq!(body, Value::Null);
+    for backend in Backend::ALL {
+        let server = TestServer::start(backend).await;
+        let _ = verified_user(&server, "rm@example.com").await;
+        let b = browser(&server);
+        let (s, body, h) = post(
+            &b,
+            &server,
+            "/api/auth/sign-in/email",
+            json!({"email": "rm@example.com", "password": PASSWORD, "rememberMe": false}),
+        )
+        .await;
+        assert_eq!(s, 200, "{body}");
+        let c = cookie(&h, "better-auth.session_token=").unwrap();
+        assert!(!c.contains("Max-Age"), "a browser-session cookie: {c}");
+        assert!(cookie(&h, "better-auth.dont_remember=true.").is_some());
+        server.clock.advance(Duration::hours(23));
+        assert_eq!(session_user(&b, &server).await["email"], "rm@example.com");
+        server.clock.advance(Duration::hours(2));
+        let (_, body, _) = get(&b, &server, "/api/auth/get-session").await;
+        assert_eq!(body, Value::Null);
+    }
 }
 
 #[tokio::test]
 async fn https_base_urls_use_secure_prefixed_cookies() {
-    let server = TestServer::start_with(
-        Backend::Sqlite,
-        Options::default()
-            .var("BETTER_AUTH_URL", "https://auth.example.com")
-            .var("AUTH_REQUIRE_EMAIL_VERIFICATION", "false"),
-    )
-    .await;
-    let (s, _, h) = post(
-        &plain(),
-        &server,
-        "/api/auth/sign-up/email",
-        json!({"name": "H", "email": "h@example.com", "password": PASSWORD}),
-    )
-    .await;
-    assert_eq!(s, 200);
-    let c = cookie(&h, "__Secure-better-auth.session_token=").unwrap();
-    assert!(
-        c.ends_with("; Path=/; HttpOnly; Secure; SameSite=Lax"),
-        "{c}"
-    );
+    for backend in Backend::ALL {
+        let server = TestServer::start_with(
+            backend,
+            Options::default()
+                .var("BETTER_AUTH_URL", "https://auth.example.com")
+                .var("AUTH_REQUIRE_EMAIL_VERIFICATION", "false"),
+        )
+        .await;
+        let (s, _, h) = post(
+            &plain(),
+            &server,
+            "/api/auth/sign-up/email",
+            json!({"name": "H", "email": "h@example.com", "password": PASSWORD}),
+        )
+        .await;
+        assert_eq!(s, 200);
+        let c = cookie(&h, "__Secure-better-auth.session_token=").unwrap();
+        assert!(
+            c.ends_with("; Path=/; HttpOnly; Secure; SameSite=Lax"),
+            "{c}"
+        );
+    }
 }
 
 #[tokio::test]
@@ -309,11 +315,13 @@ async fn list_revoke_and_sign_out() {
 
 #[tokio::test]
 async fn listing_sessions_needs_a_fresh_session() {
-    let server = TestServer::start(Backend::Sqlite).await;
-    let b = verified_user(&server, "fresh@example.com").await;
-    server.clock.advance(Duration::hours(25));
-    let (s, body, _) = get(&b, &server, "/api/auth/list-sessions").await;
-    assert_eq!((s, body["code"].as_str()), (403, Some("SESSION_NOT_FRESH")));
+    for backend in Backend::ALL {
+        let server = TestServer::start(backend).await;
+        let b = verified_user(&server, "fresh@example.com").await;
+        server.clock.advance(Duration::hours(25));
+        let (s, body, _) = get(&b, &server, "/api/auth/list-sessions").await;
+        assert_eq!((s, body["code"].as_str()), (403, Some("SESSION_NOT_FRESH")));
+    }
 }
 
 #[tokio::test]
@@ -389,50 +397,52 @@ async fn change_password_checks_the_current_one_and_can_end_other_sessions() {
 
 #[tokio::test]
 async fn update_user_and_list_accounts() {
-    let server = TestServer::start(Backend::Postgres).await;
-    let b = verified_user(&server, "upd@example.com").await;
-    let (s, body, _) = post(
-        &b,
-        &server,
-        "/api/auth/update-user",
-        json!({"name": "New Name", "image": "https://img.example/a.png"}),
-    )
-    .await;
-    assert_eq!((s, body), (200, json!({"status": true})));
-    let user = session_user(&b, &server).await;
-    assert_eq!(
-        (user["name"].as_str(), user["image"].as_str()),
-        (Some("New Name"), Some("https://img.example/a.png"))
-    );
-    let (s, body, _) = post(
-        &b,
-        &server,
-        "/api/auth/update-user",
-        json!({"email": "x@example.com"}),
-    )
-    .await;
-    assert_eq!(
-        (s, body["code"].as_str()),
-        (400, Some("EMAIL_CAN_NOT_BE_UPDATED"))
-    );
-    let (s, body, _) = post(
-        &b,
-        &server,
-        "/api/auth/update-user",
-        json!({"role": "admin"}),
-    )
-    .await;
-    assert_eq!((s, body["code"].as_str()), (400, Some("FIELD_NOT_ALLOWED")));
-    let (s, body, _) = post(&b, &server, "/api/auth/update-user", json!({})).await;
-    assert_eq!((s, body), (400, json!({"message": "No fields to update"})));
-    let (s, body, _) = get(&b, &server, "/api/auth/list-accounts").await;
-    assert_eq!(s, 200);
-    let accounts = body.as_array().unwrap();
-    assert_eq!(accounts.len(), 1);
-    assert_eq!(accounts[0]["providerId"], "credential");
-    assert_eq!(accounts[0]["accountId"], user["id"]);
-    assert!(
-        accounts[0].get("password").is_none(),
-        "hashes never leave the server"
-    );
+    for backend in Backend::ALL {
+        let server = TestServer::start(backend).await;
+        let b = verified_user(&server, "upd@example.com").await;
+        let (s, body, _) = post(
+            &b,
+            &server,
+            "/api/auth/update-user",
+            json!({"name": "New Name", "image": "https://img.example/a.png"}),
+        )
+        .await;
+        assert_eq!((s, body), (200, json!({"status": true})));
+        let user = session_user(&b, &server).await;
+        assert_eq!(
+            (user["name"].as_str(), user["image"].as_str()),
+            (Some("New Name"), Some("https://img.example/a.png"))
+        );
+        let (s, body, _) = post(
+            &b,
+            &server,
+            "/api/auth/update-user",
+            json!({"email": "x@example.com"}),
+        )
+        .await;
+        assert_eq!(
+            (s, body["code"].as_str()),
+            (400, Some("EMAIL_CAN_NOT_BE_UPDATED"))
+        );
+        let (s, body, _) = post(
+            &b,
+            &server,
+            "/api/auth/update-user",
+            json!({"role": "admin"}),
+        )
+        .await;
+        assert_eq!((s, body["code"].as_str()), (400, Some("FIELD_NOT_ALLOWED")));
+        let (s, body, _) = post(&b, &server, "/api/auth/update-user", json!({})).await;
+        assert_eq!((s, body), (400, json!({"message": "No fields to update"})));
+        let (s, body, _) = get(&b, &server, "/api/auth/list-accounts").await;
+        assert_eq!(s, 200);
+        let accounts = body.as_array().unwrap();
+        assert_eq!(accounts.len(), 1);
+        assert_eq!(accounts[0]["providerId"], "credential");
+        assert_eq!(accounts[0]["accountId"], user["id"]);
+        assert!(
+            accounts[0].get("password").is_none(),
+            "hashes never leave the server"
+        );
+    }
 }

@@ -411,81 +411,85 @@ async fn a_disconnect_mid_stream_keeps_the_user_item_and_the_partial_reply() {
 
 #[tokio::test]
 async fn errors_before_a_stream_are_json_with_a_status() {
-    let server = TestServer::start_with(Backend::Sqlite, echo()).await;
-    let b = verified_user(&server, "err@example.com").await;
-    let t = token(&b, &server).await;
-    let res = reqwest::Client::new()
-        .post(server.at("/api/v1/chatkit"))
-        .bearer_auth(&t)
-        .header("content-type", "application/json")
-        .body("{oops")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 400);
-    assert_eq!(
-        res.json::<Value>().await.unwrap()["error"]["code"],
-        "MALFORMED_JSON"
-    );
-    let res = send(
-        &server,
-        &t,
-        json!({"type": "threads.explode", "params": {}}),
-    )
-    .await;
-    assert_eq!(res.status(), 400);
-    let res = send(
-        &server,
-        &t,
-        json!({"type": "threads.get_by_id", "params": {}}),
-    )
-    .await;
-    assert_eq!(res.status(), 422);
-    let res = send(&server, &t, json!({"type": "attachments.create", "params": {"name": "a", "size": 1, "mime_type": "text/plain"}})).await;
-    assert_eq!(res.status(), 400);
-    let res = send(&server, &t, create("   ")).await;
-    assert_eq!(res.status(), 422, "an empty message is refused");
-    assert_eq!(
-        res.headers()["x-ratelimit-remaining"],
-        "20",
-        "and not counted"
-    );
-    let res = send(&server, &t, add("thr_missing", "hello")).await;
-    assert_eq!(res.status(), 404);
-    assert_eq!(
-        res.headers()["x-ratelimit-remaining"],
-        "20",
-        "a refused message is given back"
-    );
-    let res = reqwest::Client::new()
-        .post(server.at("/api/v1/chatkit"))
-        .json(&create("x"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 401);
+    for backend in Backend::ALL {
+        let server = TestServer::start_with(backend, echo()).await;
+        let b = verified_user(&server, "err@example.com").await;
+        let t = token(&b, &server).await;
+        let res = reqwest::Client::new()
+            .post(server.at("/api/v1/chatkit"))
+            .bearer_auth(&t)
+            .header("content-type", "application/json")
+            .body("{oops")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 400);
+        assert_eq!(
+            res.json::<Value>().await.unwrap()["error"]["code"],
+            "MALFORMED_JSON"
+        );
+        let res = send(
+            &server,
+            &t,
+            json!({"type": "threads.explode", "params": {}}),
+        )
+        .await;
+        assert_eq!(res.status(), 400);
+        let res = send(
+            &server,
+            &t,
+            json!({"type": "threads.get_by_id", "params": {}}),
+        )
+        .await;
+        assert_eq!(res.status(), 422);
+        let res = send(&server, &t, json!({"type": "attachments.create", "params": {"name": "a", "size": 1, "mime_type": "text/plain"}})).await;
+        assert_eq!(res.status(), 400);
+        let res = send(&server, &t, create("   ")).await;
+        assert_eq!(res.status(), 422, "an empty message is refused");
+        assert_eq!(
+            res.headers()["x-ratelimit-remaining"],
+            "20",
+            "and not counted"
+        );
+        let res = send(&server, &t, add("thr_missing", "hello")).await;
+        assert_eq!(res.status(), 404);
+        assert_eq!(
+            res.headers()["x-ratelimit-remaining"],
+            "20",
+            "a refused message is given back"
+        );
+        let res = reqwest::Client::new()
+            .post(server.at("/api/v1/chatkit"))
+            .json(&create("x"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 401);
+    }
 }
 
 #[tokio::test]
 async fn unverified_emails_cannot_chat() {
-    let server = TestServer::start_with(
-        Backend::Sqlite,
-        echo().var("AUTH_REQUIRE_EMAIL_VERIFICATION", "false"),
-    )
-    .await;
-    let b = browser(&server);
-    post(
-        &b,
-        &server,
-        "/api/auth/sign-up/email",
-        json!({"name": "U", "email": "unverified@example.com", "password": PASSWORD}),
-    )
-    .await;
-    let t = token(&b, &server).await;
-    let res = send(&server, &t, create("hello")).await;
-    assert_eq!(res.status(), 403);
-    let body: Value = res.json().await.unwrap();
-    assert_eq!(code(&body), "EMAIL_NOT_VERIFIED");
+    for backend in Backend::ALL {
+        let server = TestServer::start_with(
+            backend,
+            echo().var("AUTH_REQUIRE_EMAIL_VERIFICATION", "false"),
+        )
+        .await;
+        let b = browser(&server);
+        post(
+            &b,
+            &server,
+            "/api/auth/sign-up/email",
+            json!({"name": "U", "email": "unverified@example.com", "password": PASSWORD}),
+        )
+        .await;
+        let t = token(&b, &server).await;
+        let res = send(&server, &t, create("hello")).await;
+        assert_eq!(res.status(), 403);
+        let body: Value = res.json().await.unwrap();
+        assert_eq!(code(&body), "EMAIL_NOT_VERIFIED");
+    }
 }
 
 #[tokio::test]
@@ -519,27 +523,29 @@ async fn usage_and_audit_are_recorded() {
 
 #[tokio::test]
 async fn retention_runs_on_one_instance_at_a_time() {
-    let server = TestServer::start(Backend::Postgres).await;
-    let now = chrono::Utc::now();
-    let b = verified_user(&server, "ret@example.com").await;
-    let (_, me, _) = get(&b, &server, "/api/auth/get-session").await;
-    let uid = me["user"]["id"].as_str().unwrap().to_string();
-    common::on_db!(&server.db, pool => sqlx::query(
-        "INSERT INTO chatkit_thread (id, user_id, created_at, updated_at, enrollment_ended_at) VALUES ('old', $1, $2, $2, $3)")
-        .bind(&uid).bind(now).bind(now - Duration::days(40)).execute(pool).await.unwrap().rows_affected());
-    // Past the lease this server's own job took at start-up.
-    let later = now + Duration::hours(24);
-    let first = api::admin::retention_tick(&server.db, "instance-a", later)
-        .await
-        .unwrap();
-    let second = api::admin::retention_tick(&server.db, "instance-b", later)
-        .await
-        .unwrap();
-    assert_eq!(first, Some(1));
-    assert_eq!(second, None, "the lease keeps the other instance out");
-    let next_day =
-        api::admin::retention_tick(&server.db, "instance-b", later + Duration::hours(24))
+    for backend in Backend::ALL {
+        let server = TestServer::start(backend).await;
+        let now = chrono::Utc::now();
+        let b = verified_user(&server, "ret@example.com").await;
+        let (_, me, _) = get(&b, &server, "/api/auth/get-session").await;
+        let uid = me["user"]["id"].as_str().unwrap().to_string();
+        common::on_db!(&server.db, pool => sqlx::query(
+            "INSERT INTO chatkit_thread (id, user_id, created_at, updated_at, enrollment_ended_at) VALUES ('old', $1, $2, $2, $3)")
+            .bind(&uid).bind(now).bind(now - Duration::days(40)).execute(pool).await.unwrap().rows_affected());
+        // Past the lease this server's own job took at start-up.
+        let later = now + Duration::hours(24);
+        let first = api::admin::retention_tick(&server.db, "instance-a", later)
             .await
             .unwrap();
-    assert_eq!(next_day, Some(0));
+        let second = api::admin::retention_tick(&server.db, "instance-b", later)
+            .await
+            .unwrap();
+        assert_eq!(first, Some(1));
+        assert_eq!(second, None, "the lease keeps the other instance out");
+        let next_day =
+            api::admin::retention_tick(&server.db, "instance-b", later + Duration::hours(24))
+                .await
+                .unwrap();
+        assert_eq!(next_day, Some(0));
+    }
 }
