@@ -432,3 +432,47 @@ async fn users_cli_bootstraps_an_admin_and_changes_roles() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("no user with email"));
 }
+
+#[tokio::test]
+async fn every_admin_route_refuses_students_and_strangers() {
+    for backend in Backend::ALL {
+        let server = TestServer::start(backend).await;
+        let student = verified_user(&server, "nosy@example.com").await;
+        let posts = [
+            "/api/auth/admin/set-role",
+            "/api/auth/admin/create-user",
+            "/api/auth/admin/update-user",
+            "/api/auth/admin/ban-user",
+            "/api/auth/admin/unban-user",
+            "/api/auth/admin/remove-user",
+            "/api/auth/admin/set-user-password",
+            "/api/auth/admin/list-user-sessions",
+            "/api/auth/admin/revoke-user-session",
+            "/api/auth/admin/revoke-user-sessions",
+        ];
+        let body = json!({"userId": "x", "role": "admin", "email": "a@example.com", "name": "n", "newPassword": "Admin-Set-Pass-7#", "sessionToken": "t", "data": {"name": "n"}});
+        for path in posts {
+            let (s, b, _) = post(&student, &server, path, body.clone()).await;
+            assert_eq!(s, 403, "{path}: {b}");
+            assert!(
+                b["code"]
+                    .as_str()
+                    .unwrap()
+                    .starts_with("YOU_ARE_NOT_ALLOWED"),
+                "{path}: {b}"
+            );
+            let (s, _, _) = post(&plain(), &server, path, body.clone()).await;
+            assert_eq!(s, 401, "{path} without a session");
+        }
+        for path in [
+            "/api/auth/admin/list-users",
+            "/api/auth/admin/get-user?id=x",
+        ] {
+            let (s, _, _) = get(&student, &server, path).await;
+            assert_eq!(s, 403, "{path}");
+            let (s, _, _) = get(&plain(), &server, path).await;
+            assert_eq!(s, 401, "{path}");
+        }
+        server.stop().await;
+    }
+}

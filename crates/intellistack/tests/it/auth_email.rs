@@ -712,3 +712,53 @@ async fn forwarded_addresses_count_only_through_trusted_proxies() {
         assert_eq!(statuses, vec![401, 401, 401, 429]);
     }
 }
+
+#[tokio::test]
+async fn a_lock_holds_across_instances_sharing_the_database() {
+    let first = TestServer::start(Backend::Postgres).await;
+    let _ = verified_user(&first, "shared@example.com").await;
+    let url = match &first.db {
+        common::Db::Postgres(_) => first.database_url.clone(),
+        _ => unreachable!(),
+    };
+    let second = TestServer::start_with(
+        Backend::Postgres,
+        Options {
+            database_url: Some(url),
+            ..Default::default()
+        },
+    )
+    .await;
+    let c = plain();
+    // Failures spread over both instances count together.
+    for (i, server) in [&first, &second, &first, &second].iter().enumerate() {
+        let (s, _, _) = post(
+            &c,
+            server,
+            "/api/auth/sign-in/email",
+            json!({"email": "shared@example.com", "password": "Wrong-Password-1!"}),
+        )
+        .await;
+        assert_eq!(s, 401, "attempt {i}");
+    }
+    let (s, body, _) = post(
+        &c,
+        &second,
+        "/api/auth/sign-in/email",
+        json!({"email": "shared@example.com", "password": "Wrong-Password-1!"}),
+    )
+    .await;
+    assert_eq!((s, body["code"].as_str()), (423, Some("ACCOUNT_LOCKED")));
+    let (s, body, _) = post(
+        &c,
+        &first,
+        "/api/auth/sign-in/email",
+        json!({"email": "shared@example.com", "password": PASSWORD}),
+    )
+    .await;
+    assert_eq!(
+        (s, body["code"].as_str()),
+        (423, Some("ACCOUNT_LOCKED")),
+        "the other instance sees the lock"
+    );
+}

@@ -367,3 +367,35 @@ fn env_example_documents_every_variable() {
         assert!(line.is_some(), "{var} is missing from .env.example");
     }
 }
+
+#[tokio::test]
+async fn shutdown_lets_in_flight_requests_finish() {
+    use crate::support::auth::verified_user;
+    let server = TestServer::start_with(
+        Backend::Sqlite,
+        Options::default()
+            .var("CHATKIT_RESPONDER", "echo")
+            .var("CHATKIT_ECHO_DELAY_MS", "20"),
+    )
+    .await;
+    let b = verified_user(&server, "inflight@example.com").await;
+    let token = crate::support::api::token(&b, &server).await;
+    let words = (0..40)
+        .map(|i| format!("w{i}"))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let mut res =
+        crate::support::chat::send(&server, &token, crate::support::chat::create(&words)).await;
+    let first = res.chunk().await.unwrap().expect("the stream started");
+    // Ask the server to stop while the answer is still streaming.
+    let stopping = tokio::spawn(server.stop());
+    let mut body = String::from_utf8_lossy(&first).to_string();
+    while let Some(chunk) = res.chunk().await.unwrap() {
+        body.push_str(&String::from_utf8_lossy(&chunk));
+    }
+    assert!(
+        body.contains("\"type\":\"thread.item.done\"") && body.contains("w39"),
+        "the reply finished: {body}"
+    );
+    stopping.await.unwrap();
+}

@@ -440,3 +440,55 @@ async fn self_harm_gets_the_safety_text_and_off_topic_a_redirection_without_the_
     assert!(final_text(&ev).contains("outside what this course covers"));
     assert!(fake.requests().is_empty(), "neither turn called the model");
 }
+
+#[tokio::test]
+async fn long_messages_are_refused_and_selections_capped() {
+    let (server, fake, t) = setup(Backend::Sqlite, &[]).await;
+    let long = "propeller ".repeat(500);
+    let ev = events(send(&server, &t, ask_body(&long, json!({"course": "drones"}))).await).await;
+    let last = ev.last().unwrap();
+    assert_eq!(last["type"], "error");
+    assert!(
+        last["message"]
+            .as_str()
+            .unwrap()
+            .contains("4000 characters"),
+        "{last}"
+    );
+    assert!(fake.requests().is_empty(), "the model never saw it");
+
+    fake.push(Script::Text(
+        vec!["Which part of the passage is unclear?"],
+        0,
+    ));
+    let selection = format!("{}END", "propeller thrust ".repeat(400));
+    events(
+        send(
+            &server,
+            &t,
+            ask_body(
+                "explain this propeller part",
+                json!({"course": "drones", "selectedText": selection}),
+            ),
+        )
+        .await,
+    )
+    .await;
+    let material = fake.requests()[0]["messages"][1]["content"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let block = material
+        .split("<material kind=\"selection\">")
+        .nth(1)
+        .unwrap()
+        .split("</material>")
+        .next()
+        .unwrap();
+    assert!(
+        block.chars().count() <= 4000,
+        "selection capped: {}",
+        block.chars().count()
+    );
+    assert!(!block.contains("END"));
+}

@@ -68,6 +68,8 @@ pub struct TestServer {
     pub db: Db,
     pub clock: ManualClock,
     pub dir: TempDir,
+    /// The database URL the server uses (to start another instance on it).
+    pub database_url: String,
     shutdown: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<std::io::Result<()>>>,
     pg: Option<PgDatabase>,
@@ -86,18 +88,19 @@ impl TestServer {
         let addr = listener.local_addr().expect("local addr");
         let url = format!("http://127.0.0.1:{}", addr.port());
 
-        let (pg, database_url) = match (backend, opts.database_url.clone()) {
-            (_, Some(u)) => (None, u),
-            (Backend::Sqlite, None) => (
-                None,
-                format!("sqlite://{}", dir.path().join("test.db").display()),
-            ),
-            (Backend::Postgres, None) => {
-                let pg = PgDatabase::create().await;
-                let u = pg.url.clone();
-                (Some(pg), u)
-            }
-        };
+        let (pg, database_url): (Option<PgDatabase>, String) =
+            match (backend, opts.database_url.clone()) {
+                (_, Some(u)) => (None, u),
+                (Backend::Sqlite, None) => (
+                    None,
+                    format!("sqlite://{}", dir.path().join("test.db").display()),
+                ),
+                (Backend::Postgres, None) => {
+                    let pg = PgDatabase::create().await;
+                    let u = pg.url.clone();
+                    (Some(pg), u)
+                }
+            };
 
         let mut vars: HashMap<String, String> = [
             ("DATA_DIR", dir.path().display().to_string()),
@@ -113,6 +116,7 @@ impl TestServer {
         .map(|(k, v)| (k.to_string(), v))
         .collect();
         vars.extend(opts.vars);
+        let vars_db_url = vars["DATABASE_URL"].clone();
         let config = Config::from_vars(&vars).expect("test configuration");
 
         let roles = if opts.roles.is_empty() {
@@ -138,6 +142,7 @@ impl TestServer {
         }));
 
         TestServer {
+            database_url: vars_db_url.clone(),
             app_auth,
             url,
             addr,
