@@ -290,3 +290,101 @@ async fn the_development_outbox_page_lists_mail_and_is_absent_in_production() {
         assert_eq!(res.status(), 404);
     }
 }
+
+#[tokio::test]
+async fn logs_never_hold_passwords_tokens_or_hashes() {
+    use std::process::{Command, Stdio};
+    let dir = tempfile::tempdir().unwrap();
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let base = format!("http://127.0.0.1:{port}");
+    let log = dir.path().join("server.log");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_intellistack"))
+        .env_clear()
+        .env("DATA_DIR", dir.path())
+        .env("BETTER_AUTH_URL", &base)
+        .env("AUTH_REQUIRE_EMAIL_VERIFICATION", "false")
+        .env("RUST_LOG", "debug")
+        .current_dir(dir.path())
+        .args(["serve", "--bind", "127.0.0.1", "--port", &port.to_string()])
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let http = reqwest::Client::new();
+    let mut ready = false;
+    for _ in 0..100 {
+        if http
+            .get(format!("{base}/ready"))
+            .send()
+            .await
+            .is_ok_and(|r| r.status() == 200)
+        {
+            ready = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(ready, "server did not start");
+    let origin = [("origin", base.as_str())];
+    let mut secrets = vec![
+        PASSWORD.to_string(),
+        "Wrong-Secret-Pw-1!".to_string(),
+        "Another-Secret-9!".to_string(),
+    ];
+    let res = http
+        .post(format!("{base}/api/auth/sign-up/email"))
+        .header(origin[0].0, origin[0].1)
+        .json(&json!({"name": "Log", "email": "log@example.com", "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    let body: serde_json::Value = res.json().await.unwrap();
+    let token = body["token"].as_str().unwrap().to_string();
+    secrets.push(token.clone());
+    http.post(format!("{base}/api/auth/sign-in/email"))
+        .json(&json!({"email": "log@example.com", "password": "Wrong-Secret-Pw-1!"}))
+        .send()
+        .await
+        .unwrap();
+    let jwt: serde_json::Value = http
+        .get(format!("{base}/api/auth/token"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    secrets.push(jwt["token"].as_str().unwrap().to_string());
+    http.post(format!("{base}/api/auth/change-password"))
+        .bearer_auth(&token)
+        .json(&json!({"currentPassword": PASSWORD, "newPassword": "Another-Secret-9!"}))
+        .send()
+        .await
+        .unwrap();
+    http.post(format!("{base}/api/auth/request-password-reset"))
+        .json(&json!({"email": "log@example.com"}))
+        .send()
+        .await
+        .unwrap();
+    // A token in a path is redacted too.
+    http.get(format!(
+        "{base}/api/auth/reset-password/AbCdEfGhIjKlMnOpQrStUvWx?callbackURL=/x"
+    ))
+    .send()
+    .await
+    .unwrap();
+    secrets.push("AbCdEfGhIjKlMnOpQrStUvWx".into());
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let _ = child.kill();
+    let _ = child.wait();
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(text.contains("request"), "debug logging was on: {text}");
+    for s in &secrets {
+        assert!(!text.contains(s.as_str()), "a secret reached the log: {s}");
+    }
+    assert!(!text.contains("$argon2id"), "a hash reached the log");
+}
