@@ -399,3 +399,60 @@ async fn shutdown_lets_in_flight_requests_finish() {
     );
     stopping.await.unwrap();
 }
+
+#[test]
+fn the_compose_file_checks_every_service_and_sets_what_the_app_needs() {
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../deploy/docker-compose.yml"
+    ))
+    .unwrap();
+    let mut doc: serde_norway::Value = serde_norway::from_str(&text).unwrap();
+    doc.apply_merge().unwrap();
+    let services = doc["services"].as_mapping().unwrap();
+    for name in [
+        "postgres", "qdrant", "auth", "api-1", "api-2", "web", "proxy",
+    ] {
+        let svc = &services[name];
+        let hc = &svc["healthcheck"];
+        assert!(
+            hc["test"].as_sequence().is_some_and(|t| !t.is_empty()),
+            "{name} has a health check"
+        );
+        for key in ["interval", "timeout", "retries"] {
+            assert!(!hc[key].is_null(), "{name} health check sets {key}");
+        }
+    }
+    for name in ["auth", "api-1", "api-2", "web"] {
+        let env = &services[name]["environment"];
+        for var in [
+            "DATABASE_URL",
+            "BETTER_AUTH_SECRET",
+            "BETTER_AUTH_URL",
+            "INTELLISTACK_ENV",
+            "QDRANT_URL",
+            "TRUSTED_PROXIES",
+        ] {
+            assert!(
+                env[var].as_str().is_some_and(|v| !v.is_empty()),
+                "{name} sets {var}"
+            );
+        }
+        assert!(
+            env["DATABASE_URL"]
+                .as_str()
+                .unwrap()
+                .starts_with("postgres://"),
+            "{name} uses PostgreSQL"
+        );
+    }
+    let api = services["api-1"]["command"].as_sequence().unwrap();
+    assert_eq!(
+        api.iter().filter_map(|v| v.as_str()).collect::<Vec<_>>(),
+        vec!["serve", "--roles", "api"]
+    );
+    assert_eq!(
+        services["api-1"]["environment"]["BETTER_AUTH_JWKS_URL"].as_str(),
+        Some("http://auth:3000/api/auth/jwks")
+    );
+}
