@@ -27,6 +27,7 @@ pub enum Event {
     RateLimited,
     ThreadCreate,
     MessageSend,
+    OAuthLink,
 }
 
 impl Event {
@@ -52,6 +53,7 @@ impl Event {
             Event::RateLimited => "rate_limited",
             Event::ThreadCreate => "thread_create",
             Event::MessageSend => "message_send",
+            Event::OAuthLink => "oauth_link",
         }
     }
 }

@@ -22,6 +22,7 @@ pub mod ratelimit;
 pub mod recovery;
 pub mod session_ops;
 pub mod sessions;
+pub mod social;
 pub mod tokens;
 pub mod users;
 

@@ -33,6 +33,12 @@ pub const VARS: &[&str] = &[
     "RESEND_API_URL",
     "JWT_ALG",
     "JWT_ROTATION_DAYS",
+    "GITHUB_CLIENT_ID",
+    "GITHUB_CLIENT_SECRET",
+    "GITHUB_AUTHORIZE_URL",
+    "GITHUB_TOKEN_URL",
+    "GITHUB_API_URL",
+    "SOCIAL_TRUSTED_PROVIDERS",
     "CHAT_DAILY_LIMIT",
     "CHATKIT_RESPONDER",
     "CHATKIT_ECHO_DELAY_MS",
@@ -286,6 +292,19 @@ pub struct AuthConfig {
     pub jwt_alg: JwtAlg,
     /// Signing keys older than this are replaced automatically.
     pub jwt_rotation: Option<chrono::Duration>,
+    pub github: Option<OAuthProvider>,
+    /// Providers whose verified emails may link to an unverified local account.
+    pub trusted_providers: Vec<String>,
+}
+
+/// An OAuth 2 provider's client and endpoints (overridable for tests).
+#[derive(Debug, Clone)]
+pub struct OAuthProvider {
+    pub client_id: String,
+    pub client_secret: Secret,
+    pub authorize_url: Url,
+    pub token_url: Url,
+    pub api_url: Url,
 }
 
 #[derive(Debug, Clone)]
@@ -703,7 +722,40 @@ fn auth_config<'a>(get: &impl Fn(&str) -> Option<&'a str>) -> Result<AuthConfig,
             }
         },
     };
+    let github = match (get("GITHUB_CLIENT_ID"), get("GITHUB_CLIENT_SECRET")) {
+        (Some(id), Some(secret)) => Some(OAuthProvider {
+            client_id: id.to_string(),
+            client_secret: Secret::new(secret),
+            authorize_url: parse_http_url(
+                "GITHUB_AUTHORIZE_URL",
+                get("GITHUB_AUTHORIZE_URL").unwrap_or("https://github.com/login/oauth/authorize"),
+            )?,
+            token_url: parse_http_url(
+                "GITHUB_TOKEN_URL",
+                get("GITHUB_TOKEN_URL").unwrap_or("https://github.com/login/oauth/access_token"),
+            )?,
+            api_url: parse_http_url(
+                "GITHUB_API_URL",
+                get("GITHUB_API_URL").unwrap_or("https://api.github.com"),
+            )?,
+        }),
+        (None, None) => None,
+        _ => {
+            return Err(ConfigError::Invalid {
+                var: "GITHUB_CLIENT_SECRET",
+                value: "(one of the pair)".into(),
+                expected: "set both GITHUB_CLIENT_ID and GITHUB_CLIENT_SECRET, or neither",
+            });
+        }
+    };
     Ok(AuthConfig {
+        github,
+        trusted_providers: get("SOCIAL_TRUSTED_PROVIDERS")
+            .unwrap_or_default()
+            .split(',')
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+            .collect(),
         require_email_verification: flag("AUTH_REQUIRE_EMAIL_VERIFICATION", true)?,
         rate_limit_enabled: flag("AUTH_RATE_LIMIT_ENABLED", true)?,
         trusted_proxies,

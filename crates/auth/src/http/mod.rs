@@ -21,6 +21,9 @@ pub fn router(auth: Auth) -> Router {
     let api = Router::new()
         .route("/sign-up/email", post(email::sign_up))
         .route("/sign-in/email", post(email::sign_in))
+        .route("/sign-in/social", post(social::sign_in))
+        .route("/callback/{provider}", get(social::callback))
+        .route("/error", get(social::error_page))
         .route(
             "/send-verification-email",
             post(email::send_verification_email),

@@ -70,6 +70,11 @@ impl Reply {
         self
     }
 
+    pub fn clearing_cookie(mut self, auth: &Auth, short: &str) -> Self {
+        self.cookie(auth.cookies.delete(short));
+        self
+    }
+
     pub fn clearing_session(mut self, auth: &Auth) -> Self {
         self.cookie(auth.cookies.delete(SESSION_TOKEN));
         self.cookie(auth.cookies.delete("session_data"));

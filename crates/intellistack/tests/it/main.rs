@@ -14,6 +14,7 @@ mod auth_mail;
 mod auth_recovery;
 mod auth_security;
 mod auth_sessions;
+mod auth_social;
 mod chat;
 mod eval;
 mod foundation;

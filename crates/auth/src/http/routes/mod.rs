@@ -4,4 +4,5 @@ pub mod email;
 pub mod jwt;
 pub mod recovery;
 pub mod session;
+pub mod social;
 pub mod user;

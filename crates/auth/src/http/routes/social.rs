@@ -1,0 +1,165 @@
+//! Social sign-in routes: start at `/sign-in/social`, come back to `/callback/:provider`.
+
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, header};
+use axum::response::{Html, IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::Auth;
+use crate::cookies::{self, find, sign, verify};
+use crate::error::AuthResult;
+use crate::http::reply::Reply;
+use crate::http::request::{Meta, check_redirect, parse_body};
+use crate::social::{Finished, StateData};
+
+const STATE_COOKIE: &str = "state";
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct SocialBody {
+    provider: String,
+    #[serde(rename = "callbackURL")]
+    callback_url: Option<String>,
+    #[serde(rename = "errorCallbackURL")]
+    error_callback_url: Option<String>,
+    #[serde(rename = "newUserCallbackURL")]
+    new_user_callback_url: Option<String>,
+    disable_redirect: Option<bool>,
+}
+
+pub async fn sign_in(
+    State(auth): State<Auth>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> AuthResult<Reply> {
+    let b: SocialBody = parse_body(&headers, &body, false)?;
+    check_redirect(
+        &auth,
+        b.callback_url.as_deref(),
+        "INVALID_CALLBACK_URL",
+        "callbackURL",
+    )?;
+    check_redirect(
+        &auth,
+        b.error_callback_url.as_deref(),
+        "INVALID_ERROR_CALLBACK_URL",
+        "errorCallbackURL",
+    )?;
+    check_redirect(
+        &auth,
+        b.new_user_callback_url.as_deref(),
+        "INVALID_NEW_USER_CALLBACK_URL",
+        "newUserCallbackURL",
+    )?;
+    let provider = b.provider.clone();
+    let started = auth
+        .start_social(&provider, |code_verifier| StateData {
+            provider: b.provider.clone(),
+            callback_url: b.callback_url.clone().unwrap_or_else(|| "/".into()),
+            error_url: b.error_callback_url.clone(),
+            new_user_url: b.new_user_callback_url.clone(),
+            code_verifier,
+        })
+        .await?;
+    let redirect = !b.disable_redirect.unwrap_or(false);
+    let mut reply = Reply::json(json!({"url": started.url, "redirect": redirect}));
+    reply.cookie(auth.cookies.set(
+        STATE_COOKIE,
+        &sign(auth.secret(), &started.state),
+        Some(chrono::Duration::seconds(300)),
+    ));
+    if redirect {
+        reply.header(header::LOCATION, &started.url);
+    }
+    Ok(reply)
+}
+
+#[derive(Deserialize)]
+pub struct CallbackQuery {
+    code: Option<String>,
+    state: Option<String>,
+    error: Option<String>,
+}
+
+fn error_redirect(auth: &Auth, error_url: Option<&str>, code: &str) -> Reply {
+    let base = error_url
+        .map(str::to_string)
+        .unwrap_or_else(|| auth.auth_url("/error"));
+    let sep = if base.contains('?') { '&' } else { '?' };
+    Reply::redirect(&format!("{base}{sep}error={}", cookies::encode(code)))
+}
+
+pub async fn callback(
+    State(auth): State<Auth>,
+    Meta(meta): Meta,
+    Path(provider): Path<String>,
+    headers: HeaderMap,
+    Query(q): Query<CallbackQuery>,
+) -> Response {
+    let Some(state) = q.state.filter(|s| !s.is_empty()) else {
+        return error_redirect(&auth, None, "state_not_found").into_response();
+    };
+    if let Some(err) = q.error.filter(|e| !e.is_empty()) {
+        let safe: String = err
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric() || *c == '_')
+            .take(64)
+            .collect();
+        return error_redirect(&auth, None, &safe)
+            .clearing_cookie(&auth, STATE_COOKIE)
+            .into_response();
+    }
+    let cookie_state = headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|h| find(h, &auth.cookies.name(STATE_COOKIE)))
+        .and_then(|raw| verify(auth.secret(), raw));
+    let code = q.code.unwrap_or_default();
+    if code.is_empty() {
+        return error_redirect(&auth, None, "no_code").into_response();
+    }
+    match auth
+        .finish_social(&provider, &state, cookie_state.as_deref(), &code, &meta)
+        .await
+    {
+        Ok(Finished::SignedIn {
+            auth: signed,
+            created,
+            state,
+        }) => {
+            let target = match (created, &state.new_user_url) {
+                (true, Some(u)) => u.clone(),
+                _ => state.callback_url.clone(),
+            };
+            Reply::redirect(&target)
+                .with_session(&auth, &signed.session)
+                .clearing_cookie(&auth, STATE_COOKIE)
+                .into_response()
+        }
+        Err(e) => error_redirect(&auth, e.error_url.as_deref(), e.code)
+            .clearing_cookie(&auth, STATE_COOKIE)
+            .into_response(),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct ErrorQuery {
+    error: Option<String>,
+}
+
+/// The default landing place for OAuth errors.
+pub async fn error_page(Query(q): Query<ErrorQuery>) -> impl IntoResponse {
+    let code: String = q
+        .error
+        .unwrap_or_else(|| "unknown".into())
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '_')
+        .take(64)
+        .collect();
+    Html(format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Sign-in error</title></head><body style=\"font-family:system-ui,sans-serif\"><h1>Sign-in did not complete</h1><p>Error: <code>{code}</code></p><p><a href=\"/\">Back</a></p></body></html>"
+    ))
+}

@@ -1,0 +1,371 @@
+//! Social sign-in over OAuth 2 with PKCE (S256). The state is a one-time
+//! token kept (hashed) in `verification` and echoed in a signed cookie; the
+//! callback must present both. Accounts link to an existing user only when
+//! the provider vouches for the email and the local email is verified (or
+//! the provider is trusted).
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::Duration;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use crate::Auth;
+use crate::audit::{Entry, Event, RequestMeta};
+use crate::crypto::{encrypt, sha256};
+use crate::error::{AuthError, AuthResult};
+use crate::sessions::Authenticated;
+use crate::tokens::{self, Lookup};
+use crate::users::{self, store as user_store};
+
+pub const STATE_PURPOSE: &str = "auth-state";
+pub const STATE_TTL: Duration = Duration::minutes(10);
+
+/// Where to go after the provider, kept with the state.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StateData {
+    pub provider: String,
+    pub callback_url: String,
+    pub error_url: Option<String>,
+    pub new_user_url: Option<String>,
+    pub code_verifier: String,
+}
+
+/// The redirect to the provider and the state to put in the cookie.
+pub struct Started {
+    pub url: String,
+    pub state: String,
+}
+
+/// What the provider says about the person.
+#[derive(Debug, Clone)]
+pub struct Profile {
+    pub account_id: String,
+    pub email: Option<String>,
+    pub email_verified: bool,
+    pub name: String,
+    pub image: Option<String>,
+    pub access_token: String,
+}
+
+pub enum Finished {
+    SignedIn {
+        auth: Authenticated,
+        created: bool,
+        state: StateData,
+    },
+}
+
+/// A failure to report on the error page, with Better-Auth's codes.
+#[derive(Debug, Clone)]
+pub struct CallbackError {
+    pub code: &'static str,
+    pub error_url: Option<String>,
+}
+
+impl Auth {
+    pub fn provider_configured(&self, provider: &str) -> bool {
+        provider == "github" && self.config.auth.github.is_some()
+    }
+
+    pub async fn start_social(
+        &self,
+        provider: &str,
+        state_data: impl FnOnce(String) -> StateData,
+    ) -> AuthResult<Started> {
+        let Some(gh) = self
+            .config
+            .auth
+            .github
+            .as_ref()
+            .filter(|_| provider == "github")
+        else {
+            return Err(AuthError::not_found(
+                "PROVIDER_NOT_FOUND",
+                "Provider not found",
+            ));
+        };
+        let verifier = common::ids::random_alphanumeric(64);
+        let challenge = URL_SAFE_NO_PAD.encode(sha256(verifier.as_bytes()));
+        let data = state_data(verifier);
+        let value = serde_json::to_string(&data).map_err(AuthError::internal)?;
+        let state =
+            tokens::issue(&self.db, STATE_PURPOSE, &value, self.clock.now(), STATE_TTL).await?;
+        let mut url = gh.authorize_url.clone();
+        url.query_pairs_mut()
+            .append_pair("response_type", "code")
+            .append_pair("client_id", &gh.client_id)
+            .append_pair("state", &state)
+            .append_pair("scope", "read:user user:email")
+            .append_pair(
+                "redirect_uri",
+                &self.auth_url(&format!("/callback/{provider}")),
+            )
+            .append_pair("code_challenge_method", "S256")
+            .append_pair("code_challenge", &challenge);
+        Ok(Started {
+            url: url.to_string(),
+            state,
+        })
+    }
+
+    /// Completes the flow: checks the state, exchanges the code, finds,
+    /// links or creates the user, and opens a session.
+    pub async fn finish_social(
+        &self,
+        provider: &str,
+        state: &str,
+        cookie_state: Option<&str>,
+        code: &str,
+        meta: &RequestMeta,
+    ) -> Result<Finished, CallbackError> {
+        let fail =
+            |code: &'static str, error_url: Option<String>| CallbackError { code, error_url };
+        if cookie_state != Some(state) {
+            return Err(fail("state_mismatch", None));
+        }
+        let now = self.clock.now();
+        let data: StateData = match tokens::consume(&self.db, STATE_PURPOSE, state, now).await {
+            Ok(Lookup::Valid(v)) => {
+                serde_json::from_str(&v).map_err(|_| fail("state_invalid", None))?
+            }
+            Ok(_) => return Err(fail("state_mismatch", None)),
+            Err(_) => return Err(fail("internal_server_error", None)),
+        };
+        let err_url = data.error_url.clone();
+        if data.provider != provider {
+            return Err(fail("state_mismatch", err_url));
+        }
+        let profile = self
+            .github_profile(code, &data.code_verifier, provider)
+            .await
+            .map_err(|c| fail(c, err_url.clone()))?;
+        let Some(email) = profile.email.as_deref().and_then(users::normalize_email) else {
+            return Err(fail("email_not_found", err_url));
+        };
+        let sealed = encrypt(self.secret(), profile.access_token.as_bytes());
+        let existing = self
+            .account_by_key(provider, &profile.account_id)
+            .await
+            .map_err(|_| fail("internal_server_error", err_url.clone()))?;
+        let (user, created) = match existing {
+            Some(user_id) => {
+                let u = user_store::find_by_id(&self.db, &user_id)
+                    .await
+                    .ok()
+                    .flatten()
+                    .ok_or_else(|| fail("unable_to_link_account", err_url.clone()))?;
+                let _ = self
+                    .update_tokens(provider, &profile.account_id, &sealed)
+                    .await;
+                (u, false)
+            }
+            None => match user_store::find_by_email(&self.db, &email)
+                .await
+                .map_err(|_| fail("internal_server_error", err_url.clone()))?
+            {
+                Some(u) => {
+                    let trusted = self
+                        .config
+                        .auth
+                        .trusted_providers
+                        .iter()
+                        .any(|p| p == provider);
+                    if !profile.email_verified || !(u.email_verified || trusted) {
+                        return Err(fail("account_not_linked", err_url));
+                    }
+                    self.insert_account(&u.id, provider, &profile.account_id, &sealed)
+                        .await
+                        .map_err(|_| fail("unable_to_link_account", err_url.clone()))?;
+                    if !u.email_verified {
+                        let _ = user_store::mark_verified(&self.db, &u.id, now).await;
+                    }
+                    self.audit(
+                        meta,
+                        Entry::new(Event::OAuthLink)
+                            .user(&u.id)
+                            .email(&u.email)
+                            .details(json!({"provider": provider})),
+                    )
+                    .await;
+                    (u, false)
+                }
+                None => {
+                    let id = common::ids::new_id();
+                    let new = user_store::NewUser {
+                        id: &id,
+                        name: &profile.name,
+                        email: &email,
+                        email_verified: profile.email_verified,
+                        image: profile.image.as_deref(),
+                        role: "student",
+                        now,
+                    };
+                    if !user_store::create_with_password(&self.db, &new, None)
+                        .await
+                        .map_err(|_| fail("unable_to_create_user", err_url.clone()))?
+                    {
+                        return Err(fail("unable_to_create_user", err_url));
+                    }
+                    self.insert_account(&id, provider, &profile.account_id, &sealed)
+                        .await
+                        .map_err(|_| fail("unable_to_create_user", err_url.clone()))?;
+                    self.audit(
+                        meta,
+                        Entry::new(Event::Register)
+                            .user(&id)
+                            .email(&email)
+                            .details(json!({"provider": provider})),
+                    )
+                    .await;
+                    let u = user_store::find_by_id(&self.db, &id)
+                        .await
+                        .ok()
+                        .flatten()
+                        .ok_or_else(|| fail("unable_to_create_user", err_url.clone()))?;
+                    (u, true)
+                }
+            },
+        };
+        let session = match self.create_session(&user, true, meta).await {
+            Ok(s) => s,
+            Err(AuthError::Coded {
+                code: "BANNED_USER",
+                ..
+            }) => return Err(fail("BANNED_USER", err_url)),
+            Err(_) => return Err(fail("unable_to_create_session", err_url)),
+        };
+        self.audit(
+            meta,
+            Entry::new(Event::LoginSuccess)
+                .user(&user.id)
+                .email(&user.email)
+                .details(json!({"method": provider})),
+        )
+        .await;
+        Ok(Finished::SignedIn {
+            auth: Authenticated { session, user },
+            created,
+            state: data,
+        })
+    }
+
+    async fn github_profile(
+        &self,
+        code: &str,
+        verifier: &str,
+        provider: &str,
+    ) -> Result<Profile, &'static str> {
+        let gh = self
+            .config
+            .auth
+            .github
+            .as_ref()
+            .ok_or("oauth_provider_not_found")?;
+        let http = reqwest::Client::builder()
+            .timeout(std::time::Duration::from_secs(10))
+            .user_agent("IntelliStack")
+            .build()
+            .map_err(|_| "internal_server_error")?;
+        let redirect = self.auth_url(&format!("/callback/{provider}"));
+        let token: serde_json::Value = http
+            .post(gh.token_url.clone())
+            .header("accept", "application/json")
+            .form(&[
+                ("client_id", gh.client_id.as_str()),
+                ("client_secret", gh.client_secret.expose()),
+                ("code", code),
+                ("redirect_uri", redirect.as_str()),
+                ("code_verifier", verifier),
+            ])
+            .send()
+            .await
+            .map_err(|_| "invalid_code")?
+            .json()
+            .await
+            .map_err(|_| "invalid_code")?;
+        let access = token["access_token"]
+            .as_str()
+            .ok_or("invalid_code")?
+            .to_string();
+        let api = |path: &str| gh.api_url.join(path).map_err(|_| "internal_server_error");
+        let user: serde_json::Value = http
+            .get(api("user")?)
+            .bearer_auth(&access)
+            .header("accept", "application/vnd.github+json")
+            .send()
+            .await
+            .map_err(|_| "unable_to_get_user_info")?
+            .json()
+            .await
+            .map_err(|_| "unable_to_get_user_info")?;
+        let emails: Vec<serde_json::Value> = http
+            .get(api("user/emails")?)
+            .bearer_auth(&access)
+            .header("accept", "application/vnd.github+json")
+            .send()
+            .await
+            .map_err(|_| "unable_to_get_user_info")?
+            .json()
+            .await
+            .unwrap_or_default();
+        let primary = emails.iter().find(|e| e["primary"] == true);
+        let id = match &user["id"] {
+            serde_json::Value::Number(n) => n.to_string(),
+            serde_json::Value::String(s) => s.clone(),
+            _ => return Err("unable_to_get_user_info"),
+        };
+        Ok(Profile {
+            account_id: id,
+            email: primary
+                .and_then(|e| e["email"].as_str())
+                .or(user["email"].as_str())
+                .map(str::to_string),
+            email_verified: primary.is_some_and(|e| e["verified"] == true),
+            name: user["name"]
+                .as_str()
+                .or(user["login"].as_str())
+                .unwrap_or("GitHub user")
+                .to_string(),
+            image: user["avatar_url"].as_str().map(str::to_string),
+            access_token: access,
+        })
+    }
+
+    async fn account_by_key(
+        &self,
+        provider: &str,
+        account_id: &str,
+    ) -> sqlx::Result<Option<String>> {
+        let row: Option<(String,)> = common::on_db!(&self.db, pool => sqlx::query_as(
+            "SELECT user_id FROM account WHERE provider_id = $1 AND account_id = $2")
+            .bind(provider).bind(account_id).fetch_optional(pool).await)?;
+        Ok(row.map(|r| r.0))
+    }
+
+    async fn insert_account(
+        &self,
+        user_id: &str,
+        provider: &str,
+        account_id: &str,
+        sealed_token: &str,
+    ) -> sqlx::Result<()> {
+        let now = self.clock.now();
+        common::on_db!(&self.db, pool => sqlx::query(
+            "INSERT INTO account (id, account_id, provider_id, user_id, access_token, scope, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $7)")
+            .bind(common::ids::new_id()).bind(account_id).bind(provider).bind(user_id).bind(sealed_token).bind("read:user,user:email").bind(now)
+            .execute(pool).await.map(|_| ()))
+    }
+
+    async fn update_tokens(
+        &self,
+        provider: &str,
+        account_id: &str,
+        sealed_token: &str,
+    ) -> sqlx::Result<()> {
+        common::on_db!(&self.db, pool => sqlx::query(
+            "UPDATE account SET access_token = $1, updated_at = $2 WHERE provider_id = $3 AND account_id = $4")
+            .bind(sealed_token).bind(self.clock.now()).bind(provider).bind(account_id)
+            .execute(pool).await.map(|_| ()))
+    }
+}

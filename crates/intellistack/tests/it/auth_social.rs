@@ -1,0 +1,342 @@
+//! Social sign-in with GitHub, against a local double of GitHub's OAuth and API.
+
+use std::sync::{Arc, Mutex};
+
+use axum::extract::{Form, State};
+use axum::routing::{get as axum_get, post as axum_post};
+use axum::{Json, Router};
+use base64::Engine;
+use serde_json::{Value, json};
+
+use crate::support::auth::*;
+use crate::support::{Backend, Options, TestServer};
+
+#[derive(Default)]
+struct Github {
+    challenge: String,
+    id: u64,
+    email: String,
+    verified: bool,
+}
+
+type Shared = Arc<Mutex<Github>>;
+
+async fn access_token(
+    State(g): State<Shared>,
+    Form(f): Form<std::collections::HashMap<String, String>>,
+) -> Json<Value> {
+    let g = g.lock().unwrap();
+    let verifier = f.get("code_verifier").cloned().unwrap_or_default();
+    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, verifier.as_bytes());
+    let challenge = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(digest.as_ref());
+    let ok = f.get("client_id").map(String::as_str) == Some("gh-client")
+        && f.get("client_secret").map(String::as_str) == Some("gh-secret")
+        && f.get("code").map(String::as_str) == Some("good-code")
+        && challenge == g.challenge;
+    // GitHub answers 200 with an error object for bad codes and verifiers.
+    if ok {
+        Json(
+            json!({"access_token": "gho_secret_token", "token_type": "bearer", "scope": "read:user,user:email"}),
+        )
+    } else {
+        Json(
+            json!({"error": "bad_verification_code", "error_description": "The code passed is incorrect or expired."}),
+        )
+    }
+}
+
+async fn user(State(g): State<Shared>) -> Json<Value> {
+    let g = g.lock().unwrap();
+    Json(
+        json!({"id": g.id, "login": "octo", "name": "Octo Cat", "avatar_url": "https://avatars.example/octo.png", "email": null}),
+    )
+}
+
+async fn emails(State(g): State<Shared>) -> Json<Value> {
+    let g = g.lock().unwrap();
+    Json(
+        json!([{"email": "old@example.com", "primary": false, "verified": true}, {"email": g.email, "primary": true, "verified": g.verified}]),
+    )
+}
+
+async fn github_double() -> (String, Shared) {
+    let shared: Shared = Arc::default();
+    let app = Router::new()
+        .route("/login/oauth/access_token", axum_post(access_token))
+        .route("/user", axum_get(user))
+        .route("/user/emails", axum_get(emails))
+        .with_state(shared.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (format!("http://127.0.0.1:{port}"), shared)
+}
+
+async fn start(backend: Backend) -> (TestServer, Shared) {
+    let (gh, shared) = github_double().await;
+    let server = TestServer::start_with(
+        backend,
+        Options::default()
+            .var("GITHUB_CLIENT_ID", "gh-client")
+            .var("GITHUB_CLIENT_SECRET", "gh-secret")
+            .var(
+                "GITHUB_AUTHORIZE_URL",
+                format!("{gh}/login/oauth/authorize"),
+            )
+            .var("GITHUB_TOKEN_URL", format!("{gh}/login/oauth/access_token"))
+            .var("GITHUB_API_URL", format!("{gh}/")),
+    )
+    .await;
+    (server, shared)
+}
+
+/// Starts the flow in `b`, lets the double expect its PKCE challenge, and
+/// follows the callback. Returns the callback's Location.
+async fn round(
+    server: &TestServer,
+    b: &reqwest::Client,
+    gh: &Shared,
+    code: &str,
+    tamper_state: bool,
+) -> String {
+    let (s, body, _) = post(b, server, "/api/auth/sign-in/social", json!({"provider": "github", "callbackURL": "/dashboard", "newUserCallbackURL": "/welcome", "errorCallbackURL": "/oops"})).await;
+    assert_eq!(s, 200, "{body}");
+    assert_eq!(body["redirect"], true);
+    let url = url::Url::parse(body["url"].as_str().unwrap()).unwrap();
+    let q: std::collections::HashMap<_, _> = url.query_pairs().into_owned().collect();
+    assert_eq!(q["code_challenge_method"], "S256");
+    assert_eq!(
+        q["redirect_uri"],
+        format!("{}/api/auth/callback/github", server.url)
+    );
+    gh.lock().unwrap().challenge = q["code_challenge"].clone();
+    let state = if tamper_state {
+        "forged-state".to_string()
+    } else {
+        q["state"].clone()
+    };
+    let res = b
+        .get(server.at(&format!(
+            "/api/auth/callback/github?code={code}&state={state}"
+        )))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 302);
+    res.headers()["location"].to_str().unwrap().to_string()
+}
+
+#[tokio::test]
+async fn first_and_returning_sign_in_with_github() {
+    for backend in Backend::ALL {
+        let (server, gh) = start(backend).await;
+        {
+            let mut g = gh.lock().unwrap();
+            g.id = 4242;
+            g.email = "Octo@Example.com".into();
+            g.verified = true;
+        }
+        let b = browser(&server);
+        assert_eq!(
+            round(&server, &b, &gh, "good-code", false).await,
+            "/welcome",
+            "a new user goes to the new-user page"
+        );
+        let user = session_user(&b, &server).await;
+        assert_eq!(
+            (user["email"].as_str(), user["emailVerified"].as_bool()),
+            (Some("octo@example.com"), Some(true))
+        );
+        assert_eq!(user["name"], "Octo Cat");
+        assert_eq!(user["image"], "https://avatars.example/octo.png");
+        let (token,): (Option<String>,) = common::on_db!(&server.db, pool => sqlx::query_as(
+            "SELECT access_token FROM account WHERE provider_id = 'github'").fetch_one(pool).await.unwrap());
+        let token = token.unwrap();
+        assert!(
+            !token.contains("gho_secret_token"),
+            "provider tokens are stored encrypted"
+        );
+
+        let again = browser(&server);
+        assert_eq!(
+            round(&server, &again, &gh, "good-code", false).await,
+            "/dashboard"
+        );
+        assert_eq!(
+            session_user(&again, &server).await["id"],
+            user["id"],
+            "the same account"
+        );
+        let (n,): (i64,) = common::on_db!(&server.db, pool => sqlx::query_as(r#"SELECT COUNT(*) FROM "user""#).fetch_one(pool).await.unwrap());
+        assert_eq!(n, 1);
+        let (n,): (i64,) = common::on_db!(&server.db, pool => sqlx::query_as(
+            "SELECT COUNT(*) FROM auth_event_log WHERE event_type = 'login_success' AND details LIKE '%github%'").fetch_one(pool).await.unwrap());
+        assert_eq!(n, 2);
+        server.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn linking_follows_the_verification_rules() {
+    for backend in Backend::ALL {
+        let (server, gh) = start(backend).await;
+        // A verified local account links to a GitHub account with the same verified email.
+        let local = verified_user(&server, "dev@example.com").await;
+        let local_id = session_user(&local, &server).await["id"].clone();
+        {
+            let mut g = gh.lock().unwrap();
+            g.id = 1;
+            g.email = "dev@example.com".into();
+            g.verified = true;
+        }
+        let b = browser(&server);
+        assert_eq!(
+            round(&server, &b, &gh, "good-code", false).await,
+            "/dashboard"
+        );
+        assert_eq!(session_user(&b, &server).await["id"], local_id);
+        let (_, accounts, _) = get(&b, &server, "/api/auth/list-accounts").await;
+        let providers: Vec<String> = accounts
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a["providerId"].as_str().unwrap().to_string())
+            .collect();
+        let mut providers = providers;
+        providers.sort();
+        assert_eq!(providers, vec!["credential", "github"]);
+        let (n,): (i64,) = common::on_db!(&server.db, pool => sqlx::query_as(
+            "SELECT COUNT(*) FROM auth_event_log WHERE event_type = 'oauth_link'").fetch_one(pool).await.unwrap());
+        assert_eq!(n, 1);
+
+        // An unverified local account is not taken over.
+        post(
+            &plain(),
+            &server,
+            "/api/auth/sign-up/email",
+            json!({"name": "U", "email": "unverified@example.com", "password": PASSWORD}),
+        )
+        .await;
+        {
+            let mut g = gh.lock().unwrap();
+            g.id = 2;
+            g.email = "unverified@example.com".into();
+            g.verified = true;
+        }
+        let c = browser(&server);
+        assert_eq!(
+            round(&server, &c, &gh, "good-code", false).await,
+            "/oops?error=account_not_linked"
+        );
+        // Nor does an unverified provider email link.
+        {
+            let mut g = gh.lock().unwrap();
+            g.id = 3;
+            g.email = "dev@example.com".into();
+            g.verified = false;
+        }
+        let d = browser(&server);
+        assert_eq!(
+            round(&server, &d, &gh, "good-code", false).await,
+            "/oops?error=account_not_linked"
+        );
+        let (_, s, _) = get(&d, &server, "/api/auth/get-session").await;
+        assert_eq!(s, Value::Null);
+        server.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn bad_state_wrong_verifier_and_foreign_urls_are_refused() {
+    for backend in Backend::ALL {
+        let (server, gh) = start(backend).await;
+        {
+            let mut g = gh.lock().unwrap();
+            g.id = 7;
+            g.email = "seven@example.com".into();
+            g.verified = true;
+        }
+        let b = browser(&server);
+        assert_eq!(
+            round(&server, &b, &gh, "good-code", true).await,
+            format!("{}/api/auth/error?error=state_mismatch", server.url)
+        );
+        // A code the provider refuses (wrong code or verifier) ends in invalid_code.
+        let c = browser(&server);
+        assert_eq!(
+            round(&server, &c, &gh, "stolen-code", false).await,
+            "/oops?error=invalid_code"
+        );
+        // The state cookie must come from the same browser.
+        let (_, body, _) = post(
+            &browser(&server),
+            &server,
+            "/api/auth/sign-in/social",
+            json!({"provider": "github"}),
+        )
+        .await;
+        let url = url::Url::parse(body["url"].as_str().unwrap()).unwrap();
+        let state = url
+            .query_pairs()
+            .find(|(k, _)| k == "state")
+            .unwrap()
+            .1
+            .to_string();
+        let res = browser(&server)
+            .get(server.at(&format!(
+                "/api/auth/callback/github?code=good-code&state={state}"
+            )))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            res.headers()["location"].to_str().unwrap(),
+            format!("{}/api/auth/error?error=state_mismatch", server.url)
+        );
+        // Redirect targets are allow-listed; unknown providers are 404.
+        for (field, code) in [
+            ("callbackURL", "INVALID_CALLBACK_URL"),
+            ("errorCallbackURL", "INVALID_ERROR_CALLBACK_URL"),
+            ("newUserCallbackURL", "INVALID_NEW_USER_CALLBACK_URL"),
+        ] {
+            let (s, body, _) = post(
+                &browser(&server),
+                &server,
+                "/api/auth/sign-in/social",
+                json!({"provider": "github", field: "https://evil.example/x"}),
+            )
+            .await;
+            assert_eq!((s, body["code"].as_str()), (403, Some(code)));
+        }
+        let (s, body, _) = post(
+            &browser(&server),
+            &server,
+            "/api/auth/sign-in/social",
+            json!({"provider": "myspace"}),
+        )
+        .await;
+        assert_eq!(
+            (s, body["code"].as_str()),
+            (404, Some("PROVIDER_NOT_FOUND"))
+        );
+        let res = browser(&server)
+            .get(server.at("/api/auth/callback/github?code=x"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            res.headers()["location"].to_str().unwrap(),
+            format!("{}/api/auth/error?error=state_not_found", server.url)
+        );
+        let page = plain()
+            .get(server.at("/api/auth/error?error=state_mismatch"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(page.contains("state_mismatch"));
+        server.stop().await;
+    }
+}
