@@ -28,6 +28,7 @@ pub enum Event {
     ThreadCreate,
     MessageSend,
     OAuthLink,
+    OAuthUnlink,
 }
 
 impl Event {
@@ -54,6 +55,7 @@ impl Event {
             Event::ThreadCreate => "thread_create",
             Event::MessageSend => "message_send",
             Event::OAuthLink => "oauth_link",
+            Event::OAuthUnlink => "oauth_unlink",
         }
     }
 }

@@ -29,6 +29,9 @@ pub struct StateData {
     pub error_url: Option<String>,
     pub new_user_url: Option<String>,
     pub code_verifier: String,
+    /// Set when a signed-in user links this provider to their account.
+    #[serde(default)]
+    pub link_user_id: Option<String>,
 }
 
 /// The redirect to the provider and the state to put in the cookie.
@@ -48,12 +51,15 @@ pub struct Profile {
     pub access_token: String,
 }
 
+#[allow(clippy::large_enum_variant)] // one per request, never stored
 pub enum Finished {
     SignedIn {
         auth: Authenticated,
         created: bool,
         state: StateData,
     },
+    /// A provider was added to the signed-in user's account.
+    Linked { state: StateData },
 }
 
 /// A failure to report on the error page, with Better-Auth's codes.
@@ -148,6 +154,49 @@ impl Auth {
             .account_by_key(provider, &profile.account_id)
             .await
             .map_err(|_| fail("internal_server_error", err_url.clone()))?;
+        if let Some(link_to) = data.link_user_id.clone() {
+            let owner = user_store::find_by_id(&self.db, &link_to)
+                .await
+                .ok()
+                .flatten()
+                .ok_or_else(|| fail("unable_to_link_account", err_url.clone()))?;
+            match existing {
+                Some(other) if other != owner.id => {
+                    return Err(fail("account_already_linked_to_different_user", err_url));
+                }
+                Some(_) => {
+                    let _ = self
+                        .update_tokens(provider, &profile.account_id, &sealed)
+                        .await;
+                }
+                None => {
+                    let trusted = self
+                        .config
+                        .auth
+                        .trusted_providers
+                        .iter()
+                        .any(|p| p == provider);
+                    if !(profile.email_verified || trusted) {
+                        return Err(fail("unable_to_link_account", err_url));
+                    }
+                    if email != owner.email {
+                        return Err(fail("email_does_not_match", err_url));
+                    }
+                    self.insert_account(&owner.id, provider, &profile.account_id, &sealed)
+                        .await
+                        .map_err(|_| fail("unable_to_link_account", err_url.clone()))?;
+                    self.audit(
+                        meta,
+                        Entry::new(Event::OAuthLink)
+                            .user(&owner.id)
+                            .email(&owner.email)
+                            .details(json!({"provider": provider})),
+                    )
+                    .await;
+                }
+            }
+            return Ok(Finished::Linked { state: data });
+        }
         let (user, created) = match existing {
             Some(user_id) => {
                 let u = user_store::find_by_id(&self.db, &user_id)
@@ -367,5 +416,46 @@ impl Auth {
             "UPDATE account SET access_token = $1, updated_at = $2 WHERE provider_id = $3 AND account_id = $4")
             .bind(sealed_token).bind(self.clock.now()).bind(provider).bind(account_id)
             .execute(pool).await.map(|_| ()))
+    }
+}
+
+impl Auth {
+    /// Removes one of the caller's sign-in methods, never the last one.
+    pub async fn unlink_account(
+        &self,
+        user: &crate::users::User,
+        account_id: Option<&str>,
+        provider_id: Option<&str>,
+        meta: &RequestMeta,
+    ) -> AuthResult<()> {
+        let accounts = user_store::accounts_of(&self.db, &user.id).await?;
+        let target = accounts
+            .iter()
+            .find(|a| match (account_id, provider_id) {
+                (Some(id), _) => {
+                    a.id == id
+                        || (provider_id == Some(a.provider_id.as_str()) && a.account_id == id)
+                }
+                (None, Some(p)) => a.provider_id == p,
+                (None, None) => false,
+            })
+            .ok_or_else(|| AuthError::invalid("ACCOUNT_NOT_FOUND", "Account not found"))?;
+        if accounts.len() <= 1 {
+            return Err(AuthError::invalid(
+                "FAILED_TO_UNLINK_LAST_ACCOUNT",
+                "You can't unlink your last account",
+            ));
+        }
+        common::on_db!(&self.db, pool => sqlx::query("DELETE FROM account WHERE id = $1 AND user_id = $2")
+            .bind(&target.id).bind(&user.id).execute(pool).await.map(|_| ()))?;
+        self.audit(
+            meta,
+            Entry::new(Event::OAuthUnlink)
+                .user(&user.id)
+                .email(&user.email)
+                .details(json!({"provider": target.provider_id})),
+        )
+        .await;
+        Ok(())
     }
 }

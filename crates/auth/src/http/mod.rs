@@ -23,6 +23,8 @@ pub fn router(auth: Auth) -> Router {
         .route("/sign-in/email", post(email::sign_in))
         .route("/sign-in/social", post(social::sign_in))
         .route("/callback/{provider}", get(social::callback))
+        .route("/link-social", post(social::link))
+        .route("/unlink-account", post(social::unlink))
         .route("/error", get(social::error_page))
         .route(
             "/send-verification-email",

@@ -340,3 +340,113 @@ async fn bad_state_wrong_verifier_and_foreign_urls_are_refused() {
         server.stop().await;
     }
 }
+
+async fn link_round(server: &TestServer, b: &reqwest::Client, gh: &Shared) -> String {
+    let (s, body, _) = post(
+        b,
+        server,
+        "/api/auth/link-social",
+        json!({"provider": "github", "callbackURL": "/account", "errorCallbackURL": "/account"}),
+    )
+    .await;
+    assert_eq!(s, 200, "{body}");
+    let url = url::Url::parse(body["url"].as_str().unwrap()).unwrap();
+    let q: std::collections::HashMap<_, _> = url.query_pairs().into_owned().collect();
+    gh.lock().unwrap().challenge = q["code_challenge"].clone();
+    let res = b
+        .get(server.at(&format!(
+            "/api/auth/callback/github?code=good-code&state={}",
+            q["state"]
+        )))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 302);
+    res.headers()["location"].to_str().unwrap().to_string()
+}
+
+#[tokio::test]
+async fn a_signed_in_user_links_and_unlinks_but_never_the_last_method() {
+    for backend in Backend::ALL {
+        let (server, gh) = start(backend).await;
+        let b = verified_user(&server, "linker@example.com").await;
+        {
+            let mut g = gh.lock().unwrap();
+            g.id = 99;
+            g.email = "someone-else@example.com".into();
+            g.verified = true;
+        }
+        assert_eq!(
+            link_round(&server, &b, &gh).await,
+            "/account?error=email_does_not_match"
+        );
+        gh.lock().unwrap().email = "linker@example.com".into();
+        assert_eq!(link_round(&server, &b, &gh).await, "/account");
+        let (_, accounts, _) = get(&b, &server, "/api/auth/list-accounts").await;
+        let github = accounts
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["providerId"] == "github")
+            .expect("linked")
+            .clone();
+        let credential = accounts
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["providerId"] == "credential")
+            .unwrap()
+            .clone();
+        assert_eq!(github["accountId"], "99");
+
+        // The GitHub account cannot be linked to a second user.
+        let other = verified_user(&server, "other@example.com").await;
+        gh.lock().unwrap().email = "other@example.com".into();
+        assert_eq!(
+            link_round(&server, &other, &gh).await,
+            "/account?error=account_already_linked_to_different_user"
+        );
+
+        let (s, body, _) = post(
+            &b,
+            &server,
+            "/api/auth/unlink-account",
+            json!({"accountId": "missing"}),
+        )
+        .await;
+        assert_eq!((s, body["code"].as_str()), (400, Some("ACCOUNT_NOT_FOUND")));
+        let (s, _, _) = post(
+            &b,
+            &server,
+            "/api/auth/unlink-account",
+            json!({"accountId": github["id"]}),
+        )
+        .await;
+        assert_eq!(s, 200);
+        let (s, body, _) = post(
+            &b,
+            &server,
+            "/api/auth/unlink-account",
+            json!({"accountId": credential["id"]}),
+        )
+        .await;
+        assert_eq!(
+            (s, body["code"].as_str()),
+            (400, Some("FAILED_TO_UNLINK_LAST_ACCOUNT"))
+        );
+        let (_, accounts, _) = get(&b, &server, "/api/auth/list-accounts").await;
+        assert_eq!(accounts.as_array().unwrap().len(), 1);
+        let (n,): (i64,) = common::on_db!(&server.db, pool => sqlx::query_as(
+            "SELECT COUNT(*) FROM auth_event_log WHERE event_type IN ('oauth_link', 'oauth_unlink')").fetch_one(pool).await.unwrap());
+        assert_eq!(n, 2);
+        let (s, _, _) = post(
+            &plain(),
+            &server,
+            "/api/auth/link-social",
+            json!({"provider": "github"}),
+        )
+        .await;
+        assert_eq!(s, 401);
+        server.stop().await;
+    }
+}

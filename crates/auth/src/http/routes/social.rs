@@ -61,6 +61,7 @@ pub async fn sign_in(
             error_url: b.error_callback_url.clone(),
             new_user_url: b.new_user_callback_url.clone(),
             code_verifier,
+            link_user_id: None,
         })
         .await?;
     let redirect = !b.disable_redirect.unwrap_or(false);
@@ -125,6 +126,9 @@ pub async fn callback(
         .finish_social(&provider, &state, cookie_state.as_deref(), &code, &meta)
         .await
     {
+        Ok(Finished::Linked { state }) => Reply::redirect(&state.callback_url)
+            .clearing_cookie(&auth, STATE_COOKIE)
+            .into_response(),
         Ok(Finished::SignedIn {
             auth: signed,
             created,
@@ -162,4 +166,72 @@ pub async fn error_page(Query(q): Query<ErrorQuery>) -> impl IntoResponse {
     Html(format!(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Sign-in error</title></head><body style=\"font-family:system-ui,sans-serif\"><h1>Sign-in did not complete</h1><p>Error: <code>{code}</code></p><p><a href=\"/\">Back</a></p></body></html>"
     ))
+}
+
+/// `POST /link-social`: the signed-in user adds a provider to their account.
+pub async fn link(State(auth): State<Auth>, headers: HeaderMap, body: Bytes) -> AuthResult<Reply> {
+    let current = crate::http::request::require(&headers, &auth).await?;
+    let b: SocialBody = parse_body(&headers, &body, false)?;
+    check_redirect(
+        &auth,
+        b.callback_url.as_deref(),
+        "INVALID_CALLBACK_URL",
+        "callbackURL",
+    )?;
+    check_redirect(
+        &auth,
+        b.error_callback_url.as_deref(),
+        "INVALID_ERROR_CALLBACK_URL",
+        "errorCallbackURL",
+    )?;
+    let user_id = current.user.id.clone();
+    let started = auth
+        .start_social(&b.provider, |code_verifier| StateData {
+            provider: b.provider.clone(),
+            callback_url: b.callback_url.clone().unwrap_or_else(|| "/".into()),
+            error_url: b.error_callback_url.clone(),
+            new_user_url: None,
+            code_verifier,
+            link_user_id: Some(user_id),
+        })
+        .await?;
+    let mut reply = Reply::json(json!({"url": started.url, "redirect": true}));
+    reply.cookie(auth.cookies.set(
+        STATE_COOKIE,
+        &sign(auth.secret(), &started.state),
+        Some(chrono::Duration::seconds(300)),
+    ));
+    Ok(reply)
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct UnlinkBody {
+    account_id: Option<String>,
+    provider_id: Option<String>,
+}
+
+/// `POST /unlink-account`: `{accountId}` (Better-Auth 1.7) or `{providerId, accountId?}` (1.6).
+pub async fn unlink(
+    State(auth): State<Auth>,
+    Meta(meta): Meta,
+    headers: HeaderMap,
+    body: Bytes,
+) -> AuthResult<Reply> {
+    let current = crate::http::request::require(&headers, &auth).await?;
+    if !auth.is_fresh(&current.session) {
+        return Err(crate::error::AuthError::forbidden(
+            "SESSION_NOT_FRESH",
+            "Session is not fresh",
+        ));
+    }
+    let b: UnlinkBody = parse_body(&headers, &body, false)?;
+    auth.unlink_account(
+        &current.user,
+        b.account_id.as_deref(),
+        b.provider_id.as_deref(),
+        &meta,
+    )
+    .await?;
+    Ok(Reply::json(json!({"status": true})))
 }
