@@ -29,6 +29,14 @@ pub enum Event {
     MessageSend,
     OAuthLink,
     OAuthUnlink,
+    OidcConsent,
+    OidcTokenIssued,
+    OidcTokenReuse,
+    OidcTokenRevoked,
+    OidcClientRegistered,
+    OidcClientUpdated,
+    OidcClientDeleted,
+    OidcLogout,
 }
 
 impl Event {
@@ -56,6 +64,14 @@ impl Event {
             Event::MessageSend => "message_send",
             Event::OAuthLink => "oauth_link",
             Event::OAuthUnlink => "oauth_unlink",
+            Event::OidcConsent => "oidc_consent",
+            Event::OidcTokenIssued => "oidc_token_issued",
+            Event::OidcTokenReuse => "oidc_token_reuse",
+            Event::OidcTokenRevoked => "oidc_token_revoked",
+            Event::OidcClientRegistered => "oidc_client_registered",
+            Event::OidcClientUpdated => "oidc_client_updated",
+            Event::OidcClientDeleted => "oidc_client_deleted",
+            Event::OidcLogout => "oidc_logout",
         }
     }
 }

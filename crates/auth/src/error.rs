@@ -40,6 +40,14 @@ pub enum AuthError {
     /// An update that named nothing to change.
     #[error("no fields to update")]
     NoFields,
+    /// An OAuth 2 / OpenID Connect endpoint failure, answered in RFC 6749's
+    /// `{error, error_description}` shape.
+    #[error("{error}: {description}")]
+    OAuth {
+        kind: Kind,
+        error: &'static str,
+        description: String,
+    },
     /// No session, or an invalid one.
     #[error("unauthorized")]
     Unauthorized,
@@ -71,6 +79,20 @@ impl AuthError {
     }
     pub fn internal(message: impl std::fmt::Display) -> Self {
         AuthError::Internal(message.to_string())
+    }
+
+    /// RFC 6749 error; `invalid_client` answers 401, the rest 400.
+    pub fn oauth(error: &'static str, description: impl Into<String>) -> Self {
+        let kind = match error {
+            "invalid_client" | "invalid_token" => Kind::Unauthenticated,
+            "access_denied" | "insufficient_scope" => Kind::Forbidden,
+            _ => Kind::Invalid,
+        };
+        AuthError::OAuth {
+            kind,
+            error,
+            description: description.into(),
+        }
     }
 
     pub fn invalid_credentials() -> Self {

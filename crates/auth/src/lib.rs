@@ -17,6 +17,7 @@ pub mod http;
 pub mod keys;
 pub mod lockout;
 pub mod mail;
+pub mod oidc;
 pub mod password;
 pub mod ratelimit;
 pub mod recovery;

@@ -39,6 +39,14 @@ pub const VARS: &[&str] = &[
     "GITHUB_TOKEN_URL",
     "GITHUB_API_URL",
     "SOCIAL_TRUSTED_PROVIDERS",
+    "GOOGLE_CLIENT_ID",
+    "GOOGLE_CLIENT_SECRET",
+    "GOOGLE_ISSUER",
+    "SOCIAL_OIDC_PROVIDERS",
+    "OIDC_LOGIN_PAGE",
+    "OIDC_CONSENT_PAGE",
+    "OIDC_CODE_TTL_SECS",
+    "OIDC_DYNAMIC_REGISTRATION",
     "CHAT_DAILY_LIMIT",
     "CHATKIT_RESPONDER",
     "CHATKIT_ECHO_DELAY_MS",
@@ -293,8 +301,42 @@ pub struct AuthConfig {
     /// Signing keys older than this are replaced automatically.
     pub jwt_rotation: Option<chrono::Duration>,
     pub github: Option<OAuthProvider>,
+    /// OpenID Connect sign-in providers (Google and any other issuer), by id.
+    pub oidc_providers: Vec<OidcRelyingParty>,
     /// Providers whose verified emails may link to an unverified local account.
     pub trusted_providers: Vec<String>,
+    /// Our own OpenID Connect provider.
+    pub oidc: OidcProviderSettings,
+}
+
+/// Sign-in through an OpenID Connect issuer: its endpoints come from discovery.
+#[derive(Debug, Clone)]
+pub struct OidcRelyingParty {
+    pub id: String,
+    pub issuer: Url,
+    pub client_id: String,
+    pub client_secret: Secret,
+}
+
+/// Who may call `/oauth2/register`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Registration {
+    /// Signed-in admins only (the default).
+    Admin,
+    /// Anyone, but anonymous callers get public clients only.
+    Open,
+    Off,
+}
+
+/// Settings of the OpenID Connect provider we run.
+#[derive(Debug, Clone)]
+pub struct OidcProviderSettings {
+    /// The web page that signs a user in and resumes the authorization.
+    pub login_page: String,
+    /// The web page that asks for consent.
+    pub consent_page: String,
+    pub code_ttl: chrono::Duration,
+    pub registration: Registration,
 }
 
 /// An OAuth 2 provider's client and endpoints (overridable for tests).
@@ -748,8 +790,93 @@ fn auth_config<'a>(get: &impl Fn(&str) -> Option<&'a str>) -> Result<AuthConfig,
             });
         }
     };
+    let mut oidc_providers = Vec::new();
+    match (get("GOOGLE_CLIENT_ID"), get("GOOGLE_CLIENT_SECRET")) {
+        (Some(id), Some(secret)) => oidc_providers.push(OidcRelyingParty {
+            id: "google".into(),
+            issuer: parse_http_url(
+                "GOOGLE_ISSUER",
+                get("GOOGLE_ISSUER").unwrap_or("https://accounts.google.com"),
+            )?,
+            client_id: id.to_string(),
+            client_secret: Secret::new(secret),
+        }),
+        (None, None) => {}
+        _ => {
+            return Err(ConfigError::Invalid {
+                var: "GOOGLE_CLIENT_SECRET",
+                value: "(one of the pair)".into(),
+                expected: "set both GOOGLE_CLIENT_ID and GOOGLE_CLIENT_SECRET, or neither",
+            });
+        }
+    }
+    for entry in get("SOCIAL_OIDC_PROVIDERS")
+        .unwrap_or_default()
+        .split([',', '\n'])
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
+        let bad = || ConfigError::Invalid {
+            var: "SOCIAL_OIDC_PROVIDERS",
+            value: entry.split('|').next().unwrap_or_default().to_string(),
+            expected: "comma-separated entries id|issuer-url|client-id|client-secret, with a lower-case id other than github or google",
+        };
+        let parts: Vec<&str> = entry.split('|').map(str::trim).collect();
+        let [id, issuer, client_id, secret] = parts[..] else {
+            return Err(bad());
+        };
+        let id_ok = !id.is_empty()
+            && id
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+            && id != "github"
+            && id != "credential"
+            && !oidc_providers.iter().any(|p| p.id == id);
+        if !id_ok || client_id.is_empty() || secret.is_empty() {
+            return Err(bad());
+        }
+        oidc_providers.push(OidcRelyingParty {
+            id: id.to_string(),
+            issuer: parse_http_url("SOCIAL_OIDC_PROVIDERS", issuer)?,
+            client_id: client_id.to_string(),
+            client_secret: Secret::new(secret),
+        });
+    }
+    let registration = match get("OIDC_DYNAMIC_REGISTRATION") {
+        None | Some("admin") => Registration::Admin,
+        Some("open") => Registration::Open,
+        Some("off") => Registration::Off,
+        Some(other) => {
+            return Err(ConfigError::Invalid {
+                var: "OIDC_DYNAMIC_REGISTRATION",
+                value: other.into(),
+                expected: "use admin, open or off",
+            });
+        }
+    };
+    let code_ttl_secs: i64 = parse_or(
+        get("OIDC_CODE_TTL_SECS"),
+        "OIDC_CODE_TTL_SECS",
+        "a number of seconds between 1 and 600",
+        600,
+    )?;
+    if !(1..=600).contains(&code_ttl_secs) {
+        return Err(ConfigError::Invalid {
+            var: "OIDC_CODE_TTL_SECS",
+            value: code_ttl_secs.to_string(),
+            expected: "a number of seconds between 1 and 600",
+        });
+    }
+    let oidc = OidcProviderSettings {
+        login_page: get("OIDC_LOGIN_PAGE").unwrap_or("/login").to_string(),
+        consent_page: get("OIDC_CONSENT_PAGE").unwrap_or("/consent").to_string(),
+        code_ttl: chrono::Duration::seconds(code_ttl_secs),
+        registration,
+    };
     Ok(AuthConfig {
         github,
+        oidc_providers,
+        oidc,
         trusted_providers: get("SOCIAL_TRUSTED_PROVIDERS")
             .unwrap_or_default()
             .split(',')

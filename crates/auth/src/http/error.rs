@@ -69,6 +69,34 @@ impl IntoResponse for AuthError {
                 }
                 res
             }
+            AuthError::OAuth {
+                kind,
+                error,
+                description,
+            } => {
+                let mut res = (
+                    status(kind),
+                    Json(json!({"error": error, "error_description": description})),
+                )
+                    .into_response();
+                let h = res.headers_mut();
+                h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+                match error {
+                    "invalid_client" => {
+                        h.insert(
+                            header::WWW_AUTHENTICATE,
+                            HeaderValue::from_static("Basic realm=\"oauth\""),
+                        );
+                    }
+                    "invalid_token" | "insufficient_scope" => {
+                        if let Ok(v) = HeaderValue::from_str(&format!("Bearer error=\"{error}\"")) {
+                            h.insert(header::WWW_AUTHENTICATE, v);
+                        }
+                    }
+                    _ => {}
+                }
+                res
+            }
             AuthError::NoFields => (
                 StatusCode::BAD_REQUEST,
                 Json(json!({"message": "No fields to update"})),

@@ -72,9 +72,38 @@ pub fn router(auth: Auth) -> Router {
             post(admin::revoke_user_sessions),
         )
         .route("/dev/outbox", get(dev::outbox))
+        .route("/.well-known/openid-configuration", get(oidc::discovery))
+        .route(
+            "/.well-known/oauth-authorization-server",
+            get(oidc::discovery),
+        )
+        .route(
+            "/oauth2/authorize",
+            get(oidc::authorize_get).post(oidc::authorize_post),
+        )
+        .route("/oauth2/consent", post(oidc::consent))
+        .route("/oauth2/token", post(oidc::token))
+        .route("/oauth2/userinfo", get(oidc::userinfo).post(oidc::userinfo))
+        .route("/oauth2/introspect", post(oidc::introspect))
+        .route("/oauth2/revoke", post(oidc::revoke))
+        .route(
+            "/oauth2/end-session",
+            get(oidc::end_session_get).post(oidc::end_session_post),
+        )
+        .route("/oauth2/register", post(oidc::register))
+        .route("/oauth2/get-clients", get(oidc::get_clients))
+        .route("/oauth2/get-client", get(oidc::get_client))
+        .route("/oauth2/update-client", post(oidc::update_client))
+        .route("/oauth2/client/rotate-secret", post(oidc::rotate_secret))
+        .route("/oauth2/delete-client", post(oidc::delete_client))
         .method_not_allowed_fallback(|| async { StatusCode::NOT_FOUND })
         .fallback(|| async { StatusCode::NOT_FOUND })
         .layer(middleware::from_fn_with_state(auth.clone(), guard::guard))
+        .with_state(auth.clone());
+    // Discovery is also served at the origin's root, where generic OIDC
+    // clients look first.
+    let root = Router::new()
+        .route("/.well-known/openid-configuration", get(oidc::discovery))
         .with_state(auth);
-    Router::new().nest("/api/auth", api)
+    Router::new().nest("/api/auth", api).merge(root)
 }

@@ -142,6 +142,11 @@ impl KeyStore {
 
     /// Signs claims with the current key, creating or rotating it as needed.
     pub async fn sign(&self, claims: &Claims) -> AuthResult<String> {
+        self.sign_claims(claims).await
+    }
+
+    /// Signs any claim set (ID tokens, logout tokens) with the current key.
+    pub async fn sign_claims<C: Serialize>(&self, claims: &C) -> AuthResult<String> {
         let now = self.clock.now();
         {
             let cache = self.cache.read().await;
@@ -249,6 +254,11 @@ impl KeyStore {
         })
     }
 
+    /// The algorithm new tokens are signed with.
+    pub fn alg(&self) -> JwtAlg {
+        self.alg
+    }
+
     /// The public JWKS document.
     pub async fn jwks(&self) -> AuthResult<Value> {
         let now = self.clock.now();
@@ -287,7 +297,7 @@ impl KeyStore {
     }
 }
 
-fn encode(k: &Loaded, claims: &Claims) -> AuthResult<String> {
+fn encode<C: Serialize>(k: &Loaded, claims: &C) -> AuthResult<String> {
     let mut header = Header::new(k.alg);
     header.kid = Some(k.kid.clone());
     header.typ = Some("JWT".into());

@@ -78,6 +78,11 @@ pub async fn delete_by_token(db: &Db, token: &str) -> sqlx::Result<u64> {
 }
 
 /// Deletes a session only if it belongs to `user_id`.
+pub async fn delete_by_id(db: &Db, id: &str) -> sqlx::Result<u64> {
+    on_db!(db, pool => sqlx::query("DELETE FROM session WHERE id = $1")
+        .bind(id).execute(pool).await.map(|r| r.rows_affected()))
+}
+
 pub async fn delete_owned(db: &Db, user_id: &str, token: &str) -> sqlx::Result<u64> {
     on_db!(db, pool => sqlx::query("DELETE FROM session WHERE token = $1 AND user_id = $2")
         .bind(token).bind(user_id).execute(pool).await.map(|r| r.rows_affected()))

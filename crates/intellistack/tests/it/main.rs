@@ -11,6 +11,7 @@ mod auth_admin;
 mod auth_email;
 mod auth_jwt;
 mod auth_mail;
+mod auth_oidc;
 mod auth_recovery;
 mod auth_security;
 mod auth_sessions;

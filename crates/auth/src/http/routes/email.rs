@@ -93,6 +93,9 @@ struct SignInBody {
     #[serde(rename = "callbackURL")]
     callback_url: Option<String>,
     remember_me: Option<bool>,
+    /// Set by the login page of an OpenID Connect authorization in progress.
+    #[serde(rename = "oauth_query")]
+    oauth_query: Option<String>,
 }
 
 pub async fn sign_in(
@@ -122,6 +125,13 @@ pub async fn sign_in(
     let mut body =
         json!({"redirect": false, "token": a.session.token, "user": views::user(&a.user)});
     let mut reply_location = None;
+    if let Some(query) = b.oauth_query.as_deref() {
+        // Signed in for another application: go on to consent or back to it.
+        let url = auth.resume_authorization(&a, query, &meta).await?;
+        body["redirect"] = json!(true);
+        body["url"] = json!(url);
+        return Ok(Reply::json(body).with_session(&auth, &a.session));
+    }
     if let Some(url) = b.callback_url {
         body["redirect"] = json!(true);
         body["url"] = json!(url);

@@ -2,6 +2,7 @@ pub mod admin;
 pub mod dev;
 pub mod email;
 pub mod jwt;
+pub mod oidc;
 pub mod recovery;
 pub mod session;
 pub mod social;

@@ -1,0 +1,452 @@
+//! The OpenID Connect provider's routes: discovery and `/oauth2/*`.
+
+use axum::body::Bytes;
+use axum::extract::{Query, RawQuery, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::Auth;
+use crate::error::{AuthError, AuthResult};
+use crate::http::reply::Reply;
+use crate::http::request::{Meta, current, parse_body, require};
+use crate::oidc::clients::{ClientCredentials, Metadata};
+use crate::oidc::grants::TokenParams;
+use common::config::Registration;
+
+pub async fn discovery(State(auth): State<Auth>) -> Reply {
+    Reply::json(auth.discovery()).with_header(
+        header::CACHE_CONTROL,
+        "public, max-age=15, stale-while-revalidate=15, stale-if-error=86400",
+    )
+}
+
+fn pairs_of(raw: &[u8]) -> Vec<(String, String)> {
+    url::form_urlencoded::parse(raw).into_owned().collect()
+}
+
+fn field(pairs: &[(String, String)], name: &str) -> Option<String> {
+    pairs
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.clone())
+        .filter(|v| !v.is_empty())
+}
+
+/// Script-driven requests (fetch, the Better-Auth client) get the next URL
+/// as JSON; browser navigations get a 302.
+fn wants_json(headers: &HeaderMap) -> bool {
+    let accept = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let mode = headers.get("sec-fetch-mode").and_then(|v| v.to_str().ok());
+    (accept.contains("application/json") && !accept.contains("text/html"))
+        || mode.is_some_and(|m| m != "navigate")
+}
+
+fn go(headers: &HeaderMap, url: &str) -> Reply {
+    if wants_json(headers) {
+        Reply::json(json!({"redirect": true, "url": url}))
+    } else {
+        Reply::redirect(url)
+    }
+}
+
+pub async fn authorize_get(
+    State(auth): State<Auth>,
+    Meta(meta): Meta,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> AuthResult<Reply> {
+    let params = pairs_of(query.unwrap_or_default().as_bytes());
+    let session = current(&headers, &auth).await?;
+    let url = auth
+        .authorize(&params, session.as_ref(), None, &meta)
+        .await?;
+    Ok(go(&headers, &url))
+}
+
+pub async fn authorize_post(
+    State(auth): State<Auth>,
+    Meta(meta): Meta,
+    headers: HeaderMap,
+    body: Bytes,
+) -> AuthResult<Reply> {
+    let params = pairs_of(&body);
+    let session = current(&headers, &auth).await?;
+    let url = auth
+        .authorize(&params, session.as_ref(), None, &meta)
+        .await?;
+    Ok(go(&headers, &url))
+}
+
+#[derive(Deserialize)]
+struct ConsentBody {
+    accept: bool,
+    scope: Option<String>,
+    oauth_query: Option<String>,
+}
+
+pub async fn consent(
+    State(auth): State<Auth>,
+    Meta(meta): Meta,
+    headers: HeaderMap,
+    body: Bytes,
+) -> AuthResult<Reply> {
+    let who = require(&headers, &auth).await?;
+    let b: ConsentBody = parse_body(&headers, &body, true)?;
+    let query = b
+        .oauth_query
+        .ok_or_else(|| AuthError::oauth("invalid_request", "oauth_query is required"))?;
+    let url = auth
+        .answer_consent(&who, &query, b.accept, b.scope.as_deref(), &meta)
+        .await?;
+    Ok(Reply::json(json!({"redirect": true, "url": url})))
+}
+
+/// Client credentials from `Authorization: Basic` (form-encoded id and
+/// secret, RFC 6749 §2.3.1) and the form body.
+fn credentials(headers: &HeaderMap, form: &[(String, String)]) -> AuthResult<ClientCredentials> {
+    let basic = match headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            v.get(..6)
+                .filter(|p| p.eq_ignore_ascii_case("basic "))
+                .map(|_| v[6..].trim())
+        }) {
+        None => None,
+        Some(encoded) => {
+            let bad = || AuthError::oauth("invalid_client", "malformed Basic credentials");
+            let raw = STANDARD.decode(encoded).map_err(|_| bad())?;
+            let text = String::from_utf8(raw).map_err(|_| bad())?;
+            let (id, secret) = text.split_once(':').ok_or_else(bad)?;
+            let decode = |s: &str| -> AuthResult<String> {
+                Ok(percent_encoding::percent_decode_str(&s.replace('+', " "))
+                    .decode_utf8()
+                    .map_err(|_| bad())?
+                    .into_owned())
+            };
+            Some((decode(id)?, decode(secret)?))
+        }
+    };
+    let post_id = field(form, "client_id");
+    if let (Some((id, _)), Some(pid)) = (&basic, &post_id)
+        && id != pid
+    {
+        return Err(AuthError::oauth(
+            "invalid_request",
+            "client_id differs between the header and the body",
+        ));
+    }
+    Ok(ClientCredentials {
+        basic,
+        post_id,
+        post_secret: field(form, "client_secret"),
+    })
+}
+
+fn form_only(headers: &HeaderMap) -> AuthResult<()> {
+    let ct = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    if ct.split(';').next().is_some_and(|e| {
+        e.trim()
+            .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+    }) {
+        Ok(())
+    } else {
+        Err(AuthError::oauth(
+            "invalid_request",
+            "send application/x-www-form-urlencoded",
+        ))
+    }
+}
+
+fn no_store(reply: Reply) -> Reply {
+    reply
+        .with_header(header::CACHE_CONTROL, "no-store")
+        .with_header(header::PRAGMA, "no-cache")
+}
+
+pub async fn token(
+    State(auth): State<Auth>,
+    Meta(meta): Meta,
+    headers: HeaderMap,
+    body: Bytes,
+) -> AuthResult<Reply> {
+    form_only(&headers)?;
+    let form = pairs_of(&body);
+    let client = auth
+        .authenticate_client(&credentials(&headers, &form)?)
+        .await?;
+    let params = TokenParams {
+        grant_type: field(&form, "grant_type"),
+        code: field(&form, "code"),
+        redirect_uri: field(&form, "redirect_uri"),
+        code_verifier: field(&form, "code_verifier"),
+        refresh_token: field(&form, "refresh_token"),
+        scope: field(&form, "scope"),
+    };
+    let out = auth.token_grant(&client, params, &meta).await?;
+    Ok(no_store(Reply::json(out)))
+}
+
+pub async fn userinfo(
+    State(auth): State<Auth>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> AuthResult<Reply> {
+    let bearer = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            v.get(..7)
+                .filter(|p| p.eq_ignore_ascii_case("bearer "))
+                .map(|_| v[7..].trim().to_string())
+        });
+    let in_body = field(&pairs_of(&body), "access_token");
+    let token = match (bearer, in_body) {
+        (Some(_), Some(_)) => {
+            return Err(AuthError::oauth(
+                "invalid_request",
+                "send the access token in one place only",
+            ));
+        }
+        (Some(t), None) | (None, Some(t)) => t,
+        (None, None) => {
+            return Err(AuthError::oauth("invalid_token", "access token not found"));
+        }
+    };
+    Ok(no_store(Reply::json(auth.userinfo(&token).await?)))
+}
+
+pub async fn introspect(
+    State(auth): State<Auth>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> AuthResult<Reply> {
+    form_only(&headers)?;
+    let form = pairs_of(&body);
+    let client = auth
+        .authenticate_client(&credentials(&headers, &form)?)
+        .await?;
+    if client.is_public() {
+        return Err(AuthError::oauth(
+            "invalid_client",
+            "introspection needs an authenticated client",
+        ));
+    }
+    let token = field(&form, "token")
+        .ok_or_else(|| AuthError::oauth("invalid_request", "token is required"))?;
+    let hint = field(&form, "token_type_hint");
+    Ok(no_store(Reply::json(
+        auth.introspect(&client, &token, hint.as_deref()).await?,
+    )))
+}
+
+pub async fn revoke(
+    State(auth): State<Auth>,
+    Meta(meta): Meta,
+    headers: HeaderMap,
+    body: Bytes,
+) -> AuthResult<Response> {
+    form_only(&headers)?;
+    let form = pairs_of(&body);
+    let client = auth
+        .authenticate_client(&credentials(&headers, &form)?)
+        .await?;
+    let token = field(&form, "token")
+        .ok_or_else(|| AuthError::oauth("invalid_request", "token is required"))?;
+    let hint = field(&form, "token_type_hint");
+    auth.revoke_token(&client, &token, hint.as_deref(), &meta)
+        .await?;
+    Ok(StatusCode::OK.into_response())
+}
+
+async fn end_session_with(
+    auth: Auth,
+    meta: crate::audit::RequestMeta,
+    params: Vec<(String, String)>,
+) -> AuthResult<Response> {
+    let target = auth
+        .end_session(
+            field(&params, "id_token_hint").as_deref(),
+            field(&params, "client_id").as_deref(),
+            field(&params, "post_logout_redirect_uri").as_deref(),
+            field(&params, "state").as_deref(),
+            &meta,
+        )
+        .await?;
+    Ok(match target {
+        Some(url) => Reply::redirect(&url)
+            .clearing_session(&auth)
+            .into_response(),
+        None => {
+            let page = Html(
+                "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Signed out</title></head><body style=\"font-family:system-ui,sans-serif\"><h1>You are signed out</h1><p><a href=\"/\">Continue</a></p></body></html>",
+            );
+            let mut res = page.into_response();
+            for c in [
+                auth.cookies.delete(crate::cookies::SESSION_TOKEN),
+                auth.cookies.delete(crate::cookies::DONT_REMEMBER),
+            ] {
+                if let Ok(v) = c.parse() {
+                    res.headers_mut().append(header::SET_COOKIE, v);
+                }
+            }
+            res
+        }
+    })
+}
+
+pub async fn end_session_get(
+    State(auth): State<Auth>,
+    Meta(meta): Meta,
+    RawQuery(query): RawQuery,
+) -> AuthResult<Response> {
+    end_session_with(auth, meta, pairs_of(query.unwrap_or_default().as_bytes())).await
+}
+
+pub async fn end_session_post(
+    State(auth): State<Auth>,
+    Meta(meta): Meta,
+    body: Bytes,
+) -> AuthResult<Response> {
+    end_session_with(auth, meta, pairs_of(&body)).await
+}
+
+/// RFC 7591 registration: admins by default; anonymous callers only when
+/// open registration is configured, and then for public clients.
+pub async fn register(
+    State(auth): State<Auth>,
+    Meta(meta): Meta,
+    headers: HeaderMap,
+    body: Bytes,
+) -> AuthResult<Response> {
+    let who = current(&headers, &auth).await?;
+    let is_admin = who.as_ref().is_some_and(|w| w.user.role == "admin");
+    match auth.config.auth.oidc.registration {
+        Registration::Off => {
+            return Err(AuthError::oauth(
+                "access_denied",
+                "client registration is disabled",
+            ));
+        }
+        Registration::Admin if who.is_none() => return Err(AuthError::Unauthorized),
+        Registration::Admin if !is_admin => {
+            return Err(AuthError::oauth(
+                "access_denied",
+                "only admins may register clients",
+            ));
+        }
+        _ => {}
+    }
+    let m: Metadata = serde_json::from_slice(&body)
+        .map_err(|e| AuthError::oauth("invalid_client_metadata", format!("invalid JSON: {e}")))?;
+    let owner = who.as_ref().map(|w| w.user.id.as_str());
+    let reg = auth.register_client(m, owner, is_admin, &meta).await?;
+    let mut view = reg.client.view();
+    if let Some(secret) = reg.secret {
+        view["client_secret"] = json!(secret);
+    }
+    Ok((StatusCode::CREATED, no_store(Reply::json(view))).into_response())
+}
+
+async fn admin(auth: &Auth, headers: &HeaderMap) -> AuthResult<crate::sessions::Authenticated> {
+    let who = require(headers, auth).await?;
+    auth.require_admin(
+        &who,
+        "YOU_ARE_NOT_ALLOWED_TO_MANAGE_CLIENTS",
+        "You are not allowed to manage OAuth clients",
+    )?;
+    Ok(who)
+}
+
+pub async fn get_clients(State(auth): State<Auth>, headers: HeaderMap) -> AuthResult<Reply> {
+    admin(&auth, &headers).await?;
+    let clients: Vec<_> = auth
+        .list_clients()
+        .await?
+        .iter()
+        .map(|c| c.view())
+        .collect();
+    Ok(Reply::json(json!(clients)))
+}
+
+#[derive(Deserialize)]
+pub struct ClientQuery {
+    client_id: String,
+}
+
+pub async fn get_client(
+    State(auth): State<Auth>,
+    headers: HeaderMap,
+    Query(q): Query<ClientQuery>,
+) -> AuthResult<Reply> {
+    admin(&auth, &headers).await?;
+    let c = auth
+        .find_client(&q.client_id)
+        .await?
+        .ok_or_else(|| AuthError::not_found("CLIENT_NOT_FOUND", "Client not found"))?;
+    Ok(Reply::json(c.view()))
+}
+
+#[derive(Deserialize)]
+struct UpdateBody {
+    client_id: String,
+    update: Metadata,
+}
+
+pub async fn update_client(
+    State(auth): State<Auth>,
+    Meta(meta): Meta,
+    headers: HeaderMap,
+    body: Bytes,
+) -> AuthResult<Reply> {
+    let who = admin(&auth, &headers).await?;
+    let b: UpdateBody = parse_body(&headers, &body, false)?;
+    let c = auth
+        .update_client(&b.client_id, b.update, &who.user.id, &meta)
+        .await?;
+    Ok(Reply::json(c.view()))
+}
+
+#[derive(Deserialize)]
+struct ClientIdBody {
+    client_id: String,
+}
+
+pub async fn rotate_secret(
+    State(auth): State<Auth>,
+    Meta(meta): Meta,
+    headers: HeaderMap,
+    body: Bytes,
+) -> AuthResult<Reply> {
+    let who = admin(&auth, &headers).await?;
+    let b: ClientIdBody = parse_body(&headers, &body, false)?;
+    let secret = auth
+        .rotate_client_secret(&b.client_id, &who.user.id, &meta)
+        .await?;
+    Ok(no_store(Reply::json(
+        json!({"client_id": b.client_id, "client_secret": secret}),
+    )))
+}
+
+pub async fn delete_client(
+    State(auth): State<Auth>,
+    Meta(meta): Meta,
+    headers: HeaderMap,
+    body: Bytes,
+) -> AuthResult<Reply> {
+    let who = admin(&auth, &headers).await?;
+    let b: ClientIdBody = parse_body(&headers, &body, false)?;
+    auth.delete_client(&b.client_id, &who.user.id, &meta)
+        .await?;
+    Ok(Reply::json(json!({"status": true})))
+}
