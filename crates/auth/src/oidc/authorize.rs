@@ -212,7 +212,6 @@ impl Auth {
         params: &[(String, String)],
         session: Option<&Authenticated>,
         login_started: Option<DateTime<Utc>>,
-        meta: &RequestMeta,
     ) -> AuthResult<String> {
         let c = match self.check(params).await? {
             Ok(c) => c,
@@ -323,10 +322,9 @@ impl Auth {
         &self,
         session: &Authenticated,
         oauth_query: &str,
-        meta: &RequestMeta,
     ) -> AuthResult<String> {
         let v = self.verify_oauth_query(oauth_query)?;
-        self.authorize(&v.params, Some(session), Some(v.issued_at), meta)
+        self.authorize(&v.params, Some(session), Some(v.issued_at))
             .await
     }
 

@@ -127,7 +127,7 @@ pub async fn sign_in(
     let mut reply_location = None;
     if let Some(query) = b.oauth_query.as_deref() {
         // Signed in for another application: go on to consent or back to it.
-        let url = auth.resume_authorization(&a, query, &meta).await?;
+        let url = auth.resume_authorization(&a, query).await?;
         body["redirect"] = json!(true);
         body["url"] = json!(url);
         return Ok(Reply::json(body).with_session(&auth, &a.session));

@@ -58,29 +58,23 @@ fn go(headers: &HeaderMap, url: &str) -> Reply {
 
 pub async fn authorize_get(
     State(auth): State<Auth>,
-    Meta(meta): Meta,
     headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> AuthResult<Reply> {
     let params = pairs_of(query.unwrap_or_default().as_bytes());
     let session = current(&headers, &auth).await?;
-    let url = auth
-        .authorize(&params, session.as_ref(), None, &meta)
-        .await?;
+    let url = auth.authorize(&params, session.as_ref(), None).await?;
     Ok(go(&headers, &url))
 }
 
 pub async fn authorize_post(
     State(auth): State<Auth>,
-    Meta(meta): Meta,
     headers: HeaderMap,
     body: Bytes,
 ) -> AuthResult<Reply> {
     let params = pairs_of(&body);
     let session = current(&headers, &auth).await?;
-    let url = auth
-        .authorize(&params, session.as_ref(), None, &meta)
-        .await?;
+    let url = auth.authorize(&params, session.as_ref(), None).await?;
     Ok(go(&headers, &url))
 }
 
