@@ -24,6 +24,7 @@ pub mod recovery;
 pub mod session_ops;
 pub mod sessions;
 pub mod social;
+pub mod social_oidc;
 pub mod tokens;
 pub mod users;
 
@@ -43,6 +44,8 @@ pub struct Auth {
     pub mailer: mail::SharedMailer,
     pub keys: keys::KeyStore,
     pub cookies: cookies::CookieJarSpec,
+    /// OpenID Connect discovery documents of the sign-in providers.
+    pub discovery: social_oidc::DiscoveryCache,
 }
 
 impl Auth {
@@ -75,6 +78,7 @@ impl Auth {
             mailer,
             keys,
             cookies,
+            discovery: Default::default(),
         }
     }
 

@@ -32,6 +32,9 @@ pub struct StateData {
     /// Set when a signed-in user links this provider to their account.
     #[serde(default)]
     pub link_user_id: Option<String>,
+    /// The OpenID Connect nonce the ID token must carry.
+    #[serde(default)]
+    pub nonce: Option<String>,
 }
 
 /// The redirect to the provider and the state to put in the cookie.
@@ -71,7 +74,29 @@ pub struct CallbackError {
 
 impl Auth {
     pub fn provider_configured(&self, provider: &str) -> bool {
-        provider == "github" && self.config.auth.github.is_some()
+        (provider == "github" && self.config.auth.github.is_some())
+            || self.oidc_provider(provider).is_some()
+    }
+
+    /// The social providers that are configured, for sign-in pages.
+    pub fn configured_providers(&self) -> Vec<String> {
+        let mut out: Vec<String> = self
+            .config
+            .auth
+            .github
+            .iter()
+            .map(|_| "github".to_string())
+            .collect();
+        out.extend(self.config.auth.oidc_providers.iter().map(|p| p.id.clone()));
+        out
+    }
+
+    fn oidc_provider(&self, provider: &str) -> Option<&common::config::OidcRelyingParty> {
+        self.config
+            .auth
+            .oidc_providers
+            .iter()
+            .find(|p| p.id == provider)
     }
 
     pub async fn start_social(
@@ -79,36 +104,53 @@ impl Auth {
         provider: &str,
         state_data: impl FnOnce(String) -> StateData,
     ) -> AuthResult<Started> {
-        let Some(gh) = self
-            .config
-            .auth
-            .github
-            .as_ref()
-            .filter(|_| provider == "github")
-        else {
-            return Err(AuthError::not_found(
-                "PROVIDER_NOT_FOUND",
-                "Provider not found",
-            ));
+        let not_found = || AuthError::not_found("PROVIDER_NOT_FOUND", "Provider not found");
+        // (authorize endpoint, client id, scope) for the provider.
+        let (mut url, client_id, scope, oidc) = if provider == "github" {
+            let gh = self.config.auth.github.as_ref().ok_or_else(not_found)?;
+            (
+                gh.authorize_url.clone(),
+                gh.client_id.clone(),
+                "read:user user:email",
+                false,
+            )
+        } else {
+            let rp = self.oidc_provider(provider).ok_or_else(not_found)?;
+            let doc = self.discovery.get(rp).await.map_err(|code| {
+                tracing::warn!(provider, code, "OpenID Connect discovery failed");
+                AuthError::coded(
+                    crate::error::Kind::Unprocessable,
+                    "PROVIDER_UNAVAILABLE",
+                    "The sign-in provider cannot be reached; try again later",
+                )
+            })?;
+            let url = url::Url::parse(&doc.authorization_endpoint).map_err(AuthError::internal)?;
+            (url, rp.client_id.clone(), "openid email profile", true)
         };
         let verifier = common::ids::random_alphanumeric(64);
         let challenge = URL_SAFE_NO_PAD.encode(sha256(verifier.as_bytes()));
-        let data = state_data(verifier);
+        let mut data = state_data(verifier);
+        let nonce = oidc.then(|| common::ids::random_alphanumeric(32));
+        data.nonce = nonce.clone();
         let value = serde_json::to_string(&data).map_err(AuthError::internal)?;
         let state =
             tokens::issue(&self.db, STATE_PURPOSE, &value, self.clock.now(), STATE_TTL).await?;
-        let mut url = gh.authorize_url.clone();
-        url.query_pairs_mut()
-            .append_pair("response_type", "code")
-            .append_pair("client_id", &gh.client_id)
-            .append_pair("state", &state)
-            .append_pair("scope", "read:user user:email")
-            .append_pair(
-                "redirect_uri",
-                &self.auth_url(&format!("/callback/{provider}")),
-            )
-            .append_pair("code_challenge_method", "S256")
-            .append_pair("code_challenge", &challenge);
+        {
+            let mut q = url.query_pairs_mut();
+            q.append_pair("response_type", "code")
+                .append_pair("client_id", &client_id)
+                .append_pair("state", &state)
+                .append_pair("scope", scope)
+                .append_pair(
+                    "redirect_uri",
+                    &self.auth_url(&format!("/callback/{provider}")),
+                )
+                .append_pair("code_challenge_method", "S256")
+                .append_pair("code_challenge", &challenge);
+            if let Some(n) = &nonce {
+                q.append_pair("nonce", n);
+            }
+        }
         Ok(Started {
             url: url.to_string(),
             state,
@@ -123,6 +165,7 @@ impl Auth {
         state: &str,
         cookie_state: Option<&str>,
         code: &str,
+        iss: Option<&str>,
         meta: &RequestMeta,
     ) -> Result<Finished, CallbackError> {
         let fail =
@@ -142,10 +185,29 @@ impl Auth {
         if data.provider != provider {
             return Err(fail("state_mismatch", err_url));
         }
-        let profile = self
-            .github_profile(code, &data.code_verifier, provider)
-            .await
-            .map_err(|c| fail(c, err_url.clone()))?;
+        let profile = match self.oidc_provider(provider) {
+            None => {
+                self.github_profile(code, &data.code_verifier, provider)
+                    .await
+            }
+            Some(rp) => match self.discovery.get(rp).await {
+                // RFC 9207: a response naming another issuer is a mix-up attack.
+                Ok(doc) if iss.is_some_and(|i| i != doc.issuer) => Err("issuer_mismatch"),
+                Ok(doc) => {
+                    crate::social_oidc::profile(
+                        rp,
+                        &doc,
+                        code,
+                        &data.code_verifier,
+                        &self.auth_url(&format!("/callback/{provider}")),
+                        data.nonce.as_deref(),
+                    )
+                    .await
+                }
+                Err(e) => Err(e),
+            },
+        }
+        .map_err(|c| fail(c, err_url.clone()))?;
         let Some(email) = profile.email.as_deref().and_then(users::normalize_email) else {
             return Err(fail("email_not_found", err_url));
         };
@@ -402,7 +464,7 @@ impl Auth {
         let now = self.clock.now();
         common::on_db!(&self.db, pool => sqlx::query(
             "INSERT INTO account (id, account_id, provider_id, user_id, access_token, scope, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $7)")
-            .bind(common::ids::new_id()).bind(account_id).bind(provider).bind(user_id).bind(sealed_token).bind("read:user,user:email").bind(now)
+            .bind(common::ids::new_id()).bind(account_id).bind(provider).bind(user_id).bind(sealed_token).bind(if provider == "github" { "read:user,user:email" } else { "openid,email,profile" }).bind(now)
             .execute(pool).await.map(|_| ()))
     }
 

@@ -16,6 +16,7 @@ mod auth_recovery;
 mod auth_security;
 mod auth_sessions;
 mod auth_social;
+mod auth_social_oidc;
 mod chat;
 mod eval;
 mod foundation;

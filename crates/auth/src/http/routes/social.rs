@@ -62,6 +62,7 @@ pub async fn sign_in(
             new_user_url: b.new_user_callback_url.clone(),
             code_verifier,
             link_user_id: None,
+            nonce: None,
         })
         .await?;
     let redirect = !b.disable_redirect.unwrap_or(false);
@@ -82,6 +83,7 @@ pub struct CallbackQuery {
     code: Option<String>,
     state: Option<String>,
     error: Option<String>,
+    iss: Option<String>,
 }
 
 fn error_redirect(auth: &Auth, error_url: Option<&str>, code: &str) -> Reply {
@@ -123,7 +125,14 @@ pub async fn callback(
         return error_redirect(&auth, None, "no_code").into_response();
     }
     match auth
-        .finish_social(&provider, &state, cookie_state.as_deref(), &code, &meta)
+        .finish_social(
+            &provider,
+            &state,
+            cookie_state.as_deref(),
+            &code,
+            q.iss.as_deref(),
+            &meta,
+        )
         .await
     {
         Ok(Finished::Linked { state }) => Reply::redirect(&state.callback_url)
@@ -193,6 +202,7 @@ pub async fn link(State(auth): State<Auth>, headers: HeaderMap, body: Bytes) -> 
             new_user_url: None,
             code_verifier,
             link_user_id: Some(user_id),
+            nonce: None,
         })
         .await?;
     let mut reply = Reply::json(json!({"url": started.url, "redirect": true}));
