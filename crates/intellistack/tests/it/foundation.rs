@@ -423,6 +423,11 @@ fn the_compose_file_checks_every_service_and_sets_what_the_app_needs() {
             assert!(!hc[key].is_null(), "{name} health check sets {key}");
         }
     }
+    let auth_check = format!("{:?}", services["auth"]["healthcheck"]["test"]);
+    assert!(
+        auth_check.contains("/.well-known/openid-configuration"),
+        "the auth role is checked through OIDC discovery: {auth_check}"
+    );
     for name in ["auth", "api-1", "api-2", "web"] {
         let env = &services[name]["environment"];
         for var in [
