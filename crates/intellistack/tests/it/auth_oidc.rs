@@ -339,6 +339,34 @@ async fn code_replay_revokes_tokens_and_bad_exchanges_fail() {
         (400, Some("invalid_grant")),
         "{err}"
     );
+    let missing = fresh_code(b.clone()).await;
+    let (s, err, _) = token(
+        &server,
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &missing),
+            ("redirect_uri", RP),
+            ("client_id", client_id),
+        ],
+    )
+    .await;
+    assert_eq!(
+        (s, err["error_description"].as_str()),
+        (400, Some("code_verifier is required")),
+        "a missing verifier"
+    );
+    // prompt=consent asks again although consent is on record.
+    let (_, _, h) = get(
+        &b,
+        &server,
+        &authorize_path(client_id, &[("prompt", "consent")]),
+    )
+    .await;
+    assert!(
+        location(&h).starts_with(&server.at("/consent?")),
+        "{}",
+        location(&h)
+    );
     let (s, err, _) = exchange(
         fresh_code(b.clone()).await,
         VERIFIER,
