@@ -5,7 +5,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use common::{Db, on_db};
 use serde::Serialize;
 
-use crate::error::ApiResult;
+use crate::error::{ApiError, ApiResult};
 
 #[derive(Debug, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -82,4 +82,34 @@ pub async fn retention_tick(db: &Db, holder: &str, now: DateTime<Utc>) -> ApiRes
         return Ok(None);
     }
     Ok(Some(run_retention(db, now).await?))
+}
+
+/// The audit trail as CSV, one row per event, for download.
+pub fn events_csv(rows: &[auth::audit::StoredEvent]) -> ApiResult<Vec<u8>> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record([
+        "id",
+        "type",
+        "user_id",
+        "email",
+        "ip_address",
+        "user_agent",
+        "details",
+        "created_at",
+    ])
+    .map_err(ApiError::internal)?;
+    for e in rows {
+        w.write_record([
+            e.id.as_str(),
+            e.event_type.as_str(),
+            e.user_id.as_deref().unwrap_or(""),
+            e.email.as_deref().unwrap_or(""),
+            e.ip_address.as_deref().unwrap_or(""),
+            e.user_agent.as_deref().unwrap_or(""),
+            e.details.as_str(),
+            common::clock::to_iso(&e.created_at).as_str(),
+        ])
+        .map_err(ApiError::internal)?;
+    }
+    w.into_inner().map_err(ApiError::internal)
 }

@@ -160,6 +160,12 @@ impl App {
         if self.state.roles.contains(&Role::Api) {
             router = router.merge(api::http::router(self.state.api.clone()));
         }
+        if self.state.roles.contains(&Role::Web) {
+            router = router.merge(web::router(web::WebState {
+                auth: self.state.auth.clone(),
+                api: self.state.api.clone(),
+            }));
+        }
         router
     }
 }

@@ -161,32 +161,7 @@ pub async fn export(
     let (rows, _) = auth::audit::list(&s.db, &q).await?;
     match f.format.as_deref().unwrap_or("csv") {
         "csv" => {
-            let mut w = csv::Writer::from_writer(Vec::new());
-            w.write_record([
-                "id",
-                "type",
-                "user_id",
-                "email",
-                "ip_address",
-                "user_agent",
-                "details",
-                "created_at",
-            ])
-            .map_err(ApiError::internal)?;
-            for e in &rows {
-                w.write_record([
-                    e.id.as_str(),
-                    e.event_type.as_str(),
-                    e.user_id.as_deref().unwrap_or(""),
-                    e.email.as_deref().unwrap_or(""),
-                    e.ip_address.as_deref().unwrap_or(""),
-                    e.user_agent.as_deref().unwrap_or(""),
-                    e.details.as_str(),
-                    common::clock::to_iso(&e.created_at).as_str(),
-                ])
-                .map_err(ApiError::internal)?;
-            }
-            let body = w.into_inner().map_err(ApiError::internal)?;
+            let body = crate::admin::events_csv(&rows)?;
             Ok((
                 [
                     (header::CONTENT_TYPE, "text/csv; charset=utf-8"),

@@ -1,0 +1,227 @@
+//! A headless Chromium driven over WebDriver (chromedriver), with
+//! screenshots: on failure, and of every page at desktop and phone widths.
+
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use fantoccini::elements::Element;
+use fantoccini::{Client, ClientBuilder, Locator};
+use futures_util::FutureExt;
+use serde_json::{Value, json};
+
+pub const DESKTOP: (u32, u32) = (1280, 900);
+pub const PHONE: (u32, u32) = (390, 844);
+const WAIT: Duration = Duration::from_secs(15);
+
+/// Where screenshots go: `e2e/screenshots` at the top of the repository.
+pub fn shots_dir() -> PathBuf {
+    let dir = PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../e2e/screenshots"
+    ));
+    std::fs::create_dir_all(&dir).expect("create e2e/screenshots");
+    dir
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+/// A chromedriver process; killed when dropped.
+struct Driver(Child);
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+pub struct Browser {
+    pub client: Client,
+    pub base: String,
+    driver: std::sync::Arc<Driver>,
+}
+
+fn chromium_binary() -> Option<&'static str> {
+    [
+        "/usr/bin/chromium",
+        "/usr/bin/chromium-browser",
+        "/usr/bin/google-chrome",
+    ]
+    .into_iter()
+    .find(|p| std::path::Path::new(p).exists())
+}
+
+impl Browser {
+    pub async fn start(base: &str) -> Browser {
+        let port = free_port();
+        let child = Command::new("chromedriver")
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect(
+                "chromedriver is not installed: run scripts/test (it installs Debian's chromium and chromium-driver), or apt-get install chromium chromium-driver",
+            );
+        let driver = Driver(child);
+        let mut options = json!({
+            "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                     format!("--window-size={},{}", DESKTOP.0, DESKTOP.1)],
+        });
+        if let Some(bin) = chromium_binary() {
+            options["binary"] = json!(bin);
+        }
+        let mut caps = serde_json::Map::new();
+        caps.insert("goog:chromeOptions".into(), options);
+        let url = format!("http://127.0.0.1:{port}");
+        let mut last = None;
+        for _ in 0..100 {
+            match ClientBuilder::rustls()
+                .expect("TLS roots")
+                .capabilities(caps.clone())
+                .connect(&url)
+                .await
+            {
+                Ok(client) => {
+                    return Browser {
+                        client,
+                        base: base.to_string(),
+                        driver: std::sync::Arc::new(driver),
+                    };
+                }
+                Err(e) => last = Some(e),
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("cannot start a Chromium session through chromedriver: {last:?}");
+    }
+
+    pub async fn goto(&self, path: &str) {
+        let url = if path.starts_with("http") {
+            path.to_string()
+        } else {
+            format!("{}{path}", self.base)
+        };
+        self.client.goto(&url).await.expect("navigate");
+    }
+
+    pub async fn path(&self) -> String {
+        let u = self.client.current_url().await.expect("current url");
+        match u.query() {
+            Some(q) => format!("{}?{q}", u.path()),
+            None => u.path().to_string(),
+        }
+    }
+
+    pub async fn wait(&self, css: &str) -> Element {
+        self.client
+            .wait()
+            .at_most(WAIT)
+            .for_element(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("waiting for {css}: {e}"))
+    }
+
+    /// Waits until `script` (a JS expression) is truthy.
+    pub async fn wait_js(&self, what: &str, script: &str) -> Value {
+        let deadline = std::time::Instant::now() + WAIT;
+        loop {
+            let v = self
+                .client
+                .execute(&format!("return ({script});"), vec![])
+                .await
+                .expect("run script");
+            if !(v.is_null() || v == json!(false) || v == json!("") || v == json!(0)) {
+                return v;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "timed out waiting for {what}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    pub async fn wait_path(&self, prefix: &str) {
+        let deadline = std::time::Instant::now() + WAIT;
+        loop {
+            let p = self.path().await;
+            if p.starts_with(prefix) {
+                return;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "still at {p}, expected {prefix}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    pub async fn fill(&self, css: &str, text: &str) {
+        let el = self.wait(css).await;
+        el.clear().await.expect("clear");
+        el.send_keys(text).await.expect("type");
+    }
+
+    pub async fn click(&self, css: &str) {
+        self.wait(css).await.click().await.expect("click");
+    }
+
+    pub async fn text(&self, css: &str) -> String {
+        self.wait(css).await.text().await.expect("text")
+    }
+
+    /// Saves a screenshot at the current width.
+    pub async fn shot(&self, name: &str) {
+        let png = self.client.screenshot().await.expect("screenshot");
+        std::fs::write(shots_dir().join(format!("{name}.png")), png).expect("write screenshot");
+    }
+
+    /// Screenshots of the current page at desktop and phone widths.
+    pub async fn shots(&self, name: &str) {
+        for (label, (w, h)) in [("desktop", DESKTOP), ("phone", PHONE)] {
+            self.client.set_window_size(w, h).await.expect("resize");
+            tokio::time::sleep(Duration::from_millis(150)).await;
+            self.shot(&format!("{name}-{label}")).await;
+        }
+        self.client
+            .set_window_size(DESKTOP.0, DESKTOP.1)
+            .await
+            .expect("resize");
+    }
+
+    pub async fn close(self) {
+        let _ = self.client.close().await;
+    }
+}
+
+/// Runs a browser test; on a panic, saves a screenshot named after the test.
+pub async fn run<F, Fut>(name: &str, base: &str, body: F)
+where
+    F: FnOnce(Browser) -> Fut,
+    Fut: std::future::Future<Output = Browser>,
+{
+    let browser = Browser::start(base).await;
+    let client = browser.client.clone();
+    // Keeps chromedriver alive for the failure screenshot.
+    let _driver = browser.driver.clone();
+    let outcome = std::panic::AssertUnwindSafe(body(browser))
+        .catch_unwind()
+        .await;
+    match outcome {
+        Ok(b) => b.close().await,
+        Err(panic) => {
+            if let Ok(png) = client.screenshot().await {
+                let _ = std::fs::write(shots_dir().join(format!("FAILED-{name}.png")), png);
+            }
+            let _ = client.close().await;
+            std::panic::resume_unwind(panic);
+        }
+    }
+}

@@ -1,0 +1,332 @@
+//! What a student, an instructor and an admin do, in a real browser.
+
+use serde_json::json;
+
+use crate::browser::{Browser, run};
+use crate::support::auth::{
+    PASSWORD, admin as signed_in_admin, link_in, mails_to, post, verified_user,
+};
+use crate::support::fake_llm::{FakeLlm, Script};
+use crate::support::{Backend, Options, TestServer};
+
+async fn server_with_model(extra: &[(&str, &str)]) -> (TestServer, FakeLlm) {
+    let fake = FakeLlm::start().await;
+    let mut opts = Options::default()
+        .var("OPENAI_BASE_URL", fake.url.clone())
+        .var("TUTOR_MODEL", "test-model");
+    for (k, v) in extra {
+        opts = opts.var(k, *v);
+    }
+    (TestServer::start_with(Backend::Sqlite, opts).await, fake)
+}
+
+async fn sign_in(b: &Browser, email: &str) {
+    b.goto("/login").await;
+    b.fill("#email", email).await;
+    b.fill("#password", PASSWORD).await;
+    b.click("#login-form button[type=submit]").await;
+    b.wait_path("/dashboard").await;
+}
+
+/// Enrols through the dashboard and opens the first lesson.
+async fn open_first_lesson(b: &Browser) {
+    b.goto("/dashboard").await;
+    if b.client
+        .find(fantoccini::Locator::Css("[data-enrol]"))
+        .await
+        .is_ok()
+    {
+        b.click("[data-enrol]").await;
+        b.wait(".stages").await;
+    }
+    b.click(".lessons a").await;
+    b.wait_path("/learn/").await;
+    b.wait("#lesson").await;
+}
+
+/// Selects the text of the lesson's first paragraph, as a user dragging would.
+async fn select_first_paragraph(b: &Browser) -> String {
+    b.client
+        .execute(
+            r#"const p = document.querySelector('.lesson-body p');
+               const r = document.createRange(); r.selectNodeContents(p);
+               const s = window.getSelection(); s.removeAllRanges(); s.addRange(r);
+               return p.textContent.trim();"#,
+            vec![],
+        )
+        .await
+        .expect("select")
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
+}
+
+#[tokio::test]
+async fn register_verify_learn_ask_and_sign_out() {
+    let (server, fake) = server_with_model(&[]).await;
+    fake.push(Script::Text(
+        vec![
+            "What do you ",
+            "think happens ",
+            "when the **sensor** ",
+            "reading is noisy?",
+        ],
+        40,
+    ));
+    let email = "new.student@example.com";
+    let (srv, model) = (&server, &fake);
+    run("journey", &server.url, |b| async move {
+        let (server, fake) = (srv, model);
+        b.goto("/register").await;
+        b.shots("register").await;
+        b.fill("#name", "New Student").await;
+        b.fill("#email", email).await;
+        b.fill("#password", "short").await;
+        assert_eq!(
+            b.wait_js("the meter shows unmet rules", "document.querySelectorAll('#password-rules li.met').length < 5")
+                .await,
+            json!(true)
+        );
+        b.fill("#password", PASSWORD).await;
+        b.wait_js("every rule met", "document.querySelectorAll('#password-rules li.met').length === 5")
+            .await;
+        b.click("#register-form button[type=submit]").await;
+        b.wait_path("/verify-email").await;
+        b.shots("verify-email").await;
+
+        let mails = mails_to(server, email);
+        assert_eq!(mails.len(), 1, "one verification mail");
+        b.goto(&link_in(&mails[0])).await;
+        b.wait_path("/verify-email?verified").await;
+        assert!(b.text("h1").await.contains("verified"));
+
+        sign_in(&b, email).await;
+        b.client.refresh().await.unwrap();
+        b.wait_path("/dashboard").await;
+        assert!(b.text("h1").await.contains("New Student"), "the session persists");
+
+        open_first_lesson(&b).await;
+        let quoted = select_first_paragraph(&b).await;
+        b.wait_js("the Ask AI button", "!document.getElementById('ask-ai').hidden")
+            .await;
+        b.shot("ask-ai-desktop").await;
+        b.click("#ask-ai").await;
+        b.wait_js("the panel", "!document.getElementById('chat-panel').hidden")
+            .await;
+        let squash = |s: &str| s.split_whitespace().collect::<Vec<_>>().join(" ");
+        assert_eq!(squash(&b.text("#chat-quote").await), squash(&quoted));
+        b.click("#chat-send").await;
+        let answer = b
+            .wait_js(
+                "the streamed answer",
+                "(document.querySelector('.msg.assistant')?.textContent || '').includes('reading is noisy?')",
+            )
+            .await;
+        assert_eq!(answer, json!(true));
+        let html: String = b
+            .client
+            .execute("return document.querySelector('.msg.assistant').innerHTML", vec![])
+            .await
+            .unwrap()
+            .as_str()
+            .unwrap()
+            .to_string();
+        assert!(html.contains("<strong>sensor</strong>"), "rendered as Markdown: {html}");
+        b.shots("lesson-chat").await;
+
+        // The question went to the model with the selection and the page.
+        let sent = fake.requests();
+        let prompt = serde_json::to_string(&sent[0]).unwrap();
+        let start: String = squash(&quoted).chars().take(40).collect();
+        assert!(squash(&prompt.replace("\\n", " ")).contains(&start), "the selection reached the tutor");
+
+        b.client.refresh().await.unwrap();
+        b.click("#chat-toggle").await;
+        b.click("#chat-threads-box summary").await;
+        b.wait("#chat-threads li").await;
+        b.click("#chat-threads li button.open").await;
+        b.wait_js(
+            "the history",
+            "document.querySelectorAll('#chat-messages .msg.user').length === 1 && document.querySelectorAll('#chat-messages .msg.assistant').length === 1",
+        )
+        .await;
+        b.client
+            .execute("window.confirm = () => true;", vec![])
+            .await
+            .unwrap();
+        b.click("#chat-threads li button.secondary").await;
+        b.wait_js("the thread is gone", "document.querySelectorAll('#chat-threads li').length === 0")
+            .await;
+
+        b.click("#chat-close").await;
+        b.click("[data-action=sign-out]").await;
+        b.wait_path("/login").await;
+        b.goto("/dashboard").await;
+        b.wait_path("/login?next=%2Fdashboard").await;
+        b
+    })
+    .await;
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn an_admin_promotes_a_student_and_the_editor_appears() {
+    let (server, _fake) = server_with_model(&[]).await;
+    verified_user(&server, "stu@example.com").await;
+    signed_in_admin(&server, "boss@example.com").await;
+    let base = server.url.clone();
+    run("promote", &server.url, |student| async move {
+        sign_in(&student, "stu@example.com").await;
+        open_first_lesson(&student).await;
+        let lesson_path = student.path().await;
+        assert!(student.client.find(fantoccini::Locator::LinkText("Edit lesson")).await.is_err());
+        let author_path = lesson_path.replace("/learn/", "/author/");
+        student.goto(&author_path).await;
+        student.wait_path("/dashboard?notice=staff-only").await;
+        assert!(student.text(".alert").await.contains("for instructors"));
+        student.goto("/admin").await;
+        assert!(student.text("h1").await.contains("Not allowed"), "students get a 403 page");
+
+        let admin = Browser::start(&base).await;
+        sign_in(&admin, "boss@example.com").await;
+        admin.goto("/admin").await;
+        admin.shots("admin").await;
+        admin
+            .client
+            .execute(
+                r#"const row = [...document.querySelectorAll('#users tr')].find(r => r.textContent.includes('stu@example.com'));
+                   const sel = row.querySelector('select'); sel.value = 'instructor';
+                   sel.dispatchEvent(new Event('change', {bubbles: true}));"#,
+                vec![],
+            )
+            .await
+            .unwrap();
+        admin
+            .wait_js(
+                "the new role",
+                "[...document.querySelectorAll('#users tr')].some(r => r.textContent.includes('stu@example.com') && r.querySelector('select')?.value === 'instructor' && performance.getEntriesByType('navigation')[0].type === 'reload')",
+            )
+            .await;
+        admin.close().await;
+
+        student.goto(&lesson_path).await;
+        student.click("a[href^='/author/']").await;
+        student.wait("#editor-form").await;
+        student.shots("editor").await;
+        student
+            .wait_js("the preview", "document.getElementById('preview').innerHTML.length > 20")
+            .await;
+        student
+    })
+    .await;
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn the_daily_limit_message_counts_down() {
+    let (server, _fake) = server_with_model(&[("CHAT_DAILY_LIMIT", "2")]).await;
+    verified_user(&server, "busy@example.com").await;
+    run("limit", &server.url, |b| async move {
+        sign_in(&b, "busy@example.com").await;
+        open_first_lesson(&b).await;
+        b.click("#chat-toggle").await;
+        for i in 1..=2 {
+            b.fill("#chat-input", &format!("Question {i}")).await;
+            b.click("#chat-send").await;
+            b.wait_js(
+                "a reply",
+                &format!("document.querySelectorAll('.msg.assistant').length === {i}"),
+            )
+            .await;
+        }
+        b.fill("#chat-input", "One more").await;
+        b.click("#chat-send").await;
+        let text = b
+            .wait_js(
+                "the limit message",
+                "document.getElementById('chat-error').textContent",
+            )
+            .await;
+        let text = text.as_str().unwrap();
+        assert!(
+            text.starts_with("You've reached your daily message limit (2/2). Resets in "),
+            "{text}"
+        );
+        assert_eq!(
+            b.client
+                .execute("return document.getElementById('chat-input').value", vec![])
+                .await
+                .unwrap(),
+            json!("One more"),
+            "the refused message is kept"
+        );
+        b.shot("limit-desktop").await;
+        b
+    })
+    .await;
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn sign_in_with_an_oidc_provider() {
+    // The issuer is a second instance: its own login page signs the person in.
+    let idp = TestServer::start(Backend::Sqlite).await;
+    let idp_admin = signed_in_admin(&idp, "root@issuer.example").await;
+    verified_user(&idp, "oidc.person@example.com").await;
+    let (s, reg, _) = post(
+        &idp_admin,
+        &idp,
+        "/api/auth/oauth2/register",
+        json!({"redirect_uris": ["http://127.0.0.1/placeholder"], "skip_consent": true}),
+    )
+    .await;
+    assert_eq!(s, 201, "{reg}");
+    let rp = TestServer::start_with(
+        Backend::Sqlite,
+        Options::default()
+            .var("GOOGLE_CLIENT_ID", reg["client_id"].as_str().unwrap())
+            .var(
+                "GOOGLE_CLIENT_SECRET",
+                reg["client_secret"].as_str().unwrap(),
+            )
+            .var("GOOGLE_ISSUER", idp.at("/api/auth")),
+    )
+    .await;
+    let (s, _, _) = post(
+        &idp_admin,
+        &idp,
+        "/api/auth/oauth2/update-client",
+        json!({"client_id": reg["client_id"], "update": {"redirect_uris": [rp.at("/api/auth/callback/google")]}}),
+    )
+    .await;
+    assert_eq!(s, 200);
+    let idp_url = idp.url.clone();
+    run("oidc", &rp.url, |b| async move {
+        b.goto("/login").await;
+        b.shots("login").await;
+        b.click("[data-social=google]").await;
+        // At the issuer's own login page, carrying the signed request.
+        b.wait_path("/login?").await;
+        assert!(
+            b.client
+                .current_url()
+                .await
+                .unwrap()
+                .as_str()
+                .starts_with(&idp_url)
+        );
+        b.fill("#email", "oidc.person@example.com").await;
+        b.fill("#password", PASSWORD).await;
+        b.click("#login-form button[type=submit]").await;
+        b.wait_js(
+            "back at the relying party",
+            &format!("location.href.startsWith('{}/dashboard')", b.base),
+        )
+        .await;
+        assert!(b.text("h1").await.contains("Test User"));
+        b
+    })
+    .await;
+    rp.stop().await;
+    idp.stop().await;
+}

@@ -1,0 +1,152 @@
+// Behaviour shared by every page: sign-out, the short-lived API token, and
+// the small actions of the dashboard, lesson, account, admin and editor pages.
+import { renderMarkdown } from "/assets/markdown.js";
+
+export const UNAVAILABLE = "Sign-in is temporarily unavailable. Please try again in a few minutes.";
+
+/** POST JSON to the auth role. Network failures and gateway errors become `unavailable`. */
+export async function authPost(path, body) {
+  let res;
+  try {
+    res = await fetch(`/api/auth${path}`, {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(body ?? {}),
+    });
+  } catch {
+    return { ok: false, status: 0, unavailable: true, body: {} };
+  }
+  const text = await res.text();
+  let data = {};
+  try { data = text ? JSON.parse(text) : {}; } catch { data = {}; }
+  return { ok: res.ok, status: res.status, unavailable: [502, 503, 504].includes(res.status), body: data ?? {}, headers: res.headers };
+}
+
+let token = null;
+let tokenExp = 0;
+
+function expOf(jwt) {
+  try {
+    const payload = JSON.parse(atob(jwt.split(".")[1].replace(/-/g, "+").replace(/_/g, "/")));
+    return payload.exp * 1000;
+  } catch {
+    return 0;
+  }
+}
+
+/** A JWT for /api/v1, fetched from the session and renewed a minute before it expires. */
+export async function apiToken(force = false) {
+  if (!force && token && Date.now() < tokenExp - 60_000) return token;
+  const res = await fetch("/api/auth/token", { credentials: "same-origin" });
+  if (res.status === 401) { location.href = `/login?next=${encodeURIComponent(location.pathname)}`; throw new Error("signed out"); }
+  if (!res.ok) throw new Error(`token ${res.status}`);
+  token = (await res.json()).token;
+  tokenExp = expOf(token);
+  return token;
+}
+
+/** Calls /api/v1 with the bearer token; retries once with a fresh token on 401. */
+export async function api(path, init = {}) {
+  for (const force of [false, true]) {
+    const headers = new Headers(init.headers || {});
+    headers.set("authorization", `Bearer ${await apiToken(force)}`);
+    if (init.body && !headers.has("content-type")) headers.set("content-type", "application/json");
+    const res = await fetch(`/api/v1${path}`, { ...init, headers });
+    if (res.status !== 401) return res;
+  }
+  throw new Error("unauthorized");
+}
+
+export function show(el, text) {
+  if (!el) return;
+  el.textContent = text;
+  el.hidden = !text;
+}
+
+function on(selector, event, handler) {
+  document.addEventListener(event, (e) => {
+    const target = e.target.closest(selector);
+    if (target) handler(target, e);
+  });
+}
+
+on("[data-action=sign-out]", "click", async () => {
+  await authPost("/sign-out", {});
+  location.href = "/login";
+});
+
+on("[data-enrol]", "click", async (btn) => {
+  btn.disabled = true;
+  const res = await api(`/courses/${encodeURIComponent(btn.dataset.enrol)}/enrol`, { method: "POST" });
+  if (res.ok) location.reload();
+  else btn.disabled = false;
+});
+
+on("#mark-complete", "click", async (btn) => {
+  const a = document.getElementById("lesson").dataset;
+  btn.disabled = true;
+  const res = await api(`/courses/${a.course}/lessons/${a.stage}/${a.lesson}/complete`, { method: "POST" });
+  if (res.ok) {
+    const done = await res.json();
+    const span = document.createElement("span");
+    span.className = "done";
+    span.textContent = done.unlockedStage ? "✓ Completed — a new stage is open" : "✓ Completed";
+    btn.replaceWith(span);
+  } else {
+    btn.disabled = false;
+  }
+});
+
+// --- account ---------------------------------------------------------------
+on("[data-revoke-session]", "click", async (btn) => {
+  const r = await authPost("/revoke-session", { token: btn.dataset.revokeSession });
+  if (r.ok) btn.closest("tr").remove();
+});
+on("[data-unlink]", "click", async (btn) => {
+  if (!confirm("Remove this way to sign in?")) return;
+  const r = await authPost("/unlink-account", { providerId: btn.dataset.unlink });
+  if (r.ok) location.reload();
+  else show(document.getElementById("link-error"), r.body.message || "Could not unlink.");
+});
+on("[data-link]", "click", async (btn) => {
+  const r = await authPost("/link-social", { provider: btn.dataset.link, callbackURL: "/account", errorCallbackURL: "/account" });
+  if (r.ok && r.body.url) location.href = r.body.url;
+  else show(document.getElementById("link-error"), r.unavailable ? UNAVAILABLE : r.body.message || "Could not start linking.");
+});
+
+// --- admin -----------------------------------------------------------------
+async function adminAction(path, body) {
+  const r = await authPost(path, body);
+  if (r.ok) location.reload();
+  else show(document.getElementById("admin-error"), r.unavailable ? UNAVAILABLE : r.body.message || "The change was refused.");
+}
+document.addEventListener("change", (e) => {
+  const sel = e.target.closest("[data-set-role]");
+  if (sel) adminAction("/admin/set-role", { userId: sel.dataset.setRole, role: sel.value });
+});
+on("[data-ban]", "click", (btn) => {
+  if (confirm("Ban this user? Their sessions end now.")) adminAction("/admin/ban-user", { userId: btn.dataset.ban, banReason: "Banned by an administrator" });
+});
+on("[data-unban]", "click", (btn) => adminAction("/admin/unban-user", { userId: btn.dataset.unban }));
+
+// --- editor ----------------------------------------------------------------
+const editor = document.getElementById("editor-form");
+if (editor) {
+  const body = editor.querySelector("#body");
+  const preview = document.getElementById("preview");
+  const update = () => { preview.innerHTML = renderMarkdown(body.value); };
+  body.addEventListener("input", update);
+  update();
+  editor.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    show(document.getElementById("form-status"), "");
+    show(document.getElementById("form-error"), "");
+    const res = await api(`/lessons/${editor.dataset.lessonId}`, {
+      method: "PATCH",
+      body: JSON.stringify({ title: editor.querySelector("#title").value, body: body.value }),
+    });
+    if (res.ok) show(document.getElementById("form-status"), "Saved. Students see the new version now.");
+    else show(document.getElementById("form-error"), ((await res.json().catch(() => ({}))).message) || `Saving failed (${res.status}).`);
+  });
+}

@@ -1,0 +1,42 @@
+//! The pages of the web role: server-rendered with askama around one layout,
+//! with every asset embedded in the binary. Pages read the session through
+//! the auth crate and the learning data through the api crate; the forms and
+//! the chat panel talk to `/api/auth` and `/api/v1/chatkit` from the browser.
+
+mod assets;
+mod charts;
+mod error;
+mod pages;
+mod session;
+
+use axum::Router;
+use axum::routing::get;
+
+pub use error::WebError;
+
+/// What the pages need: the identity service and the learning backend.
+#[derive(Clone)]
+pub struct WebState {
+    pub auth: auth::Auth,
+    pub api: api::ApiState,
+}
+
+pub fn router(state: WebState) -> Router {
+    use pages::*;
+    Router::new()
+        .route("/", get(home))
+        .route("/login", get(account_pages::login))
+        .route("/register", get(account_pages::register))
+        .route("/verify-email", get(account_pages::verify_email))
+        .route("/forgot-password", get(account_pages::forgot_password))
+        .route("/reset-password", get(account_pages::reset_password))
+        .route("/consent", get(account_pages::consent))
+        .route("/account", get(account_pages::account))
+        .route("/dashboard", get(learning_pages::dashboard))
+        .route("/learn/{stage}/{lesson}", get(learning_pages::lesson))
+        .route("/author/{stage}/{lesson}", get(learning_pages::editor))
+        .route("/admin", get(admin_pages::admin))
+        .route("/admin/events.csv", get(admin_pages::events_csv))
+        .route("/assets/{file}", get(assets::serve))
+        .with_state(state)
+}

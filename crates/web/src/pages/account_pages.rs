@@ -1,0 +1,314 @@
+//! Sign-up, sign-in, verification, password reset, OIDC consent, and the
+//! account page. The forms post to `/api/auth` from `auth.js`.
+
+use askama::Template;
+use axum::extract::{Query, RawQuery, State};
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
+
+use super::{Chrome, render, safe_next};
+use crate::WebState;
+use crate::error::WebError;
+use crate::session::{require, viewer};
+
+#[derive(Deserialize)]
+pub struct LoginQuery {
+    next: Option<String>,
+    error: Option<String>,
+    sig: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "login.html")]
+struct LoginPage {
+    chrome: Chrome,
+    next: String,
+    error: Option<String>,
+    providers: Vec<(String, String)>,
+    /// The signed authorization request when another application asked us to sign in.
+    oauth_query: String,
+}
+
+fn provider_label(id: &str) -> String {
+    match id {
+        "github" => "GitHub".into(),
+        "google" => "Google".into(),
+        other => {
+            let mut c = other.chars();
+            c.next()
+                .map(|f| f.to_uppercase().collect::<String>() + c.as_str())
+                .unwrap_or_default()
+        }
+    }
+}
+
+/// Social-callback errors, in words.
+fn describe(code: &str) -> String {
+    match code {
+        "account_not_linked" => "An account with this email already exists. Sign in with your password, then link the provider from your account page.".into(),
+        "email_not_found" => "The provider did not share an email address.".into(),
+        "state_mismatch" | "state_not_found" | "state_invalid" => "The sign-in took too long or was started elsewhere. Please try again.".into(),
+        "BANNED_USER" => "This account is suspended.".into(),
+        other => format!("Sign-in did not complete ({other}). Please try again."),
+    }
+}
+
+pub async fn login(
+    State(state): State<WebState>,
+    headers: HeaderMap,
+    Query(q): Query<LoginQuery>,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, WebError> {
+    let v = viewer(&state, &headers).await?;
+    let oauth_query = if q.sig.is_some() {
+        raw.unwrap_or_default()
+    } else {
+        String::new()
+    };
+    if v.is_some() && oauth_query.is_empty() {
+        return Ok(Redirect::to(&safe_next(q.next.as_deref())).into_response());
+    }
+    render(&LoginPage {
+        chrome: Chrome::of(v.as_ref()),
+        next: safe_next(q.next.as_deref()),
+        error: q.error.as_deref().map(describe),
+        providers: state
+            .auth
+            .configured_providers()
+            .into_iter()
+            .map(|p| {
+                let label = provider_label(&p);
+                (p, label)
+            })
+            .collect(),
+        oauth_query,
+    })
+}
+
+#[derive(Template)]
+#[template(path = "register.html")]
+struct RegisterPage {
+    chrome: Chrome,
+}
+
+pub async fn register(
+    State(state): State<WebState>,
+    headers: HeaderMap,
+) -> Result<Response, WebError> {
+    if viewer(&state, &headers).await?.is_some() {
+        return Ok(Redirect::to("/dashboard").into_response());
+    }
+    render(&RegisterPage {
+        chrome: Chrome::of(None),
+    })
+}
+
+#[derive(Deserialize)]
+pub struct VerifyQuery {
+    email: Option<String>,
+    error: Option<String>,
+    verified: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "verify_email.html")]
+struct VerifyPage {
+    chrome: Chrome,
+    email: String,
+    error: Option<String>,
+    verified: bool,
+}
+
+pub async fn verify_email(
+    State(state): State<WebState>,
+    headers: HeaderMap,
+    Query(q): Query<VerifyQuery>,
+) -> Result<Response, WebError> {
+    let v = viewer(&state, &headers).await?;
+    let email = q
+        .email
+        .or_else(|| v.as_ref().map(|v| v.user().email.clone()))
+        .unwrap_or_default();
+    render(&VerifyPage {
+        chrome: Chrome::of(v.as_ref()),
+        email,
+        error: q.error.map(|e| match e.as_str() {
+            "TOKEN_EXPIRED" | "INVALID_TOKEN" => {
+                "This verification link has expired or was already used. Send a new one below."
+                    .to_string()
+            }
+            other => format!("Verification failed ({other})."),
+        }),
+        verified: q.verified.is_some(),
+    })
+}
+
+#[derive(Template)]
+#[template(path = "forgot_password.html")]
+struct ForgotPage {
+    chrome: Chrome,
+}
+
+pub async fn forgot_password(
+    State(state): State<WebState>,
+    headers: HeaderMap,
+) -> Result<Response, WebError> {
+    let v = viewer(&state, &headers).await?;
+    render(&ForgotPage {
+        chrome: Chrome::of(v.as_ref()),
+    })
+}
+
+#[derive(Deserialize)]
+pub struct ResetQuery {
+    token: Option<String>,
+    error: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "reset_password.html")]
+struct ResetPage {
+    chrome: Chrome,
+    token: String,
+    expired: bool,
+}
+
+pub async fn reset_password(
+    State(state): State<WebState>,
+    headers: HeaderMap,
+    Query(q): Query<ResetQuery>,
+) -> Result<Response, WebError> {
+    let v = viewer(&state, &headers).await?;
+    render(&ResetPage {
+        chrome: Chrome::of(v.as_ref()),
+        expired: q.error.is_some() || q.token.as_deref().is_none_or(str::is_empty),
+        token: q.token.unwrap_or_default(),
+    })
+}
+
+#[derive(Template)]
+#[template(path = "consent.html")]
+struct ConsentPage {
+    chrome: Chrome,
+    client_name: String,
+    scopes: Vec<&'static str>,
+    oauth_query: String,
+}
+
+fn scope_text(scope: &str) -> Option<&'static str> {
+    Some(match scope {
+        "openid" => "Confirm who you are",
+        "profile" => "See your name and picture",
+        "email" => "See your email address",
+        "offline_access" => "Stay connected while you are away",
+        _ => return None,
+    })
+}
+
+pub async fn consent(
+    State(state): State<WebState>,
+    headers: HeaderMap,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, WebError> {
+    let raw = raw.unwrap_or_default();
+    let v = require(&state, &headers, &format!("/consent?{raw}")).await?;
+    let verified =
+        auth::oidc::signed_query::verify(state.auth.secret(), &raw, state.auth.clock.now())
+            .map_err(|_| WebError::NotFound)?;
+    let get = |k: &str| {
+        verified
+            .params
+            .iter()
+            .find(|(key, _)| key == k)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    };
+    let client = state
+        .auth
+        .find_client(&get("client_id"))
+        .await?
+        .ok_or(WebError::NotFound)?;
+    let scope = get("scope");
+    render(&ConsentPage {
+        chrome: Chrome::of(Some(&v)),
+        client_name: client.name,
+        scopes: scope.split_whitespace().filter_map(scope_text).collect(),
+        oauth_query: raw,
+    })
+}
+
+/// One row of the sessions table.
+struct SessionRow {
+    token: String,
+    device: String,
+    ip: String,
+    created: String,
+    current: bool,
+}
+
+#[derive(Template)]
+#[template(path = "account.html")]
+struct AccountPage {
+    chrome: Chrome,
+    email: String,
+    email_verified: bool,
+    sessions: Vec<SessionRow>,
+    accounts: Vec<(String, String)>,
+    linkable: Vec<(String, String)>,
+}
+
+pub async fn account(
+    State(state): State<WebState>,
+    headers: HeaderMap,
+) -> Result<Response, WebError> {
+    let v = require(&state, &headers, "/account").await?;
+    let sessions = state
+        .auth
+        .list_sessions(&v.user().id)
+        .await?
+        .into_iter()
+        .map(|s| SessionRow {
+            current: s.id == v.session.session.id,
+            device: s
+                .user_agent
+                .clone()
+                .unwrap_or_else(|| "Unknown device".into()),
+            ip: s.ip_address.clone().unwrap_or_default(),
+            created: s.created_at.format("%Y-%m-%d %H:%M UTC").to_string(),
+            token: s.token,
+        })
+        .collect();
+    let linked = auth::users::store::accounts_of(&state.auth.db, &v.user().id)
+        .await
+        .map_err(|e| WebError::Internal(e.to_string()))?;
+    let accounts: Vec<(String, String)> = linked
+        .iter()
+        .map(|a| {
+            let label = if a.provider_id == "credential" {
+                "Password".to_string()
+            } else {
+                provider_label(&a.provider_id)
+            };
+            (a.provider_id.clone(), label)
+        })
+        .collect();
+    let linkable = state
+        .auth
+        .configured_providers()
+        .into_iter()
+        .filter(|p| !linked.iter().any(|a| &a.provider_id == p))
+        .map(|p| {
+            let label = provider_label(&p);
+            (p, label)
+        })
+        .collect();
+    render(&AccountPage {
+        chrome: Chrome::of(Some(&v)),
+        email: v.user().email.clone(),
+        email_verified: v.user().email_verified,
+        sessions,
+        accounts,
+        linkable,
+    })
+}

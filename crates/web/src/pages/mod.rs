@@ -1,0 +1,73 @@
+//! Page handlers: thin — read the viewer, load what the page shows, render.
+
+pub mod account_pages;
+pub mod admin_pages;
+pub mod learning_pages;
+
+use askama::Template;
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::response::{Html, IntoResponse, Redirect, Response};
+
+use crate::WebState;
+use crate::error::WebError;
+use crate::session::{Viewer, viewer};
+
+/// What the layout shows around every page.
+pub struct Chrome {
+    pub user_name: Option<String>,
+    pub role: String,
+    pub is_admin: bool,
+    pub is_staff: bool,
+}
+
+impl Chrome {
+    pub fn of(v: Option<&Viewer>) -> Self {
+        match v {
+            Some(v) => Chrome {
+                user_name: Some(v.user().name.clone()),
+                role: v.user().role.clone(),
+                is_admin: v.is_admin(),
+                is_staff: v.is_staff(),
+            },
+            None => Chrome {
+                user_name: None,
+                role: String::new(),
+                is_admin: false,
+                is_staff: false,
+            },
+        }
+    }
+}
+
+pub fn render(t: &impl Template) -> Result<Response, WebError> {
+    Ok(Html(t.render()?).into_response())
+}
+
+/// `/`: the dashboard for the signed in, the login page for the rest.
+pub async fn home(State(state): State<WebState>, headers: HeaderMap) -> Result<Response, WebError> {
+    Ok(match viewer(&state, &headers).await? {
+        Some(_) => Redirect::to("/dashboard").into_response(),
+        None => Redirect::to("/login").into_response(),
+    })
+}
+
+/// A `next` target is followed only when it stays on this site.
+pub fn safe_next(next: Option<&str>) -> String {
+    match next {
+        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_string(),
+        _ => "/dashboard".to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn next_stays_on_site() {
+        assert_eq!(super::safe_next(Some("/learn/a/b")), "/learn/a/b");
+        assert_eq!(super::safe_next(Some("//evil.example")), "/dashboard");
+        assert_eq!(super::safe_next(Some("https://evil.example")), "/dashboard");
+        assert_eq!(super::safe_next(Some("/\\evil.example")), "/dashboard");
+        assert_eq!(super::safe_next(None), "/dashboard");
+    }
+}
