@@ -216,6 +216,13 @@ async fn an_admin_promotes_a_student_and_the_editor_appears() {
         student
             .wait_js("the preview", "document.getElementById('preview').innerHTML.length > 20")
             .await;
+        student.fill("#title", "What Robots Sense, revised").await;
+        student.click("#editor-form button[type=submit]").await;
+        student
+            .wait_js("saved", "!document.getElementById('form-status').hidden")
+            .await;
+        student.goto(&lesson_path).await;
+        assert_eq!(student.text("#lesson h1").await, "What Robots Sense, revised");
         student
     })
     .await;
@@ -329,4 +336,134 @@ async fn sign_in_with_an_oidc_provider() {
     .await;
     rp.stop().await;
     idp.stop().await;
+}
+
+#[tokio::test]
+async fn sign_in_explains_lockout_and_unverified_email() {
+    let server = TestServer::start(Backend::Sqlite).await;
+    let fresh = crate::support::auth::browser(&server);
+    let (s, _, _) = post(
+        &fresh,
+        &server,
+        "/api/auth/sign-up/email",
+        json!({"name": "Una", "email": "una@example.com", "password": PASSWORD}),
+    )
+    .await;
+    assert_eq!(s, 200);
+    verified_user(&server, "lock@example.com").await;
+    run("sign-in-messages", &server.url, |b| async move {
+        b.goto("/login").await;
+        b.fill("#email", "una@example.com").await;
+        b.fill("#password", PASSWORD).await;
+        b.click("#login-form button[type=submit]").await;
+        b.wait_js(
+            "the unverified message",
+            "!document.getElementById('resend-box').hidden",
+        )
+        .await;
+        assert!(b.text("#form-error").await.contains("not verified"));
+        b.shots("login-unverified").await;
+
+        b.fill("#email", "lock@example.com").await;
+        for _ in 0..5 {
+            b.fill("#password", "Wrong-password-123!").await;
+            b.click("#login-form button[type=submit]").await;
+            b.wait_js(
+                "an answer",
+                "!document.querySelector('#login-form button[type=submit]').disabled",
+            )
+            .await;
+        }
+        let msg = b
+            .wait_js(
+                "the lockout message",
+                "document.getElementById('form-error').textContent.includes('locked')",
+            )
+            .await;
+        assert_eq!(msg, json!(true));
+        assert!(
+            b.text("#form-error")
+                .await
+                .contains("locked for 30 more minutes"),
+            "{}",
+            b.text("#form-error").await
+        );
+        b.shots("login-locked").await;
+        b
+    })
+    .await;
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn every_page_at_desktop_and_phone_widths() {
+    let (server, fake) = server_with_model(&[]).await;
+    for _ in 0..3 {
+        fake.push(Script::Text(
+            vec!["Which quantity would you measure first?"],
+            0,
+        ));
+    }
+    signed_in_admin(&server, "admin@example.com").await;
+    let idp_admin = crate::support::auth::browser(&server);
+    let (s, _, _) = post(
+        &idp_admin,
+        &server,
+        "/api/auth/sign-in/email",
+        json!({"email": "admin@example.com", "password": PASSWORD}),
+    )
+    .await;
+    assert_eq!(s, 200);
+    let (s, reg, _) = post(
+        &idp_admin,
+        &server,
+        "/api/auth/oauth2/register",
+        json!({"redirect_uris": ["https://notes.example.com/cb"], "client_name": "Lab Notebook", "token_endpoint_auth_method": "none"}),
+    )
+    .await;
+    assert_eq!(s, 201);
+    let client_id = reg["client_id"].as_str().unwrap().to_string();
+    run("pages", &server.url, |b| async move {
+        b.goto("/forgot-password").await;
+        b.shots("forgot-password").await;
+        b.goto("/reset-password?error=INVALID_TOKEN").await;
+        assert!(b.text("h1").await.contains("expired"));
+        b.shots("reset-password-expired").await;
+        b.goto("/reset-password?token=example-token").await;
+        b.shots("reset-password").await;
+
+        sign_in(&b, "admin@example.com").await;
+        open_first_lesson(&b).await;
+        b.shots("lesson").await;
+        b.click("#chat-toggle").await;
+        for q in ["What is a sensor?", "And noise?"] {
+            b.fill("#chat-input", q).await;
+            b.click("#chat-send").await;
+        }
+        b.wait_js("two replies", "document.querySelectorAll('.msg.assistant').length === 2")
+            .await;
+        b.goto("/dashboard").await;
+        b.shots("dashboard").await;
+        b.goto("/account").await;
+        b.shots("account").await;
+        b.goto("/admin").await;
+        b.wait_js("a chart with data", "document.querySelectorAll('.chart rect.bar').length > 0")
+            .await;
+        b.shots("admin-with-usage").await;
+        b.goto("/no-such-page").await;
+        b.goto("/learn/no-such-stage/nothing").await;
+        assert!(b.text("h1").await.contains("not found"));
+        b.shots("not-found").await;
+
+        let authorize = format!(
+            "/api/auth/oauth2/authorize?response_type=code&client_id={client_id}&redirect_uri=https%3A%2F%2Fnotes.example.com%2Fcb&scope=openid%20email%20profile&state=s&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbkRCvpPQVLQ&code_challenge_method=S256"
+        );
+        b.goto(&authorize).await;
+        b.wait_path("/consent?").await;
+        assert!(b.text("h1").await.contains("Lab Notebook"));
+        b.shots("consent").await;
+        b
+    })
+    .await;
+    server.stop().await;
 }

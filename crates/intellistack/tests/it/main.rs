@@ -23,3 +23,4 @@ mod foundation;
 mod tutor;
 mod tutor_dense;
 mod tutor_llm;
+mod web_pages;
