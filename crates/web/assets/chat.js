@@ -101,6 +101,8 @@ function limitMessage(limit, resetAt) {
 async function showHttpError(res) {
   let body = {};
   try { body = await res.json(); } catch { body = {}; }
+  // The API answers {error: {code, message}}.
+  const err = body.error || body;
   if (res.status === 429) {
     const limit = res.headers.get("x-ratelimit-limit") || panel.dataset.limit;
     const resetAt = Number(res.headers.get("x-ratelimit-reset")) || Date.now() / 1000 + 86_400;
@@ -108,7 +110,7 @@ async function showHttpError(res) {
     countdown = setInterval(() => show(errorBox, limitMessage(limit, resetAt)), 30_000);
     return false;
   }
-  if (res.status === 403 && body.code === "EMAIL_NOT_VERIFIED") {
+  if (res.status === 403 && err.code === "EMAIL_NOT_VERIFIED") {
     show(errorBox, "Email verification required to use AI tutor");
     return false;
   }
@@ -116,7 +118,7 @@ async function showHttpError(res) {
     show(errorBox, "Chat temporarily unavailable — please try again later");
     return true;
   }
-  show(errorBox, body.message || `The tutor could not answer (${res.status}).`);
+  show(errorBox, err.message || `The tutor could not answer (${res.status}).`);
   return true;
 }
 

@@ -20,7 +20,9 @@ export async function authPost(path, body) {
   const text = await res.text();
   let data = {};
   try { data = text ? JSON.parse(text) : {}; } catch { data = {}; }
-  return { ok: res.ok, status: res.status, unavailable: [502, 503, 504].includes(res.status), body: data ?? {}, headers: res.headers };
+  // Every auth route exists; a bare 404 means the auth service is not there.
+  const missing = res.status === 404 && !text;
+  return { ok: res.ok, status: res.status, unavailable: missing || [502, 503, 504].includes(res.status), body: data ?? {}, headers: res.headers };
 }
 
 let token = null;
@@ -147,6 +149,9 @@ if (editor) {
       body: JSON.stringify({ title: editor.querySelector("#title").value, body: body.value }),
     });
     if (res.ok) show(document.getElementById("form-status"), "Saved. Students see the new version now.");
-    else show(document.getElementById("form-error"), ((await res.json().catch(() => ({}))).message) || `Saving failed (${res.status}).`);
+    else {
+      const body = await res.json().catch(() => ({}));
+      show(document.getElementById("form-error"), (body.error && body.error.message) || `Saving failed (${res.status}).`);
+    }
   });
 }

@@ -436,12 +436,15 @@ async fn every_page_at_desktop_and_phone_widths() {
         open_first_lesson(&b).await;
         b.shots("lesson").await;
         b.click("#chat-toggle").await;
-        for q in ["What is a sensor?", "And noise?"] {
+        for (i, q) in ["What is a sensor?", "And noise?"].into_iter().enumerate() {
             b.fill("#chat-input", q).await;
             b.click("#chat-send").await;
-        }
-        b.wait_js("two replies", "document.querySelectorAll('.msg.assistant').length === 2")
+            b.wait_js(
+                "a reply",
+                &format!("document.querySelectorAll('.msg.assistant').length === {} && !document.getElementById('chat-send').disabled", i + 1),
+            )
             .await;
+        }
         b.goto("/dashboard").await;
         b.shots("dashboard").await;
         b.goto("/account").await;
@@ -462,6 +465,159 @@ async fn every_page_at_desktop_and_phone_widths() {
         b.wait_path("/consent?").await;
         assert!(b.text("h1").await.contains("Lab Notebook"));
         b.shots("consent").await;
+        b
+    })
+    .await;
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn chat_keeps_a_message_through_a_lost_connection_and_asks_for_verification() {
+    let (server, _fake) = server_with_model(&[("AUTH_REQUIRE_EMAIL_VERIFICATION", "false")]).await;
+    server
+        .auth()
+        .create_user_as_admin(
+            ::auth::admin::NewUserByAdmin {
+                email: "steady@example.com".into(),
+                name: "Steady".into(),
+                password: Some(PASSWORD.into()),
+                role: "student".into(),
+                email_verified: true,
+            },
+            &Default::default(),
+        )
+        .await
+        .unwrap();
+    let fresh = crate::support::auth::browser(&server);
+    let (s, _, _) = post(
+        &fresh,
+        &server,
+        "/api/auth/sign-up/email",
+        json!({"name": "Unverified", "email": "later@example.com", "password": PASSWORD}),
+    )
+    .await;
+    assert_eq!(s, 200);
+    run("chat-errors", &server.url, |b| async move {
+        sign_in(&b, "steady@example.com").await;
+        open_first_lesson(&b).await;
+        b.click("#chat-toggle").await;
+        // The next request to the tutor fails at the network level.
+        b.client
+            .execute(
+                r#"const real = window.fetch; let failed = false;
+                   window.fetch = (url, init) => {
+                     if (!failed && String(url).includes('/api/v1/chatkit') && init && String(init.body).includes('threads.create')) {
+                       failed = true; return Promise.reject(new TypeError('network down'));
+                     }
+                     return real(url, init);
+                   };"#,
+                vec![],
+            )
+            .await
+            .unwrap();
+        b.fill("#chat-input", "Why do encoders drift?").await;
+        b.click("#chat-send").await;
+        b.wait_js("the retry offer", "!document.getElementById('chat-retry').hidden")
+            .await;
+        assert!(b.text("#chat-error").await.contains("Connection lost"));
+        assert_eq!(
+            b.client
+                .execute("return document.getElementById('chat-input').value", vec![])
+                .await
+                .unwrap(),
+            json!("Why do encoders drift?"),
+            "the message is kept"
+        );
+        b.click("#chat-retry").await;
+        b.wait_js("the answer after the retry", "document.querySelectorAll('.msg.assistant').length === 1")
+            .await;
+        assert!(b.text(".msg.user").await.contains("Why do encoders drift?"));
+        b.click("#chat-close").await;
+        b.click("[data-action=sign-out]").await;
+        b.wait_path("/login").await;
+
+        sign_in(&b, "later@example.com").await;
+        open_first_lesson(&b).await;
+        b.click("#chat-toggle").await;
+        b.fill("#chat-input", "Hello?").await;
+        b.click("#chat-send").await;
+        let shown = b
+            .wait_js("the verification message", "document.getElementById('chat-error').textContent")
+            .await;
+        assert_eq!(shown, json!("Email verification required to use AI tutor"));
+        b
+    })
+    .await;
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn without_the_auth_role_sign_in_is_unavailable_but_sessions_work() {
+    // Pages and the API run; the auth role does not.
+    let mut opts = Options::default();
+    opts.roles = [common::Role::Api, common::Role::Web].into_iter().collect();
+    let server = TestServer::start_with(Backend::Sqlite, opts).await;
+    let auth = server.auth();
+    auth.create_user_as_admin(
+        ::auth::admin::NewUserByAdmin {
+            email: "kept@example.com".into(),
+            name: "Kept Session".into(),
+            password: Some(PASSWORD.into()),
+            role: "student".into(),
+            email_verified: true,
+        },
+        &Default::default(),
+    )
+    .await
+    .unwrap();
+    let session = auth
+        .sign_in(
+            ::auth::accounts::SignIn {
+                email: "kept@example.com".into(),
+                password: PASSWORD.into(),
+                remember_me: true,
+                callback_url: None,
+            },
+            &Default::default(),
+        )
+        .await
+        .unwrap();
+    // The cookie exactly as the auth role would set it (name=value part).
+    let set_cookie = auth.cookies.set(
+        ::auth::cookies::SESSION_TOKEN,
+        &::auth::cookies::sign(auth.secret(), &session.session.token),
+        None,
+    );
+    let pair = set_cookie.split(';').next().unwrap().to_string();
+    run("auth-down", &server.url, |b| async move {
+        b.goto("/login").await;
+        b.fill("#email", "kept@example.com").await;
+        b.fill("#password", PASSWORD).await;
+        b.click("#login-form button[type=submit]").await;
+        let msg = b
+            .wait_js(
+                "the outage message",
+                "document.getElementById('form-error').textContent",
+            )
+            .await;
+        assert_eq!(
+            msg,
+            json!("Sign-in is temporarily unavailable. Please try again in a few minutes.")
+        );
+        b.shot("auth-down-desktop").await;
+
+        b.client
+            .execute(
+                "document.cookie = arguments[0] + '; path=/';",
+                vec![json!(pair)],
+            )
+            .await
+            .unwrap();
+        b.goto("/dashboard").await;
+        assert!(
+            b.text("h1").await.contains("Kept Session"),
+            "a valid session keeps working"
+        );
         b
     })
     .await;
