@@ -554,8 +554,10 @@ async fn chat_keeps_a_message_through_a_lost_connection_and_asks_for_verificatio
 #[tokio::test]
 async fn without_the_auth_role_sign_in_is_unavailable_but_sessions_work() {
     // Pages and the API run; the auth role does not.
-    let mut opts = Options::default();
-    opts.roles = [common::Role::Api, common::Role::Web].into_iter().collect();
+    let opts = Options {
+        roles: [common::Role::Api, common::Role::Web].into_iter().collect(),
+        ..Default::default()
+    };
     let server = TestServer::start_with(Backend::Sqlite, opts).await;
     let auth = server.auth();
     auth.create_user_as_admin(
