@@ -66,12 +66,15 @@ async fn register_verify_learn_ask_and_sign_out() {
     let (server, fake) = server_with_model(&[]).await;
     fake.push(Script::Text(
         vec![
-            "What do you ",
-            "think happens ",
-            "when the **sensor** ",
-            "reading is noisy?",
+            "Before I explain, look again at the paragraph you picked. ",
+            "It says every decision rests on measurements. ",
+            "Think about a distance sensor on a small robot that drives toward a wall. ",
+            "Its readings jump a few centimetres up and down even when nothing moves. ",
+            "The controller has to decide when to brake using only those numbers. ",
+            "What do you think happens when the **sensor** ",
+            "reading is noisy? [1]",
         ],
-        40,
+        300,
     ));
     let email = "new.student@example.com";
     let (srv, model) = (&server, &fake);
@@ -116,6 +119,11 @@ async fn register_verify_learn_ask_and_sign_out() {
         let squash = |s: &str| s.split_whitespace().collect::<Vec<_>>().join(" ");
         assert_eq!(squash(&b.text("#chat-quote").await), squash(&quoted));
         b.click("#chat-send").await;
+        b.wait_js(
+            "a partial reply, streaming",
+            "(t => t.length > 0 && !t.includes('noisy?'))(document.querySelector('.msg.assistant')?.textContent || '')",
+        )
+        .await;
         let answer = b
             .wait_js(
                 "the streamed answer",
@@ -132,6 +140,11 @@ async fn register_verify_learn_ask_and_sign_out() {
             .unwrap()
             .to_string();
         assert!(html.contains("<strong>sensor</strong>"), "rendered as Markdown: {html}");
+        b.wait_js(
+            "a citation linking to the lesson",
+            "document.querySelector('.msg.assistant .sources a[href^=\"/learn/\"]')",
+        )
+        .await;
         b.shots("lesson-chat").await;
 
         // The question went to the model with the selection and the page.
@@ -159,6 +172,11 @@ async fn register_verify_learn_ask_and_sign_out() {
             .await;
 
         b.click("#chat-close").await;
+        b.click("#mark-complete").await;
+        b.wait_js("completed", "document.querySelector('.lesson-actions .done')")
+            .await;
+        b.client.refresh().await.unwrap();
+        assert!(b.text(".lesson-actions .done").await.contains("Completed"), "stored");
         b.click("[data-action=sign-out]").await;
         b.wait_path("/login").await;
         b.goto("/dashboard").await;
@@ -418,11 +436,13 @@ async fn every_page_at_desktop_and_phone_widths() {
         &idp_admin,
         &server,
         "/api/auth/oauth2/register",
-        json!({"redirect_uris": ["https://notes.example.com/cb"], "client_name": "Lab Notebook", "token_endpoint_auth_method": "none"}),
+        json!({"redirect_uris": [server.at("/notebook/cb")], "client_name": "Lab Notebook", "token_endpoint_auth_method": "none"}),
     )
     .await;
     assert_eq!(s, 201);
     let client_id = reg["client_id"].as_str().unwrap().to_string();
+    let cb: String =
+        url::form_urlencoded::byte_serialize(server.at("/notebook/cb").as_bytes()).collect();
     run("pages", &server.url, |b| async move {
         b.goto("/forgot-password").await;
         b.shots("forgot-password").await;
@@ -459,12 +479,15 @@ async fn every_page_at_desktop_and_phone_widths() {
         b.shots("not-found").await;
 
         let authorize = format!(
-            "/api/auth/oauth2/authorize?response_type=code&client_id={client_id}&redirect_uri=https%3A%2F%2Fnotes.example.com%2Fcb&scope=openid%20email%20profile&state=s&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbkRCvpPQVLQ&code_challenge_method=S256"
+            "/api/auth/oauth2/authorize?response_type=code&client_id={client_id}&redirect_uri={}&scope=openid%20email%20profile&state=s&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbkRCvpPQVLQ&code_challenge_method=S256",
+            cb
         );
         b.goto(&authorize).await;
         b.wait_path("/consent?").await;
         assert!(b.text("h1").await.contains("Lab Notebook"));
         b.shots("consent").await;
+        b.click("#consent-form button[type=submit]").await;
+        b.wait_path("/notebook/cb?code=").await;
         b
     })
     .await;
