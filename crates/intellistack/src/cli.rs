@@ -46,6 +46,80 @@ pub enum Command {
         #[command(subcommand)]
         command: ContentCommand,
     },
+    /// Import users from the previous IntelliStack or from Better-Auth.
+    /// Idempotent: a second run adds nothing. See docs/MIGRATION.md.
+    Import {
+        #[command(subcommand)]
+        command: ImportCommand,
+    },
+    /// Compare an import with its source; exits 1 and lists every mismatch.
+    ValidateImport(ValidateArgs),
+    /// Save the whole database to a new folder, with a checksum manifest.
+    Backup {
+        /// The folder to create (must not exist, or be empty).
+        #[arg(long)]
+        to: std::path::PathBuf,
+    },
+    /// Restore a folder written by `backup` into DATABASE_URL (stop the server first).
+    Restore {
+        /// The backup folder.
+        #[arg(long)]
+        from: std::path::PathBuf,
+        /// Replace a database that already holds data.
+        #[arg(long)]
+        force: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ImportCommand {
+    /// The previous IntelliStack auth tables (users, user_roles, oauth_accounts,
+    /// user_sessions, login_attempts).
+    Legacy {
+        /// The source: sqlite:///path/file.db or postgres://user@host/db
+        #[arg(long)]
+        from: String,
+        /// Print the report and write nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Accounts whose emails differ only in case: refuse the newer one, or merge it into the older.
+        #[arg(long, value_enum, default_value = "refuse")]
+        duplicates: crate::migration::legacy::Duplicates,
+    },
+    /// A Better-Auth database (default camelCase schema, SQLite or PostgreSQL).
+    BetterAuth {
+        /// The source: sqlite:///path/file.db or postgres://user@host/db
+        #[arg(long)]
+        from: String,
+        /// Print the report and write nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// The Better-Auth secret its signing keys are encrypted with (default: BETTER_AUTH_SECRET).
+        #[arg(long, env = "BETTER_AUTH_OLD_SECRET", hide_env_values = true)]
+        old_secret: Option<String>,
+    },
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ValidateArgs {
+    /// The source the import read.
+    #[arg(long)]
+    pub from: String,
+    /// Which kind of source it is.
+    #[arg(long, value_enum, default_value = "legacy")]
+    pub kind: SourceKind,
+    /// As given to the import.
+    #[arg(long, value_enum, default_value = "refuse")]
+    pub duplicates: crate::migration::legacy::Duplicates,
+    /// As given to the import (Better-Auth sources).
+    #[arg(long, env = "BETTER_AUTH_OLD_SECRET", hide_env_values = true)]
+    pub old_secret: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum SourceKind {
+    Legacy,
+    BetterAuth,
 }
 
 #[derive(Debug, Subcommand)]

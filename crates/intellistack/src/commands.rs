@@ -5,7 +5,10 @@ use std::sync::Arc;
 
 use common::{Config, SystemClock};
 
-use crate::cli::{ContentCommand, EvalCommand, KeysCommand, UsersCommand};
+use crate::cli::{
+    ContentCommand, EvalCommand, ImportCommand, KeysCommand, SourceKind, UsersCommand, ValidateArgs,
+};
+use crate::migration::{self, backup, better_auth, legacy};
 use crate::startup::{self, StartError};
 
 #[derive(Debug, thiserror::Error)]
@@ -16,6 +19,11 @@ pub enum CommandError {
     Auth(String),
     #[error("{0}")]
     Usage(String),
+    #[error(transparent)]
+    Migration(#[from] crate::migration::MigrateError),
+    /// `validate-import` found differences (already printed).
+    #[error("{0} mismatches between the source and the IntelliStack database")]
+    Mismatches(usize),
 }
 
 impl CommandError {
@@ -24,6 +32,7 @@ impl CommandError {
             CommandError::Start(e) => e.exit_code(),
             CommandError::Auth(_) => 1,
             CommandError::Usage(_) => 2,
+            CommandError::Migration(_) | CommandError::Mismatches(_) => 1,
         }
     }
 }
@@ -409,5 +418,134 @@ impl Row {
             recall: s.recall,
             mrr: s.mrr,
         }
+    }
+}
+
+pub async fn import(config: Config, command: ImportCommand) -> Result<(), CommandError> {
+    let target = startup::open_database(&config).await?;
+    let now = chrono::Utc::now();
+    let report = match command {
+        ImportCommand::Legacy {
+            from,
+            dry_run,
+            duplicates,
+        } => {
+            let source = migration::open_source(&from).await?;
+            legacy::import(
+                &source,
+                &target,
+                config.secret.expose(),
+                duplicates,
+                dry_run,
+                now,
+            )
+            .await?
+        }
+        ImportCommand::BetterAuth {
+            from,
+            dry_run,
+            old_secret,
+        } => {
+            let source = migration::open_source(&from).await?;
+            let old = old_secret.unwrap_or_else(|| config.secret.expose().to_string());
+            better_auth::import(&source, &target, config.secret.expose(), &old, dry_run, now)
+                .await?
+        }
+    };
+    print!("{report}");
+    target.close().await;
+    Ok(())
+}
+
+pub async fn validate_import(config: Config, args: ValidateArgs) -> Result<(), CommandError> {
+    let target = startup::open_database(&config).await?;
+    let source = migration::open_source(&args.from).await?;
+    let now = chrono::Utc::now();
+    let (rows, report) = match args.kind {
+        SourceKind::Legacy => {
+            let plan = legacy::plan(
+                &source,
+                &target,
+                config.secret.expose(),
+                args.duplicates,
+                now,
+            )
+            .await?;
+            let rows: Vec<_> = plan
+                .batches
+                .into_iter()
+                .flatten()
+                .chain(plan.events)
+                .collect();
+            (rows, plan.report)
+        }
+        SourceKind::BetterAuth => {
+            let old = args
+                .old_secret
+                .unwrap_or_else(|| config.secret.expose().to_string());
+            let plan =
+                better_auth::plan(&source, &target, config.secret.expose(), &old, now).await?;
+            (plan.rows, plan.report)
+        }
+    };
+    let mismatches = migration::validate::check(&target, &rows, now).await?;
+    println!(
+        "checked {} rows from the source ({} skipped by design, listed by the import report)",
+        rows.len(),
+        report.skipped.len()
+    );
+    target.close().await;
+    if mismatches.is_empty() {
+        println!("validate-import: everything in the source is in IntelliStack");
+        Ok(())
+    } else {
+        for m in &mismatches {
+            println!("MISMATCH {}", m.0);
+        }
+        Err(CommandError::Mismatches(mismatches.len()))
+    }
+}
+
+pub async fn backup(config: Config, to: &std::path::Path) -> Result<(), CommandError> {
+    let db = startup::open_database(&config).await?;
+    let m = backup::backup(&db, &config.database, to).await?;
+    db.close().await;
+    let rows: u64 = m.tables.values().map(|t| t.rows).sum();
+    println!(
+        "backup written to {} ({}, {} bytes, {} tables, {rows} rows, sha256 {})",
+        to.display(),
+        m.file,
+        m.bytes,
+        m.tables.len(),
+        m.sha256
+    );
+    Ok(())
+}
+
+pub async fn restore(
+    config: Config,
+    from: &std::path::Path,
+    force: bool,
+) -> Result<(), CommandError> {
+    let db = startup::open_database(&config).await?;
+    let m = backup::restore(db, &config.database, from, force).await?;
+    // Re-open and compare with what the backup recorded.
+    let db = common::Db::connect(&config.database)
+        .await
+        .map_err(StartError::from)?;
+    let diffs = backup::verify(&db, &m).await?;
+    db.close().await;
+    if diffs.is_empty() {
+        println!(
+            "restored {} ({} tables): row counts and content hashes match the manifest",
+            m.file,
+            m.tables.len()
+        );
+        Ok(())
+    } else {
+        for d in &diffs {
+            println!("DIFFERS {d}");
+        }
+        Err(CommandError::Mismatches(diffs.len()))
     }
 }

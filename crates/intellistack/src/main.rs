@@ -61,6 +61,10 @@ async fn run(cli: Cli) -> Result<(), CommandError> {
         Command::Keys { command } => commands::keys(config, command).await,
         Command::Content { command } => commands::content(config, command).await,
         Command::Eval { command } => commands::eval(config, command).await,
+        Command::Import { command } => commands::import(config, command).await,
+        Command::ValidateImport(args) => commands::validate_import(config, args).await,
+        Command::Backup { to } => commands::backup(config, &to).await,
+        Command::Restore { from, force } => commands::restore(config, &from, force).await,
         Command::Migrate => {
             let db = startup::open_database(&config).await?;
             println!("migrations applied ({} in total)", db.migration_count());

@@ -204,15 +204,10 @@ impl KeyStore {
         let (public_jwk, pkcs8) = tokio::task::spawn_blocking(move || generate(alg))
             .await
             .map_err(AuthError::internal)??;
-        let private = serde_json::to_string(&PrivatePart {
-            pkcs8: STANDARD.encode(&pkcs8),
-        })
-        .map_err(AuthError::internal)?;
         let row = KeyRow {
             id: common::ids::new_id(),
             public_key: public_jwk.to_string(),
-            // Stored as a JSON string literal, as Better-Auth does.
-            private_key: Value::String(encrypt(&self.secret, private.as_bytes())).to_string(),
+            private_key: seal_private_key(&self.secret, &pkcs8)?,
             alg: alg.as_str().into(),
             crv: matches!(alg, JwtAlg::EdDsa).then(|| "Ed25519".into()),
             created_at: now,
@@ -302,6 +297,16 @@ fn encode<C: Serialize>(k: &Loaded, claims: &C) -> AuthResult<String> {
     header.kid = Some(k.kid.clone());
     header.typ = Some("JWT".into());
     jsonwebtoken::encode(&header, claims, &k.key).map_err(AuthError::internal)
+}
+
+/// The stored form of a private key (PKCS#8 DER): encrypted under the
+/// secret and kept as a JSON string literal, as Better-Auth does.
+pub fn seal_private_key(secret: &str, pkcs8_der: &[u8]) -> AuthResult<String> {
+    let private = serde_json::to_string(&PrivatePart {
+        pkcs8: STANDARD.encode(pkcs8_der),
+    })
+    .map_err(AuthError::internal)?;
+    Ok(Value::String(encrypt(secret, private.as_bytes())).to_string())
 }
 
 /// The published form of a stored key: its public JWK with `alg`, `use`, `kid`.

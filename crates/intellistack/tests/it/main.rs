@@ -20,6 +20,7 @@ mod auth_social_oidc;
 mod chat;
 mod eval;
 mod foundation;
+mod migration;
 mod tutor;
 mod tutor_dense;
 mod tutor_llm;

@@ -14,6 +14,7 @@ pub mod auth;
 pub mod chat;
 pub mod fake_llm;
 pub mod fake_qdrant;
+pub mod legacy;
 pub mod pg;
 pub mod proxy;
 

@@ -1,0 +1,326 @@
+//! Importing the previous IntelliStack's users, validating the result, and
+//! backing up and restoring — through the real CLI, on both databases.
+
+use std::process::{Command, Output};
+
+use common::{Db, on_db};
+use serde_json::json;
+
+use crate::support::auth::{plain, post};
+use crate::support::legacy::{self, SHARED_PASSWORD, USERS};
+use crate::support::{Backend, PgDatabase, TEST_SECRET, TestServer};
+
+/// Runs the intellistack CLI against `database_url`.
+fn cli(database_url: &str, data_dir: &std::path::Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_intellistack"))
+        .args(args)
+        .current_dir(data_dir)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("DATABASE_URL", database_url)
+        .env("BETTER_AUTH_SECRET", TEST_SECRET)
+        .env("DATA_DIR", data_dir)
+        .env("INTELLISTACK_ENV", "development")
+        .output()
+        .expect("run the intellistack binary")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// The counts the report prints for `table`: (source, added, present, skipped).
+fn counts(report: &str, table: &str) -> (u64, u64, u64, u64) {
+    let line = report
+        .lines()
+        .find(|l| l.split_whitespace().next() == Some(table))
+        .unwrap_or_else(|| panic!("no `{table}` line in:\n{report}"));
+    let n: Vec<u64> = line
+        .split_whitespace()
+        .skip(1)
+        .map(|x| x.parse().unwrap())
+        .collect();
+    (n[0], n[1], n[2], n[3])
+}
+
+async fn scalar(db: &Db, sql: &'static str) -> i64 {
+    let row: (i64,) = on_db!(db, pool => sqlx::query_as(sql).fetch_one(pool).await).unwrap();
+    row.0
+}
+
+#[tokio::test]
+async fn legacy_users_move_with_nothing_lost_on_both_databases() {
+    for backend in Backend::ALL {
+        let server = TestServer::start(backend).await;
+        let dir = tempfile::tempdir().unwrap();
+        let pg_source;
+        let source_url = match backend {
+            Backend::Sqlite => format!("sqlite://{}", dir.path().join("legacy.db").display()),
+            Backend::Postgres => {
+                pg_source = PgDatabase::create().await;
+                pg_source.url.clone()
+            }
+        };
+        let now = chrono::Utc::now();
+        let fx = legacy::generate(&source_url, now).await;
+        let db_url = server.database_url.clone();
+
+        let dry = cli(
+            &db_url,
+            dir.path(),
+            &["import", "legacy", "--from", &source_url, "--dry-run"],
+        );
+        assert!(
+            dry.status.success(),
+            "{}{}",
+            stdout(&dry),
+            String::from_utf8_lossy(&dry.stderr)
+        );
+        let report = stdout(&dry);
+        assert!(report.contains("DRY RUN"));
+        assert_eq!(
+            counts(&report, "user"),
+            (USERS as u64, (USERS - 5) as u64, 0, 5)
+        );
+        assert_eq!(
+            scalar(&server.db, r#"SELECT COUNT(*) FROM "user""#).await,
+            0,
+            "a dry run writes nothing"
+        );
+
+        let run = cli(
+            &db_url,
+            dir.path(),
+            &["import", "legacy", "--from", &source_url],
+        );
+        assert!(
+            run.status.success(),
+            "{}",
+            String::from_utf8_lossy(&run.stderr)
+        );
+        let report = stdout(&run);
+        assert_eq!(
+            counts(&report, "user"),
+            (USERS as u64, (USERS - 5) as u64, 0, 5),
+            "{report}"
+        );
+        for dup in &fx.duplicates {
+            assert!(
+                report.contains(&format!("user {dup}: email")),
+                "the refused duplicate {dup} is reported"
+            );
+        }
+        let (_, sessions_added, _, sessions_skipped) = counts(&report, "session");
+        assert_eq!(sessions_added as usize, fx.live_sessions);
+        assert!(sessions_skipped as usize >= fx.expired_sessions);
+        assert_eq!(counts(&report, "auth_event_log").1 as usize, fx.attempts);
+
+        let again = cli(
+            &db_url,
+            dir.path(),
+            &["import", "legacy", "--from", &source_url],
+        );
+        let report = stdout(&again);
+        assert_eq!(
+            counts(&report, "user"),
+            (USERS as u64, 0, (USERS - 5) as u64, 5),
+            "a second run adds nothing"
+        );
+        assert_eq!(counts(&report, "account").1, 0);
+
+        let ok = cli(
+            &db_url,
+            dir.path(),
+            &["validate-import", "--from", &source_url],
+        );
+        assert!(ok.status.success(), "{}", stdout(&ok));
+
+        // Everyone with a password signs in with it; hashes move to argon2id.
+        for s in &fx.samples {
+            let (st, body, _) = post(
+                &plain(),
+                &server,
+                "/api/auth/sign-in/email",
+                json!({"email": s.email, "password": s.password}),
+            )
+            .await;
+            assert_eq!(st, 200, "{}: {body}", s.email);
+            assert_eq!(body["user"]["id"], s.id.as_str(), "ids are preserved");
+        }
+        let (st, _, _) = post(
+            &plain(),
+            &server,
+            "/api/auth/sign-in/email",
+            json!({"email": "learner100@example.com", "password": SHARED_PASSWORD}),
+        )
+        .await;
+        assert_eq!(st, 200);
+        let rehashed = scalar(&server.db, "SELECT COUNT(*) FROM account WHERE provider_id = 'credential' AND password LIKE '$argon2id$%'").await;
+        assert_eq!(
+            rehashed as usize,
+            fx.samples.len() + 1,
+            "verified once by bcrypt, then re-hashed"
+        );
+        let (st, body, _) = post(
+            &plain(),
+            &server,
+            "/api/auth/sign-in/email",
+            json!({"email": fx.inactive[0], "password": SHARED_PASSWORD}),
+        )
+        .await;
+        assert_eq!(
+            (st, body["code"].as_str()),
+            (403, Some("BANNED_USER")),
+            "inactive users are banned"
+        );
+
+        // Roles flattened to the highest.
+        for (id, role) in fx.roles.iter().step_by(7) {
+            let stored: (String,) = on_db!(&server.db, pool => sqlx::query_as(r#"SELECT role FROM "user" WHERE id = $1"#).bind(id).fetch_one(pool).await).unwrap();
+            assert_eq!(stored.0, *role, "{id}");
+        }
+        // OAuth-only users keep their provider links.
+        let linked = scalar(
+            &server.db,
+            "SELECT COUNT(DISTINCT user_id) FROM account WHERE provider_id IN ('google', 'github')",
+        )
+        .await;
+        assert!(linked as usize >= fx.oauth_only.len());
+        // A live session keeps working as a cookie.
+        let token = "legacytoken00000000000000000000abcdefghij";
+        let cookie = format!(
+            "better-auth.session_token={}",
+            ::auth::cookies::sign(TEST_SECRET, token)
+        );
+        let res = plain()
+            .get(server.at("/api/auth/get-session"))
+            .header("cookie", cookie)
+            .send()
+            .await
+            .unwrap();
+        let body: serde_json::Value = res.json().await.unwrap();
+        assert_eq!(body["user"]["email"], "learner0@example.com", "{body}");
+
+        // validate-import notices what is missing.
+        on_db!(&server.db, pool => sqlx::query("DELETE FROM account WHERE user_id = $1 AND provider_id = 'credential'").bind(&fx.samples[1].id).execute(pool).await.map(|_| ())).unwrap();
+        let bad = cli(
+            &db_url,
+            dir.path(),
+            &["validate-import", "--from", &source_url],
+        );
+        assert_eq!(bad.status.code(), Some(1));
+        assert!(
+            stdout(&bad).contains(&format!(
+                "MISMATCH credential account {}-credential",
+                fx.samples[1].id
+            )),
+            "{}",
+            stdout(&bad)
+        );
+        server.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn backup_wipe_restore_gives_back_the_same_data() {
+    for backend in Backend::ALL {
+        let dir = tempfile::tempdir().unwrap();
+        let pg_target;
+        let url = match backend {
+            Backend::Sqlite => format!("sqlite://{}", dir.path().join("app.db").display()),
+            Backend::Postgres => {
+                pg_target = PgDatabase::create().await;
+                pg_target.url.clone()
+            }
+        };
+        let source = format!("sqlite://{}", dir.path().join("legacy.db").display());
+        legacy::generate(&source, chrono::Utc::now()).await;
+        assert!(cli(&url, dir.path(), &["migrate"]).status.success());
+        assert!(
+            cli(&url, dir.path(), &["import", "legacy", "--from", &source])
+                .status
+                .success()
+        );
+
+        let backup_dir = dir.path().join("backup");
+        let out = cli(
+            &url,
+            dir.path(),
+            &["backup", "--to", backup_dir.to_str().unwrap()],
+        );
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let manifest = intellistack::migration::backup::read_manifest(&backup_dir).unwrap();
+        assert!(manifest.tables["user"].rows >= (USERS - 5) as u64);
+
+        let refused = cli(
+            &url,
+            dir.path(),
+            &["restore", "--from", backup_dir.to_str().unwrap()],
+        );
+        assert_eq!(refused.status.code(), Some(1));
+        assert!(
+            String::from_utf8_lossy(&refused.stderr).contains("--force"),
+            "refuses to overwrite"
+        );
+
+        // Wipe.
+        let cfg = common::config::DatabaseConfig::parse(&url).unwrap();
+        match backend {
+            Backend::Sqlite => {
+                for suffix in ["", "-wal", "-shm"] {
+                    let _ = std::fs::remove_file(format!(
+                        "{}{suffix}",
+                        dir.path().join("app.db").display()
+                    ));
+                }
+            }
+            Backend::Postgres => {
+                let db = Db::connect(&cfg).await.unwrap();
+                on_db!(&db, pool => sqlx::query("DROP SCHEMA public CASCADE").execute(pool).await.map(|_| ()))
+                    .unwrap();
+                on_db!(&db, pool => sqlx::query("CREATE SCHEMA public").execute(pool).await.map(|_| ()))
+                    .unwrap();
+                db.close().await;
+            }
+        }
+        let out = cli(
+            &url,
+            dir.path(),
+            &["restore", "--from", backup_dir.to_str().unwrap()],
+        );
+        assert!(
+            out.status.success(),
+            "{}{}",
+            stdout(&out),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(stdout(&out).contains("match the manifest"));
+        let db = Db::connect(&cfg).await.unwrap();
+        let after = intellistack::migration::backup::summarize(&db)
+            .await
+            .unwrap();
+        assert_eq!(
+            after, manifest.tables,
+            "identical row counts and content hashes"
+        );
+        db.close().await;
+
+        // A damaged backup is refused.
+        let file = backup_dir.join(&manifest.file);
+        let mut bytes = std::fs::read(&file).unwrap();
+        let last = bytes.len() - 1;
+        bytes[last] ^= 0xff;
+        std::fs::write(&file, bytes).unwrap();
+        let out = cli(
+            &url,
+            dir.path(),
+            &["restore", "--force", "--from", backup_dir.to_str().unwrap()],
+        );
+        assert_eq!(out.status.code(), Some(1));
+        assert!(String::from_utf8_lossy(&out.stderr).contains("damaged"));
+    }
+}
