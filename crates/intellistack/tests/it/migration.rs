@@ -324,3 +324,55 @@ async fn backup_wipe_restore_gives_back_the_same_data() {
         assert!(String::from_utf8_lossy(&out.stderr).contains("damaged"));
     }
 }
+
+#[tokio::test]
+async fn case_duplicates_can_be_merged_into_the_older_account() {
+    let server = TestServer::start(Backend::Sqlite).await;
+    let dir = tempfile::tempdir().unwrap();
+    let source = format!("sqlite://{}", dir.path().join("legacy.db").display());
+    let fx = legacy::generate(&source, chrono::Utc::now()).await;
+    let run = cli(
+        &server.database_url,
+        dir.path(),
+        &[
+            "import",
+            "legacy",
+            "--from",
+            &source,
+            "--duplicates",
+            "merge",
+        ],
+    );
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let report = stdout(&run);
+    assert_eq!(counts(&report, "user").1, (USERS - 5) as u64);
+    assert!(
+        report.contains(&format!(
+            "user {}: email learner0@example.com already belongs to user",
+            fx.duplicates[0]
+        )),
+        "{report}"
+    );
+    assert!(report.contains("merged into it"));
+    // The duplicate's live session now belongs to the older account.
+    let owner: (String,) = on_db!(&server.db, pool => sqlx::query_as("SELECT u.email FROM session s JOIN \"user\" u ON u.id = s.user_id WHERE s.token = $1")
+        .bind("legacytoken00000000000000001000abcdefghij").fetch_one(pool).await).unwrap();
+    assert_eq!(owner.0, "learner0@example.com");
+    let ok = cli(
+        &server.database_url,
+        dir.path(),
+        &[
+            "validate-import",
+            "--from",
+            &source,
+            "--duplicates",
+            "merge",
+        ],
+    );
+    assert!(ok.status.success(), "{}", stdout(&ok));
+    server.stop().await;
+}
