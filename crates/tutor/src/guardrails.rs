@@ -83,11 +83,65 @@ pub fn answer_forms(answer: &str) -> Vec<String> {
 
 /// Whether `draft` contains any form of any answer.
 pub fn leaks(draft: &str, answers: &[String]) -> bool {
-    let d = format!(" {} ", norm(draft));
-    answers
-        .iter()
-        .flat_map(|a| answer_forms(a))
-        .any(|form| d.contains(&format!(" {form} ")))
+    LeakGuard::new(answers).push(draft)
+}
+
+/// Checks a streamed draft for answers as it grows. The draft is normalised
+/// once, piece by piece, and each piece is searched only where a new match
+/// could end, so a long reply costs linear time rather than quadratic.
+pub struct LeakGuard {
+    /// Each answer form, padded with spaces so only whole words match.
+    forms: Vec<String>,
+    longest: usize,
+    normalized: String,
+    space: bool,
+}
+
+impl LeakGuard {
+    pub fn new(answers: &[String]) -> Self {
+        let forms: Vec<String> = answers
+            .iter()
+            .flat_map(|a| answer_forms(a))
+            .map(|f| format!(" {f} "))
+            .collect();
+        LeakGuard {
+            longest: forms.iter().map(String::len).max().unwrap_or(0),
+            forms,
+            normalized: String::new(),
+            space: true,
+        }
+    }
+
+    /// Appends a piece of the draft; true once the draft holds an answer.
+    pub fn push(&mut self, piece: &str) -> bool {
+        let before = self.normalized.len();
+        for c in piece.chars().flat_map(char::to_lowercase) {
+            if c.is_alphanumeric() {
+                self.normalized.push(c);
+                self.space = false;
+            } else if !self.space {
+                self.normalized.push(' ');
+                self.space = true;
+            }
+        }
+        if self.forms.is_empty() {
+            return false;
+        }
+        // Earlier text was searched by earlier pushes: start far enough back
+        // for a match ending in the new text, at a word boundary.
+        let mut start = before.saturating_sub(self.longest);
+        while !self.normalized.is_char_boundary(start) {
+            start -= 1;
+        }
+        let start = self.normalized[..start].rfind(' ').unwrap_or(0);
+        let tail = &self.normalized[start..];
+        let window = if tail.starts_with(' ') {
+            format!("{tail} ")
+        } else {
+            format!(" {tail} ")
+        };
+        self.forms.iter().any(|f| window.contains(f.as_str()))
+    }
 }
 
 /// How much text to hold back while streaming so a leak is caught before
@@ -120,6 +174,39 @@ mod tests {
             &answers
         ));
         assert!(!leaks("About 11.2 radians? Check again.", &answers));
+    }
+
+    #[test]
+    fn streamed_checks_agree_with_whole_text_checks() {
+        let answers = vec![
+            "1.2 rad (about 69 degrees)".to_string(),
+            "Zoë's law".to_string(),
+        ];
+        let drafts = [
+            "So the error is 1.2 rad after a minute.",
+            "It drifts by 1.2  RAD.",
+            "About 11.2 radians? Check again.",
+            "Think about ZOË'S LAW here.",
+            "Nothing to see: 1.2 radians is close, 2 rad is not.",
+        ];
+        for d in drafts {
+            // Every split into pieces of 1, 2, 3 and 7 characters: the
+            // streamed check must flag exactly when some prefix it saw,
+            // checked whole, holds an answer.
+            for size in [1, 2, 3, 7] {
+                let mut g = LeakGuard::new(&answers);
+                let chars: Vec<char> = d.chars().collect();
+                let mut seen = String::new();
+                let (mut hit, mut expected) = (false, false);
+                for piece in chars.chunks(size) {
+                    let piece: String = piece.iter().collect();
+                    seen.push_str(&piece);
+                    hit |= g.push(&piece);
+                    expected |= leaks(&seen, &answers);
+                }
+                assert_eq!(hit, expected, "{d:?} in pieces of {size}");
+            }
+        }
     }
 
     #[test]

@@ -704,6 +704,8 @@ impl TutorResponder {
             let strict = attempt == 1;
             let mut messages = agent::build(&page, &passages, &history, &question, strict);
             let mut draft = String::new();
+            let mut guard = guardrails::LeakGuard::new(&answers);
+            let mut total = 0usize;
             let mut shown = 0usize;
             let mut leaked = false;
             'rounds: for _round in 0..3 {
@@ -719,15 +721,23 @@ impl TutorResponder {
                     match chunk {
                         Ok(Chunk::Text(t)) => {
                             draft.push_str(&t);
-                            if guardrails::leaks(&draft, &answers) {
+                            total += t.chars().count();
+                            if guard.push(&t) {
                                 leaked = true;
                                 break 'rounds;
                             }
-                            let total = draft.chars().count();
                             let safe = total.saturating_sub(hold);
                             if safe > shown {
+                                // Only the unshown tail is walked, not the whole draft.
+                                let from = total - shown;
+                                let tail_start = draft
+                                    .char_indices()
+                                    .rev()
+                                    .nth(from.saturating_sub(1))
+                                    .map(|(i, _)| i)
+                                    .unwrap_or(0);
                                 let piece: String =
-                                    draft.chars().skip(shown).take(safe - shown).collect();
+                                    draft[tail_start..].chars().take(safe - shown).collect();
                                 shown = safe;
                                 if !w.delta(&piece).await {
                                     return;
