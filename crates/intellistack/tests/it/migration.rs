@@ -376,3 +376,186 @@ async fn case_duplicates_can_be_merged_into_the_older_account() {
     assert!(ok.status.success(), "{}", stdout(&ok));
     server.stop().await;
 }
+
+/// A Better-Auth SQLite file as its Kysely adapter writes one: camelCase
+/// columns, ISO-8601 text dates, 0/1 booleans, the `issuer` column of
+/// 1.7.0–1.7.2, an scrypt `salt:key` hash and an encrypted Ed25519 key.
+#[tokio::test]
+async fn better_auth_sqlite_files_import_with_their_encodings() {
+    let server = TestServer::start(Backend::Sqlite).await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("better-auth.sqlite");
+    let url = format!("sqlite://{}", path.display());
+    let db = Db::connect(&common::config::DatabaseConfig::parse(&url).unwrap())
+        .await
+        .unwrap();
+    let old_secret = "better-auth-secret-0123456789abcdef0123456789";
+    for stmt in [
+        r#"CREATE TABLE "user" ("id" text not null primary key, "name" text not null, "email" text not null unique, "emailVerified" integer not null, "image" text, "createdAt" date not null, "updatedAt" date not null, "role" text, "banned" integer, "banReason" text, "banExpires" date)"#,
+        r#"CREATE TABLE "account" ("id" text not null primary key, "accountId" text not null, "providerId" text not null, "userId" text not null references "user" ("id") on delete cascade, "accessToken" text, "refreshToken" text, "idToken" text, "accessTokenExpiresAt" date, "refreshTokenExpiresAt" date, "scope" text, "password" text, "createdAt" date not null, "updatedAt" date not null, "issuer" text not null)"#,
+        r#"CREATE TABLE "session" ("id" text not null primary key, "expiresAt" date not null, "token" text not null unique, "createdAt" date not null, "updatedAt" date not null, "ipAddress" text, "userAgent" text, "userId" text not null references "user" ("id") on delete cascade, "impersonatedBy" text)"#,
+        r#"CREATE TABLE "jwks" ("id" text not null primary key, "publicKey" text not null, "privateKey" text not null, "createdAt" date not null, "expiresAt" date, "alg" text, "crv" text)"#,
+    ] {
+        on_db!(&db, pool => sqlx::query(stmt).execute(pool).await.map(|_| ())).unwrap();
+    }
+    let future = (chrono::Utc::now() + chrono::Duration::days(3))
+        .format("%Y-%m-%dT%H:%M:%S%.3fZ")
+        .to_string();
+    // The hash of "password123" with the salt below, from Better-Auth's own test vector.
+    let hash = "0123456789abcdef0123456789abcdef:e8b256b6f9f4b1641136a66d4a26ba41a47b6c8c9bad6aa4145559ffda45ece1f0f16dec8482a3e5545feada0ba62f2b05eeb943b750c9396874e1762c78d27d";
+    let seed = [7u8; 32];
+    let pair = aws_lc_rs::signature::Ed25519KeyPair::from_seed_unchecked(&seed).unwrap();
+    use aws_lc_rs::signature::KeyPair as _;
+    let b64 =
+        |b: &[u8]| base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, b);
+    let x = b64(pair.public_key().as_ref());
+    let private_jwk = json!({"crv": "Ed25519", "d": b64(&seed), "x": x, "kty": "OKP"}).to_string();
+    let sealed = json!(::auth::crypto::encrypt(old_secret, private_jwk.as_bytes())).to_string();
+    let public_jwk = json!({"crv": "Ed25519", "x": x, "kty": "OKP"}).to_string();
+    let inserts: Vec<(&str, Vec<String>)> = vec![
+        (
+            r#"INSERT INTO "user" VALUES ($1, 'Ada', 'ada@example.com', 1, NULL, '2026-01-02T03:04:05.678Z', '2026-01-02T03:04:05.678Z', 'admin', 0, NULL, NULL)"#,
+            vec!["ba-user-1".into()],
+        ),
+        (
+            r#"INSERT INTO "user" VALUES ($1, 'Bo', 'bo@example.com', 1, NULL, '2026-01-02T03:04:05.678Z', '2026-01-02T03:04:05.678Z', 'user', 1, 'spam', NULL)"#,
+            vec!["ba-user-2".into()],
+        ),
+        (
+            r#"INSERT INTO "account" VALUES ('acc-1', 'ba-user-1', 'credential', 'ba-user-1', NULL, NULL, NULL, NULL, NULL, NULL, $1, '2026-01-02T03:04:05.678Z', '2026-01-02T03:04:05.678Z', 'local:credential')"#,
+            vec![hash.into()],
+        ),
+        (
+            r#"INSERT INTO "account" VALUES ('acc-3', 'ba-user-2', 'credential', 'ba-user-2', NULL, NULL, NULL, NULL, NULL, NULL, $1, '2026-01-02T03:04:05.678Z', '2026-01-02T03:04:05.678Z', 'local:credential')"#,
+            vec![hash.into()],
+        ),
+        (
+            r#"INSERT INTO "account" VALUES ('acc-2', '987654', 'github', 'ba-user-1', 'gho_plain_token', NULL, NULL, NULL, NULL, 'read:user,user:email', NULL, '2026-01-02T03:04:05.678Z', '2026-01-02T03:04:05.678Z', 'https://github.com')"#,
+            vec![],
+        ),
+        (
+            r#"INSERT INTO "session" VALUES ('sess-1', $1, 'BaSessionTokenBaSessionToken0123', '2026-01-02T03:04:05.678Z', '2026-01-02T03:04:05.678Z', '203.0.113.1', 'UA', 'ba-user-1', NULL)"#,
+            vec![future],
+        ),
+        (
+            r#"INSERT INTO "session" VALUES ('sess-2', '2026-01-03T00:00:00.000Z', 'ExpiredTokenExpiredTokenExpired01', '2026-01-02T03:04:05.678Z', '2026-01-02T03:04:05.678Z', NULL, NULL, 'ba-user-1', NULL)"#,
+            vec![],
+        ),
+        (
+            r#"INSERT INTO "jwks" VALUES ('kid-ba-1', $1, $2, '2026-01-02T03:04:05.678Z', NULL, 'EdDSA', 'Ed25519')"#,
+            vec![public_jwk, sealed],
+        ),
+    ];
+    for (sql, binds) in inserts {
+        let mut q = sqlx::query(sql);
+        for b in &binds {
+            q = q.bind(b.clone());
+        }
+        if let Db::Sqlite(p) = &db {
+            q.execute(p).await.unwrap();
+        }
+    }
+    db.close().await;
+
+    let out = cli(
+        &server.database_url,
+        dir.path(),
+        &[
+            "import",
+            "better-auth",
+            "--from",
+            &url,
+            "--old-secret",
+            old_secret,
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}{}",
+        stdout(&out),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report = stdout(&out);
+    assert_eq!(counts(&report, "user"), (2, 2, 0, 0), "{report}");
+    assert_eq!(counts(&report, "account"), (3, 3, 0, 0), "{report}");
+    assert_eq!(
+        counts(&report, "session"),
+        (2, 1, 0, 1),
+        "the expired session is dropped"
+    );
+    assert_eq!(counts(&report, "jwks"), (1, 1, 0, 0));
+    let ok = cli(
+        &server.database_url,
+        dir.path(),
+        &[
+            "validate-import",
+            "--kind",
+            "better-auth",
+            "--from",
+            &url,
+            "--old-secret",
+            old_secret,
+        ],
+    );
+    assert!(ok.status.success(), "{}", stdout(&ok));
+
+    let (st, body, _) = post(
+        &plain(),
+        &server,
+        "/api/auth/sign-in/email",
+        json!({"email": "ada@example.com", "password": "password123"}),
+    )
+    .await;
+    assert_eq!(st, 200, "{body}");
+    assert_eq!(
+        (body["user"]["id"].as_str(), body["user"]["role"].as_str()),
+        (Some("ba-user-1"), Some("admin"))
+    );
+    let (st, body, _) = post(
+        &plain(),
+        &server,
+        "/api/auth/sign-in/email",
+        json!({"email": "bo@example.com", "password": "password123"}),
+    )
+    .await;
+    assert_eq!(
+        (st, body["code"].as_str()),
+        (403, Some("BANNED_USER")),
+        "bans carry over"
+    );
+    let cookie = format!(
+        "better-auth.session_token={}",
+        ::auth::cookies::sign(TEST_SECRET, "BaSessionTokenBaSessionToken0123")
+    );
+    let res = plain()
+        .get(server.at("/api/auth/get-session"))
+        .header("cookie", cookie)
+        .send()
+        .await
+        .unwrap();
+    let session: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(
+        session["user"]["id"], "ba-user-1",
+        "a live Better-Auth session keeps working"
+    );
+    let sealed_token: (Option<String>,) = on_db!(&server.db, pool => sqlx::query_as("SELECT access_token FROM account WHERE provider_id = 'github'").fetch_one(pool).await).unwrap();
+    let stored = sealed_token.0.unwrap();
+    assert_ne!(
+        stored, "gho_plain_token",
+        "provider tokens are encrypted here"
+    );
+    assert_eq!(
+        ::auth::crypto::decrypt(TEST_SECRET, &stored).unwrap(),
+        b"gho_plain_token"
+    );
+    let (_, jwks, _) = crate::support::auth::get(&plain(), &server, "/api/auth/jwks").await;
+    assert!(
+        jwks["keys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|k| k["kid"] == "kid-ba-1" && k["x"] == x.as_str()),
+        "{jwks}"
+    );
+    server.stop().await;
+}
