@@ -130,6 +130,32 @@ fn tool(name: &str) -> Result<PathBuf, MigrateError> {
         })
 }
 
+/// The connection URL without its password, and the password apart: the
+/// tools get it through `PGPASSWORD`, so it never shows in the process list.
+fn split_password(url: &str) -> (String, Option<String>) {
+    match url::Url::parse(url) {
+        Ok(mut u) => {
+            let password = u.password().map(|p| {
+                percent_encoding::percent_decode_str(p)
+                    .decode_utf8_lossy()
+                    .into_owned()
+            });
+            let _ = u.set_password(None);
+            (u.to_string(), password)
+        }
+        Err(_) => (url.to_string(), None),
+    }
+}
+
+fn pg_command(tool_name: &str, url: &str) -> Result<(Command, String), MigrateError> {
+    let mut cmd = Command::new(tool(tool_name)?);
+    let (bare, password) = split_password(url);
+    if let Some(p) = password {
+        cmd.env("PGPASSWORD", p);
+    }
+    Ok((cmd, bare))
+}
+
 fn run(cmd: &mut Command, what: &str) -> Result<(), MigrateError> {
     let out = cmd
         .output()
@@ -171,13 +197,13 @@ pub async fn backup(db: &Db, cfg: &DatabaseConfig, dir: &Path) -> Result<Manifes
         }
         (Db::Postgres(_), DatabaseConfig::Postgres { url }) => {
             let file = dir.join("intellistack.pgdump");
+            let (mut cmd, bare) = pg_command("pg_dump", url)?;
             run(
-                Command::new(tool("pg_dump")?)
-                    .arg("--format=custom")
+                cmd.arg("--format=custom")
                     .arg("--no-owner")
                     .arg("--file")
                     .arg(&file)
-                    .arg(url),
+                    .arg(bare),
                 "pg_dump",
             )?;
             ("postgres-custom", file)
@@ -267,14 +293,14 @@ pub async fn restore(
         }
         (DatabaseConfig::Postgres { url }, "postgres-custom") => {
             db.close().await;
+            let (mut cmd, bare) = pg_command("pg_restore", url)?;
             run(
-                Command::new(tool("pg_restore")?)
-                    .arg("--clean")
+                cmd.arg("--clean")
                     .arg("--if-exists")
                     .arg("--no-owner")
                     .arg("--single-transaction")
                     .arg("--dbname")
-                    .arg(url)
+                    .arg(bare)
                     .arg(&file),
                 "pg_restore",
             )?;
@@ -306,4 +332,18 @@ pub async fn verify(db: &Db, manifest: &Manifest) -> Result<Vec<String>, Migrate
         }
     }
     Ok(diffs)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn passwords_leave_the_command_line() {
+        let (bare, pw) =
+            super::split_password("postgres://app:s%40cret@db.example:5432/intellistack");
+        assert_eq!(bare, "postgres://app@db.example:5432/intellistack");
+        assert_eq!(pw.as_deref(), Some("s@cret"));
+        let (bare, pw) = super::split_password("postgres://postgres@127.0.0.1:5432/x");
+        assert_eq!(bare, "postgres://postgres@127.0.0.1:5432/x");
+        assert_eq!(pw, None);
+    }
 }
