@@ -421,7 +421,22 @@ impl Row {
     }
 }
 
+/// Refuses a source that is the IntelliStack database itself.
+fn distinct_source(config: &Config, from: &str) -> Result<(), CommandError> {
+    match common::config::DatabaseConfig::parse(from) {
+        Ok(source) if source == config.database => Err(CommandError::Usage(
+            "--from is the IntelliStack database itself (DATABASE_URL): point it at the old system's database".into(),
+        )),
+        _ => Ok(()),
+    }
+}
+
 pub async fn import(config: Config, command: ImportCommand) -> Result<(), CommandError> {
+    match &command {
+        ImportCommand::Legacy { from, .. } | ImportCommand::BetterAuth { from, .. } => {
+            distinct_source(&config, from)?
+        }
+    }
     let target = startup::open_database(&config).await?;
     let now = chrono::Utc::now();
     let report = match command {
