@@ -775,3 +775,51 @@ async fn discovery_and_registration_rules() {
     );
     server.stop().await;
 }
+
+#[tokio::test]
+async fn consent_cannot_be_forged_cross_site() {
+    let server = TestServer::start(Backend::Sqlite).await;
+    let admin = admin(&server, "admin@example.com").await;
+    let reg = register(
+        &server,
+        &admin,
+        json!({"redirect_uris": [RP], "token_endpoint_auth_method": "none"}),
+    )
+    .await;
+    let client_id = reg["client_id"].as_str().unwrap();
+    let b = verified_user(&server, "ada@example.com").await;
+    let (_, _, h) = get(&b, &server, &authorize_path(client_id, &[])).await;
+    let consent = location(&h);
+    // The victim's cookie, sent by a page on another site.
+    let evil = reqwest::Client::builder()
+        .cookie_store(false)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let session = ::auth::cookies::sign(
+        crate::support::TEST_SECRET,
+        &server
+            .auth()
+            .list_sessions(
+                &session_user(&b, &server).await["id"]
+                    .as_str()
+                    .unwrap()
+                    .to_string(),
+            )
+            .await
+            .unwrap()[0]
+            .token,
+    );
+    let res = evil
+        .post(server.at("/api/auth/oauth2/consent"))
+        .header("origin", "https://evil.example")
+        .header("cookie", format!("better-auth.session_token={session}"))
+        .json(&json!({"accept": true, "oauth_query": query_of(&consent)}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 403, "a cross-site consent is refused");
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["code"], "INVALID_ORIGIN");
+    server.stop().await;
+}
