@@ -800,12 +800,7 @@ async fn consent_cannot_be_forged_cross_site() {
         crate::support::TEST_SECRET,
         &server
             .auth()
-            .list_sessions(
-                &session_user(&b, &server).await["id"]
-                    .as_str()
-                    .unwrap()
-                    .to_string(),
-            )
+            .list_sessions(session_user(&b, &server).await["id"].as_str().unwrap())
             .await
             .unwrap()[0]
             .token,
