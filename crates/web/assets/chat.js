@@ -93,8 +93,10 @@ function clearError() {
 
 function limitMessage(limit, resetAt) {
   const left = Math.max(0, resetAt * 1000 - Date.now());
-  const h = Math.floor(left / 3_600_000);
-  const m = Math.ceil((left % 3_600_000) / 60_000);
+  // Round up to whole minutes first, so 23h 59m 30s reads "24h 0m", never "23h 60m".
+  const minutes = Math.ceil(left / 60_000);
+  const h = Math.floor(minutes / 60);
+  const m = minutes % 60;
   return `You've reached your daily message limit (${limit}/${limit}). Resets in ${h}h ${m}m.`;
 }
 
@@ -107,7 +109,12 @@ async function showHttpError(res) {
     const limit = res.headers.get("x-ratelimit-limit") || panel.dataset.limit;
     const resetAt = Number(res.headers.get("x-ratelimit-reset")) || Date.now() / 1000 + 86_400;
     show(errorBox, limitMessage(limit, resetAt));
-    countdown = setInterval(() => show(errorBox, limitMessage(limit, resetAt)), 30_000);
+    // Tick every second but write only when the minute changes, so a screen reader
+    // hears the alert once per change rather than once per tick.
+    countdown = setInterval(() => {
+      const text = limitMessage(limit, resetAt);
+      if (errorBox.textContent !== text) show(errorBox, text);
+    }, 1_000);
     return false;
   }
   if (res.status === 403 && err.code === "EMAIL_NOT_VERIFIED") {

@@ -273,9 +273,34 @@ async fn the_daily_limit_message_counts_down() {
             )
             .await;
         let text = text.as_str().unwrap();
+        let left = text
+            .strip_prefix("You've reached your daily message limit (2/2). Resets in ")
+            .and_then(|t| t.strip_suffix("m."))
+            .and_then(|t| t.split_once("h "))
+            .and_then(|(h, m)| Some((h.parse::<u32>().ok()?, m.parse::<u32>().ok()?)));
+        let Some((h, m)) = left else {
+            panic!("unexpected limit message: {text}")
+        };
+        // The window rolls from the first message, a moment ago.
+        assert!(m < 60 && (1435..=1440).contains(&(h * 60 + m)), "{text}");
+        // The countdown is live: move the page's clock on 90 minutes and watch it follow.
+        b.client
+            .execute(
+                "const real = Date.now.bind(Date); Date.now = () => real() + 90 * 60_000;",
+                vec![],
+            )
+            .await
+            .unwrap();
+        let later = b
+            .wait_js(
+                "the countdown to move",
+                "(t => / 22h [0-9]+m\\.$/.test(t) ? t : null)\
+                 (document.getElementById('chat-error').textContent)",
+            )
+            .await;
         assert!(
-            text.starts_with("You've reached your daily message limit (2/2). Resets in "),
-            "{text}"
+            later.as_str().is_some_and(|t| t.contains("(2/2)")),
+            "{later}"
         );
         assert_eq!(
             b.client
