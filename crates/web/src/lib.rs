@@ -5,6 +5,7 @@
 
 mod assets;
 mod charts;
+mod device;
 mod error;
 mod pages;
 mod session;

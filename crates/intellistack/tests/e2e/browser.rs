@@ -183,12 +183,45 @@ impl Browser {
         std::fs::write(shots_dir().join(format!("{name}.png")), png).expect("write screenshot");
     }
 
-    /// Screenshots of the current page at desktop and phone widths.
+    /// Screenshots of the current page at desktop and phone widths: the first
+    /// screen, and the whole page. At both widths the page must fit across:
+    /// nothing may make the whole page scroll sideways.
     pub async fn shots(&self, name: &str) {
         for (label, (w, h)) in [("desktop", DESKTOP), ("phone", PHONE)] {
             self.client.set_window_size(w, h).await.expect("resize");
             tokio::time::sleep(Duration::from_millis(150)).await;
+            let overflow = self
+                .client
+                .execute(
+                    "const d = document.documentElement; \
+                     return d.scrollWidth > d.clientWidth \
+                       ? [...document.body.querySelectorAll('*')] \
+                           .filter(e => e.getBoundingClientRect().right > d.clientWidth + 1) \
+                           .slice(0, 5).map(e => e.tagName + (e.id ? '#' + e.id : '') + '.' + e.className) \
+                       : null;",
+                    vec![],
+                )
+                .await
+                .expect("measure the page");
+            assert!(
+                overflow.is_null(),
+                "{name} scrolls sideways at the {label} width; too wide: {overflow}"
+            );
             self.shot(&format!("{name}-{label}")).await;
+            let full = self
+                .client
+                .execute("return document.documentElement.scrollHeight", vec![])
+                .await
+                .expect("measure the page")
+                .as_u64()
+                .unwrap_or(u64::from(h));
+            if full > u64::from(h) {
+                let tall = u32::try_from(full.min(6000)).unwrap_or(6000);
+                self.client.set_window_size(w, tall).await.expect("resize");
+                tokio::time::sleep(Duration::from_millis(150)).await;
+                self.shot(&format!("{name}-{label}-full")).await;
+                self.client.set_window_size(w, h).await.expect("resize");
+            }
         }
         self.client
             .set_window_size(DESKTOP.0, DESKTOP.1)

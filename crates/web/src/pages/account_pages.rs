@@ -242,6 +242,8 @@ pub async fn consent(
 struct SessionRow {
     token: String,
     device: String,
+    /// The full header, shown as a tooltip.
+    user_agent: String,
     ip: String,
     created: String,
     current: bool,
@@ -270,10 +272,8 @@ pub async fn account(
         .into_iter()
         .map(|s| SessionRow {
             current: s.id == v.session.session.id,
-            device: s
-                .user_agent
-                .clone()
-                .unwrap_or_else(|| "Unknown device".into()),
+            device: crate::device::describe(s.user_agent.as_deref()),
+            user_agent: s.user_agent.clone().unwrap_or_default(),
             ip: s.ip_address.clone().unwrap_or_default(),
             created: s.created_at.format("%Y-%m-%d %H:%M UTC").to_string(),
             token: s.token,
