@@ -90,6 +90,8 @@ pub fn router(auth: Auth) -> Router {
             "/oauth2/end-session",
             get(oidc::end_session_get).post(oidc::end_session_post),
         )
+        .route("/oauth2/get-consents", get(oidc::get_consents))
+        .route("/oauth2/delete-consent", post(oidc::delete_consent))
         .route("/oauth2/register", post(oidc::register))
         .route("/oauth2/get-clients", get(oidc::get_clients))
         .route("/oauth2/get-client", get(oidc::get_client))

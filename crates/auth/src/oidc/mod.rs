@@ -6,6 +6,7 @@
 
 pub mod authorize;
 pub mod clients;
+pub mod consents;
 pub mod grants;
 pub mod signed_query;
 pub mod store;

@@ -197,3 +197,65 @@ pub async fn save_consent(
         .bind(common::ids::new_id()).bind(client_id).bind(user_id).bind(scopes).bind(now)
         .execute(pool).await.map(|_| ()))
 }
+
+/// A consent as the account page lists it, with the client's name.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ConsentRow {
+    pub id: String,
+    pub client_id: String,
+    pub client_name: String,
+    pub user_id: String,
+    pub scopes: String,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+macro_rules! consent_select {
+    ($where:literal) => {
+        concat!(
+            "SELECT c.id, c.client_id, a.name AS client_name, c.user_id, c.scopes, c.created_at, c.updated_at \
+             FROM oauth_consent c JOIN oauth_client a ON a.client_id = c.client_id ",
+            $where
+        )
+    };
+}
+
+/// Every consent a user has given, newest first.
+pub async fn consents_of(db: &Db, user_id: &str) -> sqlx::Result<Vec<ConsentRow>> {
+    on_db!(db, pool => sqlx::query_as(consent_select!("WHERE c.user_id = $1 ORDER BY c.updated_at DESC, c.id"))
+        .bind(user_id).fetch_all(pool).await)
+}
+
+/// One of a user's consents; another user's id finds nothing.
+pub async fn consent_of(db: &Db, id: &str, user_id: &str) -> sqlx::Result<Option<ConsentRow>> {
+    on_db!(db, pool => sqlx::query_as(consent_select!("WHERE c.id = $1 AND c.user_id = $2"))
+        .bind(id).bind(user_id).fetch_optional(pool).await)
+}
+
+/// Withdraws a consent and everything the client holds for the user: its
+/// unused codes, access tokens and refresh tokens. One transaction, so a
+/// failure leaves the grant whole rather than half-revoked.
+pub async fn withdraw_consent(
+    db: &Db,
+    id: &str,
+    client_id: &str,
+    user_id: &str,
+    now: DateTime<Utc>,
+) -> sqlx::Result<bool> {
+    on_db!(db, pool => {
+        let mut tx = pool.begin().await?;
+        let gone = sqlx::query("DELETE FROM oauth_consent WHERE id = $1 AND user_id = $2")
+            .bind(id).bind(user_id).execute(&mut *tx).await?.rows_affected() == 1;
+        if gone {
+            sqlx::query("UPDATE oauth_access_token SET revoked_at = $1 WHERE client_id = $2 AND user_id = $3 AND revoked_at IS NULL")
+                .bind(now).bind(client_id).bind(user_id).execute(&mut *tx).await?;
+            sqlx::query("UPDATE oauth_refresh_token SET revoked_at = $1 WHERE client_id = $2 AND user_id = $3 AND revoked_at IS NULL")
+                .bind(now).bind(client_id).bind(user_id).execute(&mut *tx).await?;
+            // Unused codes go: redeeming one then fails as unknown, not as a replay.
+            sqlx::query("DELETE FROM oauth_authorization_code WHERE client_id = $1 AND user_id = $2 AND consumed_at IS NULL")
+                .bind(client_id).bind(user_id).execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok(gone)
+    })
+}

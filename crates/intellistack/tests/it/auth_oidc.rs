@@ -818,3 +818,159 @@ async fn consent_cannot_be_forged_cross_site() {
     assert_eq!(body["code"], "INVALID_ORIGIN");
     server.stop().await;
 }
+
+/// Through the signed-in user's own session: authorize, consent if asked,
+/// and return the code sent back to the client.
+async fn code_for(server: &TestServer, b: &reqwest::Client, client_id: &str) -> String {
+    let (s, _, h) = get(b, server, &authorize_path(client_id, &[])).await;
+    assert_eq!(s, 302);
+    let mut back = location(&h);
+    if back.starts_with(&server.at("/consent?")) {
+        let (s, body, _) = post(
+            b,
+            server,
+            "/api/auth/oauth2/consent",
+            json!({"accept": true, "oauth_query": query_of(&back)}),
+        )
+        .await;
+        assert_eq!(s, 200, "{body}");
+        back = body["url"].as_str().unwrap().to_string();
+    }
+    assert!(back.starts_with(RP), "{back}");
+    query_param(&back, "code")
+}
+
+#[tokio::test]
+async fn users_list_and_withdraw_their_consents() {
+    for backend in Backend::ALL {
+        let server = TestServer::start(backend).await;
+        let admin = admin(&server, "admin@example.com").await;
+        let reg = register(
+            &server,
+            &admin,
+            json!({"redirect_uris": [RP], "token_endpoint_auth_method": "none", "client_name": "Notes"}),
+        )
+        .await;
+        let client_id = reg["client_id"].as_str().unwrap();
+        let ada = verified_user(&server, "ada@example.com").await;
+        let eve = verified_user(&server, "eve@example.com").await;
+        let (s, list, _) = get(&ada, &server, "/api/auth/oauth2/get-consents").await;
+        assert_eq!((s, list), (200, json!([])));
+
+        let code = code_for(&server, &ada, client_id).await;
+        let (s, tokens, _) = token(
+            &server,
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", &code),
+                ("redirect_uri", RP),
+                ("code_verifier", VERIFIER),
+                ("client_id", client_id),
+            ],
+        )
+        .await;
+        assert_eq!(s, 200, "{tokens}");
+        // Consent is remembered: this code comes without asking, and is left unredeemed.
+        let pending = code_for(&server, &ada, client_id).await;
+
+        let (s, list, _) = get(&ada, &server, "/api/auth/oauth2/get-consents").await;
+        assert_eq!(s, 200);
+        let list = list.as_array().unwrap().clone();
+        assert_eq!(list.len(), 1, "{list:?}");
+        assert_eq!(list[0]["clientId"], client_id);
+        assert_eq!(list[0]["clientName"], "Notes");
+        assert_eq!(list[0]["userId"], session_user(&ada, &server).await["id"]);
+        assert_eq!(
+            list[0]["scopes"],
+            json!(["openid", "profile", "email", "offline_access"])
+        );
+        let id = list[0]["id"].as_str().unwrap();
+
+        // Nobody else sees it or can withdraw it, and they learn nothing trying.
+        let (s, theirs, _) = get(&eve, &server, "/api/auth/oauth2/get-consents").await;
+        assert_eq!((s, theirs), (200, json!([])));
+        let (s, other, _) = post(
+            &eve,
+            &server,
+            "/api/auth/oauth2/delete-consent",
+            json!({"id": id}),
+        )
+        .await;
+        let (s2, unknown, _) = post(
+            &eve,
+            &server,
+            "/api/auth/oauth2/delete-consent",
+            json!({"id": "no-such-consent"}),
+        )
+        .await;
+        assert_eq!((s, &other), (404, &unknown));
+        assert_eq!(
+            (s2, other["code"].as_str()),
+            (404, Some("CONSENT_NOT_FOUND"))
+        );
+        let (s, _, _) = get(&plain(), &server, "/api/auth/oauth2/get-consents").await;
+        assert_eq!(s, 401);
+        // Her own cookie, sent by a page on another site, withdraws nothing.
+        let res = ada
+            .post(server.at("/api/auth/oauth2/delete-consent"))
+            .header("origin", "https://evil.example")
+            .json(&json!({"id": id}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 403);
+        let (_, still, _) = get(&ada, &server, "/api/auth/oauth2/get-consents").await;
+        assert_eq!(still.as_array().map(Vec::len), Some(1));
+
+        let (s, body, _) = post(
+            &ada,
+            &server,
+            "/api/auth/oauth2/delete-consent",
+            json!({"id": id}),
+        )
+        .await;
+        assert_eq!((s, body), (200, json!({"status": true})));
+        let (_, list, _) = get(&ada, &server, "/api/auth/oauth2/get-consents").await;
+        assert_eq!(list, json!([]));
+
+        // Everything the client held for her has stopped working.
+        let res = plain()
+            .get(server.at("/api/auth/oauth2/userinfo"))
+            .bearer_auth(tokens["access_token"].as_str().unwrap())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 401);
+        let (s, err, _) = token(
+            &server,
+            &[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", tokens["refresh_token"].as_str().unwrap()),
+                ("client_id", client_id),
+            ],
+        )
+        .await;
+        assert_eq!((s, err["error"].as_str()), (400, Some("invalid_grant")));
+        let (s, err, _) = token(
+            &server,
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", &pending),
+                ("redirect_uri", RP),
+                ("code_verifier", VERIFIER),
+                ("client_id", client_id),
+            ],
+        )
+        .await;
+        assert_eq!((s, err["error"].as_str()), (400, Some("invalid_grant")));
+
+        // The next sign-in through the client asks again.
+        let (_, _, h) = get(&ada, &server, &authorize_path(client_id, &[])).await;
+        assert!(location(&h).starts_with(&server.at("/consent?")));
+        let (n,): (i64,) = common::on_db!(&server.db, pool => sqlx::query_as(
+            "SELECT COUNT(*) FROM auth_event_log WHERE event_type = 'oidc_consent_revoked'")
+            .fetch_one(pool).await.unwrap());
+        assert_eq!(n, 1);
+        server.stop().await;
+    }
+}

@@ -444,3 +444,31 @@ pub async fn delete_client(
         .await?;
     Ok(Reply::json(json!({"status": true})))
 }
+
+pub async fn get_consents(State(auth): State<Auth>, headers: HeaderMap) -> AuthResult<Reply> {
+    let me = require(&headers, &auth).await?;
+    let consents: Vec<_> = auth
+        .list_consents(&me.user.id)
+        .await?
+        .iter()
+        .map(|c| c.view())
+        .collect();
+    Ok(Reply::json(json!(consents)))
+}
+
+#[derive(Deserialize)]
+pub struct ConsentIdBody {
+    id: String,
+}
+
+pub async fn delete_consent(
+    State(auth): State<Auth>,
+    Meta(meta): Meta,
+    headers: HeaderMap,
+    body: Bytes,
+) -> AuthResult<Reply> {
+    let me = require(&headers, &auth).await?;
+    let b: ConsentIdBody = parse_body(&headers, &body, false)?;
+    auth.delete_consent(&me.user.id, &b.id, &meta).await?;
+    Ok(Reply::json(json!({"status": true})))
+}
