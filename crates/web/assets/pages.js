@@ -111,6 +111,12 @@ on("[data-unlink]", "click", async (btn) => {
   if (r.ok) location.reload();
   else show(document.getElementById("link-error"), r.body.message || "Could not unlink.");
 });
+on("[data-revoke-consent]", "click", async (btn) => {
+  if (!confirm(`Disconnect ${btn.dataset.app}? It loses access to your account now.`)) return;
+  const r = await authPost("/oauth2/delete-consent", { id: btn.dataset.revokeConsent });
+  if (r.ok) btn.closest("li").remove();
+  else show(document.getElementById("apps-error"), r.unavailable ? UNAVAILABLE : r.body.message || "Could not disconnect.");
+});
 on("[data-link]", "click", async (btn) => {
   const r = await authPost("/link-social", { provider: btn.dataset.link, callbackURL: "/account", errorCallbackURL: "/account" });
   if (r.ok && r.body.url) location.href = r.body.url;

@@ -513,6 +513,26 @@ async fn every_page_at_desktop_and_phone_widths() {
         b.shots("consent").await;
         b.click("#consent-form button[type=submit]").await;
         b.wait_path("/notebook/cb?code=").await;
+
+        // The account page lists the application and disconnects it.
+        b.goto("/account").await;
+        let apps = b.text(".apps").await;
+        assert!(
+            apps.contains("Lab Notebook") && apps.contains("See your email address"),
+            "{apps}"
+        );
+        b.shots("account-apps").await;
+        b.client
+            .execute("window.confirm = () => true;", vec![])
+            .await
+            .unwrap();
+        b.click("[data-revoke-consent]").await;
+        b.wait_js("the app to go", "!document.querySelector('.apps li')")
+            .await;
+        b.goto("/account").await;
+        assert!(b.text("main").await.contains("No other application"));
+        b.goto(&authorize).await;
+        b.wait_path("/consent?").await;
         b
     })
     .await;

@@ -249,6 +249,15 @@ struct SessionRow {
     current: bool,
 }
 
+/// An application the user let sign them in.
+struct AppRow {
+    id: String,
+    name: String,
+    granted: String,
+    /// What its scopes allow, in words.
+    can: String,
+}
+
 #[derive(Template)]
 #[template(path = "account.html")]
 struct AccountPage {
@@ -258,6 +267,7 @@ struct AccountPage {
     sessions: Vec<SessionRow>,
     accounts: Vec<(String, String)>,
     linkable: Vec<(String, String)>,
+    apps: Vec<AppRow>,
 }
 
 pub async fn account(
@@ -303,6 +313,23 @@ pub async fn account(
             (p, label)
         })
         .collect();
+    let apps = state
+        .auth
+        .list_consents(&v.user().id)
+        .await?
+        .into_iter()
+        .map(|c| AppRow {
+            can: c
+                .scopes
+                .split_whitespace()
+                .filter_map(scope_text)
+                .collect::<Vec<_>>()
+                .join("; "),
+            granted: c.created_at.format("%Y-%m-%d").to_string(),
+            name: c.client_name,
+            id: c.id,
+        })
+        .collect();
     render(&AccountPage {
         chrome: Chrome::of(Some(&v)),
         email: v.user().email.clone(),
@@ -310,5 +337,6 @@ pub async fn account(
         sessions,
         accounts,
         linkable,
+        apps,
     })
 }
