@@ -183,6 +183,39 @@ impl Browser {
         std::fs::write(shots_dir().join(format!("{name}.png")), png).expect("write screenshot");
     }
 
+    /// The checks a screen-reader user depends on, on the current page: a
+    /// language, one h1, a name for every control, link and button, alt text
+    /// on images, and charts described as images.
+    pub async fn check_accessible(&self, name: &str) {
+        let problems = self
+            .client
+            .execute(
+                r#"const problems = [];
+                   if (!document.documentElement.lang) problems.push("<html> has no lang");
+                   const h1 = document.querySelectorAll("h1").length;
+                   if (h1 !== 1) problems.push(`${h1} h1 elements`);
+                   const byId = (id) => document.getElementById(id);
+                   const named = (e) =>
+                     (e.getAttribute("aria-label") || "").trim() ||
+                     (e.getAttribute("aria-labelledby") || "").split(" ").map(byId).some((l) => l && l.textContent.trim()) ||
+                     [...(e.labels || [])].some((l) => l.textContent.trim()) ||
+                     (e.title || "").trim();
+                   for (const e of document.querySelectorAll("input:not([type=hidden]), select, textarea"))
+                     if (!named(e)) problems.push(`unlabelled ${e.tagName.toLowerCase()}#${e.id || e.name}`);
+                   for (const e of document.querySelectorAll("button, a[href]"))
+                     if (!e.textContent.trim() && !named(e)) problems.push(`nameless ${e.outerHTML.slice(0, 80)}`);
+                   for (const e of document.querySelectorAll("img"))
+                     if (!e.hasAttribute("alt")) problems.push(`img without alt: ${e.src}`);
+                   for (const e of document.querySelectorAll("svg.chart"))
+                     if (e.getAttribute("role") !== "img" || !named(e)) problems.push("a chart without role=img and a name");
+                   return problems.length ? problems : null;"#,
+                vec![],
+            )
+            .await
+            .expect("check the page");
+        assert!(problems.is_null(), "{name}: {problems}");
+    }
+
     /// Screenshots of the current page at desktop and phone widths: the first
     /// screen, and the whole page. At both widths the page must fit across:
     /// nothing may make the whole page scroll sideways.
@@ -207,6 +240,9 @@ impl Browser {
                 overflow.is_null(),
                 "{name} scrolls sideways at the {label} width; too wide: {overflow}"
             );
+            if label == "desktop" {
+                self.check_accessible(name).await;
+            }
             self.shot(&format!("{name}-{label}")).await;
             let full = self
                 .client

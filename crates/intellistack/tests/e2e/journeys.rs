@@ -693,3 +693,86 @@ async fn without_the_auth_role_sign_in_is_unavailable_but_sessions_work() {
     .await;
     server.stop().await;
 }
+
+#[tokio::test]
+async fn the_tutor_works_from_the_keyboard() {
+    use fantoccini::key::Key;
+    let (server, fake) = server_with_model(&[]).await;
+    fake.push(Script::Text(vec!["What would you measure first?"], 0));
+    verified_user(&server, "keys@example.com").await;
+    run("keyboard", &server.url, |b| async move {
+        sign_in(&b, "keys@example.com").await;
+        open_first_lesson(&b).await;
+        let active = "document.activeElement && document.activeElement.id";
+        // Tab from the top of the page reaches the tutor button.
+        b.client
+            .execute("document.activeElement.blur(); window.scrollTo(0, 0);", vec![])
+            .await
+            .unwrap();
+        let mut reached = false;
+        for _ in 0..80 {
+            b.client
+                .active_element()
+                .await
+                .unwrap()
+                .send_keys(&Key::Tab)
+                .await
+                .unwrap();
+            if b.client
+                .execute(&format!("return {active}"), vec![])
+                .await
+                .unwrap()
+                == json!("chat-toggle")
+            {
+                reached = true;
+                break;
+            }
+        }
+        assert!(reached, "Tab never reaches the tutor button");
+        // Enter opens the panel with the cursor in the message box.
+        b.client
+            .active_element()
+            .await
+            .unwrap()
+            .send_keys(&Key::Enter)
+            .await
+            .unwrap();
+        b.wait_js("the message box to take focus", &format!("{active} === 'chat-input'"))
+            .await;
+        b.client
+            .active_element()
+            .await
+            .unwrap()
+            .send_keys(&format!("Why do readings drift?{}", Key::Enter))
+            .await
+            .unwrap();
+        b.wait_js(
+            "the reply",
+            "[...document.querySelectorAll('.msg.assistant')].some(m => m.textContent.includes('measure first'))",
+        )
+        .await;
+        // Escape closes it and puts focus back where it was.
+        b.client
+            .active_element()
+            .await
+            .unwrap()
+            .send_keys(&Key::Escape)
+            .await
+            .unwrap();
+        b.wait_js(
+            "the panel to close",
+            &format!("document.getElementById('chat-panel').hidden && {active} === 'chat-toggle'"),
+        )
+        .await;
+        assert_eq!(
+            b.client
+                .execute("return document.getElementById('chat-toggle').getAttribute('aria-expanded')", vec![])
+                .await
+                .unwrap(),
+            json!("false")
+        );
+        b
+    })
+    .await;
+    server.stop().await;
+}
