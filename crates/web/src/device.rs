@@ -32,10 +32,7 @@ fn browser(ua: &str) -> Option<&'static str> {
         ("Chrome/", "Chrome"),
         ("Chromium/", "Chromium"),
     ];
-    FAMILIES
-        .iter()
-        .find(|(token, _)| ua.contains(token))
-        .map(|(_, name)| *name)
+    first_named(&FAMILIES, ua)
         .or_else(|| (ua.contains("Safari/") && ua.contains("Version/")).then_some("Safari"))
 }
 
@@ -50,7 +47,12 @@ fn system(ua: &str) -> Option<&'static str> {
         ("Macintosh", "macOS"),
         ("Linux", "Linux"),
     ];
-    SYSTEMS
+    first_named(&SYSTEMS, ua)
+}
+
+/// The name paired with the first token that occurs in `ua`.
+fn first_named(table: &[(&str, &'static str)], ua: &str) -> Option<&'static str> {
+    table
         .iter()
         .find(|(token, _)| ua.contains(token))
         .map(|(_, name)| *name)

@@ -65,6 +65,25 @@ async fn token(
     split(res).await
 }
 
+/// The public client's exchange of `code`, with the right verifier and redirect.
+async fn redeem(
+    server: &TestServer,
+    client_id: &str,
+    code: &str,
+) -> (u16, Value, reqwest::header::HeaderMap) {
+    token(
+        server,
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", code),
+            ("redirect_uri", RP),
+            ("code_verifier", VERIFIER),
+            ("client_id", client_id),
+        ],
+    )
+    .await
+}
+
 /// Signs in through the login hop and consents; returns the redirect to the RP.
 async fn code_via_login(server: &TestServer, client_id: &str, email: &str) -> String {
     let b = browser(server);
@@ -136,17 +155,7 @@ async fn authorization_code_flow_end_to_end() {
         assert_eq!(query_param(&back, "iss"), server.at("/api/auth"));
         let code = query_param(&back, "code");
 
-        let (s, tokens, h) = token(
-            &server,
-            &[
-                ("grant_type", "authorization_code"),
-                ("code", &code),
-                ("redirect_uri", RP),
-                ("code_verifier", VERIFIER),
-                ("client_id", client_id),
-            ],
-        )
-        .await;
+        let (s, tokens, h) = redeem(&server, client_id, &code).await;
         assert_eq!(s, 200, "{tokens}");
         assert_eq!(h["cache-control"], "no-store");
         assert_eq!(tokens["token_type"], "Bearer");
@@ -217,17 +226,7 @@ async fn authorization_code_flow_end_to_end() {
         assert_eq!(res.status(), 401, "access tokens of the family are revoked");
 
         // The code was used: a replay fails and revokes what it bought.
-        let (s, err, _) = token(
-            &server,
-            &[
-                ("grant_type", "authorization_code"),
-                ("code", &code),
-                ("redirect_uri", RP),
-                ("code_verifier", VERIFIER),
-                ("client_id", client_id),
-            ],
-        )
-        .await;
+        let (s, err, _) = redeem(&server, client_id, &code).await;
         assert_eq!((s, err["error"].as_str()), (400, Some("invalid_grant")));
         let events: Vec<(String,)> = match &server.db {
             common::Db::Sqlite(p) => sqlx::query_as("SELECT event_type FROM auth_event_log")
@@ -858,17 +857,7 @@ async fn users_list_and_withdraw_their_consents() {
         assert_eq!((s, list), (200, json!([])));
 
         let code = code_for(&server, &ada, client_id).await;
-        let (s, tokens, _) = token(
-            &server,
-            &[
-                ("grant_type", "authorization_code"),
-                ("code", &code),
-                ("redirect_uri", RP),
-                ("code_verifier", VERIFIER),
-                ("client_id", client_id),
-            ],
-        )
-        .await;
+        let (s, tokens, _) = redeem(&server, client_id, &code).await;
         assert_eq!(s, 200, "{tokens}");
         // Consent is remembered: this code comes without asking, and is left unredeemed.
         let pending = code_for(&server, &ada, client_id).await;
@@ -951,17 +940,7 @@ async fn users_list_and_withdraw_their_consents() {
         )
         .await;
         assert_eq!((s, err["error"].as_str()), (400, Some("invalid_grant")));
-        let (s, err, _) = token(
-            &server,
-            &[
-                ("grant_type", "authorization_code"),
-                ("code", &pending),
-                ("redirect_uri", RP),
-                ("code_verifier", VERIFIER),
-                ("client_id", client_id),
-            ],
-        )
-        .await;
+        let (s, err, _) = redeem(&server, client_id, &pending).await;
         assert_eq!((s, err["error"].as_str()), (400, Some("invalid_grant")));
 
         // The next sign-in through the client asks again.
