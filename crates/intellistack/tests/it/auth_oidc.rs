@@ -65,6 +65,17 @@ async fn token(
     split(res).await
 }
 
+/// Registers "Notes", a public client redirecting to `RP`, as an admin.
+async fn notes_client(server: &TestServer) -> Value {
+    let admin = admin(server, "admin@example.com").await;
+    register(
+        server,
+        &admin,
+        json!({"redirect_uris": [RP], "token_endpoint_auth_method": "none", "client_name": "Notes"}),
+    )
+    .await
+}
+
 /// The public client's exchange of `code`, with the right verifier and redirect.
 async fn redeem(
     server: &TestServer,
@@ -135,13 +146,7 @@ async fn verify_id_token(server: &TestServer, token: &str, aud: &str) -> Value {
 async fn authorization_code_flow_end_to_end() {
     for backend in Backend::ALL {
         let server = TestServer::start(backend).await;
-        let admin = admin(&server, "admin@example.com").await;
-        let reg = register(
-            &server,
-            &admin,
-            json!({"redirect_uris": [RP], "token_endpoint_auth_method": "none", "client_name": "Notes"}),
-        )
-        .await;
+        let reg = notes_client(&server).await;
         let client_id = reg["client_id"].as_str().unwrap();
         assert!(
             reg.get("client_secret").is_none(),
@@ -843,13 +848,7 @@ async fn code_for(server: &TestServer, b: &reqwest::Client, client_id: &str) -> 
 async fn users_list_and_withdraw_their_consents() {
     for backend in Backend::ALL {
         let server = TestServer::start(backend).await;
-        let admin = admin(&server, "admin@example.com").await;
-        let reg = register(
-            &server,
-            &admin,
-            json!({"redirect_uris": [RP], "token_endpoint_auth_method": "none", "client_name": "Notes"}),
-        )
-        .await;
+        let reg = notes_client(&server).await;
         let client_id = reg["client_id"].as_str().unwrap();
         let ada = verified_user(&server, "ada@example.com").await;
         let eve = verified_user(&server, "eve@example.com").await;
