@@ -7,6 +7,7 @@ use std::collections::HashSet;
 use common::{Db, SharedClock};
 use serde::Serialize;
 
+use crate::chat::store::set_course_threads_ended;
 use crate::content::PublicExercise;
 use crate::content::render::{Heading, render};
 use crate::content::store::{self, Course, Lesson, Stage};
@@ -138,7 +139,28 @@ impl Learning<'_> {
 
     pub async fn enrol(&self, user: &AuthenticatedUser, slug: &str) -> ApiResult<bool> {
         let c = self.course(slug).await?;
-        Ok(store::enrol(self.db, &user.id, &c.id, self.clock.now()).await?)
+        let new = store::enrol(self.db, &user.id, &c.id, self.clock.now()).await?;
+        if new {
+            // Coming back within the retention period keeps the old threads.
+            set_course_threads_ended(self.db, &user.id, (&c.id, &c.slug), None).await?;
+        }
+        Ok(new)
+    }
+
+    /// Ends the caller's enrolment: stages close, progress is kept for a
+    /// return, and the course's tutor threads are deleted after the
+    /// retention period unless they enrol again. Returns whether they were
+    /// enrolled; leaving twice is not an error.
+    pub async fn leave(&self, user: &AuthenticatedUser, slug: &str) -> ApiResult<bool> {
+        let c = self.course(slug).await?;
+        let now = self.clock.now();
+        // The enrolment first: if marking the threads then fails, they are
+        // kept longer, never deleted early.
+        let left = store::end_enrolment(self.db, &user.id, &c.id, now).await?;
+        if left {
+            set_course_threads_ended(self.db, &user.id, (&c.id, &c.slug), Some(now)).await?;
+        }
+        Ok(left)
     }
 
     pub async fn outline(&self, user: &AuthenticatedUser, slug: &str) -> ApiResult<Outline> {

@@ -85,6 +85,14 @@ on("[data-enrol]", "click", async (btn) => {
   else btn.disabled = false;
 });
 
+on("[data-leave]", "click", async (btn) => {
+  if (!confirm(`Leave ${btn.dataset.title}? Your progress is kept if you come back; your tutor conversations for it are deleted after ${btn.dataset.retentionDays} days.`)) return;
+  btn.disabled = true;
+  const res = await api(`/courses/${encodeURIComponent(btn.dataset.leave)}/leave`, { method: "POST" });
+  if (res.ok) location.reload();
+  else btn.disabled = false;
+});
+
 on("#mark-complete", "click", async (btn) => {
   const a = document.getElementById("lesson").dataset;
   btn.disabled = true;

@@ -11,6 +11,21 @@ use serde_json::{Map, Value};
 
 use super::ChatContext;
 
+/// Records when the enrolment behind a user's threads on a course ended
+/// (`None`: it is current again). Retention deletes threads 30 days after.
+/// Threads name their course as the page did, by slug or id, so both match.
+pub async fn set_course_threads_ended(
+    db: &Db,
+    user_id: &str,
+    course: (&str, &str),
+    ended_at: Option<DateTime<Utc>>,
+) -> sqlx::Result<u64> {
+    on_db!(db, pool => sqlx::query(
+        "UPDATE chatkit_thread SET enrollment_ended_at = $1 WHERE user_id = $2 AND course_id IN ($3, $4)")
+        .bind(ended_at).bind(user_id).bind(course.0).bind(course.1)
+        .execute(pool).await.map(|r| r.rows_affected()))
+}
+
 pub struct SqlStore {
     pub db: Db,
     pub clock: SharedClock,

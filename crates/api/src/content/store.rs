@@ -158,12 +158,15 @@ pub async fn reorder_lessons(db: &Db, ids: &[String], now: DateTime<Utc>) -> sql
     })
 }
 
+/// The user's current enrolment; one that has ended counts as none.
 pub async fn enrolment(db: &Db, user_id: &str, course_id: &str) -> sqlx::Result<Option<Enrolment>> {
-    on_db!(db, pool => sqlx::query_as::<_, Enrolment>("SELECT * FROM enrolment WHERE user_id = $1 AND course_id = $2")
+    on_db!(db, pool => sqlx::query_as::<_, Enrolment>(
+        "SELECT * FROM enrolment WHERE user_id = $1 AND course_id = $2 AND enrolment_ended_at IS NULL")
         .bind(user_id).bind(course_id).fetch_optional(pool).await)
 }
 
-/// Enrols (idempotently). Returns whether a new enrolment was made.
+/// Enrols (idempotently), or reopens an enrolment that ended, keeping its
+/// progress. Returns whether the user was not enrolled before.
 pub async fn enrol(
     db: &Db,
     user_id: &str,
@@ -171,8 +174,22 @@ pub async fn enrol(
     now: DateTime<Utc>,
 ) -> sqlx::Result<bool> {
     on_db!(db, pool => sqlx::query(
-        "INSERT INTO enrolment (user_id, course_id, unlocked_position, enrolled_at) VALUES ($1, $2, 1, $3) ON CONFLICT (user_id, course_id) DO NOTHING")
+        "INSERT INTO enrolment (user_id, course_id, unlocked_position, enrolled_at) VALUES ($1, $2, 1, $3)
+         ON CONFLICT (user_id, course_id) DO UPDATE SET enrolment_ended_at = NULL
+         WHERE enrolment.enrolment_ended_at IS NOT NULL")
         .bind(user_id).bind(course_id).bind(now).execute(pool).await.map(|r| r.rows_affected() == 1))
+}
+
+/// Ends a current enrolment. Returns whether there was one.
+pub async fn end_enrolment(
+    db: &Db,
+    user_id: &str,
+    course_id: &str,
+    now: DateTime<Utc>,
+) -> sqlx::Result<bool> {
+    on_db!(db, pool => sqlx::query(
+        "UPDATE enrolment SET enrolment_ended_at = $1 WHERE user_id = $2 AND course_id = $3 AND enrolment_ended_at IS NULL")
+        .bind(now).bind(user_id).bind(course_id).execute(pool).await.map(|r| r.rows_affected() == 1))
 }
 
 pub async fn raise_unlocked(

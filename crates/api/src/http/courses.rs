@@ -46,6 +46,25 @@ pub async fn enrol(
     Ok((status, Json(json!({"enrolled": true, "course": course}))))
 }
 
+#[utoipa::path(post, path = "/api/v1/courses/{course}/leave", tag = "learning",
+    params(("course" = String, Path, description = "Course slug")),
+    responses((status = 200, description = "Not enrolled any more; `threadRetentionDays` says when the course's tutor threads are deleted"),
+        (status = 401, description = "No or invalid token"), (status = 404, description = "COURSE_NOT_FOUND")),
+    security(("bearer" = [])))]
+pub async fn leave(
+    State(s): State<ApiState>,
+    user: AuthenticatedUser,
+    Path(course): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let left = s.learning().leave(&user, &course).await?;
+    Ok(Json(json!({
+        "enrolled": false,
+        "course": course,
+        "left": left,
+        "threadRetentionDays": crate::admin::RETENTION_DAYS,
+    })))
+}
+
 #[utoipa::path(get, path = "/api/v1/courses/{course}", tag = "learning",
     params(("course" = String, Path, description = "Course slug")),
     responses((status = 200, body = Outline), (status = 401, description = "No or invalid token"), (status = 404, description = "COURSE_NOT_FOUND")),

@@ -20,7 +20,7 @@ use crate::error::ApiError;
 #[openapi(
     info(title = "IntelliStack learning API", description = "Courses, lessons, authoring and administration. Errors are `{error: {code, message}}`."),
     paths(
-        courses::me, courses::list, courses::enrol, courses::outline, courses::lesson, courses::complete,
+        courses::me, courses::list, courses::enrol, courses::leave, courses::outline, courses::lesson, courses::complete,
         authoring::create_stage, authoring::reorder_stages, authoring::update_stage, authoring::delete_stage,
         authoring::create_lesson, authoring::reorder_lessons, authoring::source, authoring::update_lesson, authoring::delete_lesson,
         admin::set_role, admin::events, admin::export, admin::usage, admin::cleanup,
@@ -57,6 +57,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/courses", get(courses::list))
         .route("/courses/{course}", get(courses::outline))
         .route("/courses/{course}/enrol", post(courses::enrol))
+        .route("/courses/{course}/leave", post(courses::leave))
         .route("/courses/{course}/lessons/{stage}/{lesson}", get(courses::lesson))
         .route("/courses/{course}/lessons/{stage}/{lesson}/complete", post(courses::complete))
         .route("/courses/{course}/stages", post(authoring::create_stage))

@@ -177,6 +177,19 @@ async fn register_verify_learn_ask_and_sign_out() {
             .await;
         b.client.refresh().await.unwrap();
         assert!(b.text(".lesson-actions .done").await.contains("Completed"), "stored");
+
+        // Leaving the course closes it on the dashboard; coming back keeps the progress.
+        b.goto("/dashboard").await;
+        b.client
+            .execute("window.confirm = () => true;", vec![])
+            .await
+            .unwrap();
+        b.click("[data-leave]").await;
+        b.wait("[data-enrol]").await;
+        assert!(b.text(".course").await.contains("Start this course"));
+        b.click("[data-enrol]").await;
+        b.wait("[data-leave]").await;
+        assert!(b.text(".course").await.contains("1 of "));
         b.click("[data-action=sign-out]").await;
         b.wait_path("/login").await;
         b.goto("/dashboard").await;

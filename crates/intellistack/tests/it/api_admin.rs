@@ -221,6 +221,7 @@ async fn the_openapi_document_covers_every_route_and_its_errors() {
             ("get", "/api/v1/courses"),
             ("get", "/api/v1/courses/{course}"),
             ("post", "/api/v1/courses/{course}/enrol"),
+            ("post", "/api/v1/courses/{course}/leave"),
             ("get", "/api/v1/courses/{course}/lessons/{stage}/{lesson}"),
             (
                 "post",

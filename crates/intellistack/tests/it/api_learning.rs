@@ -211,3 +211,120 @@ async fn the_token_tells_the_api_whether_the_email_is_verified() {
         assert_eq!(me["email"], "u@example.com");
     }
 }
+
+/// When the enrolment behind a thread ended; `None` once the thread is gone.
+async fn thread_ended(
+    db: &common::Db,
+    id: String,
+) -> Option<Option<chrono::DateTime<chrono::Utc>>> {
+    let row: Option<(Option<chrono::DateTime<chrono::Utc>>,)> = common::on_db!(db, pool => sqlx::query_as(
+        "SELECT enrollment_ended_at FROM chatkit_thread WHERE id = $1")
+        .bind(&id).fetch_optional(pool).await.unwrap());
+    row.map(|r| r.0)
+}
+
+#[tokio::test]
+async fn leaving_closes_the_course_and_schedules_its_threads_for_deletion() {
+    use crate::support::chat::{events, message, send};
+    use chrono::{Duration, Utc};
+    for backend in Backend::ALL {
+        let server = TestServer::start(backend).await;
+        let b = verified_user(&server, "leaver@example.com").await;
+        let t = token(&b, &server).await;
+        let uid = session_user(&b, &server).await["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let (s, _) = api_post(&server, &format!("{COURSE}/enrol"), &t, json!({})).await;
+        assert_eq!(s, 201);
+        let (_, outline) = api_get(&server, COURSE, &t).await;
+        let first = lesson_path(&outline, 0, 0);
+        let (s, _) = api_post(&server, &format!("{first}/complete"), &t, json!({})).await;
+        assert_eq!(s, 200);
+        // A tutor thread started on this course, and one on another.
+        let res = send(
+            &server,
+            &t,
+            json!({"type": "threads.create", "params": {"input": message("What is a sensor?")},
+                   "metadata": {"page": {"course": "physical-ai"}}}),
+        )
+        .await;
+        assert_eq!(res.status(), 200);
+        let course_thread = events(res).await[0]["thread"]["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        common::on_db!(&server.db, pool => sqlx::query(
+            "INSERT INTO chatkit_thread (id, user_id, course_id, created_at, updated_at) VALUES ('elsewhere', $1, 'other-course', $2, $2)")
+            .bind(&uid).bind(Utc::now()).execute(pool).await.unwrap().rows_affected());
+        let ended = |id: &str| thread_ended(&server.db, id.to_string());
+        let (s, body) = api_post(&server, &format!("{COURSE}/leave"), &t, json!({})).await;
+        assert_eq!(s, 200, "{body}");
+        assert_eq!(
+            (
+                &body["enrolled"],
+                &body["left"],
+                &body["threadRetentionDays"]
+            ),
+            (&json!(false), &json!(true), &json!(30))
+        );
+        let (s, again) = api_post(&server, &format!("{COURSE}/leave"), &t, json!({})).await;
+        assert_eq!(
+            (s, &again["left"]),
+            (200, &json!(false)),
+            "leaving twice is harmless"
+        );
+        let (s, body) = api_post(&server, "/api/v1/courses/no-such/leave", &t, json!({})).await;
+        assert_eq!((s, code(&body)), (404, "COURSE_NOT_FOUND"));
+
+        // The course is closed to them now.
+        let (_, outline) = api_get(&server, COURSE, &t).await;
+        assert_eq!(outline["enrolled"], false);
+        assert!(stage(&outline, 0)["locked"].as_bool().unwrap());
+        let (s, body) = api_get(&server, &first, &t).await;
+        assert_eq!((s, code(&body)), (403, "NOT_ENROLLED"));
+        let (s, body) = api_post(&server, &format!("{first}/complete"), &t, json!({})).await;
+        assert_eq!((s, code(&body)), (403, "NOT_ENROLLED"));
+
+        // Its threads are marked; the other course's are not.
+        let when = ended(&course_thread).await.flatten().expect("marked");
+        assert_eq!(ended("elsewhere").await, Some(None));
+        assert_eq!(
+            api::admin::run_retention(&server.db, when + Duration::days(29))
+                .await
+                .unwrap(),
+            0,
+            "kept through the retention period"
+        );
+
+        // Coming back reopens the enrolment with its progress, and keeps the threads.
+        let (s, _) = api_post(&server, &format!("{COURSE}/enrol"), &t, json!({})).await;
+        assert_eq!(s, 201);
+        let (_, outline) = api_get(&server, COURSE, &t).await;
+        assert_eq!(
+            (&outline["enrolled"], &outline["completedCount"]),
+            (&json!(true), &json!(1))
+        );
+        assert_eq!(ended(&course_thread).await, Some(None));
+        assert_eq!(
+            api::admin::run_retention(&server.db, when + Duration::days(31))
+                .await
+                .unwrap(),
+            0
+        );
+
+        // Leaving for good: the course's threads go after the period, the rest stay.
+        let (s, _) = api_post(&server, &format!("{COURSE}/leave"), &t, json!({})).await;
+        assert_eq!(s, 200);
+        let when = ended(&course_thread).await.flatten().expect("marked again");
+        assert_eq!(
+            api::admin::run_retention(&server.db, when + Duration::days(31))
+                .await
+                .unwrap(),
+            1
+        );
+        assert_eq!(ended(&course_thread).await, None, "deleted");
+        assert_eq!(ended("elsewhere").await, Some(None), "kept");
+        server.stop().await;
+    }
+}

@@ -30,6 +30,8 @@ struct DashboardPage {
     email_verified: bool,
     notice: Option<&'static str>,
     courses: Vec<CourseCard>,
+    /// How long a course's tutor threads outlive leaving it.
+    retention_days: i64,
 }
 
 pub async fn dashboard(
@@ -67,6 +69,7 @@ pub async fn dashboard(
             _ => None,
         },
         courses,
+        retention_days: api::admin::RETENTION_DAYS,
     })
 }
 
