@@ -28,10 +28,13 @@ export async function authPost(path, body) {
 let token = null;
 let tokenExp = 0;
 
-function expOf(jwt) {
+/** When `jwt` expires by this browser's clock: its lifetime (exp - iat) from now, so a
+ *  clock that differs from the server's neither keeps a dead token nor refetches forever. */
+function expiryOf(jwt) {
   try {
     const payload = JSON.parse(atob(jwt.split(".")[1].replace(/-/g, "+").replace(/_/g, "/")));
-    return payload.exp * 1000;
+    const lifetime = payload.iat ? (payload.exp - payload.iat) * 1000 : payload.exp * 1000 - Date.now();
+    return Date.now() + lifetime;
   } catch {
     return 0;
   }
@@ -44,7 +47,7 @@ export async function apiToken(force = false) {
   if (res.status === 401) { location.href = `/login?next=${encodeURIComponent(location.pathname)}`; throw new Error("signed out"); }
   if (!res.ok) throw new Error(`token ${res.status}`);
   token = (await res.json()).token;
-  tokenExp = expOf(token);
+  tokenExp = expiryOf(token);
   return token;
 }
 

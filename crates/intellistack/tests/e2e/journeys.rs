@@ -708,10 +708,11 @@ async fn without_the_auth_role_sign_in_is_unavailable_but_sessions_work() {
 }
 
 #[tokio::test]
-async fn the_tutor_works_from_the_keyboard() {
+async fn the_tutor_works_from_the_keyboard_and_renews_its_token() {
     use fantoccini::key::Key;
     let (server, fake) = server_with_model(&[]).await;
     fake.push(Script::Text(vec!["What would you measure first?"], 0));
+    fake.push(Script::Text(vec!["Try it and see."], 0));
     verified_user(&server, "keys@example.com").await;
     run("keyboard", &server.url, |b| async move {
         sign_in(&b, "keys@example.com").await;
@@ -764,6 +765,41 @@ async fn the_tutor_works_from_the_keyboard() {
             "[...document.querySelectorAll('.msg.assistant')].some(m => m.textContent.includes('measure first'))",
         )
         .await;
+        // Fourteen and a half minutes on, the 15-minute API token is renewed
+        // before the next request rather than sent to expire on the way.
+        b.client
+            .execute(
+                r#"window.tokenFetches = 0;
+                   const realFetch = window.fetch;
+                   window.fetch = (url, init) => {
+                     if (String(url).includes('/api/auth/token')) window.tokenFetches += 1;
+                     return realFetch(url, init);
+                   };
+                   const real = Date.now.bind(Date); Date.now = () => real() + 870_000;"#,
+                vec![],
+            )
+            .await
+            .unwrap();
+        b.client
+            .active_element()
+            .await
+            .unwrap()
+            .send_keys(&format!("And then?{}", Key::Enter))
+            .await
+            .unwrap();
+        b.wait_js(
+            "the second reply",
+            "document.querySelectorAll('.msg.assistant').length === 2 && !document.getElementById('chat-send').disabled",
+        )
+        .await;
+        assert_eq!(
+            b.client
+                .execute("return window.tokenFetches", vec![])
+                .await
+                .unwrap(),
+            json!(1),
+            "one fresh token for the late request"
+        );
         // Escape closes it and puts focus back where it was.
         b.client
             .active_element()
