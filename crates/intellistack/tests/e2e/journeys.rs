@@ -163,6 +163,11 @@ async fn register_verify_learn_ask_and_sign_out() {
             "document.querySelectorAll('#chat-messages .msg.user').length === 1 && document.querySelectorAll('#chat-messages .msg.assistant').length === 1",
         )
         .await;
+        assert!(
+            b.text("#chat-threads li time").await.len() > 4,
+            "each thread shows when it was last active"
+        );
+        b.shots("chat-threads").await;
         b.client
             .execute("window.confirm = () => true;", vec![])
             .await
