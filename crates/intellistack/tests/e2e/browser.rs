@@ -177,6 +177,14 @@ impl Browser {
         self.wait(css).await.text().await.expect("text")
     }
 
+    /// Answers "OK" to every confirm() dialog on the current page.
+    pub async fn accept_confirms(&self) {
+        self.client
+            .execute("window.confirm = () => true;", vec![])
+            .await
+            .expect("replace confirm");
+    }
+
     /// Saves a screenshot at the current width.
     pub async fn shot(&self, name: &str) {
         let png = self.client.screenshot().await.expect("screenshot");

@@ -168,10 +168,7 @@ async fn register_verify_learn_ask_and_sign_out() {
             "each thread shows when it was last active"
         );
         b.shots("chat-threads").await;
-        b.client
-            .execute("window.confirm = () => true;", vec![])
-            .await
-            .unwrap();
+        b.accept_confirms().await;
         b.click("#chat-threads li button.secondary").await;
         b.wait_js("the thread is gone", "document.querySelectorAll('#chat-threads li').length === 0")
             .await;
@@ -185,10 +182,7 @@ async fn register_verify_learn_ask_and_sign_out() {
 
         // Leaving the course closes it on the dashboard; coming back keeps the progress.
         b.goto("/dashboard").await;
-        b.client
-            .execute("window.confirm = () => true;", vec![])
-            .await
-            .unwrap();
+        b.accept_confirms().await;
         b.click("[data-leave]").await;
         b.wait("[data-enrol]").await;
         assert!(b.text(".course").await.contains("Start this course"));
@@ -540,10 +534,7 @@ async fn every_page_at_desktop_and_phone_widths() {
             "{apps}"
         );
         b.shots("account-apps").await;
-        b.client
-            .execute("window.confirm = () => true;", vec![])
-            .await
-            .unwrap();
+        b.accept_confirms().await;
         b.click("[data-revoke-consent]").await;
         b.wait_js("the app to go", "!document.querySelector('.apps li')")
             .await;
