@@ -247,7 +247,7 @@ async fn linking_follows_the_verification_rules() {
 }
 
 #[tokio::test]
-async fn bad_state_wrong_verifier_and_foreign_urls_are_refused() {
+async fn bad_state_wrong_or_missing_verifier_and_foreign_urls_are_refused() {
     for backend in Backend::ALL {
         let (server, gh) = start(backend).await;
         {
@@ -267,6 +267,61 @@ async fn bad_state_wrong_verifier_and_foreign_urls_are_refused() {
             round(&server, &c, &gh, "stolen-code", false).await,
             "/oops?error=invalid_code"
         );
+        // The right code with another flow's verifier: the provider refuses it.
+        let w = browser(&server);
+        let (_, body, _) = post(
+            &w,
+            &server,
+            "/api/auth/sign-in/social",
+            json!({"provider": "github", "errorCallbackURL": "/oops"}),
+        )
+        .await;
+        let state = query_param(body["url"].as_str().unwrap(), "state");
+        gh.lock().unwrap().challenge = "challenge-of-another-flow".into();
+        let res = w
+            .get(server.at(&format!(
+                "/api/auth/callback/github?code=good-code&state={state}"
+            )))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.headers()["location"], "/oops?error=invalid_code");
+        // With the stored verifier gone, the callback stops before the provider.
+        let m = browser(&server);
+        let (_, body, _) = post(
+            &m,
+            &server,
+            "/api/auth/sign-in/social",
+            json!({"provider": "github"}),
+        )
+        .await;
+        let url = body["url"].as_str().unwrap().to_string();
+        let state = query_param(&url, "state");
+        gh.lock().unwrap().challenge = query_param(&url, "code_challenge");
+        let row = format!(
+            "{}:{}",
+            ::auth::social::STATE_PURPOSE,
+            ::auth::crypto::token_hash(&state)
+        );
+        let gone = common::on_db!(&server.db, pool => sqlx::query(
+            "DELETE FROM verification WHERE identifier = $1").bind(&row).execute(pool).await.unwrap().rows_affected());
+        assert_eq!(
+            gone, 1,
+            "the verifier lives in the state's verification row"
+        );
+        let res = m
+            .get(server.at(&format!(
+                "/api/auth/callback/github?code=good-code&state={state}"
+            )))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            res.headers()["location"].to_str().unwrap(),
+            format!("{}/api/auth/error?error=state_mismatch", server.url)
+        );
+        let (_, session, _) = get(&m, &server, "/api/auth/get-session").await;
+        assert!(session.is_null(), "no session without the verifier");
         // The state cookie must come from the same browser.
         let (_, body, _) = post(
             &browser(&server),
