@@ -39,20 +39,14 @@ impl Auth {
         consent_id: &str,
         meta: &RequestMeta,
     ) -> AuthResult<()> {
-        let not_found = || AuthError::not_found("CONSENT_NOT_FOUND", "Consent not found");
-        let consent = store::consent_of(&self.db, consent_id, user_id)
+        let client_id = store::withdraw_consent(&self.db, consent_id, user_id, self.clock.now())
             .await?
-            .ok_or_else(not_found)?;
-        let now = self.clock.now();
-        if !store::withdraw_consent(&self.db, &consent.id, &consent.client_id, user_id, now).await?
-        {
-            return Err(not_found());
-        }
+            .ok_or_else(|| AuthError::not_found("CONSENT_NOT_FOUND", "Consent not found"))?;
         self.audit(
             meta,
             Entry::new(Event::OidcConsentRevoked)
                 .user(user_id)
-                .details(json!({"client_id": consent.client_id})),
+                .details(json!({"client_id": client_id})),
         )
         .await;
         Ok(())

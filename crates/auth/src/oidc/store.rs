@@ -210,43 +210,31 @@ pub struct ConsentRow {
     pub updated_at: DateTime<Utc>,
 }
 
-macro_rules! consent_select {
-    ($where:literal) => {
-        concat!(
-            "SELECT c.id, c.client_id, a.name AS client_name, c.user_id, c.scopes, c.created_at, c.updated_at \
-             FROM oauth_consent c JOIN oauth_client a ON a.client_id = c.client_id ",
-            $where
-        )
-    };
-}
-
 /// Every consent a user has given, newest first.
 pub async fn consents_of(db: &Db, user_id: &str) -> sqlx::Result<Vec<ConsentRow>> {
-    on_db!(db, pool => sqlx::query_as(consent_select!("WHERE c.user_id = $1 ORDER BY c.updated_at DESC, c.id"))
+    on_db!(db, pool => sqlx::query_as(
+        "SELECT c.id, c.client_id, a.name AS client_name, c.user_id, c.scopes, c.created_at, c.updated_at
+         FROM oauth_consent c JOIN oauth_client a ON a.client_id = c.client_id
+         WHERE c.user_id = $1 ORDER BY c.updated_at DESC, c.id")
         .bind(user_id).fetch_all(pool).await)
 }
 
-/// One of a user's consents; another user's id finds nothing.
-pub async fn consent_of(db: &Db, id: &str, user_id: &str) -> sqlx::Result<Option<ConsentRow>> {
-    on_db!(db, pool => sqlx::query_as(consent_select!("WHERE c.id = $1 AND c.user_id = $2"))
-        .bind(id).bind(user_id).fetch_optional(pool).await)
-}
-
-/// Withdraws a consent and everything the client holds for the user: its
-/// unused codes, access tokens and refresh tokens. One transaction, so a
-/// failure leaves the grant whole rather than half-revoked.
+/// Withdraws one of `user_id`'s consents and everything its client holds for
+/// the user: unused codes, access tokens and refresh tokens. One transaction,
+/// so a failure leaves the grant whole rather than half-revoked. Returns the
+/// client's id, or `None` when the user has no consent with that id.
 pub async fn withdraw_consent(
     db: &Db,
     id: &str,
-    client_id: &str,
     user_id: &str,
     now: DateTime<Utc>,
-) -> sqlx::Result<bool> {
+) -> sqlx::Result<Option<String>> {
     on_db!(db, pool => {
         let mut tx = pool.begin().await?;
-        let gone = sqlx::query("DELETE FROM oauth_consent WHERE id = $1 AND user_id = $2")
-            .bind(id).bind(user_id).execute(&mut *tx).await?.rows_affected() == 1;
-        if gone {
+        let client: Option<(String,)> = sqlx::query_as(
+            "DELETE FROM oauth_consent WHERE id = $1 AND user_id = $2 RETURNING client_id")
+            .bind(id).bind(user_id).fetch_optional(&mut *tx).await?;
+        if let Some((client_id,)) = &client {
             sqlx::query("UPDATE oauth_access_token SET revoked_at = $1 WHERE client_id = $2 AND user_id = $3 AND revoked_at IS NULL")
                 .bind(now).bind(client_id).bind(user_id).execute(&mut *tx).await?;
             sqlx::query("UPDATE oauth_refresh_token SET revoked_at = $1 WHERE client_id = $2 AND user_id = $3 AND revoked_at IS NULL")
@@ -256,6 +244,6 @@ pub async fn withdraw_consent(
                 .bind(client_id).bind(user_id).execute(&mut *tx).await?;
         }
         tx.commit().await?;
-        Ok(gone)
+        Ok(client.map(|(c,)| c))
     })
 }
