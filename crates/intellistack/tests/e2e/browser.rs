@@ -177,6 +177,17 @@ impl Browser {
         self.wait(css).await.text().await.expect("text")
     }
 
+    /// Types `keys` (text or `fantoccini::key::Key`s) into whatever has focus.
+    pub async fn press(&self, keys: &str) {
+        self.client
+            .active_element()
+            .await
+            .expect("the focused element")
+            .send_keys(keys)
+            .await
+            .expect("send keys");
+    }
+
     /// Answers "OK" to every confirm() dialog on the current page.
     pub async fn accept_confirms(&self) {
         self.client

@@ -721,13 +721,7 @@ async fn the_tutor_works_from_the_keyboard_and_renews_its_token() {
             .unwrap();
         let mut reached = false;
         for _ in 0..80 {
-            b.client
-                .active_element()
-                .await
-                .unwrap()
-                .send_keys(&Key::Tab)
-                .await
-                .unwrap();
+            b.press(&Key::Tab).await;
             if b.client
                 .execute(&format!("return {active}"), vec![])
                 .await
@@ -740,22 +734,10 @@ async fn the_tutor_works_from_the_keyboard_and_renews_its_token() {
         }
         assert!(reached, "Tab never reaches the tutor button");
         // Enter opens the panel with the cursor in the message box.
-        b.client
-            .active_element()
-            .await
-            .unwrap()
-            .send_keys(&Key::Enter)
-            .await
-            .unwrap();
+        b.press(&Key::Enter).await;
         b.wait_js("the message box to take focus", &format!("{active} === 'chat-input'"))
             .await;
-        b.client
-            .active_element()
-            .await
-            .unwrap()
-            .send_keys(&format!("Why do readings drift?{}", Key::Enter))
-            .await
-            .unwrap();
+        b.press(&format!("Why do readings drift?{}", Key::Enter)).await;
         b.wait_js(
             "the reply",
             "[...document.querySelectorAll('.msg.assistant')].some(m => m.textContent.includes('measure first'))",
@@ -776,13 +758,7 @@ async fn the_tutor_works_from_the_keyboard_and_renews_its_token() {
             )
             .await
             .unwrap();
-        b.client
-            .active_element()
-            .await
-            .unwrap()
-            .send_keys(&format!("And then?{}", Key::Enter))
-            .await
-            .unwrap();
+        b.press(&format!("And then?{}", Key::Enter)).await;
         b.wait_js(
             "the second reply",
             "document.querySelectorAll('.msg.assistant').length === 2 && !document.getElementById('chat-send').disabled",
@@ -797,13 +773,7 @@ async fn the_tutor_works_from_the_keyboard_and_renews_its_token() {
             "one fresh token for the late request"
         );
         // Escape closes it and puts focus back where it was.
-        b.client
-            .active_element()
-            .await
-            .unwrap()
-            .send_keys(&Key::Escape)
-            .await
-            .unwrap();
+        b.press(&Key::Escape).await;
         b.wait_js(
             "the panel to close",
             &format!("document.getElementById('chat-panel').hidden && {active} === 'chat-toggle'"),

@@ -90,6 +90,19 @@ async fn start(backend: Backend) -> (TestServer, Shared) {
     (server, shared)
 }
 
+/// Follows GitHub's redirect back to us in `b`; returns the callback's Location.
+async fn callback(server: &TestServer, b: &reqwest::Client, code: &str, state: &str) -> String {
+    let res = b
+        .get(server.at(&format!(
+            "/api/auth/callback/github?code={code}&state={state}"
+        )))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 302);
+    res.headers()["location"].to_str().unwrap().to_string()
+}
+
 /// Starts the flow in `b`, lets the double expect its PKCE challenge, and
 /// follows the callback. Returns the callback's Location.
 async fn round(
@@ -115,15 +128,7 @@ async fn round(
     } else {
         q["state"].clone()
     };
-    let res = b
-        .get(server.at(&format!(
-            "/api/auth/callback/github?code={code}&state={state}"
-        )))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 302);
-    res.headers()["location"].to_str().unwrap().to_string()
+    callback(server, b, code, &state).await
 }
 
 #[tokio::test]
@@ -278,14 +283,10 @@ async fn bad_state_wrong_or_missing_verifier_and_foreign_urls_are_refused() {
         .await;
         let state = query_param(body["url"].as_str().unwrap(), "state");
         gh.lock().unwrap().challenge = "challenge-of-another-flow".into();
-        let res = w
-            .get(server.at(&format!(
-                "/api/auth/callback/github?code=good-code&state={state}"
-            )))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(res.headers()["location"], "/oops?error=invalid_code");
+        assert_eq!(
+            callback(&server, &w, "good-code", &state).await,
+            "/oops?error=invalid_code"
+        );
         // With the stored verifier gone, the callback stops before the provider.
         let m = browser(&server);
         let (_, body, _) = post(
@@ -309,15 +310,8 @@ async fn bad_state_wrong_or_missing_verifier_and_foreign_urls_are_refused() {
             gone, 1,
             "the verifier lives in the state's verification row"
         );
-        let res = m
-            .get(server.at(&format!(
-                "/api/auth/callback/github?code=good-code&state={state}"
-            )))
-            .send()
-            .await
-            .unwrap();
         assert_eq!(
-            res.headers()["location"].to_str().unwrap(),
+            callback(&server, &m, "good-code", &state).await,
             format!("{}/api/auth/error?error=state_mismatch", server.url)
         );
         let (_, session, _) = get(&m, &server, "/api/auth/get-session").await;
@@ -337,15 +331,8 @@ async fn bad_state_wrong_or_missing_verifier_and_foreign_urls_are_refused() {
             .unwrap()
             .1
             .to_string();
-        let res = browser(&server)
-            .get(server.at(&format!(
-                "/api/auth/callback/github?code=good-code&state={state}"
-            )))
-            .send()
-            .await
-            .unwrap();
         assert_eq!(
-            res.headers()["location"].to_str().unwrap(),
+            callback(&server, &browser(&server), "good-code", &state).await,
             format!("{}/api/auth/error?error=state_mismatch", server.url)
         );
         // Redirect targets are allow-listed; unknown providers are 404.
@@ -408,16 +395,7 @@ async fn link_round(server: &TestServer, b: &reqwest::Client, gh: &Shared) -> St
     let url = url::Url::parse(body["url"].as_str().unwrap()).unwrap();
     let q: std::collections::HashMap<_, _> = url.query_pairs().into_owned().collect();
     gh.lock().unwrap().challenge = q["code_challenge"].clone();
-    let res = b
-        .get(server.at(&format!(
-            "/api/auth/callback/github?code=good-code&state={}",
-            q["state"]
-        )))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 302);
-    res.headers()["location"].to_str().unwrap().to_string()
+    callback(server, b, "good-code", &q["state"]).await
 }
 
 #[tokio::test]
