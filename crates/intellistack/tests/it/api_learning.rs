@@ -213,13 +213,10 @@ async fn the_token_tells_the_api_whether_the_email_is_verified() {
 }
 
 /// When the enrolment behind a thread ended; `None` once the thread is gone.
-async fn thread_ended(
-    db: &common::Db,
-    id: String,
-) -> Option<Option<chrono::DateTime<chrono::Utc>>> {
+async fn thread_ended(db: &common::Db, id: &str) -> Option<Option<chrono::DateTime<chrono::Utc>>> {
     let row: Option<(Option<chrono::DateTime<chrono::Utc>>,)> = common::on_db!(db, pool => sqlx::query_as(
         "SELECT enrollment_ended_at FROM chatkit_thread WHERE id = $1")
-        .bind(&id).fetch_optional(pool).await.unwrap());
+        .bind(id).fetch_optional(pool).await.unwrap());
     row.map(|r| r.0)
 }
 
@@ -257,7 +254,6 @@ async fn leaving_closes_the_course_and_schedules_its_threads_for_deletion() {
         common::on_db!(&server.db, pool => sqlx::query(
             "INSERT INTO chatkit_thread (id, user_id, course_id, created_at, updated_at) VALUES ('elsewhere', $1, 'other-course', $2, $2)")
             .bind(&uid).bind(Utc::now()).execute(pool).await.unwrap().rows_affected());
-        let ended = |id: &str| thread_ended(&server.db, id.to_string());
         let (s, body) = api_post(&server, &format!("{COURSE}/leave"), &t, json!({})).await;
         assert_eq!(s, 200, "{body}");
         assert_eq!(
@@ -287,8 +283,11 @@ async fn leaving_closes_the_course_and_schedules_its_threads_for_deletion() {
         assert_eq!((s, code(&body)), (403, "NOT_ENROLLED"));
 
         // Its threads are marked; the other course's are not.
-        let when = ended(&course_thread).await.flatten().expect("marked");
-        assert_eq!(ended("elsewhere").await, Some(None));
+        let when = thread_ended(&server.db, &course_thread)
+            .await
+            .flatten()
+            .expect("marked");
+        assert_eq!(thread_ended(&server.db, "elsewhere").await, Some(None));
         assert_eq!(
             api::admin::run_retention(&server.db, when + Duration::days(29))
                 .await
@@ -305,7 +304,7 @@ async fn leaving_closes_the_course_and_schedules_its_threads_for_deletion() {
             (&outline["enrolled"], &outline["completedCount"]),
             (&json!(true), &json!(1))
         );
-        assert_eq!(ended(&course_thread).await, Some(None));
+        assert_eq!(thread_ended(&server.db, &course_thread).await, Some(None));
         assert_eq!(
             api::admin::run_retention(&server.db, when + Duration::days(31))
                 .await
@@ -316,15 +315,26 @@ async fn leaving_closes_the_course_and_schedules_its_threads_for_deletion() {
         // Leaving for good: the course's threads go after the period, the rest stay.
         let (s, _) = api_post(&server, &format!("{COURSE}/leave"), &t, json!({})).await;
         assert_eq!(s, 200);
-        let when = ended(&course_thread).await.flatten().expect("marked again");
+        let when = thread_ended(&server.db, &course_thread)
+            .await
+            .flatten()
+            .expect("marked again");
         assert_eq!(
             api::admin::run_retention(&server.db, when + Duration::days(31))
                 .await
                 .unwrap(),
             1
         );
-        assert_eq!(ended(&course_thread).await, None, "deleted");
-        assert_eq!(ended("elsewhere").await, Some(None), "kept");
+        assert_eq!(
+            thread_ended(&server.db, &course_thread).await,
+            None,
+            "deleted"
+        );
+        assert_eq!(
+            thread_ended(&server.db, "elsewhere").await,
+            Some(None),
+            "kept"
+        );
         server.stop().await;
     }
 }
