@@ -236,9 +236,11 @@ impl Browser {
     }
 
     /// Screenshots of the current page at desktop and phone widths: the first
-    /// screen, and the whole page. At both widths the page must fit across:
+    /// screen, and the whole page (each width starts from its own window size,
+    /// and the window returns to the desktop size at the end). At both widths the page must fit across:
     /// nothing may make the whole page scroll sideways.
     pub async fn shots(&self, name: &str) {
+        self.check_accessible(name).await;
         for (label, (w, h)) in [("desktop", DESKTOP), ("phone", PHONE)] {
             self.client.set_window_size(w, h).await.expect("resize");
             tokio::time::sleep(Duration::from_millis(150)).await;
@@ -259,9 +261,6 @@ impl Browser {
                 overflow.is_null(),
                 "{name} scrolls sideways at the {label} width; too wide: {overflow}"
             );
-            if label == "desktop" {
-                self.check_accessible(name).await;
-            }
             self.shot(&format!("{name}-{label}")).await;
             let full = self
                 .client
@@ -275,7 +274,6 @@ impl Browser {
                 self.client.set_window_size(w, tall).await.expect("resize");
                 tokio::time::sleep(Duration::from_millis(150)).await;
                 self.shot(&format!("{name}-{label}-full")).await;
-                self.client.set_window_size(w, h).await.expect("resize");
             }
         }
         self.client
