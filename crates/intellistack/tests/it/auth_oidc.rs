@@ -112,11 +112,16 @@ async fn code_via_login(server: &TestServer, client_id: &str, email: &str) -> St
     assert_eq!(s, 200, "{body}");
     let consent = body["url"].as_str().unwrap().to_string();
     assert!(consent.starts_with(&server.at("/consent?")), "{consent}");
+    allow(server, &b, &consent).await
+}
+
+/// Accepts the consent page at `consent_url`; returns the redirect to the RP.
+async fn allow(server: &TestServer, b: &reqwest::Client, consent_url: &str) -> String {
     let (s, body, _) = post(
-        &b,
+        b,
         server,
         "/api/auth/oauth2/consent",
-        json!({"accept": true, "oauth_query": query_of(&consent)}),
+        json!({"accept": true, "oauth_query": query_of(consent_url)}),
     )
     .await;
     assert_eq!(s, 200, "{body}");
@@ -830,15 +835,7 @@ async fn code_for(server: &TestServer, b: &reqwest::Client, client_id: &str) -> 
     assert_eq!(s, 302);
     let mut back = location(&h);
     if back.starts_with(&server.at("/consent?")) {
-        let (s, body, _) = post(
-            b,
-            server,
-            "/api/auth/oauth2/consent",
-            json!({"accept": true, "oauth_query": query_of(&back)}),
-        )
-        .await;
-        assert_eq!(s, 200, "{body}");
-        back = body["url"].as_str().unwrap().to_string();
+        back = allow(server, b, &back).await;
     }
     assert!(back.starts_with(RP), "{back}");
     query_param(&back, "code")
