@@ -25,6 +25,9 @@ use crate::types::*;
 pub const CANCELLED_MARKER: &str =
     "The user cancelled the stream. Stop responding to the prior request.";
 
+/// Told to the model after an answer that broke off with an error.
+pub const INTERRUPTED_MARKER: &str = "The previous reply was cut off by an error. Do not continue it; answer the next message afresh.";
+
 /// What a responder gets for one turn.
 #[derive(Debug, Clone)]
 pub struct TurnInput {
@@ -505,7 +508,13 @@ impl<C: Clone + Send + Sync + 'static> ChatKitServer<C> {
         // Stop the responder (and whatever upstream call it holds) now.
         drop(stream);
         if cancelled {
-            self.save_partial(&thread, pending, ctx).await;
+            self.save_partial(&thread, pending, ctx, CANCELLED_MARKER)
+                .await;
+        } else if failed && pending.values().any(|a| !a.text().trim().is_empty()) {
+            // What the user already read stays in the thread, as after a
+            // disconnect; the error event tells them it is incomplete.
+            self.save_partial(&thread, pending, ctx, INTERRUPTED_MARKER)
+                .await;
         }
         (failed, cancelled)
     }
@@ -515,6 +524,7 @@ impl<C: Clone + Send + Sync + 'static> ChatKitServer<C> {
         thread: &ThreadMetadata,
         pending: HashMap<String, AssistantMessageItem>,
         ctx: &C,
+        marker_text: &str,
     ) {
         let mut saved_any = false;
         for (_, item) in pending {
@@ -536,12 +546,12 @@ impl<C: Clone + Send + Sync + 'static> ChatKitServer<C> {
                 thread_id: thread.id.clone(),
                 created_at: Utc::now(),
             },
-            content: CANCELLED_MARKER.into(),
+            content: marker_text.into(),
         });
         if let Err(e) = self.store.add_thread_item(&thread.id, &marker, ctx).await {
-            tracing::error!(error = %e, "saving the cancellation marker failed");
+            tracing::error!(error = %e, "saving the partial-reply marker failed");
         }
-        tracing::info!(thread = %thread.id, partial = saved_any, "client left mid-answer; partial reply kept");
+        tracing::info!(thread = %thread.id, partial = saved_any, "answer ended early; partial reply kept");
     }
 }
 

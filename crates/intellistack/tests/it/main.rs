@@ -24,4 +24,5 @@ mod migration;
 mod tutor;
 mod tutor_dense;
 mod tutor_llm;
+mod tutor_streams;
 mod web_pages;

@@ -142,6 +142,9 @@ fn retryable(e: &LlmError) -> bool {
         LlmError::Status(s) => *s == 429 || *s >= 500,
         LlmError::Connect(_) | LlmError::Timeout => true,
         LlmError::Protocol(_) => false,
+        // Nothing was shown yet when this is seen before the first chunk:
+        // a cut connection is worth another try.
+        LlmError::Incomplete => true,
     }
 }
 
@@ -161,7 +164,10 @@ impl Reading {
                 }
                 Ok(None) => {
                     self.ended = true;
-                    self.pending.extend(self.parser.finish());
+                    match self.parser.end() {
+                        Ok(chunks) => self.pending.extend(chunks),
+                        Err(e) => return Some(Err(e)),
+                    }
                 }
                 Ok(Some(Err(e))) => {
                     self.ended = true;

@@ -105,4 +105,7 @@ pub enum LlmError {
     Connect(String),
     #[error("unexpected reply from the model endpoint: {0}")]
     Protocol(String),
+    /// The reply stopped without `finish_reason` or `[DONE]`.
+    #[error("the model's reply stopped before it finished")]
+    Incomplete,
 }

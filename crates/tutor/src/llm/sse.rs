@@ -47,9 +47,13 @@ struct FunctionDelta {
     arguments: Option<String>,
 }
 
+/// Feeds on raw bytes as they arrive. Bytes are kept until a whole line is
+/// in: a network read may end inside a multi-byte UTF-8 character, and
+/// decoding each read alone would corrupt it. A newline byte never occurs
+/// inside a UTF-8 sequence, so complete lines always decode whole.
 #[derive(Default)]
 pub struct Parser {
-    buf: String,
+    buf: Vec<u8>,
     tools: BTreeMap<usize, ToolCall>,
     finished: bool,
 }
@@ -57,11 +61,16 @@ pub struct Parser {
 impl Parser {
     /// Feeds bytes; returns the chunks that became complete.
     pub fn feed(&mut self, bytes: &[u8]) -> Result<Vec<Chunk>, LlmError> {
-        self.buf.push_str(&String::from_utf8_lossy(bytes));
+        self.buf.extend_from_slice(bytes);
         let mut out = Vec::new();
-        while let Some(pos) = self.buf.find('\n') {
-            let line = self.buf[..pos].trim_end_matches('\r').to_string();
-            self.buf.drain(..=pos);
+        let mut start = 0;
+        while let Some(offset) = self.buf[start..].iter().position(|b| *b == b'\n') {
+            let end = start + offset;
+            let raw = &self.buf[start..end];
+            start = end + 1;
+            let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
+            let line = std::str::from_utf8(raw)
+                .map_err(|e| LlmError::Protocol(format!("the reply is not valid UTF-8: {e}")))?;
             let Some(data) = line.strip_prefix("data:") else {
                 continue;
             };
@@ -105,7 +114,22 @@ impl Parser {
                 }
             }
         }
+        self.buf.drain(..start);
         Ok(out)
+    }
+
+    /// Whether the model said it was done (`finish_reason` or `[DONE]`).
+    pub fn is_finished(&self) -> bool {
+        self.finished
+    }
+
+    /// The body ended. A reply the model never finished is an error, not a
+    /// short answer: the connection broke, or a proxy cut it.
+    pub fn end(&mut self) -> Result<Vec<Chunk>, LlmError> {
+        if self.finished {
+            return Ok(Vec::new());
+        }
+        Err(LlmError::Incomplete)
     }
 
     /// Flushes pending tool calls and marks the end, once.
@@ -148,5 +172,49 @@ mod tests {
         }
         assert_eq!(out[3], Chunk::Done);
         assert_eq!(out.len(), 4, "[DONE] after finish_reason adds nothing");
+    }
+
+    #[test]
+    fn a_character_split_across_reads_arrives_whole() {
+        let body =
+            "data: {\"choices\":[{\"delta\":{\"content\":\"θ × π — 😀\"}}]}\n\ndata: [DONE]\n\n";
+        let bytes = body.as_bytes();
+        // One byte per read: every multi-byte character is split.
+        let mut p = Parser::default();
+        let mut out = Vec::new();
+        for b in bytes {
+            out.extend(p.feed(std::slice::from_ref(b)).unwrap());
+        }
+        assert_eq!(out, vec![Chunk::Text("θ × π — 😀".into()), Chunk::Done]);
+        assert!(p.end().unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_body_that_ends_without_a_finish_is_an_error() {
+        let mut p = Parser::default();
+        let out = p
+            .feed(b"data: {\"choices\":[{\"delta\":{\"content\":\"Half an ans\"}}]}\n\n")
+            .unwrap();
+        assert_eq!(out, vec![Chunk::Text("Half an ans".into())]);
+        assert!(!p.is_finished());
+        assert_eq!(p.end(), Err(LlmError::Incomplete));
+
+        let mut done = Parser::default();
+        done.feed(b"data: {\"choices\":[{\"delta\":{},\"finish_reason\":\"stop\"}]}\n\n")
+            .unwrap();
+        assert_eq!(
+            done.end(),
+            Ok(Vec::new()),
+            "a finish_reason without [DONE] is complete"
+        );
+    }
+
+    #[test]
+    fn invalid_utf8_inside_a_line_is_a_protocol_error() {
+        let mut p = Parser::default();
+        assert!(matches!(
+            p.feed(b"data: {\"choices\":[{\"delta\":{\"content\":\"\xff\"}}]}\n"),
+            Err(LlmError::Protocol(_))
+        ));
     }
 }

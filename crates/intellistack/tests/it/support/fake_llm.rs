@@ -12,6 +12,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
+use axum::serve::ListenerExt;
 use futures_util::StreamExt;
 use serde_json::{Value, json};
 
@@ -27,6 +28,12 @@ pub enum Script {
     Status(u16),
     /// Accept the request and never answer.
     Hang,
+    /// Text in these pieces, then the body ends: no `finish_reason`, no
+    /// `[DONE]` — a connection cut mid-answer.
+    NoFinish(Vec<&'static str>, u64),
+    /// Text in these pieces, written so that every multi-byte character is
+    /// split between two network writes (with a pause between them).
+    SplitUtf8(Vec<&'static str>, u64),
 }
 
 #[derive(Clone, Default)]
@@ -50,6 +57,10 @@ impl FakeLlm {
             .with_state(shared.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
+        // Each write leaves at once, so split pieces reach the client as separate reads.
+        let listener = listener.tap_io(|tcp| {
+            let _ = tcp.set_nodelay(true);
+        });
         tokio::spawn(async move { axum::serve(listener, app).await });
         FakeLlm {
             url: format!("http://127.0.0.1:{port}/v1"),
@@ -104,18 +115,47 @@ async fn complete(State(s): State<Shared>, Json(body): Json<Value>) -> Response 
             ];
             sse(frames, 0)
         }
-        Script::Text(pieces, delay) => {
-            let mut frames: Vec<Bytes> = pieces
-                .iter()
-                .map(|p| frame(json!({"choices": [{"index": 0, "delta": {"content": p}}]})))
-                .collect();
-            frames.push(frame(
-                json!({"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}),
-            ));
-            frames.push(Bytes::from("data: [DONE]\n\n"));
-            sse(frames, delay)
+        Script::Text(pieces, delay) => sse(finished(text_frames(&pieces)), delay),
+        Script::NoFinish(pieces, delay) => sse(text_frames(&pieces), delay),
+        Script::SplitUtf8(pieces, delay) => {
+            let body: Vec<u8> = finished(text_frames(&pieces)).concat();
+            sse(split_inside_characters(&body), delay)
         }
     }
+}
+
+fn text_frames(pieces: &[&str]) -> Vec<Bytes> {
+    pieces
+        .iter()
+        .map(|p| frame(json!({"choices": [{"index": 0, "delta": {"content": p}}]})))
+        .collect()
+}
+
+fn finished(mut frames: Vec<Bytes>) -> Vec<Bytes> {
+    frames.push(frame(
+        json!({"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}),
+    ));
+    frames.push(Bytes::from("data: [DONE]\n\n"));
+    frames
+}
+
+/// Cuts `body` after the first byte of every multi-byte UTF-8 character.
+fn split_inside_characters(body: &[u8]) -> Vec<Bytes> {
+    let mut out = Vec::new();
+    let mut from = 0;
+    for (i, b) in body.iter().enumerate() {
+        // A lead byte of a multi-byte sequence: 11xxxxxx.
+        if b & 0xC0 == 0xC0 {
+            out.push(Bytes::copy_from_slice(&body[from..=i]));
+            from = i + 1;
+        }
+    }
+    out.push(Bytes::copy_from_slice(&body[from..]));
+    assert!(
+        out.len() > 1,
+        "the scripted text has no multi-byte character"
+    );
+    out
 }
 
 fn sse(frames: Vec<Bytes>, delay_ms: u64) -> Response {
