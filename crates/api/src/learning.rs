@@ -7,7 +7,7 @@ use std::collections::HashSet;
 use common::{Db, SharedClock};
 use serde::Serialize;
 
-use crate::chat::store::set_course_threads_ended;
+use crate::chat::store::{set_course_threads_ended, set_courseless_threads_ended};
 use crate::content::PublicExercise;
 use crate::content::render::{Heading, render};
 use crate::content::store::{self, Course, Lesson, Stage};
@@ -143,6 +143,7 @@ impl Learning<'_> {
         if new {
             // Coming back within the retention period keeps the old threads.
             set_course_threads_ended(self.db, &user.id, (&c.id, &c.slug), None).await?;
+            set_courseless_threads_ended(self.db, &user.id, None).await?;
         }
         Ok(new)
     }
@@ -159,6 +160,8 @@ impl Learning<'_> {
         let left = store::end_enrolment(self.db, &user.id, &c.id, now).await?;
         if left {
             set_course_threads_ended(self.db, &user.id, (&c.id, &c.slug), Some(now)).await?;
+            // The last current enrolment takes the course-less threads with it.
+            set_courseless_threads_ended(self.db, &user.id, Some(now)).await?;
         }
         Ok(left)
     }

@@ -13,7 +13,7 @@ pub mod types;
 
 pub use request::{Envelope, ParseError, Request, parse};
 pub use server::{
-    ChatKitServer, EventStream, Outcome, ProcessError, Responder, TurnError, TurnInput,
+    ChatKitServer, EventStream, Limits, Outcome, ProcessError, Responder, TurnError, TurnInput,
     TurnObserver, TurnReport,
 };
 pub use store::{Store, StoreError};

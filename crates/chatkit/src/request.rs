@@ -90,11 +90,22 @@ impl Request {
         }
     }
 
-    /// Whether this request adds a user message (what daily limits count).
+    /// Whether this request adds a user message.
     pub fn adds_user_message(&self) -> bool {
         matches!(
             self,
             Request::CreateThread { .. } | Request::AddUserMessage { .. }
+        )
+    }
+
+    /// Whether this request makes the responder answer — a new message or a
+    /// retry. Each costs one model turn, so daily limits count all of them.
+    pub fn starts_turn(&self) -> bool {
+        matches!(
+            self,
+            Request::CreateThread { .. }
+                | Request::AddUserMessage { .. }
+                | Request::RetryAfterItem { .. }
         )
     }
 }

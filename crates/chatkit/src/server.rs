@@ -110,10 +110,32 @@ pub enum Outcome {
     Stream(mpsc::Receiver<Vec<u8>>),
 }
 
+/// Bounds on what a request may carry, checked before anything is stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Characters of text in one user message (its parts and quoted text).
+    pub max_message_chars: usize,
+    /// Item ids in one `items.feedback`.
+    pub max_feedback_items: usize,
+    /// Characters of a thread title.
+    pub max_title_chars: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_message_chars: 4_000,
+            max_feedback_items: 100,
+            max_title_chars: 200,
+        }
+    }
+}
+
 pub struct ChatKitServer<C> {
     store: Arc<dyn Store<C>>,
     responder: Arc<dyn Responder<C>>,
     observer: Option<Arc<dyn TurnObserver<C>>>,
+    limits: Limits,
 }
 
 impl<C> Clone for ChatKitServer<C> {
@@ -122,8 +144,16 @@ impl<C> Clone for ChatKitServer<C> {
             store: self.store.clone(),
             responder: self.responder.clone(),
             observer: self.observer.clone(),
+            limits: self.limits,
         }
     }
+}
+
+/// Characters no text field may hold: NUL and the other control characters
+/// except tab and line breaks.
+fn has_forbidden_control(text: &str) -> bool {
+    text.chars()
+        .any(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
 }
 
 fn visible(page: Page<ThreadItem>) -> Page<ThreadItem> {
@@ -143,6 +173,57 @@ impl<C: Clone + Send + Sync + 'static> ChatKitServer<C> {
             store,
             responder,
             observer: None,
+            limits: Limits::default(),
+        }
+    }
+
+    pub fn with_limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    pub fn limits(&self) -> Limits {
+        self.limits
+    }
+
+    /// Checks what a request carries against the limits, touching no storage:
+    /// callers run it before charging a quota, and `process` runs it again.
+    pub fn check(&self, request: &Request) -> Result<(), ProcessError> {
+        match request {
+            Request::CreateThread { input } | Request::AddUserMessage { input, .. } => {
+                self.user_item_check(input)
+            }
+            Request::UpdateThread { title, .. } => {
+                let title = title.trim();
+                if title.is_empty()
+                    || title.chars().count() > self.limits.max_title_chars
+                    || title.chars().any(char::is_control)
+                {
+                    return Err(ProcessError::new(
+                        422,
+                        "invalid_title",
+                        format!(
+                            "A title is 1 to {} characters on one line",
+                            self.limits.max_title_chars
+                        ),
+                    ));
+                }
+                Ok(())
+            }
+            Request::Feedback { item_ids, .. } => {
+                if item_ids.is_empty() || item_ids.len() > self.limits.max_feedback_items {
+                    return Err(ProcessError::new(
+                        422,
+                        "too_many_items",
+                        format!(
+                            "Give feedback on 1 to {} items at a time",
+                            self.limits.max_feedback_items
+                        ),
+                    ));
+                }
+                Ok(())
+            }
+            _ => Ok(()),
         }
     }
 
@@ -156,6 +237,7 @@ impl<C: Clone + Send + Sync + 'static> ChatKitServer<C> {
     }
 
     pub async fn process(&self, envelope: Envelope, ctx: C) -> Result<Outcome, ProcessError> {
+        self.check(&envelope.request)?;
         let Envelope { request, metadata } = envelope;
         let store = &self.store;
         match request {
@@ -196,15 +278,7 @@ impl<C: Clone + Send + Sync + 'static> ChatKitServer<C> {
             }
             Request::UpdateThread { thread_id, title } => {
                 let mut t = store.load_thread(&thread_id, &ctx).await?;
-                let title = title.trim();
-                if title.is_empty() || title.chars().count() > 200 {
-                    return Err(ProcessError::new(
-                        422,
-                        "invalid_title",
-                        "A title is 1 to 200 characters",
-                    ));
-                }
-                t.title = Some(title.to_string());
+                t.title = Some(title.trim().to_string());
                 store.save_thread(&t, &ctx).await?;
                 Ok(Outcome::Json(to_json(&Thread::from_metadata(
                     &t,
@@ -261,7 +335,6 @@ impl<C: Clone + Send + Sync + 'static> ChatKitServer<C> {
                 Ok(Outcome::Stream(rx))
             }
             Request::CreateThread { input } => {
-                self.user_item_check(&input)?;
                 let thread = ThreadMetadata {
                     id: ids::thread_id(),
                     title: None,
@@ -285,7 +358,6 @@ impl<C: Clone + Send + Sync + 'static> ChatKitServer<C> {
                 Ok(self.run(thread, Some(item), metadata, pre, ctx))
             }
             Request::AddUserMessage { thread_id, input } => {
-                self.user_item_check(&input)?;
                 let thread = store.load_thread(&thread_id, &ctx).await?;
                 if thread.status != ThreadStatus::Active {
                     return Err(ProcessError::new(
@@ -355,15 +427,43 @@ impl<C: Clone + Send + Sync + 'static> ChatKitServer<C> {
             UserMessageContent::InputText { text } => !text.trim().is_empty(),
             UserMessageContent::InputTag { .. } => true,
         });
-        if has_text {
-            Ok(())
-        } else {
-            Err(ProcessError::new(
+        if !has_text {
+            return Err(ProcessError::new(
                 422,
                 "empty_message",
                 "The message is empty",
-            ))
+            ));
         }
+        let texts: Vec<&str> = input
+            .content
+            .iter()
+            .filter_map(|c| match c {
+                UserMessageContent::InputText { text } => Some(text.as_str()),
+                UserMessageContent::InputTag { .. } => None,
+            })
+            .collect();
+        let quoted = input.quoted_text.as_deref().unwrap_or_default();
+        if texts
+            .iter()
+            .chain([&quoted])
+            .any(|t| has_forbidden_control(t))
+        {
+            return Err(ProcessError::new(
+                400,
+                "invalid_characters",
+                "The message holds control characters",
+            ));
+        }
+        let max = self.limits.max_message_chars;
+        let chars: usize = texts.iter().map(|t| t.chars().count()).sum();
+        if chars > max || quoted.chars().count() > max {
+            return Err(ProcessError::new(
+                422,
+                "message_too_long",
+                format!("Your message is longer than {max} characters; shorten it and ask again."),
+            ));
+        }
+        Ok(())
     }
 
     fn run(

@@ -124,12 +124,15 @@ impl App {
             db: db.clone(),
             clock: clock.clone(),
         });
-        let chat = chatkit::ChatKitServer::new(store, responder).with_observer(Arc::new(
-            api::chat::usage::UsageRecorder {
+        let chat = chatkit::ChatKitServer::new(store, responder)
+            .with_limits(chatkit::Limits {
+                max_message_chars: tutor::guardrails::MAX_MESSAGE_CHARS,
+                ..chatkit::Limits::default()
+            })
+            .with_observer(Arc::new(api::chat::usage::UsageRecorder {
                 db: db.clone(),
                 clock: clock.clone(),
-            },
-        ));
+            }));
         let api = api::ApiState {
             db: db.clone(),
             clock: clock.clone(),

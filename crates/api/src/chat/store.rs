@@ -26,6 +26,70 @@ pub async fn set_course_threads_ended(
         .execute(pool).await.map(|r| r.rows_affected()))
 }
 
+/// Threads that belong to no course the catalogue knows (asked away from a
+/// lesson page). Retention treats them as part of the student's learning as a
+/// whole: stamped when the last current enrolment ends, cleared on enrolling.
+const COURSELESS: &str = "(course_id IS NULL OR course_id NOT IN (SELECT id FROM course) AND course_id NOT IN (SELECT slug FROM course))";
+
+/// Stamps the caller's course-less threads when no enrolment of theirs is
+/// current any more (`Some`), or clears the stamp (`None`, on enrolling).
+pub async fn set_courseless_threads_ended(
+    db: &Db,
+    user_id: &str,
+    ended_at: Option<DateTime<Utc>>,
+) -> sqlx::Result<u64> {
+    let sql = match ended_at {
+        Some(_) => format!(
+            "UPDATE chatkit_thread SET enrollment_ended_at = $1 WHERE user_id = $2 AND enrollment_ended_at IS NULL AND {COURSELESS}
+             AND NOT EXISTS (SELECT 1 FROM enrolment e WHERE e.user_id = $2 AND e.enrolment_ended_at IS NULL)"
+        ),
+        None => format!(
+            "UPDATE chatkit_thread SET enrollment_ended_at = $1 WHERE user_id = $2 AND {COURSELESS}"
+        ),
+    };
+    on_db!(db, pool => sqlx::query(sqlx::AssertSqlSafe(sql.clone()))
+        .bind(ended_at).bind(user_id)
+        .execute(pool).await.map(|r| r.rows_affected()))
+}
+
+/// The retention stamp a new thread starts with. A student's thread on a
+/// course they have left (or never joined) is stamped at once — with the
+/// enrolment's end, or now — so it is deleted like the course's other
+/// threads; a course-less thread is stamped when no enrolment is current.
+/// Staff threads are not tied to enrolments.
+async fn initial_stamp(
+    db: &Db,
+    ctx: &ChatContext,
+    now: DateTime<Utc>,
+) -> sqlx::Result<Option<DateTime<Utc>>> {
+    if ctx.user.is_staff() {
+        return Ok(None);
+    }
+    let user = ctx.user.id.as_str();
+    if let Some(course) = ctx.page.course.as_deref() {
+        let known: Option<(String,)> = on_db!(db, pool => sqlx::query_as(
+            "SELECT id FROM course WHERE id = $1 OR slug = $1")
+            .bind(course).fetch_optional(pool).await)?;
+        if let Some((course_id,)) = known {
+            let row: Option<(Option<DateTime<Utc>>,)> = on_db!(db, pool => sqlx::query_as(
+                "SELECT enrolment_ended_at FROM enrolment WHERE user_id = $1 AND course_id = $2")
+                .bind(user).bind(&course_id).fetch_optional(pool).await)?;
+            return Ok(match row {
+                Some((ended,)) => ended,
+                None => Some(now),
+            });
+        }
+    }
+    let (current, last_end): (i64, Option<DateTime<Utc>>) = on_db!(db, pool => sqlx::query_as(
+        "SELECT COUNT(*) FILTER (WHERE enrolment_ended_at IS NULL), MAX(enrolment_ended_at) FROM enrolment WHERE user_id = $1")
+        .bind(user).fetch_one(pool).await)?;
+    Ok(if current > 0 {
+        None
+    } else {
+        Some(last_end.unwrap_or(now))
+    })
+}
+
 pub struct SqlStore {
     pub db: Db,
     pub clock: SharedClock,
@@ -107,12 +171,14 @@ impl Store<ChatContext> for SqlStore {
         let now = self.clock.now();
         // The course and stage the thread started on, for retention and analytics.
         let course = ctx.page.course.clone();
+        // Only a new row takes the stamp; updates never touch it.
+        let stamp = initial_stamp(&self.db, ctx, now).await.map_err(backend)?;
         let n = on_db!(&self.db, pool => sqlx::query(
-            "INSERT INTO chatkit_thread (id, user_id, title, course_id, status, metadata, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+            "INSERT INTO chatkit_thread (id, user_id, title, course_id, status, metadata, created_at, updated_at, enrollment_ended_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
              ON CONFLICT (id) DO UPDATE SET title = excluded.title, status = excluded.status, updated_at = excluded.updated_at
              WHERE chatkit_thread.user_id = excluded.user_id")
-            .bind(&t.id).bind(&ctx.user.id).bind(&t.title).bind(course).bind(status).bind(metadata).bind(t.created_at).bind(now)
+            .bind(&t.id).bind(&ctx.user.id).bind(&t.title).bind(course).bind(status).bind(metadata).bind(t.created_at).bind(now).bind(stamp)
             .execute(pool).await.map(|r| r.rows_affected())).map_err(backend)?;
         if n == 0 {
             Err(StoreError::NotFound)
@@ -237,32 +303,28 @@ impl Store<ChatContext> for SqlStore {
         item: &ThreadItem,
         ctx: &ChatContext,
     ) -> Result<(), StoreError> {
-        self.owns(thread_id, ctx).await?;
         let (content, role) = Self::encode(item)?;
         let created = item.base().created_at;
-        // The next position in the thread, taken in the same statement. A
-        // concurrent insert that wins the same position makes us try again.
-        for _ in 0..5 {
-            let res = on_db!(&self.db, pool => sqlx::query(
+        let now = self.clock.now();
+        // The next position comes from the thread's own counter. The update
+        // checks ownership, marks activity and locks the thread row until the
+        // insert commits, so concurrent messages queue instead of colliding.
+        on_db!(&self.db, pool => {
+            let mut tx = pool.begin().await.map_err(backend)?;
+            let seq: Option<(i64,)> = sqlx::query_as(
+                "UPDATE chatkit_thread SET item_seq = item_seq + 1, updated_at = $1 WHERE id = $2 AND user_id = $3 RETURNING item_seq")
+                .bind(now).bind(thread_id).bind(&ctx.user.id)
+                .fetch_optional(&mut *tx).await.map_err(backend)?;
+            let Some((seq,)) = seq else {
+                return Err(StoreError::NotFound);
+            };
+            sqlx::query(
                 "INSERT INTO chatkit_thread_item (id, thread_id, seq, type, role, content, metadata, created_at)
-                 SELECT $1, $2, COALESCE(MAX(seq), 0) + 1, $3, $4, $5, '{}', $6 FROM chatkit_thread_item WHERE thread_id = $2")
-                .bind(item.id()).bind(thread_id).bind(item.kind()).bind(role).bind(&content).bind(created)
-                .execute(pool).await.map(|_| ()));
-            match res {
-                Ok(_) => return self.touch(thread_id).await,
-                Err(sqlx::Error::Database(d))
-                    if d.is_unique_violation()
-                        && !d.message().contains("PRIMARY")
-                        && !d.message().contains("pkey") =>
-                {
-                    continue;
-                }
-                Err(e) => return Err(backend(e)),
-            }
-        }
-        Err(StoreError::Backend(
-            "could not place the item in its thread".into(),
-        ))
+                 VALUES ($1, $2, $3, $4, $5, $6, '{}', $7)")
+                .bind(item.id()).bind(thread_id).bind(seq).bind(item.kind()).bind(role).bind(&content).bind(created)
+                .execute(&mut *tx).await.map_err(backend)?;
+            tx.commit().await.map_err(backend)
+        })
     }
 
     async fn save_item(
@@ -318,10 +380,23 @@ impl Store<ChatContext> for SqlStore {
     ) -> Result<(), StoreError> {
         self.owns(thread_id, ctx).await?;
         let value = serde_json::json!({"feedback": match kind { FeedbackKind::Positive => "positive", FeedbackKind::Negative => "negative" }}).to_string();
-        for id in item_ids {
-            on_db!(&self.db, pool => sqlx::query("UPDATE chatkit_thread_item SET metadata = $1 WHERE id = $2 AND thread_id = $3")
-                .bind(&value).bind(id).bind(thread_id).execute(pool).await.map(|_| ())).map_err(backend)?;
+        if item_ids.is_empty() {
+            return Ok(());
         }
-        Ok(())
+        // One statement for the whole (capped) list.
+        let placeholders: Vec<String> =
+            (0..item_ids.len()).map(|i| format!("${}", i + 3)).collect();
+        let sql = format!(
+            "UPDATE chatkit_thread_item SET metadata = $1 WHERE thread_id = $2 AND id IN ({})",
+            placeholders.join(", ")
+        );
+        on_db!(&self.db, pool => {
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql.clone())).bind(&value).bind(thread_id);
+            for id in item_ids {
+                q = q.bind(id);
+            }
+            q.execute(pool).await.map(|_| ())
+        })
+        .map_err(backend)
     }
 }

@@ -1,7 +1,8 @@
 //! `POST /api/v1/chatkit`: the ChatKit protocol endpoint. Identity and role
-//! come from the JWT; page context from request metadata. Students are held to
-//! their daily limit before any stream opens, and every answer carries the
-//! `X-RateLimit-*` headers.
+//! come from the JWT; page context from request metadata. What a request
+//! carries is checked first; then students are held to their daily limit
+//! (new messages and retries alike) before any stream opens, and every answer
+//! carries the `X-RateLimit-*` headers.
 
 use std::convert::Infallible;
 
@@ -54,6 +55,18 @@ async fn audit(
     }
 }
 
+/// A refusal before any stream opens, with the quota as it stands.
+fn process_error(e: chatkit::ProcessError, state: &QuotaState) -> Response {
+    let status = StatusCode::from_u16(e.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut res = (
+        status,
+        Json(json!({"error": {"code": e.code, "message": e.message}})),
+    )
+        .into_response();
+    rate_headers(res.headers_mut(), state);
+    res
+}
+
 #[utoipa::path(post, path = "/api/v1/chatkit", tag = "chat",
     request_body(content = Object, description = "A ChatKit request: `{type, params, metadata?}`"),
     responses(
@@ -62,8 +75,9 @@ async fn audit(
         (status = 401, description = "No or invalid token"),
         (status = 403, description = "EMAIL_NOT_VERIFIED"),
         (status = 404, description = "Unknown thread or item (including other users' threads)"),
-        (status = 422, description = "VALIDATION_ERROR"),
-        (status = 429, description = "RATE_LIMITED: the daily limit, with its reset time"),
+        (status = 413, description = "PAYLOAD_TOO_LARGE: the body is over the size limit"),
+        (status = 422, description = "VALIDATION_ERROR, message_too_long (checked before anything is stored or counted), too_many_items"),
+        (status = 429, description = "RATE_LIMITED: the daily limit (new messages and retries), with its reset time"),
     ),
     security(("bearer" = [])))]
 pub async fn chatkit(
@@ -85,7 +99,14 @@ pub async fn chatkit(
         user,
     };
     let now = s.clock.now();
-    let counts = envelope.request.adds_user_message();
+    // Lengths and characters are checked before anything is counted or stored.
+    if let Err(e) = s.chat.check(&envelope.request) {
+        let state = quota::peek(&s.db, &ctx.user.id, s.chat_daily_limit, now).await?;
+        return Ok(process_error(e, &state));
+    }
+    // A retry costs a model turn like a new message, so it counts too.
+    let counts = envelope.request.starts_turn();
+    let adds_message = envelope.request.adds_user_message();
     let creates = matches!(envelope.request, chatkit::Request::CreateThread { .. });
     let (state, counted) = if counts {
         match quota::consume(
@@ -137,19 +158,11 @@ pub async fn chatkit(
             if let Some(id) = &counted {
                 quota::refund(&s.db, id).await?;
             }
-            let status =
-                StatusCode::from_u16(e.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-            let mut res = (
-                status,
-                Json(json!({"error": {"code": e.code, "message": e.message}})),
-            )
-                .into_response();
             let state = quota::peek(&s.db, &ctx.user.id, s.chat_daily_limit, now).await?;
-            rate_headers(res.headers_mut(), &state);
-            return Ok(res);
+            return Ok(process_error(e, &state));
         }
     };
-    if counts {
+    if adds_message {
         if creates {
             audit(&s, auth::audit::Event::ThreadCreate, &ctx, json!({})).await;
         }

@@ -18,6 +18,7 @@ mod auth_sessions;
 mod auth_social;
 mod auth_social_oidc;
 mod chat;
+mod chat_limits;
 mod eval;
 mod foundation;
 mod migration;

@@ -445,15 +445,16 @@ async fn self_harm_gets_the_safety_text_and_off_topic_a_redirection_without_the_
 async fn long_messages_are_refused_and_selections_capped() {
     let (server, fake, t) = setup(Backend::Sqlite, &[]).await;
     let long = "propeller ".repeat(500);
-    let ev = events(send(&server, &t, ask_body(&long, json!({"course": "drones"}))).await).await;
-    let last = ev.last().unwrap();
-    assert_eq!(last["type"], "error");
+    // Refused before a thread, an item or a quota slot is spent on it.
+    let res = send(&server, &t, ask_body(&long, json!({"course": "drones"}))).await;
+    assert_eq!(res.status(), 422);
+    let body: Value = res.json().await.unwrap();
     assert!(
-        last["message"]
+        body["error"]["message"]
             .as_str()
             .unwrap()
             .contains("4000 characters"),
-        "{last}"
+        "{body}"
     );
     assert!(fake.requests().is_empty(), "the model never saw it");
 
