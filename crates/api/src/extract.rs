@@ -10,8 +10,11 @@ use serde::Serialize;
 use crate::ApiState;
 use crate::error::ApiError;
 use crate::jwks::VerifyError;
+use auth::standing::Standing;
 
-/// The caller, as the token says. Identity and role come only from here.
+/// The caller: who the token names, with role, email and ban as the
+/// database holds them now (see `auth::standing`), so a demotion, a ban or a
+/// deletion takes effect within seconds rather than when the token expires.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AuthenticatedUser {
@@ -50,13 +53,24 @@ impl FromRequestParts<ApiState> for AuthenticatedUser {
                 invalid_token: false,
             })?;
         match state.verifier.verify(&token).await {
-            Ok(c) => Ok(AuthenticatedUser {
-                id: c.sub,
-                email: c.email,
-                name: c.name,
-                role: c.role,
-                email_verified: c.email_verified,
-            }),
+            Ok(c) => match state.auth.standing(&c.sub).await {
+                Ok(Standing::Active(u)) => Ok(AuthenticatedUser {
+                    id: u.id,
+                    email: u.email,
+                    name: u.name,
+                    role: u.role,
+                    email_verified: u.email_verified,
+                }),
+                Ok(Standing::Banned) => Err(ApiError::forbidden(
+                    "BANNED_USER",
+                    "This account is suspended",
+                )),
+                Ok(Standing::Gone) => Err(ApiError::Unauthenticated {
+                    message: "The account this token was issued for no longer exists".into(),
+                    invalid_token: true,
+                }),
+                Err(e) => Err(e.into()),
+            },
             Err(VerifyError::Invalid(reason)) => {
                 tracing::debug!(%reason, "rejected bearer token");
                 Err(ApiError::Unauthenticated {
@@ -92,7 +106,7 @@ impl RoleSet for Admins {
     const DESCRIPTION: &'static str = "This needs the admin role";
 }
 
-/// Passes callers whose token carries one of `R`'s roles; 403 `FORBIDDEN_ROLE` otherwise.
+/// Passes callers whose current role is one of `R`'s; 403 `FORBIDDEN_ROLE` otherwise.
 pub struct RequireRole<R: RoleSet>(pub AuthenticatedUser, pub PhantomData<R>);
 
 impl<R: RoleSet> FromRequestParts<ApiState> for RequireRole<R> {

@@ -305,6 +305,7 @@ impl Auth {
             .await?
             .ok_or_else(AuthError::user_not_found)?;
         if user_store::mark_verified(&self.db, &user.id, now).await? > 0 {
+            self.forget_standing(&user.id);
             self.audit(
                 meta,
                 Entry::new(Event::EmailVerified)

@@ -53,7 +53,24 @@ impl Auth {
             ));
         }
         let before = self.target(user_id).await?;
-        user_store::set_role(&self.db, user_id, role, self.clock.now()).await?;
+        let now = self.clock.now();
+        match actor_id {
+            // The acting admin's own standing is checked in the same
+            // statement, so a demotion or ban that lands first wins.
+            Some(actor) => {
+                if user_store::set_role_as_admin(&self.db, actor, user_id, role, now).await? == 0 {
+                    self.forget_standing(actor);
+                    return Err(AuthError::forbidden(
+                        "YOU_ARE_NOT_ALLOWED_TO_CHANGE_USERS_ROLE",
+                        "You are not allowed to change users role",
+                    ));
+                }
+            }
+            None => {
+                user_store::set_role(&self.db, user_id, role, now).await?;
+            }
+        }
+        self.forget_standing(user_id);
         let entry = Entry::new(Event::RoleChanged)
             .user(&before.id)
             .email(&before.email)
@@ -133,6 +150,7 @@ impl Auth {
             .map(|s| now + Duration::seconds(s));
         let reason = reason.unwrap_or_else(|| "No reason".into());
         user_store::ban(&self.db, user_id, &reason, until, now).await?;
+        self.forget_standing(user_id);
         self.audit(
             meta,
             Entry::new(Event::UserBanned)
@@ -147,6 +165,7 @@ impl Auth {
     pub async fn unban(&self, actor: &User, user_id: &str, meta: &RequestMeta) -> AuthResult<User> {
         let target = self.target(user_id).await?;
         user_store::unban(&self.db, user_id, self.clock.now()).await?;
+        self.forget_standing(user_id);
         self.audit(
             meta,
             Entry::new(Event::UserUnbanned)
@@ -172,6 +191,7 @@ impl Auth {
         }
         let target = self.target(user_id).await?;
         user_store::delete(&self.db, user_id).await?;
+        self.forget_standing(user_id);
         self.audit(
             meta,
             Entry::new(Event::UserRemoved)
@@ -291,6 +311,7 @@ impl Auth {
         {
             self.set_role(Some(&actor.id), user_id, role, meta).await?;
         }
+        self.forget_standing(user_id);
         self.target(user_id).await
     }
 }

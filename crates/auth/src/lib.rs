@@ -25,6 +25,7 @@ pub mod session_ops;
 pub mod sessions;
 pub mod social;
 pub mod social_oidc;
+pub mod standing;
 pub mod tokens;
 pub mod users;
 
@@ -46,6 +47,8 @@ pub struct Auth {
     pub cookies: cookies::CookieJarSpec,
     /// OpenID Connect discovery documents of the sign-in providers.
     pub discovery: social_oidc::DiscoveryCache,
+    /// Users' current role and ban, for token-authenticated services.
+    pub standing: standing::StandingCache,
 }
 
 impl Auth {
@@ -79,6 +82,7 @@ impl Auth {
             keys,
             cookies,
             discovery: Default::default(),
+            standing: Default::default(),
         }
     }
 

@@ -290,6 +290,7 @@ impl Auth {
                         .map_err(|_| fail("unable_to_link_account", err_url.clone()))?;
                     if !u.email_verified {
                         let _ = user_store::mark_verified(&self.db, &u.id, now).await;
+                        self.forget_standing(&u.id);
                     }
                     self.audit(
                         meta,

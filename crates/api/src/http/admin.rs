@@ -55,6 +55,11 @@ pub async fn set_role(
                 code: "USER_NOT_FOUND",
                 ..
             } => ApiError::not_found("USER_NOT_FOUND", "No such user"),
+            // The caller stopped being an admin while the request was on its way.
+            auth::AuthError::Coded {
+                code: "YOU_ARE_NOT_ALLOWED_TO_CHANGE_USERS_ROLE",
+                ..
+            } => ApiError::forbidden("FORBIDDEN_ROLE", "This needs the admin role"),
             other => other.into(),
         })?;
     Ok(Json(RoleChanged {

@@ -136,6 +136,25 @@ pub async fn set_role(db: &Db, user_id: &str, role: &str, now: DateTime<Utc>) ->
         .bind(role).bind(now).bind(user_id).execute(pool).await.map(|r| r.rows_affected()))
 }
 
+/// Sets a role on behalf of `actor`, only while the actor is an admin and
+/// not banned — checked in the same statement, so a demotion or a ban that
+/// commits first cannot be undone by a request already on its way.
+/// Returns the rows changed: 0 when the actor may not (or the user is gone).
+pub async fn set_role_as_admin(
+    db: &Db,
+    actor_id: &str,
+    user_id: &str,
+    role: &str,
+    now: DateTime<Utc>,
+) -> sqlx::Result<u64> {
+    on_db!(db, pool => sqlx::query(
+        r#"UPDATE "user" SET role = $1, updated_at = $2 WHERE id = $3 AND EXISTS (
+             SELECT 1 FROM "user" a WHERE a.id = $4 AND a.role = 'admin'
+               AND (a.banned = FALSE OR (a.ban_expires IS NOT NULL AND a.ban_expires <= $2)))"#)
+        .bind(role).bind(now).bind(user_id).bind(actor_id)
+        .execute(pool).await.map(|r| r.rows_affected()))
+}
+
 pub async fn set_email(
     db: &Db,
     user_id: &str,

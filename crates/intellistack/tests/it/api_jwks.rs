@@ -26,10 +26,12 @@ async fn split_deployment(backend: Backend) -> (TestServer, TcpProxy, TestServer
     )
     .await;
     let proxy = TcpProxy::start(auth.addr).await;
+    // Apart, the roles still share one database.
     let api = TestServer::start_with(
         backend,
         Options {
             roles: BTreeSet::from([Role::Api]),
+            database_url: Some(auth.database_url.clone()),
             ..Default::default()
         }
         .var("BETTER_AUTH_URL", auth.url.clone())

@@ -251,6 +251,18 @@ async fn leaving_closes_the_course_and_schedules_its_threads_for_deletion() {
             .as_str()
             .unwrap()
             .to_string();
+        let other = api::content::loader::CourseDoc {
+            slug: "other-course".into(),
+            title: "Other".into(),
+            summary: "".into(),
+            stages: vec![],
+        };
+        let clock: common::SharedClock = std::sync::Arc::new(server.clock.clone());
+        api::seed::import(&server.db, &clock, &[other])
+            .await
+            .unwrap();
+        let (s, _) = api_post(&server, "/api/v1/courses/other-course/enrol", &t, json!({})).await;
+        assert_eq!(s, 201);
         common::on_db!(&server.db, pool => sqlx::query(
             "INSERT INTO chatkit_thread (id, user_id, course_id, created_at, updated_at) VALUES ('elsewhere', $1, 'other-course', $2, $2)")
             .bind(&uid).bind(Utc::now()).execute(pool).await.unwrap().rows_affected());

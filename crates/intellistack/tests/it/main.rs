@@ -5,6 +5,7 @@ mod support;
 
 mod api_admin;
 mod api_authoring;
+mod api_current_state;
 mod api_jwks;
 mod api_learning;
 mod auth_admin;

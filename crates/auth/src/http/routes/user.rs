@@ -99,6 +99,7 @@ pub async fn update_user(
         auth.clock.now(),
     )
     .await?;
+    auth.forget_standing(&current.user.id);
     Ok(Reply::json(json!({"status": true})).with_session(&auth, &current.session))
 }
 
