@@ -7,3 +7,6 @@ UPDATE chatkit_thread SET item_seq = COALESCE(
 -- Sign-in attempts whose password is being verified right now: counted
 -- before verification so concurrent guesses cannot exceed the limit.
 ALTER TABLE login_lockout ADD COLUMN in_flight BIGINT NOT NULL DEFAULT 0;
+-- The attempt that engaged the current lock, so exactly one request reports
+-- it (audit entry, notice to the owner).
+ALTER TABLE login_lockout ADD COLUMN lock_attempt TEXT;

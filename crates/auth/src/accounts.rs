@@ -110,44 +110,43 @@ impl Auth {
             return Err(AuthError::invalid("PASSWORD_TOO_LONG", "Password too long"));
         }
         let now = self.clock.now();
-        if let Some(until) = lockout::locked_until(&self.db, &email, now).await? {
-            self.audit(
-                meta,
-                Entry::new(Event::LoginFailed)
-                    .email(&email)
-                    .details(json!({"reason": "locked"})),
-            )
-            .await;
-            return Err(AuthError::Locked { until, now });
-        }
-
-        let user = user_store::find_by_email(&self.db, &email).await?;
-        let stored = match &user {
-            Some(u) => user_store::credential_account(&self.db, &u.id)
-                .await?
-                .and_then(|a| a.password),
-            None => None,
+        // Counted before the password is checked: see `lockout`.
+        let attempt = common::ids::random_alphanumeric(16);
+        let done_before = match lockout::begin(&self.db, &email, &attempt, now).await? {
+            lockout::Begin::Reserved { done_before } => done_before,
+            lockout::Begin::Locked { until, engaged } => {
+                return Err(self
+                    .refused_while_locked(&email, until, engaged, meta)
+                    .await);
+            }
         };
-        let verdict = match &stored {
-            Some(hash) => self.hasher.verify(&input.password, hash).await?,
-            None => {
-                self.hasher.dummy_verify(&input.password).await;
-                Verdict::Mismatch
+        let checked = self.check_password(&email, &input.password).await;
+        let (user, verdict, stored) = match checked {
+            Ok(v) => v,
+            Err(e) => {
+                // Nothing was learnt about the password: the slot goes back.
+                let _ = lockout::release(&self.db, &email).await;
+                return Err(e);
             }
         };
         let (Some(user), Verdict::Match | Verdict::MatchNeedsRehash) = (user.clone(), verdict)
         else {
             let reason = match (&user, &stored) {
                 (None, _) => "unknown_email",
-                (Some(_), None) => "no_password",
+                (Some(_), false) => "no_password",
                 _ => "wrong_password",
             };
             return Err(self
-                .failed_sign_in(&email, user.as_ref(), reason, meta)
+                .failed_sign_in(&email, user.as_ref(), reason, &attempt, meta)
                 .await);
         };
 
-        lockout::reset(&self.db, &email).await?;
+        if let Err(until) =
+            lockout::succeed(&self.db, &email, done_before, self.clock.now()).await?
+        {
+            // Locked by attempts racing this one: the right password waits too.
+            return Err(self.refused_while_locked(&email, until, false, meta).await);
+        }
         if user.is_banned(now) {
             self.audit(
                 meta,
@@ -188,6 +187,77 @@ impl Auth {
         Ok(Authenticated { session, user })
     }
 
+    /// The user and the verdict on the password. Unknown emails and accounts
+    /// without a password cost a dummy verification, so they take as long.
+    async fn check_password(
+        &self,
+        email: &str,
+        password: &str,
+    ) -> AuthResult<(Option<User>, Verdict, bool)> {
+        let user = user_store::find_by_email(&self.db, email).await?;
+        let stored = match &user {
+            Some(u) => user_store::credential_account(&self.db, &u.id)
+                .await?
+                .and_then(|a| a.password),
+            None => None,
+        };
+        let verdict = match &stored {
+            Some(hash) => self.hasher.verify(password, hash).await?,
+            None => {
+                self.hasher.dummy_verify(password).await;
+                Verdict::Mismatch
+            }
+        };
+        Ok((user, verdict, stored.is_some()))
+    }
+
+    /// The answer while a lock stands. The attempt that engaged the lock
+    /// records it and tells the owner.
+    async fn refused_while_locked(
+        &self,
+        email: &str,
+        until: chrono::DateTime<chrono::Utc>,
+        engaged: bool,
+        meta: &RequestMeta,
+    ) -> AuthError {
+        let now = self.clock.now();
+        self.audit(
+            meta,
+            Entry::new(Event::LoginFailed)
+                .email(email)
+                .details(json!({"reason": "locked"})),
+        )
+        .await;
+        if engaged {
+            let user = user_store::find_by_email(&self.db, email)
+                .await
+                .ok()
+                .flatten();
+            self.lock_engaged(email, user.as_ref(), until, meta).await;
+        }
+        AuthError::Locked { until, now }
+    }
+
+    async fn lock_engaged(
+        &self,
+        email: &str,
+        user: Option<&User>,
+        until: chrono::DateTime<chrono::Utc>,
+        meta: &RequestMeta,
+    ) {
+        let mut entry = Entry::new(Event::AccountLocked)
+            .email(email)
+            .details(json!({"locked_until": common::clock::to_iso(&until)}));
+        if let Some(u) = user {
+            entry = entry.user(&u.id);
+            mail::send_later(
+                &self.mailer,
+                templates::lockout_notice(&u.email, lockout::LOCK_DURATION.num_minutes()),
+            );
+        }
+        self.audit(meta, entry).await;
+    }
+
     /// Counts a failed sign-in and builds the answer: the same for unknown
     /// emails and wrong passwords until the lock engages.
     async fn failed_sign_in(
@@ -195,6 +265,7 @@ impl Auth {
         email: &str,
         user: Option<&User>,
         reason: &str,
+        attempt: &str,
         meta: &RequestMeta,
     ) -> AuthError {
         let now = self.clock.now();
@@ -205,22 +276,14 @@ impl Auth {
             entry = entry.user(&u.id);
         }
         self.audit(meta, entry).await;
-        match lockout::record_failure(&self.db, email, now).await {
-            Ok(Some(until)) => {
-                let mut entry = Entry::new(Event::AccountLocked)
-                    .email(email)
-                    .details(json!({"locked_until": common::clock::to_iso(&until)}));
-                if let Some(u) = user {
-                    entry = entry.user(&u.id);
-                    mail::send_later(
-                        &self.mailer,
-                        templates::lockout_notice(&u.email, lockout::LOCK_DURATION.num_minutes()),
-                    );
+        match lockout::fail(&self.db, email, attempt, now).await {
+            Ok(lockout::Failure::Locked { until, engaged }) => {
+                if engaged {
+                    self.lock_engaged(email, user, until, meta).await;
                 }
-                self.audit(meta, entry).await;
                 AuthError::Locked { until, now }
             }
-            Ok(None) => AuthError::invalid_credentials(),
+            Ok(lockout::Failure::Counted) => AuthError::invalid_credentials(),
             Err(e) => e.into(),
         }
     }

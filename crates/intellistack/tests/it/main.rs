@@ -11,6 +11,7 @@ mod api_learning;
 mod auth_admin;
 mod auth_email;
 mod auth_jwt;
+mod auth_lockout;
 mod auth_mail;
 mod auth_oidc;
 mod auth_recovery;
