@@ -7,7 +7,9 @@ pub mod db;
 pub mod ids;
 pub mod lease;
 pub mod origins;
+pub mod redirect;
 pub mod telemetry;
+pub mod text;
 
 pub use clock::{Clock, ManualClock, SharedClock, SystemClock};
 pub use config::{

@@ -24,6 +24,7 @@ mod chat_limits;
 mod eval;
 mod foundation;
 mod migration;
+mod redirect_targets;
 mod tutor;
 mod tutor_dense;
 mod tutor_llm;

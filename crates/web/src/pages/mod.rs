@@ -52,10 +52,11 @@ pub async fn home(State(state): State<WebState>, headers: HeaderMap) -> Result<R
     })
 }
 
-/// A `next` target is followed only when it stays on this site.
+/// A `next` target is followed only when it stays on this site, by the rule
+/// every redirect of every role follows (`common::redirect`).
 pub fn safe_next(next: Option<&str>) -> String {
     match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_string(),
+        Some(n) if common::redirect::is_local_path(n) => n.to_string(),
         _ => "/dashboard".to_string(),
     }
 }
@@ -68,6 +69,8 @@ mod tests {
         assert_eq!(super::safe_next(Some("//evil.example")), "/dashboard");
         assert_eq!(super::safe_next(Some("https://evil.example")), "/dashboard");
         assert_eq!(super::safe_next(Some("/\\evil.example")), "/dashboard");
+        assert_eq!(super::safe_next(Some("/\t/evil.example")), "/dashboard");
+        assert_eq!(super::safe_next(Some("/\r\n/evil")), "/dashboard");
         assert_eq!(super::safe_next(None), "/dashboard");
     }
 }
