@@ -3,7 +3,7 @@
 
 use serde_json::json;
 
-use crate::audit::{Entry, Event, RequestMeta};
+use crate::audit::{self, Entry, Event, RequestMeta};
 use crate::error::{AuthError, AuthResult, Kind};
 use crate::lockout;
 use crate::mail::{self, templates};
@@ -37,10 +37,8 @@ pub struct SignIn {
 
 impl Auth {
     pub async fn sign_up(&self, input: SignUp, meta: &RequestMeta) -> AuthResult<SignUpOutcome> {
-        let name = input.name.trim();
-        if name.is_empty() {
-            return Err(AuthError::validation("[body.name] Name is required"));
-        }
+        let name = users::check_name(&input.name).map_err(AuthError::name)?;
+        let name = name.as_str();
         let email = users::normalize_email(&input.email)
             .ok_or_else(|| AuthError::invalid("INVALID_EMAIL", "Invalid email"))?;
         password::check_policy(&input.password).map_err(AuthError::WeakPassword)?;
@@ -57,49 +55,111 @@ impl Auth {
             role: "student",
             now,
         };
-        let created = user_store::create_with_password(&self.db, &new, Some(&hash)).await?;
-        let require = self.config.auth.require_email_verification;
-        if !created {
-            if !require {
+        if !self.config.auth.require_email_verification {
+            // Without verification an existing email is reported, as
+            // Better-Auth does, and the new user is signed in at once.
+            if !user_store::create_with_password(&self.db, &new, Some(&hash)).await? {
                 return Err(AuthError::coded(
                     Kind::Unprocessable,
                     "USER_ALREADY_EXISTS_USE_ANOTHER_EMAIL",
                     "User already exists. Use another email.",
                 ));
             }
-            // Answer as for a new account: whether an email is registered is
-            // not revealed.
-            return Ok(SignUpOutcome::PendingVerification(User {
-                id: common::ids::new_id(),
-                name: name.to_string(),
-                email,
-                email_verified: false,
-                image: input.image,
-                role: "student".into(),
-                banned: false,
-                ban_reason: None,
-                ban_expires: None,
-                created_at: now,
-                updated_at: now,
-            }));
+            let user = user_store::find_by_id(&self.db, &id)
+                .await?
+                .ok_or_else(AuthError::user_not_found)?;
+            self.audit(
+                meta,
+                Entry::new(Event::Register)
+                    .user(&user.id)
+                    .email(&user.email),
+            )
+            .await;
+            let session = self.create_session(&user, input.remember_me, meta).await?;
+            return Ok(SignUpOutcome::SignedIn(Authenticated { session, user }));
         }
-        let user = user_store::find_by_id(&self.db, &id)
-            .await?
-            .ok_or_else(AuthError::user_not_found)?;
-        self.audit(
-            meta,
-            Entry::new(Event::Register)
-                .user(&user.id)
-                .email(&user.email),
+
+        // With verification the answer is the same for a new and a taken
+        // address, and so is the work behind it: one transaction of the same
+        // statements (see `user_store::register`); mail leaves off the
+        // response path.
+        let (token, ident) = tokens::mint(tokens::EMAIL_VERIFICATION);
+        let link = self.verification_link(&token, input.callback_url.as_deref());
+        let audit_new = [
+            audit::Row::new(
+                meta,
+                Entry::new(Event::Register).user(&id).email(&email),
+                now,
+            ),
+            audit::Row::new(
+                meta,
+                Entry::new(Event::VerificationSent).user(&id).email(&email),
+                now,
+            ),
+        ];
+        let outcome = user_store::register(
+            &self.db,
+            &new,
+            &hash,
+            &ident,
+            now + tokens::LIFETIME,
+            &audit_new,
+            |existing, resent| {
+                let mut entry = Entry::new(Event::SignUpExisting)
+                    .email(&email)
+                    .details(json!({"owner_notified": true}));
+                if let Some(uid) = existing {
+                    entry = entry.user(uid);
+                }
+                let mut rows = vec![audit::Row::new(meta, entry, now)];
+                if let (true, Some(uid)) = (resent, existing) {
+                    rows.push(audit::Row::new(
+                        meta,
+                        Entry::new(Event::VerificationSent).user(uid).email(&email),
+                        now,
+                    ));
+                }
+                rows
+            },
         )
-        .await;
-        if require {
-            self.send_verification(&user, input.callback_url.as_deref(), meta)
-                .await?;
-            return Ok(SignUpOutcome::PendingVerification(user));
-        }
-        let session = self.create_session(&user, input.remember_me, meta).await?;
-        Ok(SignUpOutcome::SignedIn(Authenticated { session, user }))
+        .await?;
+        // Every outcome mails the owner of the address, so none costs less.
+        let mail = match &outcome {
+            user_store::Registered::Created => templates::verification(&email, name, &link),
+            // Never verified: the owner gets a fresh link, as if they asked again.
+            user_store::Registered::Existing {
+                owner,
+                unverified: true,
+            } => templates::verification(
+                &email,
+                owner.as_ref().map_or(name, |o| o.1.as_str()),
+                &link,
+            ),
+            // Verified: the owner learns someone tried, and how to get in.
+            user_store::Registered::Existing { owner, .. } => {
+                let site = common::config::origin_of(&self.config.base_url);
+                templates::account_exists(
+                    &email,
+                    owner.as_ref().map_or(name, |o| o.1.as_str()),
+                    &format!("{site}/login"),
+                    &format!("{site}/forgot-password"),
+                )
+            }
+        };
+        mail::send_later(&self.mailer, mail);
+        Ok(SignUpOutcome::PendingVerification(User {
+            id,
+            name: name.to_string(),
+            email,
+            email_verified: false,
+            image: input.image,
+            role: "student".into(),
+            banned: false,
+            ban_reason: None,
+            ban_expires: None,
+            created_at: now,
+            updated_at: now,
+        }))
     }
 
     pub async fn sign_in(&self, input: SignIn, meta: &RequestMeta) -> AuthResult<Authenticated> {
@@ -304,12 +364,7 @@ impl Auth {
             tokens::LIFETIME,
         )
         .await?;
-        let callback = callback_url.unwrap_or("/");
-        let link = format!(
-            "{}?token={token}&callbackURL={}",
-            self.auth_url("/verify-email"),
-            crate::cookies::encode(callback)
-        );
+        let link = self.verification_link(&token, callback_url);
         mail::send_later(
             &self.mailer,
             templates::verification(&user.email, &user.name, &link),
@@ -324,8 +379,17 @@ impl Auth {
         Ok(())
     }
 
+    fn verification_link(&self, token: &str, callback_url: Option<&str>) -> String {
+        format!(
+            "{}?token={token}&callbackURL={}",
+            self.auth_url("/verify-email"),
+            crate::cookies::encode(callback_url.unwrap_or("/"))
+        )
+    }
+
     /// `POST /send-verification-email` without a session: always succeeds
-    /// outwardly; sends only to an existing, unverified account.
+    /// outwardly; sends only to an existing, unverified account. Both
+    /// answers do the same database work (see `tokens::issue_and_record`).
     pub async fn resend_verification_anonymous(
         &self,
         email: &str,
@@ -335,10 +399,35 @@ impl Auth {
         let Some(email) = users::normalize_email(email) else {
             return Err(AuthError::validation("[body.email] Invalid email address"));
         };
-        if let Some(user) = user_store::find_by_email(&self.db, &email).await?
-            && !user.email_verified
-        {
-            self.send_verification(&user, callback_url, meta).await?;
+        let now = self.clock.now();
+        let user = user_store::find_by_email(&self.db, &email)
+            .await?
+            .filter(|u| !u.email_verified);
+        let (token, ident) = tokens::mint(tokens::EMAIL_VERIFICATION);
+        let event = match &user {
+            Some(u) => Entry::new(Event::VerificationSent)
+                .user(&u.id)
+                .email(&email),
+            None => Entry::new(Event::VerificationSkipped)
+                .email(&email)
+                .details(json!({"reason": "unknown_or_verified"})),
+        };
+        let rows = [audit::Row::new(meta, event, now)];
+        tokens::issue_and_record(
+            &self.db,
+            &ident,
+            user.as_ref().map(|u| u.id.as_str()),
+            now,
+            tokens::LIFETIME,
+            &rows,
+        )
+        .await?;
+        if let Some(u) = &user {
+            let link = self.verification_link(&token, callback_url);
+            mail::send_later(
+                &self.mailer,
+                templates::verification(&u.email, &u.name, &link),
+            );
         }
         Ok(())
     }

@@ -9,6 +9,10 @@ use serde_json::{Value, json};
 pub enum Event {
     Register,
     VerificationSent,
+    /// An anonymous request for a verification mail that sent none.
+    VerificationSkipped,
+    /// A sign-up for an address that already has an account.
+    SignUpExisting,
     EmailVerified,
     LoginSuccess,
     LoginFailed,
@@ -45,6 +49,8 @@ impl Event {
         match self {
             Event::Register => "register",
             Event::VerificationSent => "verification_sent",
+            Event::VerificationSkipped => "verification_skipped",
+            Event::SignUpExisting => "sign_up_existing_email",
             Event::EmailVerified => "email_verified",
             Event::LoginSuccess => "login_success",
             Event::LoginFailed => "login_failed",
@@ -129,6 +135,49 @@ pub async fn record(
         .bind(common::ids::new_id()).bind(entry.event.as_str()).bind(entry.user_id).bind(entry.email)
         .bind(&meta.ip).bind(&meta.user_agent).bind(details).bind(now)
         .execute(pool).await.map(|_| ()))
+}
+
+/// An audit row ready to be written inside a caller's transaction, so that
+/// work whose timing must not depend on the outcome commits once.
+#[derive(Debug, Clone)]
+pub struct Row {
+    pub id: String,
+    pub event_type: &'static str,
+    pub user_id: Option<String>,
+    pub email: Option<String>,
+    pub ip_address: Option<String>,
+    pub user_agent: Option<String>,
+    pub details: String,
+    pub created_at: DateTime<Utc>,
+}
+
+impl Row {
+    pub fn new(meta: &RequestMeta, entry: Entry<'_>, now: DateTime<Utc>) -> Self {
+        Row {
+            id: common::ids::new_id(),
+            event_type: entry.event.as_str(),
+            user_id: entry.user_id.map(str::to_string),
+            email: entry.email.map(str::to_string),
+            ip_address: meta.ip.clone(),
+            user_agent: meta.user_agent.clone(),
+            details: entry.details.to_string(),
+            created_at: now,
+        }
+    }
+}
+
+/// `INSERT` for `rows` rows of eight columns, numbered from `$first`.
+pub fn insert_sql(rows: usize, first: usize) -> String {
+    let values: Vec<String> = (0..rows)
+        .map(|r| {
+            let p: Vec<String> = (0..8).map(|c| format!("${}", first + r * 8 + c)).collect();
+            format!("({})", p.join(", "))
+        })
+        .collect();
+    format!(
+        "INSERT INTO auth_event_log (id, event_type, user_id, email, ip_address, user_agent, details, created_at) VALUES {}",
+        values.join(", ")
+    )
 }
 
 #[derive(Debug, Clone, sqlx::FromRow, serde::Serialize)]

@@ -27,46 +27,37 @@ impl Auth {
             .ok_or_else(|| AuthError::validation("[body.email] Invalid email address"))?;
         let now = self.clock.now();
         let user = user_store::find_by_email(&self.db, &email).await?;
-        let callback = crate::cookies::encode(redirect_to.unwrap_or(""));
-        match user {
-            Some(user) => {
-                let token = tokens::issue(
-                    &self.db,
-                    tokens::PASSWORD_RESET,
-                    &user.id,
-                    now,
-                    tokens::LIFETIME,
-                )
-                .await?;
-                let link = format!(
-                    "{}?callbackURL={callback}",
-                    self.auth_url(&format!("/reset-password/{token}"))
-                );
-                mail::send_later(
-                    &self.mailer,
-                    templates::password_reset(&user.email, &user.name, &link),
-                );
-                self.audit(
-                    meta,
-                    Entry::new(Event::PasswordResetRequested)
-                        .user(&user.id)
-                        .email(&email),
-                )
-                .await;
-            }
-            None => {
-                // Comparable work, no early return: mint and hash a token, store nothing.
-                let token = common::ids::random_alphanumeric(32);
-                let _ = crate::crypto::token_hash(&token);
-                let _ = tokens::peek(&self.db, tokens::PASSWORD_RESET, &token, now).await?;
-                self.audit(
-                    meta,
-                    Entry::new(Event::PasswordResetRequested)
-                        .email(&email)
-                        .details(json!({"known": false})),
-                )
-                .await;
-            }
+        // Known or not, the same statements run in one transaction: a token
+        // row (written only for an account) and the audit row.
+        let (token, ident) = tokens::mint(tokens::PASSWORD_RESET);
+        let entry = match &user {
+            Some(u) => Entry::new(Event::PasswordResetRequested)
+                .user(&u.id)
+                .email(&email),
+            None => Entry::new(Event::PasswordResetRequested)
+                .email(&email)
+                .details(json!({"known": false})),
+        };
+        let rows = [crate::audit::Row::new(meta, entry, now)];
+        tokens::issue_and_record(
+            &self.db,
+            &ident,
+            user.as_ref().map(|u| u.id.as_str()),
+            now,
+            tokens::LIFETIME,
+            &rows,
+        )
+        .await?;
+        if let Some(user) = user {
+            let callback = crate::cookies::encode(redirect_to.unwrap_or(""));
+            let link = format!(
+                "{}?callbackURL={callback}",
+                self.auth_url(&format!("/reset-password/{token}"))
+            );
+            mail::send_later(
+                &self.mailer,
+                templates::password_reset(&user.email, &user.name, &link),
+            );
         }
         Ok(())
     }

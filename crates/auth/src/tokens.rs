@@ -15,6 +15,14 @@ fn identifier(purpose: &str, token: &str) -> String {
     format!("{purpose}:{}", token_hash(token))
 }
 
+/// A fresh token and the identifier its row is stored under, for callers
+/// that write the row inside their own transaction.
+pub fn mint(purpose: &str) -> (String, String) {
+    let token = common::ids::random_alphanumeric(32);
+    let ident = identifier(purpose, &token);
+    (token, ident)
+}
+
 /// Issues a token for `purpose` carrying `value` (a user id, or JSON).
 pub async fn issue(
     db: &Db,
@@ -30,6 +38,39 @@ pub async fn issue(
         .bind(common::ids::new_id()).bind(&ident).bind(value).bind(now + ttl).bind(now)
         .execute(pool).await.map(|_| ()))?;
     Ok(token)
+}
+
+/// Writes a token row — only when `value` is given — and the audit rows, in
+/// one transaction whose statements are the same either way. Requests that
+/// must not reveal whether an account exists (a reset, a resent
+/// verification) cost the same for both answers.
+pub async fn issue_and_record(
+    db: &Db,
+    ident: &str,
+    value: Option<&str>,
+    now: DateTime<Utc>,
+    ttl: Duration,
+    events: &[crate::audit::Row],
+) -> sqlx::Result<()> {
+    let audit_sql = crate::audit::insert_sql(events.len(), 1);
+    on_db!(db, pool => {
+        let mut tx = pool.begin().await?;
+        sqlx::query(
+            "INSERT INTO verification (id, identifier, value, expires_at, created_at, updated_at)
+             SELECT $1, $2, $3, $4, $5, $5 WHERE $6")
+            .bind(common::ids::new_id()).bind(ident).bind(value.unwrap_or_default()).bind(now + ttl).bind(now)
+            .bind(value.is_some())
+            .execute(&mut *tx).await?;
+        if !events.is_empty() {
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(audit_sql.clone()));
+            for e in events {
+                q = q.bind(&e.id).bind(e.event_type).bind(&e.user_id).bind(&e.email)
+                    .bind(&e.ip_address).bind(&e.user_agent).bind(&e.details).bind(e.created_at);
+            }
+            q.execute(&mut *tx).await?;
+        }
+        tx.commit().await
+    })
 }
 
 #[derive(Debug, PartialEq, Eq)]

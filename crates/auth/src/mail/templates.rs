@@ -49,6 +49,25 @@ pub fn verification(to: &str, name: &str, link: &str) -> Mail {
     }
 }
 
+/// To the owner of an address someone tried to sign up with again.
+pub fn account_exists(to: &str, name: &str, sign_in: &str, reset: &str) -> Mail {
+    let intro = format!("Hello {name},");
+    let what = "Someone, perhaps you, tried to create an IntelliStack account with this email address. You already have an account.".to_string();
+    let advice = format!(
+        "To use it, sign in at {sign_in}. If you forgot your password, choose a new one at {reset}. If it was not you, ignore this message: nothing has changed."
+    );
+    Mail {
+        to: to.into(),
+        subject: "You already have an account".into(),
+        text: format!("{intro}\n\n{what}\n\n{advice}\n"),
+        html: html_page(
+            "You already have an account",
+            &[intro, what, advice],
+            Some(("Sign in", sign_in)),
+        ),
+    }
+}
+
 pub fn password_reset(to: &str, name: &str, link: &str) -> Mail {
     let intro = format!("Hello {name},");
     let ask = "Someone asked to reset the password of your IntelliStack account. The link works once and expires in 1 hour.".to_string();

@@ -60,6 +60,84 @@ pub async fn create_with_password(
     })
 }
 
+/// What a sign-up found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Registered {
+    Created,
+    /// The address has an account (`owner`: its id and name, when the lookup
+    /// saw it); `unverified` when it was never verified and a fresh link was
+    /// stored for it.
+    Existing {
+        owner: Option<(String, String)>,
+        unverified: bool,
+    },
+}
+
+/// A sign-up in one transaction whose statements are the same whether the
+/// address is new or taken — the lookup, the user, the credential, the
+/// verification token (for a new or never-verified account) and the audit
+/// rows — so its timing does not tell who is registered.
+pub async fn register(
+    db: &Db,
+    user: &NewUser<'_>,
+    password_hash: &str,
+    token_ident: &str,
+    token_expires: DateTime<Utc>,
+    audit_new: &[crate::audit::Row],
+    audit_existing: impl Fn(Option<&str>, bool) -> Vec<crate::audit::Row>,
+) -> sqlx::Result<Registered> {
+    on_db!(db, pool => {
+        let mut tx = pool.begin().await?;
+        let existing: Option<(String, String, bool)> = sqlx::query_as(
+            r#"SELECT id, name, email_verified FROM "user" WHERE email = $1"#)
+            .bind(user.email).fetch_optional(&mut *tx).await?;
+        let created = sqlx::query(
+            r#"INSERT INTO "user" (id, name, email, email_verified, image, role, banned, created_at, updated_at)
+               VALUES ($1, $2, $3, $4, $5, $6, FALSE, $7, $7) ON CONFLICT (email) DO NOTHING"#)
+            .bind(user.id).bind(user.name).bind(user.email).bind(user.email_verified)
+            .bind(user.image).bind(user.role).bind(user.now)
+            .execute(&mut *tx).await?.rows_affected() == 1;
+        sqlx::query(
+            r#"INSERT INTO account (id, account_id, provider_id, user_id, password, created_at, updated_at)
+               SELECT $1, $2, $3, $2, $4, $5, $5 WHERE $6"#)
+            .bind(common::ids::new_id()).bind(user.id).bind(CREDENTIAL).bind(password_hash).bind(user.now)
+            .bind(created)
+            .execute(&mut *tx).await?;
+        let unverified = matches!((&existing, created), (Some((_, _, false)), false));
+        let token_owner = match (&existing, created, unverified) {
+            (_, true, _) => Some(user.id.to_string()),
+            (Some((id, _, _)), false, true) => Some(id.clone()),
+            _ => None,
+        };
+        sqlx::query(
+            "INSERT INTO verification (id, identifier, value, expires_at, created_at, updated_at)
+             SELECT $1, $2, $3, $4, $5, $5 WHERE $6")
+            .bind(common::ids::new_id()).bind(token_ident).bind(token_owner.clone().unwrap_or_default())
+            .bind(token_expires).bind(user.now).bind(token_owner.is_some())
+            .execute(&mut *tx).await?;
+        let events = if created {
+            audit_new.to_vec()
+        } else {
+            audit_existing(existing.as_ref().map(|e| e.0.as_str()), unverified)
+        };
+        if !events.is_empty() {
+            let sql = crate::audit::insert_sql(events.len(), 1);
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for e in &events {
+                q = q.bind(&e.id).bind(e.event_type).bind(&e.user_id).bind(&e.email)
+                    .bind(&e.ip_address).bind(&e.user_agent).bind(&e.details).bind(e.created_at);
+            }
+            q.execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok(if created {
+            Registered::Created
+        } else {
+            Registered::Existing { owner: existing.map(|(id, name, _)| (id, name)), unverified }
+        })
+    })
+}
+
 pub async fn find_by_email(db: &Db, email: &str) -> sqlx::Result<Option<User>> {
     on_db!(db, pool => sqlx::query_as::<_, User>(r#"SELECT * FROM "user" WHERE email = $1"#)
         .bind(email).fetch_optional(pool).await)

@@ -52,6 +52,9 @@ pub struct Options {
     pub roles: BTreeSet<Role>,
     /// Overrides the database URL (for example to go through a [`proxy::TcpProxy`]).
     pub database_url: Option<String>,
+    /// Replaces the password hasher (a cheaper cost, for tests that compare
+    /// everything but the hash).
+    pub hasher: Option<::auth::password::Hasher>,
 }
 
 impl Options {
@@ -133,8 +136,11 @@ impl TestServer {
         intellistack::startup::seed_content(&db, &shared)
             .await
             .expect("load the sample course");
-        let app = App::new(config, db.clone(), Arc::new(clock.clone()), roles)
+        let mut app = App::new(config, db.clone(), Arc::new(clock.clone()), roles)
             .expect("wire the application");
+        if let Some(hasher) = opts.hasher {
+            app.state.auth.hasher = hasher;
+        }
         let app_auth = app.state.auth.clone();
 
         let (tx, rx) = oneshot::channel::<()>();
