@@ -24,6 +24,9 @@ pub enum ApiError {
     Invalid { code: &'static str, message: String },
     #[error("{code}: {message}")]
     BadRequest { code: &'static str, message: String },
+    /// The body is over the size limit.
+    #[error("the body is too large")]
+    TooLarge,
     /// A dependency (the key source) cannot be reached and nothing is cached.
     #[error("{message}")]
     Unavailable {
@@ -82,6 +85,12 @@ impl From<auth::AuthError> for ApiError {
     }
 }
 
+/// An error in the `/api/v1` shape. Also used for errors raised outside the
+/// api routes (body limit, timeout, the input guard).
+pub fn error_response(status: StatusCode, code: &str, message: &str) -> Response {
+    body(status, code, message)
+}
+
 fn body(status: StatusCode, code: &str, message: &str) -> Response {
     (
         status,
@@ -116,6 +125,11 @@ impl IntoResponse for ApiError {
                 body(StatusCode::UNPROCESSABLE_ENTITY, code, &message)
             }
             ApiError::BadRequest { code, message } => body(StatusCode::BAD_REQUEST, code, &message),
+            ApiError::TooLarge => body(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "PAYLOAD_TOO_LARGE",
+                "The request body is larger than this server accepts",
+            ),
             ApiError::Unavailable {
                 message,
                 retry_after_secs,

@@ -86,6 +86,7 @@ impl Auth {
     ) -> AuthResult<User> {
         let email = users::normalize_email(&input.email)
             .ok_or_else(|| AuthError::invalid("INVALID_EMAIL", "Invalid email"))?;
+        let name = users::check_name(&input.name).map_err(AuthError::name)?;
         if !users::is_role(&input.role) {
             return Err(AuthError::invalid("INVALID_ROLE_TYPE", "Invalid role type"));
         }
@@ -102,7 +103,7 @@ impl Auth {
             &self.db,
             &user_store::NewUser {
                 id: &id,
-                name: input.name.trim(),
+                name: &name,
                 email: &email,
                 email_verified: input.email_verified,
                 image: None,
@@ -293,7 +294,8 @@ impl Auth {
         let now = self.clock.now();
         let text = |k: &str| data.get(k).and_then(|v| v.as_str());
         if let Some(name) = text("name") {
-            user_store::update_profile(&self.db, user_id, Some(name), None, now).await?;
+            let name = users::check_name(name).map_err(AuthError::name)?;
+            user_store::update_profile(&self.db, user_id, Some(&name), None, now).await?;
         }
         if data.contains_key("image") {
             user_store::update_profile(&self.db, user_id, None, Some(text("image")), now).await?;

@@ -111,6 +111,21 @@ impl AuthError {
             "You have been banned from this application. Please contact support if you believe this is an error.",
         )
     }
+    /// A refused display name.
+    pub fn name(problem: crate::users::NameProblem) -> Self {
+        use crate::users::{MAX_NAME_CHARS, NameProblem};
+        match problem {
+            NameProblem::Empty => Self::validation("[body.name] Name is required"),
+            NameProblem::TooLong => Self::invalid(
+                "NAME_TOO_LONG",
+                format!("Name must be at most {MAX_NAME_CHARS} characters"),
+            ),
+            NameProblem::BadCharacters => Self::invalid(
+                "INVALID_NAME",
+                "Name must be one line, without control or bidi characters",
+            ),
+        }
+    }
     pub fn user_not_found() -> Self {
         Self::not_found("USER_NOT_FOUND", "User not found")
     }

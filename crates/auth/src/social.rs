@@ -304,9 +304,14 @@ impl Auth {
                 }
                 None => {
                     let id = common::ids::new_id();
+                    // A provider's name is taken as given, made fit to show.
+                    let name = match users::clean_name(&profile.name) {
+                        n if n.is_empty() => email.split('@').next().unwrap_or("user").to_string(),
+                        n => n,
+                    };
                     let new = user_store::NewUser {
                         id: &id,
-                        name: &profile.name,
+                        name: &name,
                         email: &email,
                         email_verified: profile.email_verified,
                         image: profile.image.as_deref(),

@@ -4,6 +4,7 @@
 pub mod app;
 pub mod cli;
 pub mod commands;
+pub mod input;
 pub mod migration;
 pub mod ops;
 pub mod server;

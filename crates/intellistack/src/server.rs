@@ -1,5 +1,5 @@
-//! The HTTP stack around every role: request ids, tracing, body limit,
-//! timeouts, CORS, metrics, and graceful shutdown.
+//! The HTTP stack around every role: error shapes, request ids, tracing, body
+//! limit, timeouts, CORS, the input guard, metrics, and graceful shutdown.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -19,7 +19,7 @@ use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::app::App;
-use crate::ops;
+use crate::{input, ops};
 
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
@@ -86,8 +86,12 @@ pub fn build_router(app: &App) -> Router {
 
     app.router()
         .route_layer(middleware::from_fn(ops::record_metrics))
+        // Inside the body limit, which bounds what the guard reads.
+        .layer(middleware::from_fn(input::refuse_control_characters))
         .layer(
             ServiceBuilder::new()
+                // Outermost, so what the layers below answer is shaped too.
+                .layer(middleware::from_fn(input::shape_errors))
                 .layer(RequestBodyLimitLayer::new(config.body_limit))
                 .layer(SetRequestIdLayer::new(REQUEST_ID, RandomRequestId))
                 .layer(trace)

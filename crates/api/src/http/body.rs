@@ -29,6 +29,9 @@ where
             Err(JsonRejection::JsonDataError(e)) => {
                 Err(ApiError::invalid("VALIDATION_ERROR", e.body_text()))
             }
+            Err(e) if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE => {
+                Err(ApiError::TooLarge)
+            }
             Err(e) => Err(ApiError::bad_request("BAD_REQUEST", e.body_text())),
         }
     }

@@ -26,9 +26,99 @@ use crate::error::ApiError;
         admin::set_role, admin::events, admin::export, admin::usage, admin::cleanup,
         chat::chatkit,
     ),
-    modifiers(&BearerAuth),
+    modifiers(&BearerAuth, &CommonErrors),
 )]
 pub struct ApiDoc;
+
+/// The errors any route can answer, whatever it does, added to every
+/// operation in the shape every `/api/v1` error has.
+struct CommonErrors;
+
+impl utoipa::Modify for CommonErrors {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::schema::{ObjectBuilder, Type};
+        use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
+
+        let detail = ObjectBuilder::new()
+            .property("code", ObjectBuilder::new().schema_type(Type::String))
+            .property("message", ObjectBuilder::new().schema_type(Type::String))
+            .required("code")
+            .required("message");
+        let error = ObjectBuilder::new()
+            .property("error", detail)
+            .required("error")
+            .description(Some("Every `/api/v1` error: `{error: {code, message}}`"));
+        openapi
+            .components
+            .get_or_insert_with(Default::default)
+            .schemas
+            .insert("Error".into(), RefOr::T(error.build().into()));
+
+        let response = |description: &str| {
+            RefOr::T(
+                ResponseBuilder::new()
+                    .description(description)
+                    .content(
+                        "application/json",
+                        ContentBuilder::new()
+                            .schema(Some(Ref::from_schema_name("Error")))
+                            .build(),
+                    )
+                    .build(),
+            )
+        };
+        for item in openapi.paths.paths.values_mut() {
+            let ops = [
+                &mut item.get,
+                &mut item.post,
+                &mut item.put,
+                &mut item.patch,
+                &mut item.delete,
+            ];
+            for op in ops.into_iter().flatten() {
+                let has_body = op.request_body.is_some();
+                let r = &mut op.responses.responses;
+                let bad = if has_body {
+                    "MALFORMED_JSON or UNSUPPORTED_MEDIA_TYPE (the body), BAD_REQUEST (a malformed path or query value), INVALID_CHARACTERS (NUL or another control character in the path, query or body), INVALID_ENCODING (malformed percent-encoding)"
+                } else {
+                    "BAD_REQUEST (a malformed path or query value), INVALID_CHARACTERS (NUL or another control character in the path or query), INVALID_ENCODING (malformed percent-encoding)"
+                };
+                match r.get_mut("400") {
+                    Some(RefOr::T(existing)) => {
+                        existing.description = format!("{}; {bad}", existing.description);
+                    }
+                    _ => {
+                        r.insert("400".into(), response(bad));
+                    }
+                }
+                if r.contains_key("401") {
+                    match r.get_mut("403") {
+                        Some(RefOr::T(existing)) => {
+                            existing.description = format!(
+                                "{}; BANNED_USER: the account is suspended",
+                                existing.description
+                            );
+                        }
+                        _ => {
+                            r.insert(
+                                "403".into(),
+                                response("BANNED_USER: the account is suspended"),
+                            );
+                        }
+                    }
+                }
+                r.entry("408".into()).or_insert_with(|| {
+                    response("REQUEST_TIMEOUT: the request took longer than REQUEST_TIMEOUT_SECS")
+                });
+                if has_body {
+                    r.entry("413".into()).or_insert_with(|| {
+                        response("PAYLOAD_TOO_LARGE: the body is over BODY_LIMIT_BYTES")
+                    });
+                }
+            }
+        }
+    }
+}
 
 struct BearerAuth;
 

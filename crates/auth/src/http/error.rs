@@ -118,3 +118,22 @@ impl IntoResponse for AuthError {
         }
     }
 }
+
+/// An error raised outside the auth routes — the body limit, the request
+/// timeout, the input guard, an extractor's rejection — in Better-Auth's
+/// `{message, code}` shape.
+pub fn plain_error(status: StatusCode, code: &str, message: &str) -> Response {
+    (status, Json(json!({"message": message, "code": code}))).into_response()
+}
+
+/// The same for the OAuth 2 endpoints, in RFC 6749's shape.
+pub fn oauth_error(status: StatusCode, error: &str, description: &str) -> Response {
+    let mut res = (
+        status,
+        Json(json!({"error": error, "error_description": description})),
+    )
+        .into_response();
+    res.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    res
+}

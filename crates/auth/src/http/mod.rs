@@ -2,6 +2,8 @@
 
 mod error;
 pub mod guard;
+
+pub use error::{oauth_error, plain_error};
 pub mod reply;
 pub mod request;
 mod routes;

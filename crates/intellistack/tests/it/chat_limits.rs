@@ -135,7 +135,7 @@ async fn a_one_megabyte_message_stores_nothing_and_charges_nothing() {
         assert_eq!(res.status(), 400);
         assert_eq!(
             res.json::<Value>().await.unwrap()["error"]["code"],
-            "invalid_characters"
+            "INVALID_CHARACTERS"
         );
         assert_eq!(
             count(&server, "SELECT COUNT(*) FROM chatkit_quota_event").await,

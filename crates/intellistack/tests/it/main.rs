@@ -24,6 +24,7 @@ mod chat;
 mod chat_limits;
 mod eval;
 mod foundation;
+mod input_refusals;
 mod migration;
 mod redirect_targets;
 mod tutor;

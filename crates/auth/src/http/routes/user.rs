@@ -70,7 +70,7 @@ pub async fn update_user(
         }
     }
     let name = match b.get("name") {
-        Some(Value::String(n)) if !n.trim().is_empty() => Some(n.trim().to_string()),
+        Some(Value::String(n)) => Some(crate::users::check_name(n).map_err(AuthError::name)?),
         Some(_) => {
             return Err(AuthError::validation(
                 "[body.name] Expected a non-empty string",
