@@ -14,6 +14,7 @@ use url::Url;
 pub const VARS: &[&str] = &[
     "INTELLISTACK_ENV",
     "BIND_ADDR",
+    "DEV_ALLOW_PUBLIC_BIND",
     "PORT",
     "DATA_DIR",
     "DATABASE_URL",
@@ -353,6 +354,9 @@ pub struct OAuthProvider {
 pub struct Config {
     pub mode: Mode,
     pub bind: IpAddr,
+    /// Development mode may listen beyond loopback only with this set
+    /// (`DEV_ALLOW_PUBLIC_BIND`).
+    pub allow_public_dev: bool,
     pub port: u16,
     pub data_dir: PathBuf,
     pub database: DatabaseConfig,
@@ -466,6 +470,20 @@ impl Config {
             "an IP address such as 127.0.0.1 or 0.0.0.0",
             [127, 0, 0, 1].into(),
         )?;
+        let allow_public_dev = match get("DEV_ALLOW_PUBLIC_BIND")
+            .map(str::to_ascii_lowercase)
+            .as_deref()
+        {
+            None | Some("0" | "false" | "no" | "off") => false,
+            Some("1" | "true" | "yes" | "on") => true,
+            Some(other) => {
+                return Err(ConfigError::Invalid {
+                    var: "DEV_ALLOW_PUBLIC_BIND",
+                    value: other.into(),
+                    expected: "use true or false",
+                });
+            }
+        };
         let port = parse_or(
             get("PORT"),
             "PORT",
@@ -652,6 +670,7 @@ impl Config {
             auth,
             mode,
             bind,
+            allow_public_dev,
             port,
             data_dir,
             database,

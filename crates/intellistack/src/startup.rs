@@ -32,6 +32,10 @@ pub enum StartError {
     Embeddings(String),
     #[error("mail configuration error: {0}; check SMTP_URL, RESEND_API_KEY and MAIL_FROM")]
     Mail(#[from] auth::mail::MailError),
+    #[error(
+        "refusing to serve development mode on {bind}, which other machines can reach: development mode keeps mail in an outbox and generates its own secret. Set INTELLISTACK_ENV=production (with BETTER_AUTH_SECRET) for a server others use, listen on 127.0.0.1 (--bind/BIND_ADDR), or set DEV_ALLOW_PUBLIC_BIND=true to accept the risk"
+    )]
+    PublicDevelopment { bind: std::net::IpAddr },
 }
 
 impl StartError {
@@ -42,15 +46,39 @@ impl StartError {
             | StartError::PortInUse { .. }
             | StartError::Bind { .. }
             | StartError::Mail(_)
+            | StartError::PublicDevelopment { .. }
             | StartError::Embeddings(_) => 2,
             StartError::Database(_) | StartError::Content(_) => 1,
         }
     }
 }
 
+/// Development mode is for one machine: beyond loopback it needs an explicit
+/// opt-in, and then it says so loudly.
+pub fn check_exposure(config: &Config) -> Result<(), StartError> {
+    let ip = match config.bind {
+        std::net::IpAddr::V6(v6) => v6.to_canonical(),
+        v4 => v4,
+    };
+    if config.mode.is_production() || ip.is_loopback() {
+        return Ok(());
+    }
+    if !config.allow_public_dev {
+        return Err(StartError::PublicDevelopment { bind: config.bind });
+    }
+    let warning = format!(
+        "DEVELOPMENT MODE ON {}: other machines can reach this server; the mail outbox answers only loopback clients and admins, but the secret is generated and cookies are not Secure. Use INTELLISTACK_ENV=production for anything others use.",
+        config.bind
+    );
+    eprintln!("warning: {warning}");
+    tracing::warn!("{warning}");
+    Ok(())
+}
+
 /// Binds the listening socket before anything slow happens, so a port
 /// conflict is reported at once.
 pub async fn bind(config: &Config) -> Result<TcpListener, StartError> {
+    check_exposure(config)?;
     let addr = SocketAddr::new(config.bind, config.port);
     TcpListener::bind(addr).await.map_err(|source| {
         if source.kind() == std::io::ErrorKind::AddrInUse {
@@ -88,4 +116,50 @@ pub async fn build_app(config: Config, roles: BTreeSet<Role>) -> Result<App, Sta
     let clock: common::SharedClock = Arc::new(SystemClock);
     seed_content(&db, &clock).await?;
     App::new(config, db, clock, roles)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(vars: &[(&str, &str)]) -> Config {
+        let mut all: std::collections::HashMap<String, String> = [
+            ("DATABASE_URL", "sqlite:///tmp/unused.db"),
+            ("BETTER_AUTH_SECRET", "0123456789abcdef0123456789abcdef"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        for (k, v) in vars {
+            all.insert(k.to_string(), v.to_string());
+        }
+        Config::from_vars(&all).unwrap()
+    }
+
+    #[test]
+    fn development_mode_stays_on_loopback_unless_told_otherwise() {
+        assert!(check_exposure(&config(&[])).is_ok());
+        assert!(check_exposure(&config(&[("BIND_ADDR", "::1")])).is_ok());
+        let public = config(&[("BIND_ADDR", "0.0.0.0")]);
+        let err = check_exposure(&public).unwrap_err();
+        assert_eq!(err.exit_code(), 2);
+        assert!(
+            err.to_string().contains("DEV_ALLOW_PUBLIC_BIND=true"),
+            "{err}"
+        );
+        assert!(
+            check_exposure(&config(&[
+                ("BIND_ADDR", "0.0.0.0"),
+                ("DEV_ALLOW_PUBLIC_BIND", "true")
+            ]))
+            .is_ok()
+        );
+        assert!(
+            check_exposure(&config(&[
+                ("BIND_ADDR", "0.0.0.0"),
+                ("INTELLISTACK_ENV", "production")
+            ]))
+            .is_ok()
+        );
+    }
 }

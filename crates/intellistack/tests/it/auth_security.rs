@@ -292,6 +292,74 @@ async fn the_development_outbox_page_lists_mail_and_is_absent_in_production() {
 }
 
 #[tokio::test]
+async fn the_outbox_is_refused_to_anonymous_clients_on_other_machines() {
+    for backend in Backend::ALL {
+        // Through a trusted proxy on loopback, the client it names counts.
+        let server = TestServer::start_with(
+            backend,
+            Options::default().var("TRUSTED_PROXIES", "127.0.0.1/32"),
+        )
+        .await;
+        let _ = verified_user(&server, "student@example.com").await;
+        let from = |client: &reqwest::Client, ip: &str| {
+            client
+                .get(server.at("/api/auth/dev/outbox"))
+                .header("x-forwarded-for", ip)
+        };
+        let res = from(&plain(), "203.0.113.9").send().await.unwrap();
+        assert_eq!(res.status(), 403);
+        let body: serde_json::Value = res.json().await.unwrap();
+        assert_eq!(body["code"], "OUTBOX_LOCAL_ONLY", "{body}");
+        let student = browser(&server);
+        post(
+            &student,
+            &server,
+            "/api/auth/sign-in/email",
+            json!({"email": "student@example.com", "password": PASSWORD}),
+        )
+        .await;
+        let res = from(&student, "203.0.113.9").send().await.unwrap();
+        assert_eq!(res.status(), 403, "a signed-in student is refused too");
+        let text = res.text().await.unwrap();
+        assert!(!text.contains("verify-email"), "no link leaks: {text}");
+
+        let boss = admin(&server, "boss@example.com").await;
+        let res = from(&boss, "203.0.113.9").send().await.unwrap();
+        assert_eq!(res.status(), 200, "an admin may read it from anywhere");
+        assert!(res.text().await.unwrap().contains("student@example.com"));
+        for local in ["127.0.0.1", "::1"] {
+            let res = from(&plain(), local).send().await.unwrap();
+            assert_eq!(res.status(), 200, "{local}");
+        }
+        server.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn development_mode_refuses_a_public_address_without_an_opt_in() {
+    use std::process::Command;
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_intellistack"))
+        .args(["serve", "--bind", "0.0.0.0", "--port", "0"])
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("DATA_DIR", dir.path())
+        .env(
+            "DATABASE_URL",
+            format!("sqlite://{}/x.db", dir.path().display()),
+        )
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("refusing to serve development mode on 0.0.0.0")
+            && err.contains("DEV_ALLOW_PUBLIC_BIND=true"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
 async fn logs_never_hold_passwords_tokens_or_hashes() {
     use std::process::{Command, Stdio};
     let dir = tempfile::tempdir().unwrap();
