@@ -791,3 +791,38 @@ async fn the_tutor_works_from_the_keyboard_and_renews_its_token() {
     .await;
     server.stop().await;
 }
+
+#[tokio::test]
+async fn a_next_target_a_browser_would_take_off_site_keeps_it_here() {
+    let server = TestServer::start(Backend::Sqlite).await;
+    verified_user(&server, "stay@example.com").await;
+    let host = url::Url::parse(&server.url)
+        .unwrap()
+        .host_str()
+        .unwrap()
+        .to_string();
+    run("next-stays-on-site", &server.url, |b| async move {
+        // A backslash reads as a slash to a browser: "/\evil.example" would
+        // be another site. Signing in from such a link lands on the dashboard.
+        b.goto("/login?next=/%5Cevil.example").await;
+        b.fill("#email", "stay@example.com").await;
+        b.fill("#password", PASSWORD).await;
+        b.click("#login-form button[type=submit]").await;
+        b.wait_path("/dashboard").await;
+        // Signed in, the same links redirect at once; a tab, which browsers
+        // drop, or a line break never make it into a Location header.
+        for next in [
+            "/%09/evil.example",
+            "/%5Cevil.example",
+            "/%0d%0a/evil.example",
+            "//evil.example",
+        ] {
+            b.goto(&format!("/login?next={next}")).await;
+            let here = b.client.current_url().await.unwrap();
+            assert_eq!(here.host_str(), Some(host.as_str()), "{next}: {here}");
+        }
+        b
+    })
+    .await;
+    server.stop().await;
+}
