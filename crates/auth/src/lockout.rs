@@ -131,6 +131,11 @@ pub async fn succeed(
         .bind(email).bind(now).bind(done_before)
         .execute(pool).await.map(|r| r.rows_affected()))?;
     if cleared > 0 {
+        // Nothing left to count: drop the row rather than keep one per user.
+        on_db!(db, pool => sqlx::query(
+            "DELETE FROM login_lockout WHERE email = $1 AND failed_count = 0 AND in_flight = 0
+               AND (locked_until IS NULL OR locked_until <= $2)")
+            .bind(email).bind(now).execute(pool).await.map(|_| ()))?;
         return Ok(Ok(()));
     }
     // Either a lock stands, or the row is gone (a password reset cleared it).
