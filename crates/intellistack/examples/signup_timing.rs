@@ -115,9 +115,7 @@ async fn main() {
     let sign_up = format!("{}/api/auth/sign-up/email", a.url);
     let resend = format!("{}/api/auth/send-verification-email", a.url);
     let reset = format!("{}/api/auth/request-password-reset", a.url);
-    let new_user = |tag: &'static str| {
-        move |i: usize| json!({"name": "Bench", "email": format!("{tag}-{run}-{i}@example.com"), "password": PASSWORD})
-    };
+    let new_user = |tag: &'static str| move |i: usize| json!({"name": "Bench", "email": format!("{tag}-{run}-{i}@example.com"), "password": PASSWORD});
     let unknown = |tag: &'static str| move |i: usize| json!({"email": format!("{tag}-{run}-{i}@example.com")});
 
     // Warm the connection, the statement caches and the hasher.
@@ -147,7 +145,12 @@ async fn main() {
         unknown("nobody"),
     )
     .await;
-    report(&a.label, "send-verification-email (unverified vs unknown)", k, u);
+    report(
+        &a.label,
+        "send-verification-email (unverified vs unknown)",
+        k,
+        u,
+    );
     let (k, u) = pairs(
         &client,
         &reset,
