@@ -26,10 +26,13 @@ pub enum Standing {
     Gone,
 }
 
-/// Users looked up recently, with when.
+/// When a user was looked up, and what was found (`None`: no such user).
+type Looked = (DateTime<Utc>, Option<User>);
+
+/// Users looked up recently.
 #[derive(Clone, Default)]
 pub struct StandingCache {
-    entries: Arc<Mutex<HashMap<String, (DateTime<Utc>, Option<User>)>>>,
+    entries: Arc<Mutex<HashMap<String, Looked>>>,
 }
 
 impl StandingCache {
