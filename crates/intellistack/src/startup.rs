@@ -124,7 +124,8 @@ mod tests {
 
     fn config(vars: &[(&str, &str)]) -> Config {
         let mut all: std::collections::HashMap<String, String> = [
-            ("DATABASE_URL", "sqlite:///tmp/unused.db"),
+            // Parsed, never opened.
+            ("DATABASE_URL", "sqlite://data/unused.db"),
             ("BETTER_AUTH_SECRET", "0123456789abcdef0123456789abcdef"),
         ]
         .into_iter()
