@@ -23,8 +23,16 @@ pub struct AuthenticatedUser {
 }
 
 impl AuthenticatedUser {
+    /// Whether the caller's role grants `action` on `resource` (the statements
+    /// in `auth::access`).
+    pub fn can(&self, resource: &str, action: &str) -> bool {
+        auth::access::allows(&self.role, resource, action)
+    }
+
+    /// Instructors and admins: they see every stage and are not held to the
+    /// daily message limit.
     pub fn is_staff(&self) -> bool {
-        matches!(self.role.as_str(), "instructor" | "admin")
+        self.can("course", "read-locked")
     }
 }
 
@@ -72,27 +80,28 @@ impl FromRequestParts<ApiState> for AuthenticatedUser {
     }
 }
 
-/// A set of roles allowed through a [`RequireRole`] guard.
+/// The permission a [`RequireRole`] guard asks of the caller's role, as an
+/// access-control statement (`auth::access`).
 pub trait RoleSet: Send + Sync + 'static {
-    const ROLES: &'static [&'static str];
+    const PERMISSION: (&'static str, &'static str);
     const DESCRIPTION: &'static str;
 }
 
-/// Instructors and admins.
+/// Whoever may author lessons: instructors and admins.
 pub struct Staff;
 impl RoleSet for Staff {
-    const ROLES: &'static [&'static str] = &["instructor", "admin"];
+    const PERMISSION: (&'static str, &'static str) = ("course", "author");
     const DESCRIPTION: &'static str = "This needs the instructor or admin role";
 }
 
-/// Admins only.
+/// Whoever may read the audit log and manage users: admins.
 pub struct Admins;
 impl RoleSet for Admins {
-    const ROLES: &'static [&'static str] = &["admin"];
+    const PERMISSION: (&'static str, &'static str) = ("audit-log", "read");
     const DESCRIPTION: &'static str = "This needs the admin role";
 }
 
-/// Passes callers whose token carries one of `R`'s roles; 403 `FORBIDDEN_ROLE` otherwise.
+/// Passes callers whose role grants `R`'s permission; 403 `FORBIDDEN_ROLE` otherwise.
 pub struct RequireRole<R: RoleSet>(pub AuthenticatedUser, pub PhantomData<R>);
 
 impl<R: RoleSet> FromRequestParts<ApiState> for RequireRole<R> {
@@ -103,7 +112,8 @@ impl<R: RoleSet> FromRequestParts<ApiState> for RequireRole<R> {
         state: &ApiState,
     ) -> Result<Self, Self::Rejection> {
         let user = AuthenticatedUser::from_request_parts(parts, state).await?;
-        if R::ROLES.contains(&user.role.as_str()) {
+        let (resource, action) = R::PERMISSION;
+        if user.can(resource, action) {
             Ok(RequireRole(user, PhantomData))
         } else {
             Err(ApiError::forbidden("FORBIDDEN_ROLE", R::DESCRIPTION))

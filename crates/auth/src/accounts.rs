@@ -81,6 +81,7 @@ impl Auth {
                 ban_expires: None,
                 created_at: now,
                 updated_at: now,
+                two_factor_enabled: false,
             }));
         }
         let user = user_store::find_by_id(&self.db, &id)

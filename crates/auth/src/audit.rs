@@ -38,6 +38,21 @@ pub enum Event {
     OidcClientUpdated,
     OidcClientDeleted,
     OidcLogout,
+    ImpersonationStarted,
+    ImpersonationStopped,
+    EmailChangeRequested,
+    EmailChanged,
+    TwoFactorEnabled,
+    TwoFactorDisabled,
+    TwoFactorVerified,
+    TwoFactorFailed,
+    TwoFactorLocked,
+    BackupCodesGenerated,
+    BackupCodeUsed,
+    PasskeyAdded,
+    PasskeyRemoved,
+    PasskeyRenamed,
+    KeyRetired,
 }
 
 impl Event {
@@ -74,6 +89,21 @@ impl Event {
             Event::OidcClientUpdated => "oidc_client_updated",
             Event::OidcClientDeleted => "oidc_client_deleted",
             Event::OidcLogout => "oidc_logout",
+            Event::ImpersonationStarted => "impersonation_started",
+            Event::ImpersonationStopped => "impersonation_stopped",
+            Event::EmailChangeRequested => "email_change_requested",
+            Event::EmailChanged => "email_changed",
+            Event::TwoFactorEnabled => "two_factor_enabled",
+            Event::TwoFactorDisabled => "two_factor_disabled",
+            Event::TwoFactorVerified => "two_factor_verified",
+            Event::TwoFactorFailed => "two_factor_failed",
+            Event::TwoFactorLocked => "two_factor_locked",
+            Event::BackupCodesGenerated => "backup_codes_generated",
+            Event::BackupCodeUsed => "backup_code_used",
+            Event::PasskeyAdded => "passkey_added",
+            Event::PasskeyRemoved => "passkey_removed",
+            Event::PasskeyRenamed => "passkey_renamed",
+            Event::KeyRetired => "key_retired",
         }
     }
 }

@@ -7,6 +7,7 @@
 //! Domain operations are methods on [`Auth`] (in `accounts`, `session_ops`,
 //! `admin`); `http` maps routes onto them.
 
+pub mod access;
 pub mod accounts;
 pub mod admin;
 pub mod audit;
@@ -14,6 +15,7 @@ pub mod cookies;
 pub mod crypto;
 pub mod error;
 pub mod http;
+pub mod impersonation;
 pub mod keys;
 pub mod lockout;
 pub mod mail;
@@ -99,7 +101,7 @@ impl Auth {
         common::config::origin_of(&self.config.base_url)
     }
 
-    async fn audit(&self, meta: &audit::RequestMeta, entry: audit::Entry<'_>) {
+    pub(crate) async fn audit(&self, meta: &audit::RequestMeta, entry: audit::Entry<'_>) {
         // An audit failure must not turn a completed action into an error,
         // but it must be visible.
         if let Err(err) = audit::record(&self.db, meta, entry, self.clock.now()).await {

@@ -1,6 +1,7 @@
 //! Better-Auth's HTTP API under `/api/auth`.
 
 mod error;
+pub mod extract;
 pub mod guard;
 pub mod reply;
 pub mod request;
@@ -71,6 +72,9 @@ pub fn router(auth: Auth) -> Router {
             "/admin/revoke-user-sessions",
             post(admin::revoke_user_sessions),
         )
+        .route("/admin/impersonate-user", post(admin::impersonate_user))
+        .route("/admin/stop-impersonating", post(admin::stop_impersonating))
+        .route("/admin/has-permission", post(admin::has_permission))
         .route("/dev/outbox", get(dev::outbox))
         .route("/.well-known/openid-configuration", get(oidc::discovery))
         .route(
@@ -106,6 +110,12 @@ pub fn router(auth: Auth) -> Router {
     // clients look first.
     let root = Router::new()
         .route("/.well-known/openid-configuration", get(oidc::discovery))
+        // RFC 8414 §3: the metadata of issuer `{origin}/api/auth` lives at
+        // the well-known path with the issuer's path appended.
+        .route(
+            "/.well-known/oauth-authorization-server/api/auth",
+            get(oidc::discovery),
+        )
         .with_state(auth);
     Router::new().nest("/api/auth", api).merge(root)
 }

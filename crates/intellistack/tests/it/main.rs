@@ -9,6 +9,7 @@ mod api_jwks;
 mod api_learning;
 mod auth_admin;
 mod auth_email;
+mod auth_impersonation;
 mod auth_jwt;
 mod auth_mail;
 mod auth_oidc;

@@ -197,3 +197,25 @@ impl Drop for TestServer {
         }
     }
 }
+
+/// Declares one test per database, so a failure names the database:
+/// `per_database! { async fn name(backend) { … } }` makes `name::sqlite`
+/// and `name::postgres`.
+#[macro_export]
+macro_rules! per_database {
+    ($(async fn $name:ident($backend:ident) $body:block)*) => {$(
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+            async fn run($backend: $crate::support::Backend) $body
+            #[tokio::test]
+            async fn sqlite() {
+                run($crate::support::Backend::Sqlite).await
+            }
+            #[tokio::test]
+            async fn postgres() {
+                run($crate::support::Backend::Postgres).await
+            }
+        }
+    )*};
+}
