@@ -295,6 +295,10 @@ impl Auth {
                     ));
                 }
                 Lookup::Unknown => {
+                    // The same link route confirms a change of address.
+                    if let Some(user) = self.confirm_email_change(token, meta).await? {
+                        return Ok(user);
+                    }
                     return Err(AuthError::coded(
                         Kind::Unauthenticated,
                         "INVALID_TOKEN",

@@ -13,7 +13,7 @@ use axum::http::StatusCode;
 use axum::middleware;
 use axum::routing::{get, post};
 
-use crate::Auth;
+use crate::{Auth, ratelimit};
 
 /// Every `/api/auth` route. Unknown paths and methods answer 404 with an
 /// empty body, as Better-Auth's router does.
@@ -48,6 +48,15 @@ pub fn router(auth: Auth) -> Router {
         .route("/change-password", post(user::change_password))
         .route("/update-user", post(user::update_user))
         .route("/list-accounts", get(user::list_accounts))
+        .route(
+            "/change-email",
+            post(account::change_email).route_layer(guard::limit(&auth, ratelimit::CHANGE_EMAIL)),
+        )
+        .route("/update-session", post(account::update_session))
+        .route("/verify-password", post(account::verify_password))
+        .route("/get-access-token", post(account::get_access_token))
+        .route("/refresh-token", post(account::refresh_token))
+        .route("/account-info", get(account::account_info))
         .route("/token", get(jwt::token))
         .route("/jwks", get(jwt::jwks))
         .route(

@@ -7,6 +7,7 @@ mod api_admin;
 mod api_authoring;
 mod api_jwks;
 mod api_learning;
+mod auth_account;
 mod auth_admin;
 mod auth_email;
 mod auth_impersonation;
