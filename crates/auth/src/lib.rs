@@ -70,7 +70,8 @@ impl Auth {
             config.secret.expose(),
             config.auth.jwt_alg,
             config.auth.jwt_rotation,
-        );
+        )
+        .with_publish_lead(config.auth.jwt_publish_lead);
         let cookies = cookies::CookieJarSpec {
             secure: config.is_https(),
         };
