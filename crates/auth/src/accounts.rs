@@ -28,11 +28,38 @@ pub enum SignUpOutcome {
     SignedIn(Authenticated),
 }
 
+#[derive(Default)]
 pub struct SignIn {
     pub email: String,
     pub password: String,
     pub remember_me: bool,
     pub callback_url: Option<String>,
+    /// The verified value of the `trust_device` cookie, if the browser has one.
+    pub trusted_device: Option<String>,
+    /// An OpenID Connect authorization to resume after a second step.
+    pub oauth_query: Option<String>,
+}
+
+/// How a correct password ends.
+#[allow(clippy::large_enum_variant)] // one per request, never stored
+pub enum SignInOutcome {
+    SignedIn {
+        auth: Authenticated,
+        /// The rotated trusted-device cookie value, when the device was trusted.
+        trust: Option<String>,
+    },
+    /// Two factors are on and the device is not trusted: the second step waits.
+    SecondFactor(crate::two_factor::Challenge),
+}
+
+impl SignInOutcome {
+    /// The session, when the sign-in is complete.
+    pub fn signed_in(self) -> Option<Authenticated> {
+        match self {
+            SignInOutcome::SignedIn { auth, .. } => Some(auth),
+            SignInOutcome::SecondFactor(_) => None,
+        }
+    }
 }
 
 impl Auth {
@@ -103,7 +130,7 @@ impl Auth {
         Ok(SignUpOutcome::SignedIn(Authenticated { session, user }))
     }
 
-    pub async fn sign_in(&self, input: SignIn, meta: &RequestMeta) -> AuthResult<Authenticated> {
+    pub async fn sign_in(&self, input: SignIn, meta: &RequestMeta) -> AuthResult<SignInOutcome> {
         let email = users::normalize_email(&input.email)
             .ok_or_else(|| AuthError::invalid("INVALID_EMAIL", "Invalid email"))?;
         if input.password.chars().count() > password::MAX_LEN {
@@ -177,6 +204,9 @@ impl Auth {
                 .await?;
             return Err(AuthError::email_not_verified());
         }
+        if user.two_factor_enabled {
+            return self.second_step(user, input, meta).await;
+        }
         let session = self.create_session(&user, input.remember_me, meta).await?;
         self.audit(
             meta,
@@ -186,7 +216,64 @@ impl Auth {
                 .details(json!({"method": "password"})),
         )
         .await;
-        Ok(Authenticated { session, user })
+        Ok(SignInOutcome::SignedIn {
+            auth: Authenticated { session, user },
+            trust: None,
+        })
+    }
+
+    /// The password was right and two factors are on: a trusted device
+    /// completes the sign-in, anything else gets a challenge.
+    async fn second_step(
+        &self,
+        user: User,
+        input: SignIn,
+        meta: &RequestMeta,
+    ) -> AuthResult<SignInOutcome> {
+        if let Some(cookie) = input.trusted_device.as_deref()
+            && let Some(trust) = self.trusted_device(&user, cookie).await?
+        {
+            let session = self
+                .open_session(
+                    &user,
+                    crate::session_ops::SessionOptions {
+                        remember_me: input.remember_me,
+                        second_factor: Some(crate::sessions::SecondFactor::TrustedDevice),
+                        ..Default::default()
+                    },
+                    meta,
+                )
+                .await?;
+            self.audit(
+                meta,
+                Entry::new(Event::LoginSuccess)
+                    .user(&user.id)
+                    .email(&user.email)
+                    .details(json!({"method": "password", "second_factor": "trusted_device"})),
+            )
+            .await;
+            return Ok(SignInOutcome::SignedIn {
+                auth: Authenticated { session, user },
+                trust: Some(trust),
+            });
+        }
+        let resume = crate::two_factor::Resume {
+            oauth_query: input.oauth_query,
+            callback_url: input.callback_url,
+        };
+        let challenge = self
+            .second_factor_challenge(&user, input.remember_me, resume)
+            .await?
+            .ok_or_else(|| AuthError::internal("two factors on, but no challenge"))?;
+        self.audit(
+            meta,
+            Entry::new(Event::TwoFactorChallenged)
+                .user(&user.id)
+                .email(&user.email)
+                .details(json!({"methods": challenge.methods})),
+        )
+        .await;
+        Ok(SignInOutcome::SecondFactor(challenge))
     }
 
     /// Counts a failed sign-in and builds the answer: the same for unknown

@@ -30,6 +30,7 @@ pub mod sessions;
 pub mod social;
 pub mod social_oidc;
 pub mod tokens;
+pub mod two_factor;
 pub mod users;
 
 use std::sync::Arc;

@@ -81,6 +81,41 @@ pub fn router(auth: Auth) -> Router {
             "/admin/revoke-user-sessions",
             post(admin::revoke_user_sessions),
         )
+        // Better-Auth's twoFactor plugin; every route 3 requests per 10 s per address.
+        .route(
+            "/two-factor/enable",
+            post(two_factor::enable).route_layer(guard::limit(&auth, ratelimit::TWO_FACTOR)),
+        )
+        .route(
+            "/two-factor/disable",
+            post(two_factor::disable).route_layer(guard::limit(&auth, ratelimit::TWO_FACTOR)),
+        )
+        .route(
+            "/two-factor/get-totp-uri",
+            post(two_factor::get_totp_uri).route_layer(guard::limit(&auth, ratelimit::TWO_FACTOR)),
+        )
+        .route(
+            "/two-factor/verify-totp",
+            post(two_factor::verify_totp).route_layer(guard::limit(&auth, ratelimit::TWO_FACTOR)),
+        )
+        .route(
+            "/two-factor/send-otp",
+            post(two_factor::send_otp).route_layer(guard::limit(&auth, ratelimit::TWO_FACTOR)),
+        )
+        .route(
+            "/two-factor/verify-otp",
+            post(two_factor::verify_otp).route_layer(guard::limit(&auth, ratelimit::TWO_FACTOR)),
+        )
+        .route(
+            "/two-factor/verify-backup-code",
+            post(two_factor::verify_backup_code)
+                .route_layer(guard::limit(&auth, ratelimit::TWO_FACTOR)),
+        )
+        .route(
+            "/two-factor/generate-backup-codes",
+            post(two_factor::generate_backup_codes)
+                .route_layer(guard::limit(&auth, ratelimit::TWO_FACTOR)),
+        )
         .route("/admin/impersonate-user", post(admin::impersonate_user))
         .route("/admin/stop-impersonating", post(admin::stop_impersonating))
         .route("/admin/has-permission", post(admin::has_permission))

@@ -19,6 +19,7 @@ mod auth_security;
 mod auth_sessions;
 mod auth_social;
 mod auth_social_oidc;
+mod auth_two_factor;
 mod chat;
 mod eval;
 mod foundation;

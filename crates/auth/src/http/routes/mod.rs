@@ -7,4 +7,5 @@ pub mod oidc;
 pub mod recovery;
 pub mod session;
 pub mod social;
+pub mod two_factor;
 pub mod user;
