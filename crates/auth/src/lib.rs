@@ -21,6 +21,7 @@ pub mod keys;
 pub mod lockout;
 pub mod mail;
 pub mod oidc;
+pub mod passkeys;
 pub mod password;
 pub mod provider_tokens;
 pub mod ratelimit;

@@ -116,6 +116,30 @@ pub fn router(auth: Auth) -> Router {
             post(two_factor::generate_backup_codes)
                 .route_layer(guard::limit(&auth, ratelimit::TWO_FACTOR)),
         )
+        // Better-Auth's passkey plugin.
+        .route(
+            "/passkey/generate-register-options",
+            get(passkey::generate_register_options),
+        )
+        .route(
+            "/passkey/verify-registration",
+            post(passkey::verify_registration),
+        )
+        .route(
+            "/passkey/generate-authenticate-options",
+            get(passkey::generate_authenticate_options),
+        )
+        .route(
+            "/passkey/verify-authentication",
+            post(passkey::verify_authentication)
+                .route_layer(guard::limit(&auth, ratelimit::SIGN_IN)),
+        )
+        .route(
+            "/passkey/list-user-passkeys",
+            get(passkey::list_user_passkeys),
+        )
+        .route("/passkey/delete-passkey", post(passkey::delete_passkey))
+        .route("/passkey/update-passkey", post(passkey::update_passkey))
         .route("/admin/impersonate-user", post(admin::impersonate_user))
         .route("/admin/stop-impersonating", post(admin::stop_impersonating))
         .route("/admin/has-permission", post(admin::has_permission))

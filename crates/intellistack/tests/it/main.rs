@@ -14,6 +14,7 @@ mod auth_impersonation;
 mod auth_jwt;
 mod auth_mail;
 mod auth_oidc;
+mod auth_passkeys;
 mod auth_recovery;
 mod auth_security;
 mod auth_sessions;

@@ -4,6 +4,7 @@ pub mod dev;
 pub mod email;
 pub mod jwt;
 pub mod oidc;
+pub mod passkey;
 pub mod recovery;
 pub mod session;
 pub mod social;

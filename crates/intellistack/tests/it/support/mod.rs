@@ -17,6 +17,7 @@ pub mod fake_qdrant;
 pub mod legacy;
 pub mod pg;
 pub mod proxy;
+pub mod webauthn;
 
 use std::collections::{BTreeSet, HashMap};
 use std::net::SocketAddr;
