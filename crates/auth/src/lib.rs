@@ -93,6 +93,20 @@ impl Auth {
         self.config.secret.expose()
     }
 
+    /// The value of the signed cookie `better-auth.<short>` in `Cookie`
+    /// header values, if its signature holds (for pages that read auth cookies).
+    pub fn cookie_value<'a>(
+        &self,
+        cookie_headers: impl IntoIterator<Item = &'a str>,
+        short: &str,
+    ) -> Option<String> {
+        let name = self.cookies.name(short);
+        cookie_headers
+            .into_iter()
+            .find_map(|h| cookies::find(h, &name))
+            .and_then(|v| cookies::verify(self.secret(), v))
+    }
+
     /// `{base}/api/auth`.
     pub fn auth_url(&self, path: &str) -> String {
         format!(

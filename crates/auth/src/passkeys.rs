@@ -16,8 +16,8 @@ use serde_json::{Value, json};
 use webauthn_rp::bin::{Decode, Encode};
 use webauthn_rp::request::auth::AuthenticationVerificationOptions;
 use webauthn_rp::request::register::{
-    Nickname, PublicKeyCredentialUserEntity, RegistrationVerificationOptions, UserHandle16,
-    Username,
+    CredProtect, Nickname, PublicKeyCredentialUserEntity, RegistrationVerificationOptions,
+    UserHandle16, Username,
 };
 use webauthn_rp::request::{AsciiDomain, PublicKeyCredentialDescriptor, RpId};
 use webauthn_rp::response::register::{DynamicState, StaticState};
@@ -203,13 +203,21 @@ impl Auth {
     ) -> AuthResult<Ceremony> {
         let rp_id = self.rp_id()?;
         let handle = UserHandle16::new();
-        let user_name = name
-            .filter(|n| !n.trim().is_empty())
-            .unwrap_or(&who.user.email);
+        // As Better-Auth, a `name` asked for becomes the account name the
+        // authenticator shows, when it is a valid WebAuthn user name
+        // (PRECIS); otherwise the email is, or else the user id.
+        let user_name = [
+            name.map(str::trim),
+            Some(who.user.email.as_str()),
+            Some(who.user.id.as_str()),
+        ]
+        .into_iter()
+        .flatten()
+        .filter(|n| !n.is_empty())
+        .find_map(|n| Username::try_from(n).ok())
+        .ok_or_else(|| AuthError::internal("no usable WebAuthn user name"))?;
         let user = PublicKeyCredentialUserEntity {
-            name: Username::try_from(user_name).map_err(|_| {
-                AuthError::validation("[query.name] The name cannot be used for a passkey")
-            })?,
+            name: user_name,
             id: &handle,
             display_name: Nickname::try_from(who.user.name.as_str()).ok(),
         };
@@ -226,6 +234,10 @@ impl Auth {
             }
         }
         let mut options = PublicKeyCredentialCreationOptions::passkey(&rp_id, user, exclude);
+        // credProtect is not asked for: browsers refuse the whole creation
+        // when it is enforced and the authenticator lacks it, and user
+        // verification is required on every use anyway.
+        options.extensions.cred_protect = CredProtect::None;
         options.timeout = std::num::NonZeroU32::new(60_000).unwrap_or(options.timeout);
         let (server, client) = options.start_ceremony().map_err(AuthError::internal)?;
         let mut options = serde_json::to_value(&client).map_err(AuthError::internal)?;

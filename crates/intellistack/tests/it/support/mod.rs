@@ -53,6 +53,9 @@ pub struct Options {
     pub roles: BTreeSet<Role>,
     /// Overrides the database URL (for example to go through a [`proxy::TcpProxy`]).
     pub database_url: Option<String>,
+    /// The host in the server's public URL (default 127.0.0.1); WebAuthn in
+    /// browsers needs a name, such as `localhost`, rather than an address.
+    pub host: Option<String>,
 }
 
 impl Options {
@@ -88,7 +91,11 @@ impl TestServer {
             .await
             .expect("bind a free port");
         let addr = listener.local_addr().expect("local addr");
-        let url = format!("http://127.0.0.1:{}", addr.port());
+        let url = format!(
+            "http://{}:{}",
+            opts.host.as_deref().unwrap_or("127.0.0.1"),
+            addr.port()
+        );
 
         let (pg, database_url): (Option<PgDatabase>, String) =
             match (backend, opts.database_url.clone()) {
