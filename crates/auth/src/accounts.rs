@@ -22,6 +22,7 @@ pub struct SignUp {
     pub remember_me: bool,
 }
 
+#[allow(clippy::large_enum_variant)] // one per request, never stored
 pub enum SignUpOutcome {
     /// Verification is required: no session yet.
     PendingVerification(User),

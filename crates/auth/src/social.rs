@@ -242,7 +242,7 @@ impl Auth {
                 }
                 Some(_) => {
                     let _ = self
-                        .update_tokens(provider, &profile.account_id, &sealed)
+                        .update_tokens(provider, &profile.account_id, sealed)
                         .await;
                 }
                 None => {
@@ -258,7 +258,7 @@ impl Auth {
                     if email != owner.email {
                         return Err(fail("email_does_not_match", err_url));
                     }
-                    self.insert_account(&owner.id, provider, &profile.account_id, &sealed)
+                    self.insert_account(&owner.id, provider, &profile.account_id, sealed)
                         .await
                         .map_err(|_| fail("unable_to_link_account", err_url.clone()))?;
                     self.audit(
@@ -281,7 +281,7 @@ impl Auth {
                     .flatten()
                     .ok_or_else(|| fail("unable_to_link_account", err_url.clone()))?;
                 let _ = self
-                    .update_tokens(provider, &profile.account_id, &sealed)
+                    .update_tokens(provider, &profile.account_id, sealed)
                     .await;
                 (u, false)
             }
@@ -299,7 +299,7 @@ impl Auth {
                     if !profile.email_verified || !(u.email_verified || trusted) {
                         return Err(fail("account_not_linked", err_url));
                     }
-                    self.insert_account(&u.id, provider, &profile.account_id, &sealed)
+                    self.insert_account(&u.id, provider, &profile.account_id, sealed)
                         .await
                         .map_err(|_| fail("unable_to_link_account", err_url.clone()))?;
                     if !u.email_verified {
@@ -332,7 +332,7 @@ impl Auth {
                     {
                         return Err(fail("unable_to_create_user", err_url));
                     }
-                    self.insert_account(&id, provider, &profile.account_id, &sealed)
+                    self.insert_account(&id, provider, &profile.account_id, sealed)
                         .await
                         .map_err(|_| fail("unable_to_create_user", err_url.clone()))?;
                     self.audit(

@@ -63,20 +63,22 @@ async fn count_hit(
     }
 }
 
-/// A rate limit declared where a route is registered:
-/// `post(handler).route_layer(guard::limit(&auth, ratelimit::TWO_FACTOR))`.
-pub fn limit(
-    auth: &Auth,
-    rule: ratelimit::Rule,
-) -> axum::middleware::FromFnLayer<
-    fn(
-        State<(Auth, ratelimit::Rule)>,
-        Request,
-        Next,
-    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Response> + Send>>,
+type LimitFn = fn(
+    State<(Auth, ratelimit::Rule)>,
+    Request,
+    Next,
+) -> std::pin::Pin<Box<dyn std::future::Future<Output = Response> + Send>>;
+
+/// The layer [`limit`] makes.
+pub type RateLimitLayer = axum::middleware::FromFnLayer<
+    LimitFn,
     (Auth, ratelimit::Rule),
     (State<(Auth, ratelimit::Rule)>, Request),
-> {
+>;
+
+/// A rate limit declared where a route is registered:
+/// `post(handler).route_layer(guard::limit(&auth, ratelimit::TWO_FACTOR))`.
+pub fn limit(auth: &Auth, rule: ratelimit::Rule) -> RateLimitLayer {
     fn run(
         State((auth, rule)): State<(Auth, ratelimit::Rule)>,
         req: Request,
@@ -91,7 +93,7 @@ pub fn limit(
             next.run(Request::from_parts(parts, body)).await
         })
     }
-    axum::middleware::from_fn_with_state((auth.clone(), rule), run)
+    axum::middleware::from_fn_with_state((auth.clone(), rule), run as LimitFn)
 }
 
 /// Better-Auth's rules: requests that carry cookies must come from a trusted

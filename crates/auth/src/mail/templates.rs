@@ -95,23 +95,6 @@ pub fn password_changed(to: &str, name: &str) -> Mail {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn html_part_escapes_user_text() {
-        let m = verification(
-            "a@b.co",
-            "<script>x</script>",
-            "http://h/verify?token=t&x=1",
-        );
-        assert!(!m.html.contains("<script>x"));
-        assert!(m.html.contains("token=t&amp;x=1"));
-        assert!(m.text.contains("http://h/verify?token=t&x=1"));
-    }
-}
-
 pub fn email_change(to: &str, name: &str, link: &str) -> Mail {
     let intro = format!("Hello {name},");
     let ask = "Confirm that this is your new email address for IntelliStack. Your account keeps its old address until you open this link; it works once and expires in 1 hour.".to_string();
@@ -159,5 +142,22 @@ pub fn one_time_code(to: &str, name: &str, code: &str, minutes: i64) -> Mail {
         subject: format!("Your sign-in code: {code}"),
         text: format!("{intro}\n\n{said}\n\n{warn}\n"),
         html: html_page("Your sign-in code", &[intro, said, warn], None),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn html_part_escapes_user_text() {
+        let m = verification(
+            "a@b.co",
+            "<script>x</script>",
+            "http://h/verify?token=t&x=1",
+        );
+        assert!(!m.html.contains("<script>x"));
+        assert!(m.html.contains("token=t&amp;x=1"));
+        assert!(m.text.contains("http://h/verify?token=t&x=1"));
     }
 }

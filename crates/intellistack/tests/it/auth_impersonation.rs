@@ -12,8 +12,7 @@ fn cookie(h: &reqwest::header::HeaderMap, name: &str) -> Option<String> {
     h.get_all("set-cookie")
         .iter()
         .filter_map(|v| v.to_str().ok())
-        .filter(|c| c.starts_with(&format!("{name}=")))
-        .last()
+        .rfind(|c| c.starts_with(&format!("{name}=")))
         .map(str::to_string)
 }
 
