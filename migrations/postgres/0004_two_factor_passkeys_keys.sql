@@ -13,7 +13,7 @@ CREATE TABLE two_factor (
     backup_codes               TEXT NOT NULL,
     -- False until the first code from the authenticator app is accepted.
     verified                   BOOLEAN NOT NULL DEFAULT FALSE,
-    failed_verification_count  INTEGER NOT NULL DEFAULT 0,
+    failed_verification_count  BIGINT NOT NULL DEFAULT 0,
     locked_until               TIMESTAMPTZ,
     -- The last TOTP time step accepted: a code is good once.
     last_used_step             BIGINT,

@@ -16,7 +16,7 @@ CREATE TABLE two_factor (
     failed_verification_count  INTEGER NOT NULL DEFAULT 0,
     locked_until               TIMESTAMP,
     -- The last TOTP time step accepted: a code is good once.
-    last_used_step             BIGINT,
+    last_used_step             INTEGER,
     created_at                 TIMESTAMP NOT NULL,
     updated_at                 TIMESTAMP NOT NULL
 );
@@ -29,7 +29,7 @@ CREATE TABLE passkey (
     user_id        TEXT NOT NULL REFERENCES "user"(id) ON DELETE CASCADE,
     -- base64url without padding, as browsers report it.
     credential_id  TEXT NOT NULL UNIQUE,
-    counter        BIGINT NOT NULL DEFAULT 0,
+    counter        INTEGER NOT NULL DEFAULT 0,
     device_type    TEXT NOT NULL,
     backed_up      BOOLEAN NOT NULL DEFAULT FALSE,
     transports     TEXT,

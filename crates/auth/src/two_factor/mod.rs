@@ -39,7 +39,7 @@ const CHALLENGE_ATTEMPTS: i64 = 5;
 pub const OTP_TTL: Duration = Duration::minutes(3);
 const OTP_ATTEMPTS: i64 = 5;
 /// Failed second steps, across sign-ins, before the account is locked.
-const LOCK_AFTER: i32 = 10;
+const LOCK_AFTER: i64 = 10;
 pub const LOCK_DURATION: Duration = Duration::minutes(15);
 pub const TRUST_TTL: Duration = Duration::days(30);
 const BACKUP_CODES: usize = 10;

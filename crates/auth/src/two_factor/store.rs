@@ -13,7 +13,7 @@ pub struct TwoFactorRow {
     /// JSON list of the unused codes' hashes.
     pub backup_codes: String,
     pub verified: bool,
-    pub failed_verification_count: i32,
+    pub failed_verification_count: i64,
     pub locked_until: Option<DateTime<Utc>>,
     pub last_used_step: Option<i64>,
     pub created_at: DateTime<Utc>,
@@ -80,7 +80,7 @@ pub async fn record_failure(
     id: &str,
     now: DateTime<Utc>,
     lock_end: DateTime<Utc>,
-    max: i32,
+    max: i64,
 ) -> sqlx::Result<Option<DateTime<Utc>>> {
     let row: Option<(Option<DateTime<Utc>>,)> = on_db!(db, pool => sqlx::query_as(
         "UPDATE two_factor SET
