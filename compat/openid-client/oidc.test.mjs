@@ -244,3 +244,26 @@ test("an expired code and a reused refresh token fail", { timeout: 60_000 }, asy
     "and the reuse revoked the whole family",
   );
 });
+
+test("RFC 8414 discovery (algorithm 'oauth2') finds the metadata at the inserted well-known path", async () => {
+  // openid-client asks /.well-known/oauth-authorization-server/api/auth for issuer {BASE}/api/auth.
+  const config = await client.discovery(
+    new URL(`${BASE}/api/auth`),
+    confidential.id,
+    undefined,
+    client.ClientSecretBasic(confidential.secret),
+    { execute: [client.allowInsecureRequests], algorithm: "oauth2" },
+  );
+  const meta = config.serverMetadata();
+  assert.equal(meta.issuer, `${BASE}/api/auth`);
+  assert.equal(meta.token_endpoint, `${BASE}/api/auth/oauth2/token`);
+  const raw = await fetch(`${BASE}/.well-known/oauth-authorization-server/api/auth`);
+  assert.equal(raw.status, 200);
+  assert.match(raw.headers.get("cache-control"), /max-age=15/);
+  // The configuration it built works for a whole code flow.
+  const verifier = client.randomPKCECodeVerifier();
+  const state = client.randomState();
+  const callback = await authorize(config, { verifier, state, consentAsked: false });
+  const tokens = await client.authorizationCodeGrant(config, callback, { pkceCodeVerifier: verifier, expectedState: state });
+  assert.ok(tokens.access_token);
+});

@@ -5,7 +5,8 @@ import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { randomBytes } from "node:crypto";
 import { createAuthClient } from "better-auth/client";
-import { adminClient, jwtClient } from "better-auth/client/plugins";
+import { adminClient, jwtClient, twoFactorClient } from "better-auth/client/plugins";
+import { passkeyClient } from "@better-auth/passkey/client";
 import { CookieJar } from "./cookie-jar.mjs";
 
 function required(name) {
@@ -32,15 +33,23 @@ export const PASSWORD = "Correct-Horse-42!";
 /** Per-test budget; a hung server fails the test instead of the whole run. */
 export const TIMEOUT = 60_000;
 
-/** A fresh official client with its own cookie jar (one "browser"). */
+/** A fresh official client with its own cookie jar (one "browser"), with the
+ *  admin, JWT, two-factor and passkey client plugins. `twoFactorRedirects`
+ *  collects what the two-factor plugin's onTwoFactorRedirect was called with. */
 export function newBrowser() {
   const jar = new CookieJar(BASE_URL);
+  const twoFactorRedirects = [];
   const client = createAuthClient({
     baseURL: BASE_URL,
-    plugins: [adminClient(), jwtClient()],
+    plugins: [
+      adminClient(),
+      jwtClient(),
+      twoFactorClient({ onTwoFactorRedirect: (ctx) => twoFactorRedirects.push(ctx) }),
+      passkeyClient(),
+    ],
     fetchOptions: { customFetchImpl: jar.fetch },
   });
-  return { client, jar };
+  return { client, jar, twoFactorRedirects };
 }
 
 /** A lower-case address no other test uses. */

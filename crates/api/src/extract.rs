@@ -15,6 +15,7 @@ use auth::standing::Standing;
 /// The caller: who the token names, with role, email and ban as the
 /// database holds them now (see `auth::standing`), so a demotion, a ban or a
 /// deletion takes effect within seconds rather than when the token expires.
+/// The role is never higher than the token's.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AuthenticatedUser {
@@ -26,8 +27,16 @@ pub struct AuthenticatedUser {
 }
 
 impl AuthenticatedUser {
+    /// Whether the caller's role grants `action` on `resource` (the statements
+    /// in `auth::access`).
+    pub fn can(&self, resource: &str, action: &str) -> bool {
+        auth::access::allows(&self.role, resource, action)
+    }
+
+    /// Instructors and admins: they see every stage and are not held to the
+    /// daily message limit.
     pub fn is_staff(&self) -> bool {
-        matches!(self.role.as_str(), "instructor" | "admin")
+        self.can("course", "read-locked")
     }
 }
 
@@ -55,10 +64,10 @@ impl FromRequestParts<ApiState> for AuthenticatedUser {
         match state.verifier.verify(&token).await {
             Ok(c) => match state.auth.standing(&c.sub).await {
                 Ok(Standing::Active(u)) => Ok(AuthenticatedUser {
+                    role: lesser_role(u.role, &c.role),
                     id: u.id,
                     email: u.email,
                     name: u.name,
-                    role: u.role,
                     email_verified: u.email_verified,
                 }),
                 Ok(Standing::Banned) => Err(ApiError::forbidden(
@@ -86,27 +95,40 @@ impl FromRequestParts<ApiState> for AuthenticatedUser {
     }
 }
 
-/// A set of roles allowed through a [`RequireRole`] guard.
+/// The caller's role: the database's, unless the token was issued for less.
+/// A demotion takes effect through the database; a token issued for a
+/// session that proved no second factor (when staff must) keeps its
+/// student role even though the account's role is higher.
+fn lesser_role(current: String, token: &str) -> String {
+    let rank = |name: &str| auth::access::ROLES.iter().position(|r| r.name == name);
+    match (rank(&current), rank(token)) {
+        (Some(now), Some(issued)) if issued < now => token.to_string(),
+        _ => current,
+    }
+}
+
+/// The permission a [`RequireRole`] guard asks of the caller's role, as an
+/// access-control statement (`auth::access`).
 pub trait RoleSet: Send + Sync + 'static {
-    const ROLES: &'static [&'static str];
+    const PERMISSION: (&'static str, &'static str);
     const DESCRIPTION: &'static str;
 }
 
-/// Instructors and admins.
+/// Whoever may author lessons: instructors and admins.
 pub struct Staff;
 impl RoleSet for Staff {
-    const ROLES: &'static [&'static str] = &["instructor", "admin"];
+    const PERMISSION: (&'static str, &'static str) = ("course", "author");
     const DESCRIPTION: &'static str = "This needs the instructor or admin role";
 }
 
-/// Admins only.
+/// Whoever may read the audit log and manage users: admins.
 pub struct Admins;
 impl RoleSet for Admins {
-    const ROLES: &'static [&'static str] = &["admin"];
+    const PERMISSION: (&'static str, &'static str) = ("audit-log", "read");
     const DESCRIPTION: &'static str = "This needs the admin role";
 }
 
-/// Passes callers whose current role is one of `R`'s; 403 `FORBIDDEN_ROLE` otherwise.
+/// Passes callers whose role grants `R`'s permission; 403 `FORBIDDEN_ROLE` otherwise.
 pub struct RequireRole<R: RoleSet>(pub AuthenticatedUser, pub PhantomData<R>);
 
 impl<R: RoleSet> FromRequestParts<ApiState> for RequireRole<R> {
@@ -117,7 +139,8 @@ impl<R: RoleSet> FromRequestParts<ApiState> for RequireRole<R> {
         state: &ApiState,
     ) -> Result<Self, Self::Rejection> {
         let user = AuthenticatedUser::from_request_parts(parts, state).await?;
-        if R::ROLES.contains(&user.role.as_str()) {
+        let (resource, action) = R::PERMISSION;
+        if user.can(resource, action) {
             Ok(RequireRole(user, PhantomData))
         } else {
             Err(ApiError::forbidden("FORBIDDEN_ROLE", R::DESCRIPTION))

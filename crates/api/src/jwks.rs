@@ -1,8 +1,9 @@
 //! Verifies the auth role's JWTs. Keys come from the JWKS URL — or, when the
 //! auth role runs in this process, straight from its key store — and are
-//! cached for five minutes. An unknown `kid` triggers one refetch (at most
-//! every ten seconds); a failed fetch keeps the last good keys; with no key
-//! at all the caller gets 503 with `Retry-After`.
+//! cached for five minutes. An unknown `kid` triggers one refetch (over HTTP
+//! at most every ten seconds; from the key store in this process at once,
+//! since that is a lookup of one row); a failed fetch keeps the last good
+//! keys; with no key at all the caller gets 503 with `Retry-After`.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -103,8 +104,26 @@ impl JwksVerifier {
         }
         let mut key = self.lookup(&kid).await;
         if key.is_none() {
-            self.refresh(now, true).await;
-            key = self.lookup(&kid).await;
+            match &self.source {
+                // The store in this process answers for one kid directly: a
+                // key published a moment ago verifies at once.
+                KeySource::Local(store) => match store.verification_key(&kid).await {
+                    Ok(Some((kid, alg, found))) => {
+                        self.cache
+                            .write()
+                            .await
+                            .keys
+                            .insert(kid, (alg, found.clone()));
+                        key = Some((alg, found));
+                    }
+                    Ok(None) => {}
+                    Err(err) => tracing::warn!(error = %err, "cannot read the key store"),
+                },
+                KeySource::Remote { .. } => {
+                    self.refresh(now, true).await;
+                    key = self.lookup(&kid).await;
+                }
+            }
         }
         let Some((alg, key)) = key else {
             if self.cache.read().await.keys.is_empty() {

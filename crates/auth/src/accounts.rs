@@ -22,17 +22,45 @@ pub struct SignUp {
     pub remember_me: bool,
 }
 
+#[allow(clippy::large_enum_variant)] // one per request, never stored
 pub enum SignUpOutcome {
     /// Verification is required: no session yet.
     PendingVerification(User),
     SignedIn(Authenticated),
 }
 
+#[derive(Default)]
 pub struct SignIn {
     pub email: String,
     pub password: String,
     pub remember_me: bool,
     pub callback_url: Option<String>,
+    /// The verified value of the `trust_device` cookie, if the browser has one.
+    pub trusted_device: Option<String>,
+    /// An OpenID Connect authorization to resume after a second step.
+    pub oauth_query: Option<String>,
+}
+
+/// How a correct password ends.
+#[allow(clippy::large_enum_variant)] // one per request, never stored
+pub enum SignInOutcome {
+    SignedIn {
+        auth: Authenticated,
+        /// The rotated trusted-device cookie value, when the device was trusted.
+        trust: Option<String>,
+    },
+    /// Two factors are on and the device is not trusted: the second step waits.
+    SecondFactor(crate::two_factor::Challenge),
+}
+
+impl SignInOutcome {
+    /// The session, when the sign-in is complete.
+    pub fn signed_in(self) -> Option<Authenticated> {
+        match self {
+            SignInOutcome::SignedIn { auth, .. } => Some(auth),
+            SignInOutcome::SecondFactor(_) => None,
+        }
+    }
 }
 
 impl Auth {
@@ -159,10 +187,11 @@ impl Auth {
             ban_expires: None,
             created_at: now,
             updated_at: now,
+            two_factor_enabled: false,
         }))
     }
 
-    pub async fn sign_in(&self, input: SignIn, meta: &RequestMeta) -> AuthResult<Authenticated> {
+    pub async fn sign_in(&self, input: SignIn, meta: &RequestMeta) -> AuthResult<SignInOutcome> {
         let email = users::normalize_email(&input.email)
             .ok_or_else(|| AuthError::invalid("INVALID_EMAIL", "Invalid email"))?;
         if input.password.chars().count() > password::MAX_LEN {
@@ -180,7 +209,7 @@ impl Auth {
                     .await);
             }
         };
-        let checked = self.check_password(&email, &input.password).await;
+        let checked = self.verify_credentials(&email, &input.password).await;
         let (user, verdict, stored) = match checked {
             Ok(v) => v,
             Err(e) => {
@@ -235,6 +264,9 @@ impl Auth {
                 .await?;
             return Err(AuthError::email_not_verified());
         }
+        if user.two_factor_enabled {
+            return self.second_step(user, input, meta).await;
+        }
         let session = self.create_session(&user, input.remember_me, meta).await?;
         self.audit(
             meta,
@@ -244,12 +276,69 @@ impl Auth {
                 .details(json!({"method": "password"})),
         )
         .await;
-        Ok(Authenticated { session, user })
+        Ok(SignInOutcome::SignedIn {
+            auth: Authenticated { session, user },
+            trust: None,
+        })
+    }
+
+    /// The password was right and two factors are on: a trusted device
+    /// completes the sign-in, anything else gets a challenge.
+    async fn second_step(
+        &self,
+        user: User,
+        input: SignIn,
+        meta: &RequestMeta,
+    ) -> AuthResult<SignInOutcome> {
+        if let Some(cookie) = input.trusted_device.as_deref()
+            && let Some(trust) = self.trusted_device(&user, cookie).await?
+        {
+            let session = self
+                .open_session(
+                    &user,
+                    crate::session_ops::SessionOptions {
+                        remember_me: input.remember_me,
+                        second_factor: Some(crate::sessions::SecondFactor::TrustedDevice),
+                        ..Default::default()
+                    },
+                    meta,
+                )
+                .await?;
+            self.audit(
+                meta,
+                Entry::new(Event::LoginSuccess)
+                    .user(&user.id)
+                    .email(&user.email)
+                    .details(json!({"method": "password", "second_factor": "trusted_device"})),
+            )
+            .await;
+            return Ok(SignInOutcome::SignedIn {
+                auth: Authenticated { session, user },
+                trust: Some(trust),
+            });
+        }
+        let resume = crate::two_factor::Resume {
+            oauth_query: input.oauth_query,
+            callback_url: input.callback_url,
+        };
+        let challenge = self
+            .second_factor_challenge(&user, input.remember_me, resume)
+            .await?
+            .ok_or_else(|| AuthError::internal("two factors on, but no challenge"))?;
+        self.audit(
+            meta,
+            Entry::new(Event::TwoFactorChallenged)
+                .user(&user.id)
+                .email(&user.email)
+                .details(json!({"methods": challenge.methods})),
+        )
+        .await;
+        Ok(SignInOutcome::SecondFactor(challenge))
     }
 
     /// The user and the verdict on the password. Unknown emails and accounts
     /// without a password cost a dummy verification, so they take as long.
-    async fn check_password(
+    async fn verify_credentials(
         &self,
         email: &str,
         password: &str,
@@ -446,6 +535,10 @@ impl Auth {
                     ));
                 }
                 Lookup::Unknown => {
+                    // The same link route confirms a change of address.
+                    if let Some(user) = self.confirm_email_change(token, meta).await? {
+                        return Ok(user);
+                    }
                     return Err(AuthError::coded(
                         Kind::Unauthenticated,
                         "INVALID_TOKEN",

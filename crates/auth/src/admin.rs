@@ -19,17 +19,19 @@ pub struct NewUserByAdmin {
 }
 
 impl Auth {
-    /// Only admins pass. The check reads the role from the database row, never from the client.
-    pub fn require_admin(
+    /// Passes when the session's role grants `action` on `resource` (see
+    /// [`crate::access`]). The role comes from the database row, never from the client.
+    pub fn require_permission(
         &self,
         who: &Authenticated,
-        action: &'static str,
+        (resource, action): (&str, &str),
+        code: &'static str,
         message: &'static str,
     ) -> AuthResult<()> {
-        if who.user.role == "admin" {
+        if self.may(who, resource, action) {
             Ok(())
         } else {
-            Err(AuthError::forbidden(action, message))
+            Err(AuthError::forbidden(code, message))
         }
     }
 

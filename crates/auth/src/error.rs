@@ -17,6 +17,8 @@ pub enum Kind {
     Locked,
     RateLimited,
     Unsupported,
+    /// The server could not complete a step it needed (Better-Auth answers 500 with a message).
+    Server,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -40,6 +42,9 @@ pub enum AuthError {
     /// An update that named nothing to change.
     #[error("no fields to update")]
     NoFields,
+    /// A failure Better-Auth reports with a message and no code.
+    #[error("{message}")]
+    Message { kind: Kind, message: &'static str },
     /// An OAuth 2 / OpenID Connect endpoint failure, answered in RFC 6749's
     /// `{error, error_description}` shape.
     #[error("{error}: {description}")]
@@ -76,6 +81,9 @@ impl AuthError {
     }
     pub fn validation(message: impl Into<String>) -> Self {
         Self::invalid("VALIDATION_ERROR", message)
+    }
+    pub fn message(kind: Kind, message: &'static str) -> Self {
+        AuthError::Message { kind, message }
     }
     pub fn internal(message: impl std::fmt::Display) -> Self {
         AuthError::Internal(message.to_string())

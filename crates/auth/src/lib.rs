@@ -7,18 +7,23 @@
 //! Domain operations are methods on [`Auth`] (in `accounts`, `session_ops`,
 //! `admin`); `http` maps routes onto them.
 
+pub mod access;
 pub mod accounts;
 pub mod admin;
 pub mod audit;
 pub mod cookies;
 pub mod crypto;
+pub mod email_change;
 pub mod error;
 pub mod http;
+pub mod impersonation;
 pub mod keys;
 pub mod lockout;
 pub mod mail;
 pub mod oidc;
+pub mod passkeys;
 pub mod password;
+pub mod provider_tokens;
 pub mod ratelimit;
 pub mod recovery;
 pub mod session_ops;
@@ -27,6 +32,7 @@ pub mod social;
 pub mod social_oidc;
 pub mod standing;
 pub mod tokens;
+pub mod two_factor;
 pub mod users;
 
 use std::sync::Arc;
@@ -69,7 +75,8 @@ impl Auth {
             config.secret.expose(),
             config.auth.jwt_alg,
             config.auth.jwt_rotation,
-        );
+        )
+        .with_publish_lead(config.auth.jwt_publish_lead);
         let cookies = cookies::CookieJarSpec {
             secure: config.is_https(),
         };
@@ -90,6 +97,20 @@ impl Auth {
         self.config.secret.expose()
     }
 
+    /// The value of the signed cookie `better-auth.<short>` in `Cookie`
+    /// header values, if its signature holds (for pages that read auth cookies).
+    pub fn cookie_value<'a>(
+        &self,
+        cookie_headers: impl IntoIterator<Item = &'a str>,
+        short: &str,
+    ) -> Option<String> {
+        let name = self.cookies.name(short);
+        cookie_headers
+            .into_iter()
+            .find_map(|h| cookies::find(h, &name))
+            .and_then(|v| cookies::verify(self.secret(), v))
+    }
+
     /// `{base}/api/auth`.
     pub fn auth_url(&self, path: &str) -> String {
         format!(
@@ -103,7 +124,7 @@ impl Auth {
         common::config::origin_of(&self.config.base_url)
     }
 
-    async fn audit(&self, meta: &audit::RequestMeta, entry: audit::Entry<'_>) {
+    pub(crate) async fn audit(&self, meta: &audit::RequestMeta, entry: audit::Entry<'_>) {
         // An audit failure must not turn a completed action into an error,
         // but it must be visible.
         if let Err(err) = audit::record(&self.db, meta, entry, self.clock.now()).await {

@@ -33,6 +33,20 @@ pub const MAIL: Rule = Rule {
     max: 3,
 };
 
+/// The second step of a sign-in and the other two-factor routes, as
+/// Better-Auth's twoFactor plugin limits them.
+pub const TWO_FACTOR: Rule = Rule {
+    name: "two-factor",
+    window: Duration::seconds(10),
+    max: 3,
+};
+/// Changing the email address (it mails).
+pub const CHANGE_EMAIL: Rule = Rule {
+    name: "change-email",
+    window: Duration::seconds(10),
+    max: 3,
+};
+
 /// The rule for a path under `/api/auth`, if it has one.
 pub fn rule_for(path: &str) -> Option<Rule> {
     if path.starts_with("/sign-in") {

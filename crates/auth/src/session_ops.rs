@@ -4,8 +4,21 @@ use crate::Auth;
 use crate::audit::{Entry, Event, RequestMeta};
 use crate::error::{AuthError, AuthResult};
 use crate::keys::{Claims, TOKEN_TTL};
-use crate::sessions::{self, Authenticated, LIFETIME, SHORT_LIFETIME, Session, store};
+use crate::sessions::{
+    self, Authenticated, LIFETIME, SHORT_LIFETIME, SecondFactor, Session, store,
+};
 use crate::users::User;
+
+/// What a new session records beyond its user.
+#[derive(Debug, Clone, Default)]
+pub struct SessionOptions {
+    pub remember_me: bool,
+    pub second_factor: Option<SecondFactor>,
+    /// The admin acting as the user.
+    pub impersonated_by: Option<String>,
+    /// A lifetime shorter than the usual one (impersonation).
+    pub lifetime: Option<chrono::Duration>,
+}
 
 /// What reading a session found.
 #[allow(clippy::large_enum_variant)] // short-lived, never stored in bulk
@@ -28,26 +41,46 @@ impl Auth {
         remember_me: bool,
         meta: &RequestMeta,
     ) -> AuthResult<Session> {
+        self.open_session(
+            user,
+            SessionOptions {
+                remember_me,
+                ..Default::default()
+            },
+            meta,
+        )
+        .await
+    }
+
+    /// A new session with what it proved and who opened it.
+    pub async fn open_session(
+        &self,
+        user: &User,
+        options: SessionOptions,
+        meta: &RequestMeta,
+    ) -> AuthResult<Session> {
         let now = self.clock.now();
         if user.is_banned(now) {
             return Err(AuthError::banned());
         }
+        let remember_me = options.remember_me;
+        let lifetime = options.lifetime.unwrap_or(if remember_me {
+            LIFETIME
+        } else {
+            SHORT_LIFETIME
+        });
         let session = Session {
             id: common::ids::new_id(),
             token: common::ids::random_alphanumeric(32),
             user_id: user.id.clone(),
-            expires_at: now
-                + if remember_me {
-                    LIFETIME
-                } else {
-                    SHORT_LIFETIME
-                },
+            expires_at: now + lifetime,
             ip_address: meta.ip.clone(),
             user_agent: meta.user_agent.clone(),
-            impersonated_by: None,
+            impersonated_by: options.impersonated_by,
             remember_me,
             created_at: now,
             updated_at: now,
+            second_factor: options.second_factor.map(|f| f.as_str().to_string()),
         };
         store::insert(&self.db, &session).await?;
         Ok(session)
@@ -92,8 +125,12 @@ impl Auth {
         Ok(())
     }
 
+    /// The user's own sessions; sessions an admin opened to act as them are
+    /// not listed (as Better-Auth's admin plugin does).
     pub async fn list_sessions(&self, user_id: &str) -> AuthResult<Vec<Session>> {
-        Ok(store::list_active(&self.db, user_id, self.clock.now()).await?)
+        let mut sessions = store::list_active(&self.db, user_id, self.clock.now()).await?;
+        sessions.retain(|s| s.impersonated_by.is_none());
+        Ok(sessions)
     }
 
     /// Ends one of the caller's sessions; foreign tokens are ignored.
@@ -135,6 +172,37 @@ impl Auth {
         )
         .await;
         Ok(n)
+    }
+
+    /// The role a session acts with: the user's role, except that staff
+    /// whose session proved no second factor act as students when
+    /// `AUTH_TWO_FACTOR_REQUIRED_FOR_STAFF` is on.
+    pub fn acting_role<'a>(&self, who: &'a Authenticated) -> &'a str {
+        if self.config.auth.two_factor_required_for_staff
+            && who.session.second_factor.is_none()
+            && crate::access::is_staff_role(&who.user.role)
+        {
+            crate::access::STUDENT.name
+        } else {
+            &who.user.role
+        }
+    }
+
+    /// Whether the session may do `action` on `resource`.
+    pub fn may(&self, who: &Authenticated, resource: &str, action: &str) -> bool {
+        crate::access::allows(self.acting_role(who), resource, action)
+    }
+
+    /// Whether the session's role is held back until a second factor is proved.
+    pub fn needs_second_factor(&self, who: &Authenticated) -> bool {
+        self.acting_role(who) != who.user.role
+    }
+
+    /// A 15-minute JWT for the session's user, with the role it acts with now.
+    pub async fn issue_session_jwt(&self, who: &Authenticated) -> AuthResult<String> {
+        let mut user = who.user.clone();
+        user.role = self.acting_role(who).to_string();
+        self.issue_jwt(&user).await
     }
 
     /// A 15-minute JWT for the user, with their role as it is now.

@@ -12,8 +12,9 @@ use serde_json::json;
 
 use crate::Auth;
 use crate::audit::{Entry, Event, RequestMeta};
-use crate::crypto::{encrypt, sha256};
+use crate::crypto::sha256;
 use crate::error::{AuthError, AuthResult};
+use crate::provider_tokens::ProviderTokens;
 use crate::sessions::Authenticated;
 use crate::tokens::{self, Lookup};
 use crate::users::{self, store as user_store};
@@ -51,7 +52,8 @@ pub struct Profile {
     pub email_verified: bool,
     pub name: String,
     pub image: Option<String>,
-    pub access_token: String,
+    /// What the token endpoint gave us, stored (encrypted) on the account.
+    pub tokens: crate::provider_tokens::ProviderTokens,
 }
 
 #[allow(clippy::large_enum_variant)] // one per request, never stored
@@ -125,7 +127,18 @@ impl Auth {
                 )
             })?;
             let url = url::Url::parse(&doc.authorization_endpoint).map_err(AuthError::internal)?;
-            (url, rp.client_id.clone(), "openid email profile", true)
+            (
+                url,
+                rp.client_id.clone(),
+                // Ask for a refresh token where the issuer offers one, so
+                // get-access-token keeps working after the first hour.
+                if doc.scopes_supported.iter().any(|s| s == "offline_access") {
+                    "openid email profile offline_access"
+                } else {
+                    "openid email profile"
+                },
+                true,
+            )
         };
         let verifier = common::ids::random_alphanumeric(64);
         let challenge = URL_SAFE_NO_PAD.encode(sha256(verifier.as_bytes()));
@@ -201,6 +214,7 @@ impl Auth {
                         &data.code_verifier,
                         &self.auth_url(&format!("/callback/{provider}")),
                         data.nonce.as_deref(),
+                        now,
                     )
                     .await
                 }
@@ -211,7 +225,7 @@ impl Auth {
         let Some(email) = profile.email.as_deref().and_then(users::normalize_email) else {
             return Err(fail("email_not_found", err_url));
         };
-        let sealed = encrypt(self.secret(), profile.access_token.as_bytes());
+        let sealed = &profile.tokens;
         let existing = self
             .account_by_key(provider, &profile.account_id)
             .await
@@ -228,7 +242,7 @@ impl Auth {
                 }
                 Some(_) => {
                     let _ = self
-                        .update_tokens(provider, &profile.account_id, &sealed)
+                        .update_tokens(provider, &profile.account_id, sealed)
                         .await;
                 }
                 None => {
@@ -244,7 +258,7 @@ impl Auth {
                     if email != owner.email {
                         return Err(fail("email_does_not_match", err_url));
                     }
-                    self.insert_account(&owner.id, provider, &profile.account_id, &sealed)
+                    self.insert_account(&owner.id, provider, &profile.account_id, sealed)
                         .await
                         .map_err(|_| fail("unable_to_link_account", err_url.clone()))?;
                     self.audit(
@@ -267,7 +281,7 @@ impl Auth {
                     .flatten()
                     .ok_or_else(|| fail("unable_to_link_account", err_url.clone()))?;
                 let _ = self
-                    .update_tokens(provider, &profile.account_id, &sealed)
+                    .update_tokens(provider, &profile.account_id, sealed)
                     .await;
                 (u, false)
             }
@@ -285,7 +299,7 @@ impl Auth {
                     if !profile.email_verified || !(u.email_verified || trusted) {
                         return Err(fail("account_not_linked", err_url));
                     }
-                    self.insert_account(&u.id, provider, &profile.account_id, &sealed)
+                    self.insert_account(&u.id, provider, &profile.account_id, sealed)
                         .await
                         .map_err(|_| fail("unable_to_link_account", err_url.clone()))?;
                     if !u.email_verified {
@@ -324,7 +338,7 @@ impl Auth {
                     {
                         return Err(fail("unable_to_create_user", err_url));
                     }
-                    self.insert_account(&id, provider, &profile.account_id, &sealed)
+                    self.insert_account(&id, provider, &profile.account_id, sealed)
                         .await
                         .map_err(|_| fail("unable_to_create_user", err_url.clone()))?;
                     self.audit(
@@ -445,7 +459,8 @@ impl Auth {
                 .unwrap_or("GitHub user")
                 .to_string(),
             image: user["avatar_url"].as_str().map(str::to_string),
-            access_token: access,
+            tokens: ProviderTokens::from_response(&token, self.clock.now())
+                .ok_or("invalid_code")?,
         })
     }
 
@@ -465,25 +480,35 @@ impl Auth {
         user_id: &str,
         provider: &str,
         account_id: &str,
-        sealed_token: &str,
+        tokens: &ProviderTokens,
     ) -> sqlx::Result<()> {
         let now = self.clock.now();
+        let id = common::ids::new_id();
+        let default_scope = if provider == "github" {
+            "read:user,user:email"
+        } else {
+            "openid,email,profile"
+        };
         common::on_db!(&self.db, pool => sqlx::query(
-            "INSERT INTO account (id, account_id, provider_id, user_id, access_token, scope, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $7)")
-            .bind(common::ids::new_id()).bind(account_id).bind(provider).bind(user_id).bind(sealed_token).bind(if provider == "github" { "read:user,user:email" } else { "openid,email,profile" }).bind(now)
-            .execute(pool).await.map(|_| ()))
+            "INSERT INTO account (id, account_id, provider_id, user_id, scope, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $6)")
+            .bind(&id).bind(account_id).bind(provider).bind(user_id).bind(default_scope).bind(now)
+            .execute(pool).await.map(|_| ()))?;
+        self.store_provider_tokens(&id, tokens).await
     }
 
     async fn update_tokens(
         &self,
         provider: &str,
         account_id: &str,
-        sealed_token: &str,
+        tokens: &ProviderTokens,
     ) -> sqlx::Result<()> {
-        common::on_db!(&self.db, pool => sqlx::query(
-            "UPDATE account SET access_token = $1, updated_at = $2 WHERE provider_id = $3 AND account_id = $4")
-            .bind(sealed_token).bind(self.clock.now()).bind(provider).bind(account_id)
-            .execute(pool).await.map(|_| ()))
+        let row: Option<(String,)> = common::on_db!(&self.db, pool => sqlx::query_as(
+            "SELECT id FROM account WHERE provider_id = $1 AND account_id = $2")
+            .bind(provider).bind(account_id).fetch_optional(pool).await)?;
+        match row {
+            Some((id,)) => self.store_provider_tokens(&id, tokens).await,
+            None => Ok(()),
+        }
     }
 }
 

@@ -26,6 +26,8 @@ pub struct Discovered {
     pub userinfo_endpoint: Option<String>,
     #[serde(default)]
     pub token_endpoint_auth_methods_supported: Vec<String>,
+    #[serde(default)]
+    pub scopes_supported: Vec<String>,
 }
 
 /// Discovery documents by issuer, shared by every clone of `Auth`.
@@ -81,6 +83,7 @@ pub async fn profile(
     verifier: &str,
     redirect_uri: &str,
     nonce: Option<&str>,
+    now: chrono::DateTime<chrono::Utc>,
 ) -> Result<Profile, &'static str> {
     let client = http()?;
     let form = [
@@ -89,30 +92,7 @@ pub async fn profile(
         ("redirect_uri", redirect_uri),
         ("code_verifier", verifier),
     ];
-    // client_secret_basic is the default when the issuer lists nothing.
-    let basic = doc.token_endpoint_auth_methods_supported.is_empty()
-        || doc
-            .token_endpoint_auth_methods_supported
-            .iter()
-            .any(|m| m == "client_secret_basic");
-    let req = client
-        .post(&doc.token_endpoint)
-        .header("accept", "application/json");
-    let req = if basic {
-        let enc = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
-        req.basic_auth(enc(&rp.client_id), Some(enc(rp.client_secret.expose())))
-            .form(&form)
-    } else {
-        let mut with_secret = form.to_vec();
-        with_secret.push(("client_id", &rp.client_id));
-        with_secret.push(("client_secret", rp.client_secret.expose()));
-        req.form(&with_secret)
-    };
-    let tokens: Value = req
-        .send()
-        .await
-        .map_err(|_| "invalid_code")?
-        .json()
+    let tokens = token_request(&client, rp, doc, &form)
         .await
         .map_err(|_| "invalid_code")?;
     let id_token = tokens["id_token"].as_str().ok_or("invalid_code")?;
@@ -158,8 +138,44 @@ pub async fn profile(
             .unwrap_or("New user")
             .to_string(),
         image: merged["picture"].as_str().map(str::to_string),
-        access_token: access.to_string(),
+        tokens: crate::provider_tokens::ProviderTokens::from_response(&tokens, now)
+            .ok_or("invalid_code")?,
     })
+}
+
+/// A request to the issuer's token endpoint with our client credentials
+/// (client_secret_basic unless the issuer lists only client_secret_post).
+pub async fn token_request(
+    client: &reqwest::Client,
+    rp: &OidcRelyingParty,
+    doc: &Discovered,
+    form: &[(&str, &str)],
+) -> Result<Value, &'static str> {
+    // client_secret_basic is the default when the issuer lists nothing.
+    let basic = doc.token_endpoint_auth_methods_supported.is_empty()
+        || doc
+            .token_endpoint_auth_methods_supported
+            .iter()
+            .any(|m| m == "client_secret_basic");
+    let req = client
+        .post(&doc.token_endpoint)
+        .header("accept", "application/json");
+    let req = if basic {
+        let enc = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+        req.basic_auth(enc(&rp.client_id), Some(enc(rp.client_secret.expose())))
+            .form(form)
+    } else {
+        let mut with_secret = form.to_vec();
+        with_secret.push(("client_id", &rp.client_id));
+        with_secret.push(("client_secret", rp.client_secret.expose()));
+        req.form(&with_secret)
+    };
+    req.send()
+        .await
+        .map_err(|_| "token_request_failed")?
+        .json()
+        .await
+        .map_err(|_| "token_request_failed")
 }
 
 async fn verify_id_token(

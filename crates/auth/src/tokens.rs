@@ -116,3 +116,43 @@ pub async fn revoke_for(db: &Db, purpose: &str, value: &str) -> sqlx::Result<u64
     on_db!(db, pool => sqlx::query("DELETE FROM verification WHERE identifier LIKE $1 AND value = $2")
         .bind(format!("{purpose}:%")).bind(value).execute(pool).await.map(|r| r.rows_affected()))
 }
+
+/// Stores `value` under a key the caller chose (replacing any earlier one):
+/// for rows named by something the client already holds, such as a sign-in
+/// challenge.
+pub async fn put(
+    db: &Db,
+    purpose: &str,
+    key: &str,
+    value: &str,
+    now: DateTime<Utc>,
+    ttl: Duration,
+) -> sqlx::Result<()> {
+    let ident = identifier(purpose, key);
+    on_db!(db, pool => {
+        let mut tx = pool.begin().await?;
+        sqlx::query("DELETE FROM verification WHERE identifier = $1").bind(&ident).execute(&mut *tx).await?;
+        sqlx::query(
+            "INSERT INTO verification (id, identifier, value, expires_at, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $5)")
+            .bind(common::ids::new_id()).bind(&ident).bind(value).bind(now + ttl).bind(now)
+            .execute(&mut *tx).await?;
+        tx.commit().await
+    })
+}
+
+/// Replaces a live token's value only if it is still `old` (compare and set),
+/// keeping its expiry. `false` when it changed, was consumed, or expired.
+pub async fn replace_value(
+    db: &Db,
+    purpose: &str,
+    token: &str,
+    old: &str,
+    new: &str,
+    now: DateTime<Utc>,
+) -> sqlx::Result<bool> {
+    let ident = identifier(purpose, token);
+    on_db!(db, pool => sqlx::query(
+        "UPDATE verification SET value = $1, updated_at = $2 WHERE identifier = $3 AND value = $4 AND expires_at > $2")
+        .bind(new).bind(now).bind(&ident).bind(old)
+        .execute(pool).await.map(|r| r.rows_affected() == 1))
+}

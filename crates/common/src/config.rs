@@ -34,6 +34,10 @@ pub const VARS: &[&str] = &[
     "RESEND_API_URL",
     "JWT_ALG",
     "JWT_ROTATION_DAYS",
+    "JWT_KEY_PUBLISH_LEAD_SECS",
+    "AUTH_CHANGE_EMAIL_ENABLED",
+    "AUTH_TWO_FACTOR_REQUIRED_FOR_STAFF",
+    "PASSKEY_RP_ID",
     "GITHUB_CLIENT_ID",
     "GITHUB_CLIENT_SECRET",
     "GITHUB_AUTHORIZE_URL",
@@ -301,6 +305,17 @@ pub struct AuthConfig {
     pub jwt_alg: JwtAlg,
     /// Signing keys older than this are replaced automatically.
     pub jwt_rotation: Option<chrono::Duration>,
+    /// How long a new signing key is published before it signs, so caches
+    /// of the JWKS elsewhere have it by then.
+    pub jwt_publish_lead: chrono::Duration,
+    /// Whether users may change their email address (after verifying the new one).
+    pub change_email_enabled: bool,
+    /// Whether instructors and admins act with their role only in sessions
+    /// that proved a second factor (TOTP, a mailed code, a backup code, a
+    /// trusted device or a passkey).
+    pub two_factor_required_for_staff: bool,
+    /// The WebAuthn relying-party ID; the host of `BETTER_AUTH_URL` when unset.
+    pub passkey_rp_id: Option<String>,
     pub github: Option<OAuthProvider>,
     /// OpenID Connect sign-in providers (Google and any other issuer), by id.
     pub oidc_providers: Vec<OidcRelyingParty>,
@@ -783,6 +798,36 @@ fn auth_config<'a>(get: &impl Fn(&str) -> Option<&'a str>) -> Result<AuthConfig,
             }
         },
     };
+    let publish_lead_secs: i64 = parse_or(
+        get("JWT_KEY_PUBLISH_LEAD_SECS"),
+        "JWT_KEY_PUBLISH_LEAD_SECS",
+        "a number of seconds between 0 and 86400",
+        360,
+    )?;
+    if !(0..=86_400).contains(&publish_lead_secs) {
+        return Err(ConfigError::Invalid {
+            var: "JWT_KEY_PUBLISH_LEAD_SECS",
+            value: publish_lead_secs.to_string(),
+            expected: "a number of seconds between 0 and 86400",
+        });
+    }
+    let passkey_rp_id = match get("PASSKEY_RP_ID").map(str::trim) {
+        None | Some("") => None,
+        Some(id)
+            if id
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-') =>
+        {
+            Some(id.to_ascii_lowercase())
+        }
+        Some(other) => {
+            return Err(ConfigError::Invalid {
+                var: "PASSKEY_RP_ID",
+                value: other.into(),
+                expected: "a domain name such as example.com (the site's host or a parent of it)",
+            });
+        }
+    };
     let github = match (get("GITHUB_CLIENT_ID"), get("GITHUB_CLIENT_SECRET")) {
         (Some(id), Some(secret)) => Some(OAuthProvider {
             client_id: id.to_string(),
@@ -911,6 +956,10 @@ fn auth_config<'a>(get: &impl Fn(&str) -> Option<&'a str>) -> Result<AuthConfig,
             .to_string(),
         jwt_alg,
         jwt_rotation,
+        jwt_publish_lead: chrono::Duration::seconds(publish_lead_secs),
+        change_email_enabled: flag("AUTH_CHANGE_EMAIL_ENABLED", true)?,
+        two_factor_required_for_staff: flag("AUTH_TWO_FACTOR_REQUIRED_FOR_STAFF", false)?,
+        passkey_rp_id,
     })
 }
 

@@ -187,9 +187,16 @@ pub enum UsersCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum KeysCommand {
-    /// Retire the current signing key and create a new one. Tokens signed by
-    /// the old key keep verifying until they expire.
-    Rotate,
+    /// Publish a new signing key now; it starts signing after
+    /// JWT_KEY_PUBLISH_LEAD_SECS (default 6 minutes), when the current key
+    /// stops. Tokens signed by the old key keep verifying until they expire.
+    Rotate {
+        /// Replace the current key at once (for a key that may be
+        /// compromised): services that cached the key set refuse new tokens
+        /// until they refetch it.
+        #[arg(long)]
+        now: bool,
+    },
 }
 
 #[derive(Debug, Default, clap::Args)]

@@ -134,24 +134,52 @@ pub async fn users(config: Config, command: UsersCommand) -> Result<(), CommandE
 
 pub async fn keys(config: Config, command: KeysCommand) -> Result<(), CommandError> {
     match command {
-        KeysCommand::Rotate => {
+        KeysCommand::Rotate { now } => {
             let auth = service(config).await?;
-            let kid = auth.keys.rotate().await.map_err(describe)?;
             let meta = auth::audit::RequestMeta {
                 ip: None,
                 user_agent: Some("intellistack-cli".into()),
             };
-            let _ = auth::audit::record(
-                &auth.db,
-                &meta,
-                auth::audit::Entry::new(auth::audit::Event::KeyRotated)
-                    .details(serde_json::json!({"kid": kid})),
-                chrono::Utc::now(),
-            )
-            .await;
-            println!(
-                "new signing key {kid}; previous keys stay published until their tokens expire"
-            );
+            let record = |details: serde_json::Value| {
+                let auth = auth.clone();
+                let meta = meta.clone();
+                async move {
+                    if let Err(err) = auth::audit::record(
+                        &auth.db,
+                        &meta,
+                        auth::audit::Entry::new(auth::audit::Event::KeyRotated).details(details),
+                        chrono::Utc::now(),
+                    )
+                    .await
+                    {
+                        tracing::warn!(error = %err, "could not record the rotation in the audit log");
+                    }
+                }
+            };
+            if now {
+                let kid = auth.keys.rotate_now().await.map_err(describe)?;
+                record(serde_json::json!({"kid": kid, "immediate": true})).await;
+                println!(
+                    "new signing key {kid}, signing now; the retired keys stay published until the tokens they signed expire. \
+                     Services that cached the key set refuse new tokens until they fetch it again."
+                );
+            } else {
+                let r = auth.keys.rotate().await.map_err(describe)?;
+                let at = common::clock::to_iso(&r.activates_at);
+                if r.created {
+                    record(serde_json::json!({"kid": r.kid, "activates_at": at})).await;
+                    println!(
+                        "new signing key {} is published now and starts signing at {at}; \
+                         the current key signs until then and stays published until its last token expires",
+                        r.kid
+                    );
+                } else {
+                    println!(
+                        "a rotation is already scheduled: key {} starts signing at {at} (use --now to replace the current key at once)",
+                        r.kid
+                    );
+                }
+            }
             auth.db.close().await;
             Ok(())
         }

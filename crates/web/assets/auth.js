@@ -56,6 +56,11 @@ if (login) {
     if (login.dataset.oauthQuery) body.oauth_query = login.dataset.oauthQuery;
     const r = await authPost("/sign-in/email", body);
     busy(login, false);
+    if (r.ok && r.body.twoFactorRedirect) {
+      // The password was right; the second step has its own page.
+      location.href = `/two-factor?next=${encodeURIComponent(login.dataset.next || "/dashboard")}`;
+      return;
+    }
     if (r.ok) {
       location.href = r.body.url && r.body.redirect ? r.body.url : login.dataset.next || "/dashboard";
       return;

@@ -81,6 +81,21 @@ on("[data-action=sign-out]", "click", async () => {
   location.href = "/login";
 });
 
+on("[data-action=stop-impersonating]", "click", async (btn) => {
+  btn.disabled = true;
+  const r = await authPost("/admin/stop-impersonating", {});
+  if (r.ok) location.href = "/admin";
+  else { btn.disabled = false; show(document.getElementById("service-banner"), r.body.message || "Could not return to your account; sign out and in again."); }
+});
+
+on("[data-impersonate]", "click", async (btn) => {
+  if (!confirm(`Act as ${btn.dataset.email} for up to an hour? This is recorded in the audit log.`)) return;
+  btn.disabled = true;
+  const r = await authPost("/admin/impersonate-user", { userId: btn.dataset.impersonate });
+  if (r.ok) location.href = "/dashboard";
+  else { btn.disabled = false; show(document.getElementById("admin-error"), r.body.message || "Could not act as this user."); }
+});
+
 on("[data-enrol]", "click", async (btn) => {
   btn.disabled = true;
   const res = await api(`/courses/${encodeURIComponent(btn.dataset.enrol)}/enrol`, { method: "POST" });

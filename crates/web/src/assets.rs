@@ -26,6 +26,11 @@ const FILES: &[(&str, &str, &str)] = &[
         include_str!("../assets/markdown.js"),
     ),
     (
+        "security.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../assets/security.js"),
+    ),
+    (
         "pages.js",
         "text/javascript; charset=utf-8",
         include_str!("../assets/pages.js"),

@@ -8,6 +8,7 @@ mod charts;
 mod device;
 mod error;
 mod pages;
+mod qr;
 mod session;
 
 use axum::Router;
@@ -33,6 +34,8 @@ pub fn router(state: WebState) -> Router {
         .route("/reset-password", get(account_pages::reset_password))
         .route("/consent", get(account_pages::consent))
         .route("/account", get(account_pages::account))
+        .route("/account/two-factor", get(account_pages::totp_setup))
+        .route("/two-factor", get(account_pages::two_factor))
         .route("/dashboard", get(learning_pages::dashboard))
         .route("/learn/{stage}/{lesson}", get(learning_pages::lesson))
         .route("/author/{stage}/{lesson}", get(learning_pages::editor))

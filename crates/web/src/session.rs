@@ -9,6 +9,7 @@ use crate::error::WebError;
 /// A signed-in visitor.
 pub struct Viewer {
     pub session: Authenticated,
+    acting_role: String,
 }
 
 impl Viewer {
@@ -16,12 +17,29 @@ impl Viewer {
         &self.session.user
     }
 
-    pub fn is_admin(&self) -> bool {
-        self.user().role == "admin"
+    /// The role this session acts with (see `Auth::acting_role`).
+    pub fn role(&self) -> &str {
+        &self.acting_role
     }
 
+    /// Admins: they manage users and read the audit log.
+    pub fn is_admin(&self) -> bool {
+        auth::access::allows(self.role(), "user", "list")
+    }
+
+    /// Instructors and admins: they author lessons.
     pub fn is_staff(&self) -> bool {
-        matches!(self.user().role.as_str(), "admin" | "instructor")
+        auth::access::allows(self.role(), "course", "author")
+    }
+
+    /// Staff whose privileges wait for a second factor.
+    pub fn needs_second_factor(&self) -> bool {
+        self.role() != self.user().role
+    }
+
+    /// The admin acting as this user, when the session is an impersonation.
+    pub fn impersonated_by(&self) -> Option<&str> {
+        self.session.session.impersonated_by.as_deref()
     }
 
     /// The caller as the learning backend sees it.
@@ -31,7 +49,7 @@ impl Viewer {
             id: u.id.clone(),
             email: u.email.clone(),
             name: u.name.clone(),
-            role: u.role.clone(),
+            role: self.role().to_string(),
             email_verified: u.email_verified,
         }
     }
@@ -40,7 +58,10 @@ impl Viewer {
 /// The session, if any. A failure to read sessions is `SignInUnavailable`.
 pub async fn viewer(state: &WebState, headers: &HeaderMap) -> Result<Option<Viewer>, WebError> {
     match auth::http::request::current(headers, &state.auth).await {
-        Ok(s) => Ok(s.map(|session| Viewer { session })),
+        Ok(s) => Ok(s.map(|session| Viewer {
+            acting_role: state.auth.acting_role(&session).to_string(),
+            session,
+        })),
         Err(err) => {
             tracing::warn!(error = %err, "cannot read the session");
             Err(WebError::SignInUnavailable)

@@ -19,6 +19,7 @@ fn status(kind: Kind) -> StatusCode {
         Kind::Locked => StatusCode::LOCKED,
         Kind::RateLimited => StatusCode::TOO_MANY_REQUESTS,
         Kind::Unsupported => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        Kind::Server => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }
 
@@ -96,6 +97,9 @@ impl IntoResponse for AuthError {
                     _ => {}
                 }
                 res
+            }
+            AuthError::Message { kind, message } => {
+                (status(kind), Json(json!({ "message": message }))).into_response()
             }
             AuthError::NoFields => (
                 StatusCode::BAD_REQUEST,

@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 
 use super::request::meta_of;
 use crate::Auth;
-use crate::audit::{self, Entry, Event};
+use crate::audit::{Entry, Event};
 use crate::error::AuthError;
 use crate::ratelimit;
 
@@ -28,29 +28,72 @@ pub async fn guard(State(auth): State<Auth>, req: Request, next: Next) -> Respon
         return err.into_response();
     }
 
-    if auth.config.auth.rate_limit_enabled
-        && parts.method == Method::POST
+    if parts.method == Method::POST
         && let Some(rule) = ratelimit::rule_for(&path)
+        && let Err(err) = count_hit(&auth, rule, &parts, &path).await
     {
-        let meta = meta_of(&parts, &auth);
-        let ip = meta.ip.clone().unwrap_or_else(|| "unknown".into());
-        match ratelimit::hit(&auth.db, rule, &ip, auth.clock.now()).await {
-            Ok(Ok(())) => {}
-            Ok(Err(retry_after_secs)) => {
-                let _ = audit::record(
-                    &auth.db,
-                    &meta,
-                    Entry::new(Event::RateLimited)
-                        .details(serde_json::json!({"rule": rule.name, "path": path})),
-                    auth.clock.now(),
-                )
-                .await;
-                return AuthError::RateLimited { retry_after_secs }.into_response();
-            }
-            Err(err) => return AuthError::from(err).into_response(),
-        }
+        return err.into_response();
     }
     next.run(Request::from_parts(parts, body)).await
+}
+
+/// Counts a request against `rule` for its client address.
+async fn count_hit(
+    auth: &Auth,
+    rule: ratelimit::Rule,
+    parts: &axum::http::request::Parts,
+    path: &str,
+) -> Result<(), AuthError> {
+    if !auth.config.auth.rate_limit_enabled {
+        return Ok(());
+    }
+    let meta = meta_of(parts, auth);
+    let ip = meta.ip.clone().unwrap_or_else(|| "unknown".into());
+    match ratelimit::hit(&auth.db, rule, &ip, auth.clock.now()).await? {
+        Ok(()) => Ok(()),
+        Err(retry_after_secs) => {
+            auth.audit(
+                &meta,
+                Entry::new(Event::RateLimited)
+                    .details(serde_json::json!({"rule": rule.name, "path": path})),
+            )
+            .await;
+            Err(AuthError::RateLimited { retry_after_secs })
+        }
+    }
+}
+
+type LimitFn = fn(
+    State<(Auth, ratelimit::Rule)>,
+    Request,
+    Next,
+) -> std::pin::Pin<Box<dyn std::future::Future<Output = Response> + Send>>;
+
+/// The layer [`limit`] makes.
+pub type RateLimitLayer = axum::middleware::FromFnLayer<
+    LimitFn,
+    (Auth, ratelimit::Rule),
+    (State<(Auth, ratelimit::Rule)>, Request),
+>;
+
+/// A rate limit declared where a route is registered:
+/// `post(handler).route_layer(guard::limit(&auth, ratelimit::TWO_FACTOR))`.
+pub fn limit(auth: &Auth, rule: ratelimit::Rule) -> RateLimitLayer {
+    fn run(
+        State((auth, rule)): State<(Auth, ratelimit::Rule)>,
+        req: Request,
+        next: Next,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Response> + Send>> {
+        Box::pin(async move {
+            let (parts, body) = req.into_parts();
+            let path = parts.uri.path().to_owned();
+            if let Err(err) = count_hit(&auth, rule, &parts, &path).await {
+                return err.into_response();
+            }
+            next.run(Request::from_parts(parts, body)).await
+        })
+    }
+    axum::middleware::from_fn_with_state((auth.clone(), rule), run as LimitFn)
 }
 
 /// Better-Auth's rules: requests that carry cookies must come from a trusted

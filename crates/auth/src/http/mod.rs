@@ -1,6 +1,7 @@
 //! Better-Auth's HTTP API under `/api/auth`.
 
 mod error;
+pub mod extract;
 pub mod guard;
 
 pub use error::{oauth_error, plain_error};
@@ -14,7 +15,7 @@ use axum::http::StatusCode;
 use axum::middleware;
 use axum::routing::{get, post};
 
-use crate::Auth;
+use crate::{Auth, ratelimit};
 
 /// Every `/api/auth` route. Unknown paths and methods answer 404 with an
 /// empty body, as Better-Auth's router does.
@@ -49,6 +50,15 @@ pub fn router(auth: Auth) -> Router {
         .route("/change-password", post(user::change_password))
         .route("/update-user", post(user::update_user))
         .route("/list-accounts", get(user::list_accounts))
+        .route(
+            "/change-email",
+            post(account::change_email).route_layer(guard::limit(&auth, ratelimit::CHANGE_EMAIL)),
+        )
+        .route("/update-session", post(account::update_session))
+        .route("/verify-password", post(account::verify_password))
+        .route("/get-access-token", post(account::get_access_token))
+        .route("/refresh-token", post(account::refresh_token))
+        .route("/account-info", get(account::account_info))
         .route("/token", get(jwt::token))
         .route("/jwks", get(jwt::jwks))
         .route(
@@ -73,6 +83,68 @@ pub fn router(auth: Auth) -> Router {
             "/admin/revoke-user-sessions",
             post(admin::revoke_user_sessions),
         )
+        // Better-Auth's twoFactor plugin; every route 3 requests per 10 s per address.
+        .route(
+            "/two-factor/enable",
+            post(two_factor::enable).route_layer(guard::limit(&auth, ratelimit::TWO_FACTOR)),
+        )
+        .route(
+            "/two-factor/disable",
+            post(two_factor::disable).route_layer(guard::limit(&auth, ratelimit::TWO_FACTOR)),
+        )
+        .route(
+            "/two-factor/get-totp-uri",
+            post(two_factor::get_totp_uri).route_layer(guard::limit(&auth, ratelimit::TWO_FACTOR)),
+        )
+        .route(
+            "/two-factor/verify-totp",
+            post(two_factor::verify_totp).route_layer(guard::limit(&auth, ratelimit::TWO_FACTOR)),
+        )
+        .route(
+            "/two-factor/send-otp",
+            post(two_factor::send_otp).route_layer(guard::limit(&auth, ratelimit::TWO_FACTOR)),
+        )
+        .route(
+            "/two-factor/verify-otp",
+            post(two_factor::verify_otp).route_layer(guard::limit(&auth, ratelimit::TWO_FACTOR)),
+        )
+        .route(
+            "/two-factor/verify-backup-code",
+            post(two_factor::verify_backup_code)
+                .route_layer(guard::limit(&auth, ratelimit::TWO_FACTOR)),
+        )
+        .route(
+            "/two-factor/generate-backup-codes",
+            post(two_factor::generate_backup_codes)
+                .route_layer(guard::limit(&auth, ratelimit::TWO_FACTOR)),
+        )
+        // Better-Auth's passkey plugin.
+        .route(
+            "/passkey/generate-register-options",
+            get(passkey::generate_register_options),
+        )
+        .route(
+            "/passkey/verify-registration",
+            post(passkey::verify_registration),
+        )
+        .route(
+            "/passkey/generate-authenticate-options",
+            get(passkey::generate_authenticate_options),
+        )
+        .route(
+            "/passkey/verify-authentication",
+            post(passkey::verify_authentication)
+                .route_layer(guard::limit(&auth, ratelimit::SIGN_IN)),
+        )
+        .route(
+            "/passkey/list-user-passkeys",
+            get(passkey::list_user_passkeys),
+        )
+        .route("/passkey/delete-passkey", post(passkey::delete_passkey))
+        .route("/passkey/update-passkey", post(passkey::update_passkey))
+        .route("/admin/impersonate-user", post(admin::impersonate_user))
+        .route("/admin/stop-impersonating", post(admin::stop_impersonating))
+        .route("/admin/has-permission", post(admin::has_permission))
         .route("/dev/outbox", get(dev::outbox))
         .route("/.well-known/openid-configuration", get(oidc::discovery))
         .route(
@@ -108,6 +180,12 @@ pub fn router(auth: Auth) -> Router {
     // clients look first.
     let root = Router::new()
         .route("/.well-known/openid-configuration", get(oidc::discovery))
+        // RFC 8414 §3: the metadata of issuer `{origin}/api/auth` lives at
+        // the well-known path with the issuer's path appended.
+        .route(
+            "/.well-known/oauth-authorization-server/api/auth",
+            get(oidc::discovery),
+        )
         .with_state(auth);
     Router::new().nest("/api/auth", api).merge(root)
 }

@@ -24,6 +24,12 @@ impl Reply {
         }
     }
 
+    /// A 200 with a view struct as its JSON body.
+    pub fn serialize<T: serde::Serialize>(body: &T) -> Self {
+        // View structs hold plain data: serialising them cannot fail.
+        Self::json(serde_json::to_value(body).unwrap_or(Value::Null))
+    }
+
     pub fn redirect(location: &str) -> Self {
         let mut r = Reply {
             status: StatusCode::FOUND,

@@ -20,6 +20,7 @@ pub fn user(u: &User) -> Value {
         "banned": u.banned,
         "banReason": u.ban_reason,
         "banExpires": u.ban_expires.as_ref().map(to_iso),
+        "twoFactorEnabled": u.two_factor_enabled,
     })
 }
 

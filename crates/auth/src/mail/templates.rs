@@ -114,6 +114,56 @@ pub fn password_changed(to: &str, name: &str) -> Mail {
     }
 }
 
+pub fn email_change(to: &str, name: &str, link: &str) -> Mail {
+    let intro = format!("Hello {name},");
+    let ask = "Confirm that this is your new email address for IntelliStack. Your account keeps its old address until you open this link; it works once and expires in 1 hour.".to_string();
+    Mail {
+        to: to.into(),
+        subject: "Confirm your new email address".into(),
+        text: format!(
+            "{intro}\n\n{ask}\n\n{link}\n\nIf you did not ask for this, ignore this message.\n"
+        ),
+        html: html_page(
+            "Confirm your new email address",
+            &[
+                intro,
+                ask,
+                "If you did not ask for this, ignore this message.".into(),
+            ],
+            Some(("Confirm new address", link)),
+        ),
+    }
+}
+
+pub fn email_changed(to: &str, name: &str, new_email: &str) -> Mail {
+    let intro = format!("Hello {name},");
+    let said = format!(
+        "The email address of your IntelliStack account is now {new_email}. You will receive messages there from now on."
+    );
+    let warn = "If you did not make this change, reset your password and contact an administrator."
+        .to_string();
+    Mail {
+        to: to.into(),
+        subject: "Your email address was changed".into(),
+        text: format!("{intro}\n\n{said}\n\n{warn}\n"),
+        html: html_page("Your email address was changed", &[intro, said, warn], None),
+    }
+}
+
+pub fn one_time_code(to: &str, name: &str, code: &str, minutes: i64) -> Mail {
+    let intro = format!("Hello {name},");
+    let said =
+        format!("Your IntelliStack sign-in code is {code}. It works once, for {minutes} minutes.");
+    let warn =
+        "If you are not signing in right now, someone knows your password: change it.".to_string();
+    Mail {
+        to: to.into(),
+        subject: format!("Your sign-in code: {code}"),
+        text: format!("{intro}\n\n{said}\n\n{warn}\n"),
+        html: html_page("Your sign-in code", &[intro, said, warn], None),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -24,6 +24,35 @@ pub struct Session {
     pub remember_me: bool,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// The second factor the sign-in proved, if any (see [`SecondFactor`]).
+    #[sqlx(default)]
+    pub second_factor: Option<String>,
+}
+
+/// How a session's sign-in proved more than a password.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SecondFactor {
+    Totp,
+    Otp,
+    BackupCode,
+    TrustedDevice,
+    /// A passkey is possession and (on the device) presence: both factors.
+    Passkey,
+    /// An admin acting as someone; the admin's own session was checked.
+    Impersonation,
+}
+
+impl SecondFactor {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SecondFactor::Totp => "totp",
+            SecondFactor::Otp => "otp",
+            SecondFactor::BackupCode => "backup_code",
+            SecondFactor::TrustedDevice => "trusted_device",
+            SecondFactor::Passkey => "passkey",
+            SecondFactor::Impersonation => "impersonation",
+        }
+    }
 }
 
 impl Session {

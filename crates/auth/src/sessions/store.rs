@@ -8,10 +8,11 @@ use crate::users::User;
 
 pub async fn insert(db: &Db, s: &Session) -> sqlx::Result<()> {
     on_db!(db, pool => sqlx::query(
-        r#"INSERT INTO session (id, token, user_id, expires_at, ip_address, user_agent, impersonated_by, remember_me, created_at, updated_at)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"#)
+        r#"INSERT INTO session (id, token, user_id, expires_at, ip_address, user_agent, impersonated_by, remember_me, created_at, updated_at, second_factor)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"#)
         .bind(&s.id).bind(&s.token).bind(&s.user_id).bind(s.expires_at).bind(&s.ip_address)
         .bind(&s.user_agent).bind(&s.impersonated_by).bind(s.remember_me).bind(s.created_at).bind(s.updated_at)
+        .bind(&s.second_factor)
         .execute(pool).await.map(|_| ()))
 }
 
@@ -27,6 +28,7 @@ struct Joined {
     s_remember_me: bool,
     s_created_at: DateTime<Utc>,
     s_updated_at: DateTime<Utc>,
+    s_second_factor: Option<String>,
     #[sqlx(flatten)]
     user: User,
 }
@@ -36,7 +38,8 @@ pub async fn find_with_user(db: &Db, token: &str) -> sqlx::Result<Option<Authent
     let row: Option<Joined> = on_db!(db, pool => sqlx::query_as(
         r#"SELECT s.id AS s_id, s.token AS s_token, s.user_id AS s_user_id, s.expires_at AS s_expires_at,
                   s.ip_address AS s_ip_address, s.user_agent AS s_user_agent, s.impersonated_by AS s_impersonated_by,
-                  s.remember_me AS s_remember_me, s.created_at AS s_created_at, s.updated_at AS s_updated_at, u.*
+                  s.remember_me AS s_remember_me, s.created_at AS s_created_at, s.updated_at AS s_updated_at,
+                  s.second_factor AS s_second_factor, u.*
            FROM session s JOIN "user" u ON u.id = s.user_id WHERE s.token = $1"#)
         .bind(token).fetch_optional(pool).await)?;
     Ok(row.map(|j| Authenticated {
@@ -51,6 +54,7 @@ pub async fn find_with_user(db: &Db, token: &str) -> sqlx::Result<Option<Authent
             remember_me: j.s_remember_me,
             created_at: j.s_created_at,
             updated_at: j.s_updated_at,
+            second_factor: j.s_second_factor,
         },
         user: j.user,
     }))

@@ -24,6 +24,9 @@ pub struct User {
     pub ban_expires: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// Set once a second factor (TOTP or one-time codes by mail) is on.
+    #[sqlx(default)]
+    pub two_factor_enabled: bool,
 }
 
 impl User {

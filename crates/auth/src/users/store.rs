@@ -354,3 +354,27 @@ pub async fn list(db: &Db, q: &UserQuery) -> sqlx::Result<(Vec<User>, i64)> {
         Ok((users, total))
     })
 }
+
+/// Moves the account from `from` to `to`, marking `to` verified; only if the
+/// address is still `from`.
+pub async fn change_email(
+    db: &Db,
+    user_id: &str,
+    from: &str,
+    to: &str,
+    now: DateTime<Utc>,
+) -> sqlx::Result<u64> {
+    on_db!(db, pool => sqlx::query(
+        r#"UPDATE "user" SET email = $1, email_verified = TRUE, updated_at = $2 WHERE id = $3 AND email = $4"#)
+        .bind(to).bind(now).bind(user_id).bind(from).execute(pool).await.map(|r| r.rows_affected()))
+}
+
+pub async fn set_two_factor_enabled(
+    db: &Db,
+    user_id: &str,
+    enabled: bool,
+    now: DateTime<Utc>,
+) -> sqlx::Result<u64> {
+    on_db!(db, pool => sqlx::query(r#"UPDATE "user" SET two_factor_enabled = $1, updated_at = $2 WHERE id = $3"#)
+        .bind(enabled).bind(now).bind(user_id).execute(pool).await.map(|r| r.rows_affected()))
+}

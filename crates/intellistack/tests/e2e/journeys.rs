@@ -655,11 +655,13 @@ async fn without_the_auth_role_sign_in_is_unavailable_but_sessions_work() {
                 email: "kept@example.com".into(),
                 password: PASSWORD.into(),
                 remember_me: true,
-                callback_url: None,
+                ..Default::default()
             },
             &Default::default(),
         )
         .await
+        .unwrap()
+        .signed_in()
         .unwrap();
     // The cookie exactly as the auth role would set it (name=value part).
     let set_cookie = auth.cookies.set(

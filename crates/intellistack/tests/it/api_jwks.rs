@@ -69,7 +69,7 @@ async fn cached_keys_survive_an_outage_and_rotation_needs_no_restart() {
         proxy.resume().await;
         // Refetches are rate-limited (10 s) after the failed attempt above.
         api.clock.advance(Duration::seconds(11));
-        auth.auth().keys.rotate().await.unwrap();
+        auth.auth().keys.rotate_now().await.unwrap();
         let rotated = token(&b, &auth).await;
         assert_ne!(
             jsonwebtoken::decode_header(&rotated).unwrap().kid,

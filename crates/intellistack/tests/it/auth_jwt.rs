@@ -1,5 +1,6 @@
 //! JWTs and the JWKS: claims, RS256, rotation, role changes.
 
+use common::Clock as _;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation, decode, decode_header};
 use serde_json::{Value, json};
 
@@ -119,73 +120,129 @@ async fn a_role_change_shows_in_the_next_token_without_signing_in_again() {
     }
 }
 
-#[tokio::test]
-async fn rotation_keeps_old_keys_published_until_their_tokens_expire() {
-    for backend in Backend::ALL {
+fn kid_of(token: &str) -> String {
+    decode_header(token).unwrap().kid.unwrap()
+}
+
+async fn published_kids(server: &TestServer) -> Vec<String> {
+    let (_, jwks, _) = get(&plain(), server, "/api/auth/jwks").await;
+    jwks["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["kid"].as_str().unwrap().to_string())
+        .collect()
+}
+
+crate::per_database! {
+    async fn a_rotation_publishes_the_next_key_before_it_signs(backend) {
         let server = TestServer::start(backend).await;
         let b = verified_user(&server, "rot@example.com").await;
         let old = jwt_of(&b, &server).await;
-        let old_kid = decode_header(&old).unwrap().kid.unwrap();
-        let new_kid = server.auth().keys.rotate().await.unwrap();
-        assert_ne!(old_kid, new_kid);
-        let fresh = jwt_of(&b, &server).await;
-        assert_eq!(
-            decode_header(&fresh).unwrap().kid.unwrap(),
-            new_kid,
-            "new tokens use the new key at once"
-        );
-        let (_, jwks, _) = get(&plain(), &server, "/api/auth/jwks").await;
-        assert_eq!(jwks["keys"].as_array().unwrap().len(), 2);
-        assert!(
-            verify(&server, &old).await.is_ok(),
-            "old tokens still verify"
-        );
-        assert!(verify(&server, &fresh).await.is_ok());
-        server.clock.advance(chrono::Duration::minutes(16));
-        let (_, jwks, _) = get(&plain(), &server, "/api/auth/jwks").await;
-        let kids: Vec<_> = jwks["keys"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|k| k["kid"].as_str().unwrap().to_string())
-            .collect();
-        assert_eq!(
-            kids,
-            vec![new_kid],
-            "the retired key leaves once its last token expired"
-        );
-        server.stop().await;
-    }
-}
+        let old_kid = kid_of(&old);
+        let r = server.auth().keys.rotate().await.unwrap();
+        assert!(r.created);
+        assert_ne!(r.kid, old_kid);
+        let lead = r.activates_at - server.clock.now();
+        assert_eq!(lead, chrono::Duration::seconds(360), "the default publish lead");
+        // Published at once, not yet signing.
+        assert_eq!(published_kids(&server).await, vec![r.kid.clone(), old_kid.clone()]);
+        server.clock.advance(chrono::Duration::seconds(5));
+        let before = jwt_of(&b, &server).await;
+        assert_eq!(kid_of(&before), old_kid, "the current key signs until the switch");
+        // Asking again reports the rotation already under way.
+        let again = server.auth().keys.rotate().await.unwrap();
+        assert_eq!((again.kid.as_str(), again.created), (r.kid.as_str(), false));
 
-#[tokio::test]
-async fn keys_rotate_automatically_on_the_configured_interval() {
-    for backend in Backend::ALL {
+        // A token signed one second before the switch...
+        server.clock.set(r.activates_at - chrono::Duration::seconds(1));
+        let last_old = {
+            let b = verified_user(&server, "late@example.com").await;
+            jwt_of(&b, &server).await
+        };
+        assert_eq!(kid_of(&last_old), old_kid);
+        let last_exp = verify(&server, &last_old).await.unwrap()["exp"].as_i64().unwrap();
+        // ...and from the switch on, the next key, in every process.
+        server.clock.set(r.activates_at);
+        let fresh = {
+            let b = verified_user(&server, "new@example.com").await;
+            jwt_of(&b, &server).await
+        };
+        assert_eq!(kid_of(&fresh), r.kid, "the next key signs from its activation");
+        let (s, _) = crate::support::api::api_get(&server, "/api/v1/me", &fresh).await;
+        assert_eq!(s, 200, "the in-process verifier knows the new key at once");
+        let (s, _) = crate::support::api::api_get(&server, "/api/v1/me", &last_old).await;
+        assert_eq!(s, 200);
+
+        // The old key stays published until the last token it signed expires.
+        let (until,): (Option<chrono::DateTime<chrono::Utc>>,) = common::on_db!(&server.db, pool =>
+            sqlx::query_as("SELECT signed_until FROM jwks WHERE id = $1").bind(&old_kid).fetch_one(pool).await.unwrap());
+        let until = until.expect("the expiry of its tokens is recorded");
+        assert!(until.timestamp() >= last_exp, "recorded {until}, last token expires at {last_exp}");
+        server.clock.set(chrono::DateTime::from_timestamp(last_exp - 1, 0).unwrap());
+        assert!(published_kids(&server).await.contains(&old_kid));
+        assert!(verify(&server, &last_old).await.is_ok(), "valid until its own expiry");
+        let (s, _) = crate::support::api::api_get(&server, "/api/v1/me", &last_old).await;
+        assert_eq!(s, 200);
+        server.clock.set(until + chrono::Duration::seconds(1));
+        assert_eq!(published_kids(&server).await, vec![r.kid.clone()], "gone once its tokens are");
+    }
+
+    async fn a_retired_key_stops_signing_at_once_in_every_process(backend) {
+        let a = TestServer::start(backend).await;
+        let b_server = TestServer::start_with(
+            backend,
+            Options { database_url: Some(a.database_url.clone()), ..Default::default() },
+        )
+        .await;
+        let user = verified_user(&a, "two@example.com").await;
+        let first = jwt_of(&user, &a).await;
+        // The second process has the key loaded too.
+        let at_b = browser(&b_server);
+        let (s, body, _) = post(&at_b, &b_server, "/api/auth/sign-in/email",
+            json!({"email": "two@example.com", "password": PASSWORD})).await;
+        assert_eq!(s, 200, "{body}");
+        assert_eq!(kid_of(&jwt_of(&at_b, &b_server).await), kid_of(&first));
+        // An immediate rotation in the first process...
+        let new_kid = a.auth().keys.rotate_now().await.unwrap();
+        // ...and the second signs with the new key on its very next token.
+        assert_eq!(kid_of(&jwt_of(&at_b, &b_server).await), new_kid);
+        // A scheduled switch happens at the stored instant in both.
+        let r = b_server.auth().keys.rotate().await.unwrap();
+        for s in [&a, &b_server] {
+            s.clock.set(r.activates_at - chrono::Duration::milliseconds(1));
+        }
+        let near = verified_user(&a, "near@example.com").await;
+        assert_eq!(kid_of(&jwt_of(&near, &a).await), new_kid);
+        for s in [&a, &b_server] {
+            s.clock.set(r.activates_at);
+        }
+        assert_eq!(kid_of(&jwt_of(&near, &a).await), r.kid);
+        assert_eq!(kid_of(&jwt_of(&at_b, &b_server).await), r.kid);
+    }
+
+    async fn keys_rotate_automatically_on_the_configured_interval(backend) {
         let server =
             TestServer::start_with(backend, Options::default().var("JWT_ROTATION_DAYS", "30"))
                 .await;
         let b = verified_user(&server, "auto@example.com").await;
-        let first = decode_header(&jwt_of(&b, &server).await)
-            .unwrap()
-            .kid
-            .unwrap();
+        let first = kid_of(&jwt_of(&b, &server).await);
         server.clock.advance(chrono::Duration::days(10));
         // Sessions last a week: sign in afresh after each jump.
         let b = verified_user(&server, "auto1@example.com").await;
-        assert_eq!(
-            decode_header(&jwt_of(&b, &server).await)
-                .unwrap()
-                .kid
-                .unwrap(),
-            first
-        );
-        server.clock.advance(chrono::Duration::days(21));
+        assert_eq!(kid_of(&jwt_of(&b, &server).await), first);
+        // Within the publish lead of the 30 days, the next key is published...
+        server.clock.advance(chrono::Duration::days(20) - chrono::Duration::minutes(5));
         let b = verified_user(&server, "auto2@example.com").await;
-        let second = decode_header(&jwt_of(&b, &server).await)
-            .unwrap()
-            .kid
-            .unwrap();
+        assert_eq!(kid_of(&jwt_of(&b, &server).await), first, "still the first key");
+        let kids = published_kids(&server).await;
+        assert_eq!(kids.len(), 2, "the next key is out before it signs: {kids:?}");
+        // ...and signs a publish lead after it appeared (here just past the 30th day).
+        server.clock.advance(chrono::Duration::minutes(6));
+        let b = verified_user(&server, "auto3@example.com").await;
+        let second = kid_of(&jwt_of(&b, &server).await);
         assert_ne!(first, second);
+        assert_eq!(second, kids[0]);
     }
 }
 
@@ -205,25 +262,43 @@ async fn eddsa_is_available() {
 }
 
 #[tokio::test]
-async fn keys_rotate_command_rotates_the_stored_key() {
+async fn keys_rotate_command_schedules_and_replaces_at_once_with_now() {
     let dir = tempfile::tempdir().unwrap();
     let run = |args: &[&str]| {
-        std::process::Command::new(env!("CARGO_BIN_EXE_intellistack"))
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_intellistack"))
             .env_clear()
             .env("DATA_DIR", dir.path())
             .env("RUST_LOG", "warn")
             .current_dir(dir.path())
             .args(args)
             .output()
-            .unwrap()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
     };
     let first = run(&["keys", "rotate"]);
     assert!(
-        first.status.success(),
-        "{}",
-        String::from_utf8_lossy(&first.stderr)
+        first.contains("is published now and starts signing at"),
+        "{first}"
     );
     let second = run(&["keys", "rotate"]);
-    assert!(second.status.success());
-    assert_ne!(first.stdout, second.stdout, "each rotation makes a new key");
+    assert!(
+        second.contains("a rotation is already scheduled"),
+        "{second}"
+    );
+    let kid = |text: &str| {
+        text.split_whitespace()
+            .skip_while(|w| *w != "key")
+            .nth(1)
+            .unwrap()
+            .to_string()
+    };
+    assert_eq!(kid(&first), kid(&second), "the same scheduled key");
+    let now = run(&["keys", "rotate", "--now"]);
+    assert!(now.contains("signing now"), "{now}");
+    assert_ne!(kid(&now), kid(&first));
 }

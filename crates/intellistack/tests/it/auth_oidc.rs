@@ -949,3 +949,24 @@ async fn users_list_and_withdraw_their_consents() {
         server.stop().await;
     }
 }
+
+#[tokio::test]
+async fn authorization_server_metadata_is_also_at_the_rfc_8414_path() {
+    let server = TestServer::start(Backend::Sqlite).await;
+    let (s, inserted, h) = get(
+        &plain(),
+        &server,
+        "/.well-known/oauth-authorization-server/api/auth",
+    )
+    .await;
+    assert_eq!(s, 200);
+    assert!(h["cache-control"].to_str().unwrap().contains("max-age=15"));
+    let (_, under_issuer, _) = get(
+        &plain(),
+        &server,
+        "/api/auth/.well-known/oauth-authorization-server",
+    )
+    .await;
+    assert_eq!(inserted, under_issuer);
+    assert_eq!(inserted["issuer"], server.at("/api/auth"));
+}

@@ -17,6 +17,12 @@ struct Github {
     id: u64,
     email: String,
     verified: bool,
+    /// Refreshes granted so far (expiring user tokens, as GitHub Apps issue them).
+    refreshes: u32,
+    /// The refresh token GitHub would accept now.
+    refresh_token: String,
+    /// Makes the next refresh fail, as a revoked grant does.
+    refuse_refresh: bool,
 }
 
 type Shared = Arc<Mutex<Github>>;
@@ -25,7 +31,25 @@ async fn access_token(
     State(g): State<Shared>,
     Form(f): Form<std::collections::HashMap<String, String>>,
 ) -> Json<Value> {
-    let g = g.lock().unwrap();
+    let mut g = g.lock().unwrap();
+    if f.get("grant_type").map(String::as_str) == Some("refresh_token") {
+        let ok = f.get("client_id").map(String::as_str) == Some("gh-client")
+            && f.get("client_secret").map(String::as_str) == Some("gh-secret")
+            && f.get("refresh_token") == Some(&g.refresh_token)
+            && !g.refuse_refresh;
+        if !ok {
+            return Json(
+                json!({"error": "bad_refresh_token", "error_description": "The refresh token passed is incorrect or expired."}),
+            );
+        }
+        g.refreshes += 1;
+        g.refresh_token = format!("ghr_refresh_{}", g.refreshes + 1);
+        return Json(json!({
+            "access_token": format!("gho_refreshed_{}", g.refreshes),
+            "expires_in": 28800, "refresh_token": g.refresh_token,
+            "refresh_token_expires_in": 15_897_600, "token_type": "bearer", "scope": ""
+        }));
+    }
     let verifier = f.get("code_verifier").cloned().unwrap_or_default();
     let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, verifier.as_bytes());
     let challenge = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(digest.as_ref());
@@ -35,8 +59,10 @@ async fn access_token(
         && challenge == g.challenge;
     // GitHub answers 200 with an error object for bad codes and verifiers.
     if ok {
+        g.refresh_token = "ghr_refresh_1".into();
         Json(
-            json!({"access_token": "gho_secret_token", "token_type": "bearer", "scope": "read:user,user:email"}),
+            json!({"access_token": "gho_secret_token", "token_type": "bearer", "scope": "read:user,user:email",
+                   "expires_in": 28800, "refresh_token": "ghr_refresh_1", "refresh_token_expires_in": 15_897_600}),
         )
     } else {
         Json(
@@ -45,11 +71,27 @@ async fn access_token(
     }
 }
 
-async fn user(State(g): State<Shared>) -> Json<Value> {
+async fn user(
+    State(g): State<Shared>,
+    headers: axum::http::HeaderMap,
+) -> Result<Json<Value>, axum::http::StatusCode> {
     let g = g.lock().unwrap();
-    Json(
+    // Only the newest access token works, as after a refresh at GitHub.
+    let current = if g.refreshes == 0 {
+        "gho_secret_token".to_string()
+    } else {
+        format!("gho_refreshed_{}", g.refreshes)
+    };
+    let bearer = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    if bearer != format!("Bearer {current}") {
+        return Err(axum::http::StatusCode::UNAUTHORIZED);
+    }
+    Ok(Json(
         json!({"id": g.id, "login": "octo", "name": "Octo Cat", "avatar_url": "https://avatars.example/octo.png", "email": null}),
-    )
+    ))
 }
 
 async fn emails(State(g): State<Shared>) -> Json<Value> {
@@ -481,5 +523,79 @@ async fn a_signed_in_user_links_and_unlinks_but_never_the_last_method() {
         .await;
         assert_eq!(s, 401);
         server.stop().await;
+    }
+}
+
+crate::per_database! {
+    async fn linked_github_tokens_are_handed_out_and_refreshed(backend) {
+        let (server, gh) = start(backend).await;
+        {
+            let mut g = gh.lock().unwrap();
+            g.id = 77;
+            g.email = "octo@example.com".into();
+            g.verified = true;
+        }
+        let b = browser(&server);
+        assert_eq!(round(&server, &b, &gh, "good-code", false).await, "/welcome");
+        let (_, accounts, _) = get(&b, &server, "/api/auth/list-accounts").await;
+        let account_id = accounts[0]["id"].as_str().unwrap().to_string();
+        assert_eq!(accounts[0]["providerId"], "github");
+
+        let (s, t, _) = post(&b, &server, "/api/auth/get-access-token", json!({"accountId": account_id})).await;
+        assert_eq!(s, 200, "{t}");
+        assert_eq!(t["accessToken"], "gho_secret_token");
+        assert_eq!(t["scopes"], json!(["read:user", "user:email"]));
+        assert!(t["accessTokenExpiresAt"].as_str().unwrap().ends_with('Z'));
+        assert_eq!(gh.lock().unwrap().refreshes, 0, "a live token is not refreshed");
+
+        // Eight hours on, GitHub's token has expired: it is refreshed first.
+        server.clock.advance(chrono::Duration::hours(9));
+        let (s, t, _) = post(&b, &server, "/api/auth/get-access-token", json!({"accountId": account_id})).await;
+        assert_eq!(s, 200, "{t}");
+        assert_eq!(t["accessToken"], "gho_refreshed_1");
+        assert_eq!(gh.lock().unwrap().refreshes, 1);
+        // 1.6 clients name the provider instead.
+        let (s, t, _) = post(&b, &server, "/api/auth/get-access-token", json!({"providerId": "github"})).await;
+        assert_eq!((s, t["accessToken"].as_str()), (200, Some("gho_refreshed_1")));
+
+        let (s, r, _) = post(&b, &server, "/api/auth/refresh-token", json!({"accountId": account_id})).await;
+        assert_eq!(s, 200, "{r}");
+        assert_eq!(r["accessToken"], "gho_refreshed_2");
+        assert_eq!(r["refreshToken"], "ghr_refresh_3");
+        assert_eq!(r["providerId"], "github");
+        assert_eq!(r["accountId"], account_id.as_str());
+        assert!(r["accessTokenExpiresAt"].is_string() && r["refreshTokenExpiresAt"].is_string());
+        let (stored,): (Option<String>,) = common::on_db!(&server.db, pool => sqlx::query_as(
+            "SELECT refresh_token FROM account WHERE provider_id = 'github'").fetch_one(pool).await.unwrap());
+        assert!(!stored.unwrap().contains("ghr_refresh"), "refresh tokens are stored encrypted");
+
+        let (s, info, _) = get(&b, &server, &format!("/api/auth/account-info?accountId={account_id}")).await;
+        assert_eq!(s, 200, "{info}");
+        assert_eq!(info["user"]["email"], "octo@example.com");
+        assert_eq!(info["user"]["emailVerified"], true);
+        assert_eq!(info["user"]["id"], "77");
+        assert_eq!(info["data"]["login"], "octo");
+        assert_eq!(info["account"]["providerId"], "github");
+        assert_eq!(info["account"]["accountId"], "77");
+
+        // Refusals, in Better-Auth's codes.
+        let (s, e, _) = post(&b, &server, "/api/auth/get-access-token", json!({"accountId": "nope"})).await;
+        assert_eq!((s, e["code"].as_str()), (400, Some("ACCOUNT_NOT_FOUND")));
+        let (s, e, _) = post(&b, &server, "/api/auth/get-access-token", json!({"accountId": account_id, "extra": 1})).await;
+        assert_eq!((s, e["code"].as_str()), (400, Some("VALIDATION_ERROR")));
+        let (s, _, _) = post(&plain(), &server, "/api/auth/get-access-token", json!({"accountId": account_id})).await;
+        assert_eq!(s, 401);
+        let (s, e, _) = get(&b, &server, "/api/auth/account-info?accountId=nope").await;
+        assert_eq!((s, e["code"].as_str()), (400, Some("ACCOUNT_NOT_FOUND")));
+        let (s, e, _) = get(&b, &server, "/api/auth/account-info").await;
+        assert_eq!((s, e["code"].as_str()), (400, Some("VALIDATION_ERROR")));
+
+        // A refresh GitHub refuses, and an expired token with no way to refresh it.
+        gh.lock().unwrap().refuse_refresh = true;
+        let (s, e, _) = post(&b, &server, "/api/auth/refresh-token", json!({"accountId": account_id})).await;
+        assert_eq!((s, e["code"].as_str()), (400, Some("FAILED_TO_REFRESH_ACCESS_TOKEN")));
+        server.clock.advance(chrono::Duration::hours(9));
+        let (s, e, _) = post(&b, &server, "/api/auth/get-access-token", json!({"accountId": account_id})).await;
+        assert_eq!((s, e["code"].as_str()), (400, Some("FAILED_TO_GET_ACCESS_TOKEN")));
     }
 }

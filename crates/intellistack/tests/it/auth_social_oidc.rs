@@ -280,3 +280,41 @@ async fn generic_oidc_providers_are_configured_by_issuer() {
     assert_eq!(rp_user(&rp, &b).await["email"], "ann@example.com");
     rp.stop().await;
 }
+
+crate::per_database! {
+    async fn an_oidc_account_hands_out_and_refreshes_its_tokens(backend) {
+        let idp = issuer().await;
+        let rp = relying_party(backend, &idp, &[]).await;
+        let at_idp = person(&idp, "tokens@example.com").await;
+        let (to, b) =
+            sign_in_with_google(&rp, &idp, &at_idp, browser(&rp), "/api/auth/sign-in/social").await;
+        assert_eq!(to, "/dashboard");
+        let (_, accounts, _) = get(&b, &rp, "/api/auth/list-accounts").await;
+        let account_id = accounts[0]["id"].as_str().unwrap().to_string();
+
+        let (s, t, _) = post(&b, &rp, "/api/auth/get-access-token", json!({"accountId": account_id})).await;
+        assert_eq!(s, 200, "{t}");
+        let first = t["accessToken"].as_str().unwrap().to_string();
+        assert!(t["idToken"].as_str().unwrap().split('.').count() == 3, "the ID token is kept");
+        // The issuer's userinfo answers for the stored token.
+        let (s, info, _) = get(&b, &rp, &format!("/api/auth/account-info?accountId={account_id}")).await;
+        assert_eq!(s, 200, "{info}");
+        assert_eq!(info["user"]["email"], "tokens@example.com");
+        assert_eq!(info["account"]["providerId"], "google");
+
+        // offline_access was asked for, so the issuer gave a refresh token.
+        let (s, r, _) = post(&b, &rp, "/api/auth/refresh-token", json!({"accountId": account_id})).await;
+        assert_eq!(s, 200, "{r}");
+        let refreshed = r["accessToken"].as_str().unwrap().to_string();
+        assert_ne!(refreshed, first);
+        assert!(r["refreshToken"].is_string());
+        let (s, info, _) = get(&b, &rp, &format!("/api/auth/account-info?accountId={account_id}")).await;
+        assert_eq!(s, 200, "the new access token works at the issuer: {info}");
+        // Past the access token's hour, get-access-token refreshes by itself.
+        rp.clock.advance(chrono::Duration::hours(2));
+        idp.server.clock.advance(chrono::Duration::hours(2));
+        let (s, t, _) = post(&b, &rp, "/api/auth/get-access-token", json!({"accountId": account_id})).await;
+        assert_eq!(s, 200, "{t}");
+        assert_ne!(t["accessToken"].as_str().unwrap(), refreshed);
+    }
+}

@@ -258,6 +258,20 @@ struct AppRow {
     can: String,
 }
 
+/// A passkey on the account page.
+struct PasskeyRow {
+    id: String,
+    name: String,
+    added: String,
+    used: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub struct AccountQuery {
+    #[serde(rename = "two-factor")]
+    two_factor: Option<String>,
+}
+
 #[derive(Template)]
 #[template(path = "account.html")]
 struct AccountPage {
@@ -268,11 +282,18 @@ struct AccountPage {
     accounts: Vec<(String, String)>,
     linkable: Vec<(String, String)>,
     apps: Vec<AppRow>,
+    two_factor_on: bool,
+    two_factor_just_on: bool,
+    has_totp: bool,
+    backup_codes_left: usize,
+    needs_second_factor: bool,
+    passkeys: Vec<PasskeyRow>,
 }
 
 pub async fn account(
     State(state): State<WebState>,
     headers: HeaderMap,
+    Query(q): Query<AccountQuery>,
 ) -> Result<Response, WebError> {
     let v = require(&state, &headers, "/account").await?;
     let sessions = state
@@ -330,6 +351,18 @@ pub async fn account(
             id: c.id,
         })
         .collect();
+    let passkeys = state
+        .auth
+        .passkeys_of(&v.user().id)
+        .await?
+        .into_iter()
+        .map(|p| PasskeyRow {
+            name: p.name.unwrap_or_else(|| "Passkey".into()),
+            added: p.created_at.format("%Y-%m-%d").to_string(),
+            used: p.last_used_at.map(|t| t.format("%Y-%m-%d").to_string()),
+            id: p.id,
+        })
+        .collect();
     render(&AccountPage {
         chrome: Chrome::of(Some(&v)),
         email: v.user().email.clone(),
@@ -338,5 +371,89 @@ pub async fn account(
         accounts,
         linkable,
         apps,
+        two_factor_on: v.user().two_factor_enabled,
+        two_factor_just_on: q.two_factor.as_deref() == Some("on"),
+        has_totp: state.auth.has_totp(v.user()).await?,
+        backup_codes_left: state.auth.backup_codes_left(v.user()).await?,
+        needs_second_factor: v.needs_second_factor(),
+        passkeys,
     })
+}
+
+#[derive(Deserialize)]
+pub struct NextQuery {
+    next: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "two_factor.html")]
+struct TwoFactorPage {
+    chrome: Chrome,
+    next: String,
+    methods: Vec<&'static str>,
+    totp: bool,
+}
+
+/// `/two-factor`: the second step of a sign-in, for the challenge in the
+/// browser's `two_factor` cookie.
+pub async fn two_factor(
+    State(state): State<WebState>,
+    headers: HeaderMap,
+    Query(q): Query<NextQuery>,
+) -> Result<Response, WebError> {
+    let v = viewer(&state, &headers).await?;
+    if v.is_some() {
+        return Ok(Redirect::to(&safe_next(q.next.as_deref())).into_response());
+    }
+    let cookies = headers
+        .get_all(axum::http::header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok());
+    let methods = match state.auth.cookie_value(cookies, "two_factor") {
+        Some(token) => state
+            .auth
+            .challenge_methods(&token)
+            .await?
+            .unwrap_or_default(),
+        None => Vec::new(),
+    };
+    render(&TwoFactorPage {
+        chrome: Chrome::of(None),
+        next: safe_next(q.next.as_deref()),
+        totp: methods.contains(&"totp"),
+        methods,
+    })
+}
+
+#[derive(Template)]
+#[template(path = "totp_setup.html")]
+struct TotpSetupPage {
+    chrome: Chrome,
+    qr_svg: Option<String>,
+    key: String,
+}
+
+/// `/account/two-factor`: the QR code (drawn here, as SVG) of the
+/// authenticator set-up in progress, and the form that confirms it.
+pub async fn totp_setup(
+    State(state): State<WebState>,
+    headers: HeaderMap,
+) -> Result<Response, WebError> {
+    let v = require(&state, &headers, "/account/two-factor").await?;
+    let pending = state.auth.pending_totp(v.user()).await?;
+    let (qr_svg, key) = match pending {
+        Some((uri, key)) => (Some(crate::qr::svg(&uri)?), key),
+        None => (None, String::new()),
+    };
+    let mut res = render(&TotpSetupPage {
+        chrome: Chrome::of(Some(&v)),
+        qr_svg,
+        key,
+    })?;
+    // The page carries a secret: never cached.
+    res.headers_mut().insert(
+        axum::http::header::CACHE_CONTROL,
+        axum::http::HeaderValue::from_static("no-store"),
+    );
+    Ok(res)
 }

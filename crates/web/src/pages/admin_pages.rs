@@ -54,7 +54,31 @@ struct EventRow {
     when: String,
     event: String,
     email: String,
+    /// What the entry records beyond who: `key: value` pairs, in words where we have them.
+    details: String,
     ip: String,
+}
+
+/// The details of an audit entry for a table cell; impersonation says who acted as whom.
+fn describe_details(event: &str, raw: &str) -> String {
+    let value: serde_json::Value = serde_json::from_str(raw).unwrap_or_default();
+    let text = |k: &str| value[k].as_str().unwrap_or_default().to_string();
+    match event {
+        "impersonation_started" => format!("acted as {}", text("target_email")),
+        "impersonation_stopped" => format!("stopped acting as {}", text("target_email")),
+        _ => value
+            .as_object()
+            .map(|m| {
+                m.iter()
+                    .map(|(k, v)| match v {
+                        serde_json::Value::String(s) => format!("{k}: {s}"),
+                        other => format!("{k}: {other}"),
+                    })
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            })
+            .unwrap_or_default(),
+    }
 }
 
 #[derive(Template)]
@@ -99,6 +123,7 @@ pub async fn admin(
         .into_iter()
         .map(|e| EventRow {
             when: e.created_at.format("%Y-%m-%d %H:%M:%S").to_string(),
+            details: describe_details(&e.event_type, &e.details),
             event: e.event_type,
             email: e.email.unwrap_or_default(),
             ip: e.ip_address.unwrap_or_default(),

@@ -19,6 +19,10 @@ pub struct Chrome {
     pub role: String,
     pub is_admin: bool,
     pub is_staff: bool,
+    /// Set while an admin acts as this user: who is shown, for the banner.
+    pub acting_as: Option<String>,
+    /// Staff whose role waits for a second factor.
+    pub needs_second_factor: bool,
 }
 
 impl Chrome {
@@ -26,15 +30,21 @@ impl Chrome {
         match v {
             Some(v) => Chrome {
                 user_name: Some(v.user().name.clone()),
-                role: v.user().role.clone(),
+                role: v.role().to_string(),
                 is_admin: v.is_admin(),
                 is_staff: v.is_staff(),
+                acting_as: v
+                    .impersonated_by()
+                    .map(|_| format!("{} ({})", v.user().name, v.user().email)),
+                needs_second_factor: v.needs_second_factor(),
             },
             None => Chrome {
                 user_name: None,
                 role: String::new(),
                 is_admin: false,
                 is_staff: false,
+                acting_as: None,
+                needs_second_factor: false,
             },
         }
     }

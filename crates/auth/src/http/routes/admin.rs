@@ -3,26 +3,31 @@
 use axum::body::Bytes;
 use axum::extract::{Query, State};
 use axum::http::HeaderMap;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
 use crate::Auth;
+use crate::access::Permissions;
 use crate::admin::NewUserByAdmin;
-use crate::error::{AuthError, AuthResult};
+use crate::cookies::{self, DONT_REMEMBER};
+use crate::error::{AuthError, AuthResult, Kind};
+use crate::http::extract::{Body, Cookies, SessionUser};
 use crate::http::reply::Reply;
 use crate::http::request::{Meta, parse_body, require};
 use crate::http::views;
 use crate::sessions::Authenticated;
 use crate::users::store::{self as user_store, SearchField, SearchOperator, SortField, UserQuery};
 
+/// The session, if its role grants `permission` (Better-Auth's statement for the route).
 async fn admin(
     auth: &Auth,
     headers: &HeaderMap,
+    permission: (&str, &str),
     code: &'static str,
     message: &'static str,
 ) -> AuthResult<Authenticated> {
     let who = require(headers, auth).await?;
-    auth.require_admin(&who, code, message)?;
+    auth.require_permission(&who, permission, code, message)?;
     Ok(who)
 }
 
@@ -53,6 +58,7 @@ pub async fn set_role(
     let who = admin(
         &auth,
         &headers,
+        ("user", "set-role"),
         "YOU_ARE_NOT_ALLOWED_TO_CHANGE_USERS_ROLE",
         "You are not allowed to change users role",
     )
@@ -87,6 +93,7 @@ pub async fn list_users(
     admin(
         &auth,
         &headers,
+        ("user", "list"),
         "YOU_ARE_NOT_ALLOWED_TO_LIST_USERS",
         "You are not allowed to list users",
     )
@@ -154,6 +161,7 @@ pub async fn get_user(
     admin(
         &auth,
         &headers,
+        ("user", "get"),
         "YOU_ARE_NOT_ALLOWED_TO_GET_USER",
         "You are not allowed to get user",
     )
@@ -183,6 +191,7 @@ pub async fn create_user(
     admin(
         &auth,
         &headers,
+        ("user", "create"),
         "YOU_ARE_NOT_ALLOWED_TO_CREATE_USERS",
         "You are not allowed to create users",
     )
@@ -227,6 +236,7 @@ pub async fn update_user(
     let who = admin(
         &auth,
         &headers,
+        ("user", "update"),
         "YOU_ARE_NOT_ALLOWED_TO_UPDATE_USERS",
         "You are not allowed to update users",
     )
@@ -255,6 +265,7 @@ pub async fn ban_user(
     let who = admin(
         &auth,
         &headers,
+        ("user", "ban"),
         "YOU_ARE_NOT_ALLOWED_TO_BAN_USERS",
         "You are not allowed to ban users",
     )
@@ -281,6 +292,7 @@ pub async fn unban_user(
     let who = admin(
         &auth,
         &headers,
+        ("user", "ban"),
         "YOU_ARE_NOT_ALLOWED_TO_BAN_USERS",
         "You are not allowed to ban users",
     )
@@ -299,6 +311,7 @@ pub async fn remove_user(
     let who = admin(
         &auth,
         &headers,
+        ("user", "delete"),
         "YOU_ARE_NOT_ALLOWED_TO_DELETE_USERS",
         "You are not allowed to delete users",
     )
@@ -324,6 +337,7 @@ pub async fn set_user_password(
     let who = admin(
         &auth,
         &headers,
+        ("user", "set-password"),
         "YOU_ARE_NOT_ALLOWED_TO_SET_USERS_PASSWORD",
         "You are not allowed to set users password",
     )
@@ -342,6 +356,7 @@ pub async fn list_user_sessions(
     admin(
         &auth,
         &headers,
+        ("session", "list"),
         "YOU_ARE_NOT_ALLOWED_TO_LIST_USERS_SESSIONS",
         "You are not allowed to list users sessions",
     )
@@ -368,6 +383,7 @@ pub async fn revoke_user_session(
     let who = admin(
         &auth,
         &headers,
+        ("session", "revoke"),
         "YOU_ARE_NOT_ALLOWED_TO_REVOKE_USERS_SESSIONS",
         "You are not allowed to revoke users sessions",
     )
@@ -387,6 +403,7 @@ pub async fn revoke_user_sessions(
     let who = admin(
         &auth,
         &headers,
+        ("session", "revoke"),
         "YOU_ARE_NOT_ALLOWED_TO_REVOKE_USERS_SESSIONS",
         "You are not allowed to revoke users sessions",
     )
@@ -395,4 +412,120 @@ pub async fn revoke_user_sessions(
     auth.revoke_user_sessions(&who.user, &b.user_id, &meta)
         .await?;
     Ok(Reply::json(json!({"success": true})))
+}
+
+/// The cookie that keeps the admin's own session while they act as someone.
+pub const ADMIN_SESSION: &str = "admin_session";
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ImpersonateBody {
+    user_id: String,
+}
+
+/// `POST /admin/impersonate-user`: a one-hour session as the user; the
+/// admin's session token is kept in the signed `admin_session` cookie.
+pub async fn impersonate_user(
+    State(auth): State<Auth>,
+    Meta(meta): Meta,
+    SessionUser(who): SessionUser,
+    cookies: Cookies,
+    Body(b): Body<ImpersonateBody>,
+) -> AuthResult<Reply> {
+    let acting = auth.impersonate(&who, &b.user_id, &meta).await?;
+    // The admin's "don't remember" choice travels with their token, so
+    // stopping restores the cookie as it was.
+    let dont_remember = cookies.raw(DONT_REMEMBER).unwrap_or_default().to_string();
+    let kept = format!("{}:{}", who.session.token, percent_decode(&dont_remember));
+    let body = SessionAndUser {
+        session: views::session(&acting.session),
+        user: views::user(&acting.user),
+    };
+    let mut reply = Reply::serialize(&body).clearing_session(&auth);
+    reply.cookie(auth.cookies.set(
+        ADMIN_SESSION,
+        &cookies::sign(auth.secret(), &kept),
+        Some(crate::sessions::LIFETIME),
+    ));
+    Ok(reply.with_session(&auth, &acting.session))
+}
+
+/// `POST /admin/stop-impersonating`: back to the admin's own session.
+pub async fn stop_impersonating(
+    State(auth): State<Auth>,
+    Meta(meta): Meta,
+    SessionUser(current): SessionUser,
+    cookies: Cookies,
+) -> AuthResult<Reply> {
+    let kept = cookies.signed(ADMIN_SESSION);
+    let (token, dont_remember) = match kept.as_deref().and_then(|k| k.split_once(':')) {
+        Some((t, d)) => (Some(t), d),
+        None => (kept.as_deref(), ""),
+    };
+    let admin = auth.stop_impersonating(&current, token, &meta).await?;
+    let body = SessionAndUser {
+        session: views::session(&admin.session),
+        user: views::user(&admin.user),
+    };
+    let mut session = admin.session.clone();
+    // A session the admin opened without "remember me" stays a browser-session cookie.
+    session.remember_me = dont_remember.is_empty();
+    Ok(Reply::serialize(&body)
+        .with_session(&auth, &session)
+        .clearing_cookie(&auth, ADMIN_SESSION))
+}
+
+fn percent_decode(v: &str) -> String {
+    percent_encoding::percent_decode_str(v)
+        .decode_utf8_lossy()
+        .into_owned()
+}
+
+#[derive(Serialize)]
+struct SessionAndUser {
+    session: Value,
+    user: Value,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HasPermissionBody {
+    permissions: Option<Permissions>,
+    /// Deprecated in Better-Auth: validates, then is refused.
+    permission: Option<Value>,
+}
+
+#[derive(Serialize)]
+struct PermissionAnswer {
+    error: Option<String>,
+    success: bool,
+}
+
+/// `POST /admin/has-permission`: whether the signed-in user's role grants
+/// the permissions. The session user is always the subject.
+pub async fn has_permission(
+    State(auth): State<Auth>,
+    SessionUser(who): SessionUser,
+    Body(b): Body<HasPermissionBody>,
+) -> AuthResult<Reply> {
+    let permissions = match (b.permissions, b.permission) {
+        (Some(_), Some(_)) => {
+            return Err(AuthError::validation(
+                "[body] Invalid input: more than one option matched",
+            ));
+        }
+        (None, None) => return Err(AuthError::validation("[body] Invalid input")),
+        (None, Some(_)) => {
+            return Err(AuthError::message(
+                Kind::Invalid,
+                "invalid permission check. no permission(s) were passed.",
+            ));
+        }
+        (Some(p), None) => p,
+    };
+    let success = crate::access::has_permission(auth.acting_role(&who), &permissions);
+    Ok(Reply::serialize(&PermissionAnswer {
+        error: None,
+        success,
+    }))
 }

@@ -7,10 +7,12 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use crate::Auth;
-use crate::accounts::{SignIn, SignUp, SignUpOutcome};
+use crate::accounts::{SignIn, SignInOutcome, SignUp, SignUpOutcome};
 use crate::error::{AuthError, AuthResult};
+use crate::http::extract::Cookies;
 use crate::http::reply::Reply;
 use crate::http::request::{Meta, check_redirect, current, parse_body};
+use crate::http::routes::two_factor;
 use crate::http::views;
 
 /// Fields a client may not set on itself.
@@ -101,6 +103,7 @@ struct SignInBody {
 pub async fn sign_in(
     State(auth): State<Auth>,
     Meta(meta): Meta,
+    cookies: Cookies,
     headers: HeaderMap,
     body: Bytes,
 ) -> AuthResult<Reply> {
@@ -111,17 +114,25 @@ pub async fn sign_in(
         "INVALID_CALLBACK_URL",
         "callbackURL",
     )?;
-    let a = auth
+    let outcome = auth
         .sign_in(
             SignIn {
                 email: b.email,
                 password: b.password,
                 remember_me: b.remember_me.unwrap_or(true),
                 callback_url: b.callback_url.clone(),
+                trusted_device: cookies.signed(two_factor::TRUST_DEVICE),
+                oauth_query: b.oauth_query.clone(),
             },
             &meta,
         )
         .await?;
+    let (a, trust) = match outcome {
+        SignInOutcome::SignedIn { auth, trust } => (auth, trust),
+        SignInOutcome::SecondFactor(challenge) => {
+            return Ok(two_factor::challenge_reply(&auth, &challenge));
+        }
+    };
     let mut body =
         json!({"redirect": false, "token": a.session.token, "user": views::user(&a.user)});
     let mut reply_location = None;
@@ -130,7 +141,8 @@ pub async fn sign_in(
         let url = auth.resume_authorization(&a, query).await?;
         body["redirect"] = json!(true);
         body["url"] = json!(url);
-        return Ok(Reply::json(body).with_session(&auth, &a.session));
+        let reply = Reply::json(body).with_session(&auth, &a.session);
+        return Ok(two_factor::with_trust(&auth, reply, trust.as_deref()));
     }
     if let Some(url) = b.callback_url {
         body["redirect"] = json!(true);
@@ -141,7 +153,7 @@ pub async fn sign_in(
     if let Some(url) = reply_location {
         reply.header(header::LOCATION, &url);
     }
-    Ok(reply)
+    Ok(two_factor::with_trust(&auth, reply, trust.as_deref()))
 }
 
 #[derive(Deserialize)]

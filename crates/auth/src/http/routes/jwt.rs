@@ -11,7 +11,7 @@ use crate::http::request::require;
 
 pub async fn token(State(auth): State<Auth>, headers: HeaderMap) -> AuthResult<Reply> {
     let current = require(&headers, &auth).await?;
-    let jwt = auth.issue_jwt(&current.user).await?;
+    let jwt = auth.issue_session_jwt(&current).await?;
     Ok(Reply::json(json!({"token": jwt})).with_header(header::CACHE_CONTROL, "no-store"))
 }
 

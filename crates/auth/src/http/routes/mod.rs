@@ -1,9 +1,12 @@
+pub mod account;
 pub mod admin;
 pub mod dev;
 pub mod email;
 pub mod jwt;
 pub mod oidc;
+pub mod passkey;
 pub mod recovery;
 pub mod session;
 pub mod social;
+pub mod two_factor;
 pub mod user;

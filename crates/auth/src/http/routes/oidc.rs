@@ -324,7 +324,9 @@ pub async fn register(
     body: Bytes,
 ) -> AuthResult<Response> {
     let who = current(&headers, &auth).await?;
-    let is_admin = who.as_ref().is_some_and(|w| w.user.role == "admin");
+    let is_admin = who
+        .as_ref()
+        .is_some_and(|w| auth.may(w, "oauth-client", "register"));
     match auth.config.auth.oidc.registration {
         Registration::Off => {
             return Err(AuthError::oauth(
@@ -354,8 +356,9 @@ pub async fn register(
 
 async fn admin(auth: &Auth, headers: &HeaderMap) -> AuthResult<crate::sessions::Authenticated> {
     let who = require(headers, auth).await?;
-    auth.require_admin(
+    auth.require_permission(
         &who,
+        ("oauth-client", "manage"),
         "YOU_ARE_NOT_ALLOWED_TO_MANAGE_CLIENTS",
         "You are not allowed to manage OAuth clients",
     )?;

@@ -22,7 +22,7 @@ pub async fn get_session(State(auth): State<Auth>, headers: HeaderMap) -> AuthRe
         SessionRead::None => Reply::json(Value::Null),
         SessionRead::Expired => Reply::json(Value::Null).clearing_session(&auth),
         SessionRead::Valid { auth: a, refreshed } => {
-            let jwt = auth.issue_jwt(&a.user).await?;
+            let jwt = auth.issue_session_jwt(&a).await?;
             let mut r = Reply::json(
                 json!({"session": views::session(&a.session), "user": views::user(&a.user)}),
             );

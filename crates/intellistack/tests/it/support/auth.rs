@@ -172,3 +172,49 @@ pub async fn session_user(client: &reqwest::Client, server: &TestServer) -> Valu
     assert_eq!(s, 200);
     body["user"].clone()
 }
+
+/// Creates a user with `role` through the service and returns a signed-in browser.
+pub async fn with_role(server: &TestServer, email: &str, role: &str) -> reqwest::Client {
+    server
+        .auth()
+        .create_user_as_admin(
+            ::auth::admin::NewUserByAdmin {
+                email: email.into(),
+                name: format!("The {role}"),
+                password: Some(PASSWORD.into()),
+                role: role.into(),
+                email_verified: true,
+            },
+            &Default::default(),
+        )
+        .await
+        .unwrap();
+    let b = browser(server);
+    let (s, body, _) = post(
+        &b,
+        server,
+        "/api/auth/sign-in/email",
+        json!({"email": email, "password": PASSWORD}),
+    )
+    .await;
+    assert_eq!(s, 200, "{body}");
+    b
+}
+
+/// The audit entries of `event_type`, newest first.
+pub async fn audit_events(
+    server: &TestServer,
+    event_type: &str,
+) -> Vec<::auth::audit::StoredEvent> {
+    ::auth::audit::list(
+        &server.db,
+        &::auth::audit::EventQuery {
+            event_type: Some(event_type.into()),
+            limit: 100,
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap()
+    .0
+}

@@ -17,6 +17,7 @@ pub mod fake_qdrant;
 pub mod legacy;
 pub mod pg;
 pub mod proxy;
+pub mod webauthn;
 
 use std::collections::{BTreeSet, HashMap};
 use std::net::SocketAddr;
@@ -55,6 +56,9 @@ pub struct Options {
     /// Replaces the password hasher (a cheaper cost, for tests that compare
     /// everything but the hash).
     pub hasher: Option<::auth::password::Hasher>,
+    /// The host in the server's public URL (default 127.0.0.1); WebAuthn in
+    /// browsers needs a name, such as `localhost`, rather than an address.
+    pub host: Option<String>,
 }
 
 impl Options {
@@ -90,7 +94,11 @@ impl TestServer {
             .await
             .expect("bind a free port");
         let addr = listener.local_addr().expect("local addr");
-        let url = format!("http://127.0.0.1:{}", addr.port());
+        let url = format!(
+            "http://{}:{}",
+            opts.host.as_deref().unwrap_or("127.0.0.1"),
+            addr.port()
+        );
 
         let (pg, database_url): (Option<PgDatabase>, String) =
             match (backend, opts.database_url.clone()) {
@@ -202,4 +210,26 @@ impl Drop for TestServer {
             task.abort();
         }
     }
+}
+
+/// Declares one test per database, so a failure names the database:
+/// `per_database! { async fn name(backend) { … } }` makes `name::sqlite`
+/// and `name::postgres`.
+#[macro_export]
+macro_rules! per_database {
+    ($(async fn $name:ident($backend:ident) $body:block)*) => {$(
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+            async fn run($backend: $crate::support::Backend) $body
+            #[tokio::test]
+            async fn sqlite() {
+                run($crate::support::Backend::Sqlite).await
+            }
+            #[tokio::test]
+            async fn postgres() {
+                run($crate::support::Backend::Postgres).await
+            }
+        }
+    )*};
 }
