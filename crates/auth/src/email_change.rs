@@ -57,7 +57,7 @@ impl Auth {
                 Ok(v) => v,
                 Err(e) => {
                     lockout::release(&self.db, &user.email).await?;
-                    return Err(e.into());
+                    return Err(e);
                 }
             },
             None => {
