@@ -53,6 +53,7 @@ pub const VARS: &[&str] = &[
     "OPENAI_BASE_URL",
     "OPENAI_API_KEY",
     "TUTOR_MODEL",
+    "TUTOR_JUDGE",
     "LLM_TIMEOUT_SECS",
     "LLM_MAX_RETRIES",
     "EMBEDDINGS_MODEL",
@@ -428,6 +429,9 @@ pub struct LlmSettings {
     pub model: String,
     pub timeout_secs: u64,
     pub max_retries: u32,
+    /// Ask the model whether each final reply solves an exercise (logged
+    /// and counted, never blocking).
+    pub judge: bool,
 }
 
 /// The raw variables a configuration is built from: the process environment
@@ -607,6 +611,17 @@ impl Config {
                         "a whole number",
                         2u32,
                     )?,
+                    judge: match get("TUTOR_JUDGE").map(str::to_ascii_lowercase).as_deref() {
+                        None | Some("0" | "false" | "no" | "off") => false,
+                        Some("1" | "true" | "yes" | "on") => true,
+                        Some(other) => {
+                            return Err(ConfigError::Invalid {
+                                var: "TUTOR_JUDGE",
+                                value: other.into(),
+                                expected: "use true or false",
+                            });
+                        }
+                    },
                 }),
             },
             embeddings: {

@@ -73,6 +73,12 @@ impl App {
         };
         let issuer = auth.issuer();
         let verifier = api::JwksVerifier::new(source, clock.clone(), issuer.clone(), issuer);
+        let store: Arc<dyn chatkit::Store<api::chat::ChatContext>> =
+            Arc::new(api::chat::store::SqlStore {
+                db: db.clone(),
+                clock: clock.clone(),
+            });
+        let tutor_stats = Arc::new(tutor::turn::Stats::default());
         let responder: Arc<dyn chatkit::Responder<api::chat::ChatContext>> = match config
             .chat
             .responder
@@ -92,38 +98,42 @@ impl App {
                         backoff: std::time::Duration::from_millis(250),
                     })
                 });
-                {
-                    let dense = config.chat.embeddings.as_ref().zip(embedder.clone()).map(
-                        |(e, embedder)| {
-                            let store: Arc<dyn tutor::retrieval::dense::VectorStore> = match &e
-                                .qdrant
-                            {
-                                Some(q) => Arc::new(tutor::retrieval::dense::Qdrant {
-                                    http: reqwest::Client::builder()
-                                        .timeout(std::time::Duration::from_secs(10))
-                                        .build()
-                                        .unwrap_or_default(),
-                                    url: q.url.clone(),
-                                    collection: q.collection.clone(),
-                                    api_key: q.api_key.as_ref().map(|k| k.expose().to_string()),
-                                }),
-                                None => Arc::new(tutor::retrieval::dense::MemoryVectors::default()),
-                            };
-                            api::chat::tutor::Dense::new(embedder, store)
-                        },
-                    );
-                    Arc::new(api::chat::tutor::TutorResponder::new(
-                        db.clone(),
-                        llm,
-                        dense,
-                    ))
-                }
+                let judge = config.chat.llm.as_ref().is_some_and(|l| l.judge);
+                let dense = config
+                    .chat
+                    .embeddings
+                    .as_ref()
+                    .zip(embedder.clone())
+                    .map(|(e, embedder)| {
+                        let vectors: Arc<dyn tutor::retrieval::dense::VectorStore> = match &e.qdrant
+                        {
+                            Some(q) => Arc::new(tutor::retrieval::dense::Qdrant {
+                                http: reqwest::Client::builder()
+                                    .timeout(std::time::Duration::from_secs(10))
+                                    .build()
+                                    .unwrap_or_default(),
+                                url: q.url.clone(),
+                                collection: q.collection.clone(),
+                                api_key: q.api_key.as_ref().map(|k| k.expose().to_string()),
+                            }),
+                            None => Arc::new(tutor::retrieval::dense::MemoryVectors::default()),
+                        };
+                        tutor::turn::Dense::new(embedder, vectors)
+                    });
+                let repo = Arc::new(api::chat::repo::SqlRepository {
+                    db: db.clone(),
+                    clock: clock.clone(),
+                });
+                Arc::new(tutor::turn::Tutor::new(
+                    repo,
+                    store.clone(),
+                    llm,
+                    dense,
+                    judge,
+                    tutor_stats.clone(),
+                ))
             }
         };
-        let store = Arc::new(api::chat::store::SqlStore {
-            db: db.clone(),
-            clock: clock.clone(),
-        });
         let chat = chatkit::ChatKitServer::new(store, responder).with_observer(Arc::new(
             api::chat::usage::UsageRecorder {
                 db: db.clone(),
@@ -137,6 +147,7 @@ impl App {
             auth: auth.clone(),
             chat,
             chat_daily_limit: config.chat.daily_limit,
+            tutor_stats,
         };
         let state = AppState {
             config,
