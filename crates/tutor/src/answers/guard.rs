@@ -149,6 +149,9 @@ fn verdict_closure(toks: &[Token], j: usize) -> bool {
                 || t.is_word("here")
                 || t.is_word("as")
                 || t.is_word("so")
+                // "an accuracy problem": the option named as the trouble.
+                || t.is_word("problem")
+                || t.is_word("issue")
                 || (t.kind == Kind::Sym && t.text == "*")
         }
     }
@@ -312,6 +315,14 @@ impl Forms {
                         }
                     }
                 }
+                // A bare number delivered as the verdict ("It's 6.", "6 is right").
+                if q.unit.is_none()
+                    && !q.phrase.percent
+                    && near(q.phrase.value * f.factor)
+                    && verdict_around(toks, i, q.end)
+                {
+                    return Some((f.ex, i, q.end, "verdict"));
+                }
                 // A bare number named as the result.
                 if named_before(toks, i, &f.names) {
                     let x = match q.unit {
@@ -349,7 +360,8 @@ impl Forms {
         }
         // (a, b[, c]) or a, b written as a pair.
         let mut j = i;
-        let open = toks[j].is_sym('(') || toks[j].is_sym('[');
+        // Points are written in round brackets; square ones are matrix rows.
+        let open = toks[j].is_sym('(');
         if open {
             j += 1;
         }
@@ -363,14 +375,19 @@ impl Forms {
                 _ => break,
             }
         }
-        if open && toks.get(end).is_some_and(|t| t.is_sym(')') || t.is_sym(']')) {
+        if open && toks.get(end).is_some_and(|t| t.is_sym(')')) {
             end += 1;
         }
+        // A bare pair (`0, 1`) counts unless it sits in a longer list or a
+        // matrix row (`[0, 1]`).
+        let bare_ok = !open
+            && !(i > 0 && (toks[i - 1].is_sym('[') || toks[i - 1].is_sym(',')))
+            && !toks.get(end).is_some_and(|t| t.is_sym(']') || t.is_sym(','));
         for t in &self.tuples {
-            if values.len() >= t.values.len()
-                && (open || values.len() == t.values.len())
-                && super::check::same_numbers(&values[..t.values.len()], &t.values)
-                && (open || values.len() == t.values.len())
+            let closed = open && toks.get(end - 1).is_some_and(|c| c.is_sym(')'));
+            if values.len() == t.values.len()
+                && (closed || bare_ok)
+                && super::check::same_numbers(&values, &t.values)
             {
                 return Some((t.ex, i, end, "point"));
             }

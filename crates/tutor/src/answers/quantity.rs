@@ -29,6 +29,25 @@ fn with_unit(toks: &[Token], phrase: Phrase, custom: &Custom) -> Quantity {
             end: phrase.end,
         };
     }
+    // "half a second", "a third of a metre"
+    let mut at = phrase.end;
+    if phrase.words
+        && toks.get(at).is_some_and(|t| t.is_word("of"))
+        && toks.get(at + 1).is_some_and(|t| t.is_word("a") || t.is_word("an"))
+    {
+        at += 2;
+    } else if phrase.words && toks.get(at).is_some_and(|t| t.is_word("a") || t.is_word("an")) {
+        at += 1;
+    }
+    if at != phrase.end
+        && let Some((u, end)) = units::parse(toks, at, custom)
+    {
+        return Quantity {
+            phrase,
+            unit: Some(u),
+            end,
+        };
+    }
     match units::parse(toks, phrase.end, custom) {
         Some((u, end)) => Quantity {
             phrase,

@@ -207,6 +207,30 @@ fn one(toks: &[Token], i: usize, custom: &Custom, first: bool) -> Option<(Unit, 
     }
 }
 
+/// A unit spelled out in single letters (`r a d`), longest name first.
+fn spelled(toks: &[Token], i: usize, custom: &Custom) -> Option<(Unit, usize)> {
+    let mut letters = String::new();
+    let mut j = i;
+    while let Some(t) = toks.get(j) {
+        if t.kind == Kind::Word && t.text.chars().count() == 1 && j - i < 16 {
+            letters.push_str(&t.text);
+            j += 1;
+        } else {
+            break;
+        }
+    }
+    if j - i < 2 {
+        return None;
+    }
+    for end in (i + 2..=j).rev() {
+        let name: String = toks[i..end].iter().map(|t| t.text.as_str()).collect();
+        if let Some(u) = lookup(&name, custom) {
+            return Some((u, end));
+        }
+    }
+    None
+}
+
 fn power(toks: &[Token], i: usize) -> Option<(i8, usize)> {
     if toks.get(i)?.is_sym('^') {
         let (neg, j) = if toks.get(i + 1).is_some_and(|t| t.is_sym('-') || t.is_sym('−')) {
@@ -231,7 +255,7 @@ pub fn parse(toks: &[Token], mut i: usize, custom: &Custom) -> Option<(Unit, usi
     while toks.get(i).is_some_and(is_padding) {
         i += 1;
     }
-    let (mut unit, mut j) = one(toks, i, custom, true)?;
+    let (mut unit, mut j) = one(toks, i, custom, true).or_else(|| spelled(toks, i, custom))?;
     if let Some((p, k)) = power(toks, j) {
         unit = Unit {
             dim: unit.dim.pow(p),
