@@ -18,6 +18,9 @@ CREATE TABLE exercise_attempt (
     id           TEXT PRIMARY KEY,
     user_id      TEXT NOT NULL REFERENCES "user"(id) ON DELETE CASCADE,
     exercise_id  TEXT NOT NULL REFERENCES exercise(id) ON DELETE CASCADE,
+    -- The attempt's number for this user and exercise (1, 2, …): orders
+    -- attempts made within one clock tick.
+    number       INTEGER NOT NULL,
     answer       TEXT NOT NULL,
     correct      BOOLEAN NOT NULL,
     created_at   TIMESTAMP NOT NULL

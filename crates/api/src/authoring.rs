@@ -29,9 +29,10 @@ pub struct NewLesson {
     pub slug: String,
     pub title: String,
     pub body: String,
+    /// Exercises as the front matter writes them (content/README.md).
     #[serde(default)]
     #[schema(value_type = Vec<Object>)]
-    pub exercises: Vec<Exercise>,
+    pub exercises: Vec<serde_json::Value>,
 }
 
 #[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
@@ -40,7 +41,7 @@ pub struct LessonPatch {
     pub title: Option<String>,
     pub body: Option<String>,
     #[schema(value_type = Option<Vec<Object>>)]
-    pub exercises: Option<Vec<Exercise>>,
+    pub exercises: Option<Vec<serde_json::Value>>,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -109,9 +110,17 @@ fn check_title(title: &str) -> ApiResult<()> {
     }
 }
 
-fn check_exercises(ex: &[Exercise]) -> ApiResult<()> {
-    // Each exercise was checked as it was read; here, the list as a whole.
-    tutor::exercise::check_all(ex).map_err(|e| ApiError::invalid("INVALID_EXERCISE", e.to_string()))
+/// Reads and checks a lesson's exercises; the error names the exercise and
+/// what is wrong with it.
+fn check_exercises(raw: Vec<serde_json::Value>) -> ApiResult<Vec<Exercise>> {
+    let list = raw
+        .into_iter()
+        .map(Exercise::from_value)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| ApiError::invalid("INVALID_EXERCISE", e.to_string()))?;
+    tutor::exercise::check_all(&list)
+        .map_err(|e| ApiError::invalid("INVALID_EXERCISE", e.to_string()))?;
+    Ok(list)
 }
 
 fn taken(id: String) -> ApiError {
@@ -237,7 +246,7 @@ impl Authoring<'_> {
     ) -> ApiResult<Lesson> {
         check_slug(&input.slug)?;
         check_title(&input.title)?;
-        check_exercises(&input.exercises)?;
+        let exercises = check_exercises(input.exercises)?;
         let stage = self.stage(stage_id).await?;
         let existing = store::lessons_of_stage(self.db, stage_id).await?;
         let now = self.clock.now();
@@ -252,7 +261,7 @@ impl Authoring<'_> {
             created_at: now,
             updated_at: now,
         };
-        for e in &input.exercises {
+        for e in &exercises {
             if store::exercise_by_id(self.db, &e.id).await?.is_some() {
                 return Err(taken(e.id.clone()));
             }
@@ -260,7 +269,7 @@ impl Authoring<'_> {
         store::insert_lesson(self.db, &lesson)
             .await
             .map_err(conflict_on_unique)?;
-        if let Some(id) = store::replace_exercises(self.db, &lesson.id, &input.exercises, now).await? {
+        if let Some(id) = store::replace_exercises(self.db, &lesson.id, &exercises, now).await? {
             store::delete_lesson(self.db, &lesson.id).await?;
             return Err(taken(id));
         }
@@ -292,9 +301,9 @@ impl Authoring<'_> {
         if let Some(body) = patch.body {
             l.body = body;
         }
-        if let Some(ex) = &patch.exercises {
-            check_exercises(ex)?;
-            if let Some(id) = store::replace_exercises(self.db, &l.id, ex, self.clock.now()).await? {
+        if let Some(raw) = patch.exercises {
+            let ex = check_exercises(raw)?;
+            if let Some(id) = store::replace_exercises(self.db, &l.id, &ex, self.clock.now()).await? {
                 return Err(taken(id));
             }
         }

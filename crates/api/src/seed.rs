@@ -88,6 +88,8 @@ pub async fn import(db: &Db, clock: &SharedClock, courses: &[CourseDoc]) -> ApiR
 
 /// Loads the sample course shipped in the binary, if it is not there yet.
 pub async fn sample(db: &Db, clock: &SharedClock) -> ApiResult<Vec<String>> {
-    let docs = crate::content::loader::embedded().map_err(ApiError::internal)?;
+    // A bad file in the shipped course names itself, like any other.
+    let docs = crate::content::loader::embedded()
+        .map_err(|e| ApiError::invalid("INVALID_CONTENT", e.to_string()))?;
     import(db, clock, &docs).await
 }

@@ -16,6 +16,7 @@ pub const VARS: &[&str] = &[
     "BIND_ADDR",
     "PORT",
     "DATA_DIR",
+    "CONTENT_DIR",
     "DATABASE_URL",
     "BETTER_AUTH_SECRET",
     "BETTER_AUTH_URL",
@@ -371,6 +372,8 @@ pub struct Config {
     /// Whether `BETTER_AUTH_URL` was given (else it follows the port).
     pub base_url_explicit: bool,
     pub chat: ChatConfig,
+    /// Courses to load at start-up besides the sample course (`CONTENT_DIR`).
+    pub content_dir: Option<PathBuf>,
 }
 
 /// Which responder answers chat turns.
@@ -663,6 +666,7 @@ impl Config {
 
         Ok(Config {
             chat,
+            content_dir: get("CONTENT_DIR").map(PathBuf::from),
             base_url_explicit,
             auth,
             mode,

@@ -352,7 +352,8 @@ pub struct Attempt {
 
 pub async fn insert_attempt(db: &Db, a: &Attempt) -> sqlx::Result<()> {
     on_db!(db, pool => sqlx::query(
-        "INSERT INTO exercise_attempt (id, user_id, exercise_id, answer, correct, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
+        "INSERT INTO exercise_attempt (id, user_id, exercise_id, number, answer, correct, created_at)
+         SELECT $1, $2, $3, COUNT(*) + 1, $4, $5, $6 FROM exercise_attempt WHERE user_id = $2 AND exercise_id = $3")
         .bind(&a.id).bind(&a.user_id).bind(&a.exercise_id).bind(&a.answer).bind(a.correct).bind(a.created_at)
         .execute(pool).await.map(|_| ()))
 }
@@ -361,7 +362,7 @@ pub async fn insert_attempt(db: &Db, a: &Attempt) -> sqlx::Result<()> {
 pub async fn attempts(db: &Db, user_id: &str, exercise_id: &str) -> sqlx::Result<Vec<Attempt>> {
     on_db!(db, pool => sqlx::query_as::<_, Attempt>(
         "SELECT id, user_id, exercise_id, answer, correct, created_at FROM exercise_attempt
-         WHERE user_id = $1 AND exercise_id = $2 ORDER BY created_at, id")
+         WHERE user_id = $1 AND exercise_id = $2 ORDER BY created_at, number, id")
         .bind(user_id).bind(exercise_id).fetch_all(pool).await)
 }
 
@@ -370,7 +371,7 @@ pub async fn attempts_in_course(db: &Db, user_id: &str, course_id: &str) -> sqlx
     on_db!(db, pool => sqlx::query_as::<_, Attempt>(
         "SELECT a.id, a.user_id, a.exercise_id, a.answer, a.correct, a.created_at FROM exercise_attempt a
          JOIN exercise e ON e.id = a.exercise_id JOIN lesson l ON l.id = e.lesson_id JOIN stage s ON s.id = l.stage_id
-         WHERE a.user_id = $1 AND s.course_id = $2 ORDER BY a.created_at, a.id")
+         WHERE a.user_id = $1 AND s.course_id = $2 ORDER BY a.created_at, a.number, a.id")
         .bind(user_id).bind(course_id).fetch_all(pool).await)
 }
 

@@ -198,13 +198,7 @@ fn factor(toks: &[Token], i: usize, custom: &Custom, depth: usize) -> Option<Cal
 }
 
 fn combine(a: Dim, b: Dim, sign: i8) -> Dim {
-    Dim {
-        length: a.length + sign * b.length,
-        time: a.time + sign * b.time,
-        angle: a.angle + sign * b.angle,
-        pixel: a.pixel + sign * b.pixel,
-        count: a.count + sign * b.count,
-    }
+    a.mul(b.pow(sign))
 }
 
 fn product(toks: &[Token], i: usize, custom: &Custom, depth: usize) -> Option<Calc> {

@@ -13,6 +13,7 @@ pub struct Dim {
     pub angle: i8,
     pub pixel: i8,
     pub count: i8,
+    pub mass: i8,
 }
 
 impl Dim {
@@ -22,6 +23,7 @@ impl Dim {
         angle: 0,
         pixel: 0,
         count: 0,
+        mass: 0,
     };
     const fn of(length: i8, time: i8, angle: i8, pixel: i8, count: i8) -> Dim {
         Dim {
@@ -30,12 +32,16 @@ impl Dim {
             angle,
             pixel,
             count,
+            mass: 0,
         }
+    }
+    const fn with_mass(self, mass: i8) -> Dim {
+        Dim { mass, ..self }
     }
     pub fn is_none(&self) -> bool {
         *self == Dim::NONE
     }
-    fn mul(self, o: Dim) -> Dim {
+    pub fn mul(self, o: Dim) -> Dim {
         Dim::of(
             self.length + o.length,
             self.time + o.time,
@@ -43,8 +49,9 @@ impl Dim {
             self.pixel + o.pixel,
             self.count + o.count,
         )
+        .with_mass(self.mass + o.mass)
     }
-    fn pow(self, p: i8) -> Dim {
+    pub fn pow(self, p: i8) -> Dim {
         Dim::of(
             self.length * p,
             self.time * p,
@@ -52,9 +59,18 @@ impl Dim {
             self.pixel * p,
             self.count * p,
         )
+        .with_mass(self.mass * p)
     }
     /// A name for error messages: "an angle", "a length".
     pub fn describe(&self) -> &'static str {
+        if self.mass != 0 {
+            return match (self.mass, self.length, self.time) {
+                (1, 0, 0) => "a mass",
+                (1, 1, -2) => "a force",
+                (1, 2, -2) => "a torque or an energy",
+                _ => "another quantity",
+            };
+        }
         match (self.length, self.time, self.angle, self.pixel, self.count) {
             (0, 0, 0, 0, 0) => "a plain number",
             (1, 0, 0, 0, 0) => "a length",
@@ -79,6 +95,8 @@ const PX: Dim = Dim::of(0, 0, 0, 1, 0);
 const N: Dim = Dim::of(0, 0, 0, 0, 1);
 const HZ: Dim = Dim::of(0, -1, 0, 0, 0);
 const SPEED: Dim = Dim::of(1, -1, 0, 0, 0);
+const KG: Dim = Dim::NONE.with_mass(1);
+const NEWTON: Dim = Dim::of(1, -2, 0, 0, 0).with_mass(1);
 const DEG: f64 = std::f64::consts::PI / 180.0;
 
 /// A unit: its quantity and how many base units one of it is.
@@ -117,6 +135,11 @@ const UNITS: &[(&[&str], Dim, f64)] = &[
     (&["rpm"], Dim::of(0, -1, 1, 0, 0), std::f64::consts::TAU / 60.0),
     (&["mph"], SPEED, 0.44704),
     (&["kph", "kmh"], SPEED, 1.0 / 3.6),
+    (&["kg", "kilogram", "kilograms", "kilo", "kilos", "kilogramos"], KG, 1.0),
+    (&["g", "gram", "grams", "gramos"], KG, 1e-3),
+    (&["lb", "lbs", "pound", "pounds"], KG, 0.453_592_37),
+    (&["n", "newton", "newtons"], NEWTON, 1.0),
+    (&["kn", "kilonewton", "kilonewtons"], NEWTON, 1e3),
     (&["px", "pixel", "pixels", "pixeles", "pixel", "pixels", "pixeln"], PX, 1.0),
     (
         &[

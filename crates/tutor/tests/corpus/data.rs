@@ -68,9 +68,9 @@ pub const LEAKS: &[(&str, &str, &str)] = &[
     ("p-only-command", "u = 6", "u = 6"),
     ("p-only-command", "2.0 × (10 − 7) = 6", "= 6"),
     ("p-only-command", "The controller outputs six.", "outputs six"),
-    ("p-only-command", "The answer is 6.0.", "6.0"),
+    ("p-only-command", "The answer is 6.0.", "is 6.0"),
     // ziegler-nichols-p: 4.8
-    ("ziegler-nichols-p", "Kp = 4.8.", "4.8"),
+    ("ziegler-nichols-p", "Kp = 4.8.", "= 4.8"),
     ("ziegler-nichols-p", "0.6 × 8 = 4.8", "= 4.8"),
     ("ziegler-nichols-p", "The gain comes to four point eight.", "four point eight"),
     ("ziegler-nichols-p", "Kp ≈ 4,8", "4,8"),
