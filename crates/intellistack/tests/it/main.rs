@@ -23,6 +23,7 @@ mod exercises;
 mod foundation;
 mod migration;
 mod tutor;
+mod tutor_burst;
 mod tutor_dense;
 mod tutor_guard;
 mod tutor_llm;
