@@ -238,3 +238,62 @@ async fn a_bad_exercise_stops_content_import_and_start_up_and_says_where() {
     assert!(status.is_some_and(|s| !s.success()), "start-up stops: {err}");
     assert!(err.contains("01-wheels.md") && err.contains("wheel-speed") && err.contains("furlongs"), "{err}");
 }
+
+/// Lessons stored with free-text exercises (before 0003) keep them as
+/// short-text exercises; an id used by two lessons is made unique.
+#[tokio::test]
+async fn free_text_exercises_are_migrated_to_text_exercises() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../migrations");
+    let old = r#"[{"id": "e1", "prompt": "What does an e-stop cut?", "answer": "motor power", "hints": ["Think power."]}]"#;
+    let seed = |lesson: &str| {
+        format!(
+            "INSERT INTO lesson (id, stage_id, slug, title, body, exercises, position, created_at, updated_at)
+             VALUES ('{lesson}', 's1', '{lesson}', 'L', 'b', '{old}', 1, '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z');"
+        )
+    };
+    let setup = "INSERT INTO course (id, slug, title, created_at, updated_at) VALUES ('c1', 'c', 'C', '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z');
+                 INSERT INTO stage (id, course_id, slug, position, title, created_at, updated_at) VALUES ('s1', 'c1', 's', 1, 'S', '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z');";
+    for backend in Backend::ALL {
+        let dir = tempfile::tempdir().unwrap();
+        let (folder, rows): (&str, Vec<(String, String, String)>) = match backend {
+            Backend::Sqlite => {
+                let url = format!("sqlite://{}/old.db?mode=rwc", dir.path().display());
+                let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+                for step in [
+                    std::fs::read_to_string(root.join("sqlite/0001_initial.sql")).unwrap(),
+                    format!("{setup}{}{}", seed("la"), seed("lb")),
+                    std::fs::read_to_string(root.join("sqlite/0003_exercises.sql")).unwrap(),
+                ] {
+                    sqlx::raw_sql(sqlx::AssertSqlSafe(step)).execute(&pool).await.unwrap();
+                }
+                let rows = sqlx::query_as("SELECT id, lesson_id, spec FROM exercise ORDER BY lesson_id").fetch_all(&pool).await.unwrap();
+                pool.close().await;
+                ("sqlite", rows)
+            }
+            Backend::Postgres => {
+                let pg = crate::support::PgDatabase::create().await;
+                let pool = sqlx::PgPool::connect(&pg.url).await.unwrap();
+                for step in [
+                    std::fs::read_to_string(root.join("postgres/0001_initial.sql")).unwrap(),
+                    format!("{setup}{}{}", seed("la"), seed("lb")),
+                    std::fs::read_to_string(root.join("postgres/0003_exercises.sql")).unwrap(),
+                ] {
+                    sqlx::raw_sql(sqlx::AssertSqlSafe(step)).execute(&pool).await.unwrap();
+                }
+                let rows = sqlx::query_as("SELECT id, lesson_id, spec FROM exercise ORDER BY lesson_id").fetch_all(&pool).await.unwrap();
+                pool.close().await;
+                drop(pg);
+                ("postgres", rows)
+            }
+        };
+        assert_eq!(rows.len(), 2, "{folder}: {rows:?}");
+        assert_eq!((rows[0].0.as_str(), rows[0].1.as_str()), ("e1", "la"));
+        assert_eq!((rows[1].0.as_str(), rows[1].1.as_str()), ("lb-e1", "lb"), "the second `e1` is renamed");
+        for (_, _, spec) in &rows {
+            let e = tutor::exercise::Exercise::from_value(serde_json::from_str(spec).unwrap()).unwrap();
+            let right = tutor::answers::check(&e, &tutor::answers::Given::Text("Motor  power".into())).unwrap();
+            assert!(right.correct, "{folder}: the old answer text is accepted");
+            assert_eq!(e.hints, ["Think power."]);
+        }
+    }
+}

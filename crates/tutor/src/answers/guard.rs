@@ -110,7 +110,7 @@ const STRONG_BEFORE: &[&str] = &[
     "respuestaes", "lareponseest", "reponseest", "antwortist", "gowith", "choose", "pick", "select",
     "youshouldpick", "youshouldchoose", "youwant", "youneed", "youduse", "youwoulduse", "youdpick",
     "youdchoose", "youdwant", "shoulduse", "shouldpick", "wouldpick", "wouldchoose", "raise",
-    "increase", "boost", "turnup", "bumpup",
+    "increase", "boost", "turnup", "bumpup", "gofor", "optfor", "youdgofor", "goingwith",
 ];
 
 /// Weaker lead-ins: a verdict only when the sentence closes right after the
@@ -128,6 +128,7 @@ const AFTER: &[&str] = &[
     "isthecorrectchoice", "istheproblem", "istheissue", "isthewaytogo", "wins", "itis",
     "isbetterhere", "isbest", "fitsbest", "istherightone", "isthebetterpick", "isthebestpick",
     "isthebetteroption", "isthebestoption", "isthecorrectoption", "istherightoption",
+    "iswhatyouwant", "iswhatyouneed", "iswhatyoudwant", "iswhatyoudpick", "isthewaytodoit",
 ];
 
 fn is_stop(w: &str) -> bool {
@@ -480,7 +481,8 @@ fn approx_before(toks: &[Token], i: usize) -> bool {
 /// (`you get 6`, `that gives 4.8`).
 const DIRECT: &[&str] = &[
     "get", "gives", "giving", "equals", "outputs", "yougot", "youget", "comesto", "comesoutto",
-    "worksoutto", "itcomesto", "youdget", "youllget", "youshouldget",
+    "worksoutto", "itcomesto", "youdget", "youllget", "youshouldget", "takes", "lasts",
+    "landon", "landson", "endupwith", "endupat", "endsupat", "arriveat", "arrivesat", "getto",
 ];
 
 /// Whether a name of the result (or a generic one) ends right before `i`,
