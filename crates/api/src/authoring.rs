@@ -303,7 +303,9 @@ impl Authoring<'_> {
         }
         if let Some(raw) = patch.exercises {
             let ex = check_exercises(raw)?;
-            if let Some(id) = store::replace_exercises(self.db, &l.id, &ex, self.clock.now()).await? {
+            if let Some(id) =
+                store::replace_exercises(self.db, &l.id, &ex, self.clock.now()).await?
+            {
                 return Err(taken(id));
             }
         }

@@ -88,7 +88,10 @@ fn given(v: &Value) -> ApiResult<(Given, String)> {
                     ApiError::invalid("INVALID_ANSWER", "`answer` lists option ids as text")
                 })?;
             if ids.len() > 50 {
-                return Err(ApiError::invalid("INVALID_ANSWER", "Too many options chosen"));
+                return Err(ApiError::invalid(
+                    "INVALID_ANSWER",
+                    "Too many options chosen",
+                ));
             }
             let shown = ids.join(", ");
             Ok((Given::Choices(ids), shown))
@@ -119,8 +122,7 @@ impl Exercises<'_> {
         let (exercise, lesson_id) = store::exercise_by_id(self.db, exercise_id)
             .await?
             .ok_or_else(not_found)?;
-        let (course, stage, lesson, stages) =
-            self.learning().open_by_id(user, &lesson_id).await?;
+        let (course, stage, lesson, stages) = self.learning().open_by_id(user, &lesson_id).await?;
         let (given, shown) = given(&input.answer)?;
         let verdict = answers::check(&exercise, &given)
             .map_err(|e| ApiError::invalid("INVALID_ANSWER", e.0))?;
@@ -157,9 +159,16 @@ impl Exercises<'_> {
             correct: verdict.correct,
             note: verdict.note,
             hint: (!verdict.correct && !solved_before)
-                .then(|| exercise.hint_after(wrong.saturating_sub(1)).map(str::to_string))
+                .then(|| {
+                    exercise
+                        .hint_after(wrong.saturating_sub(1))
+                        .map(str::to_string)
+                })
                 .flatten(),
-            explanation: verdict.correct.then(|| exercise.explanation.clone()).flatten(),
+            explanation: verdict
+                .correct
+                .then(|| exercise.explanation.clone())
+                .flatten(),
             attempts: history.len(),
             created_at: common::clock::to_iso(&now),
             lesson_completed,
@@ -202,10 +211,16 @@ impl Exercises<'_> {
     }
 
     /// The caller's attempts across a course.
-    pub async fn mine(&self, user: &AuthenticatedUser, course: &str) -> ApiResult<Vec<AttemptView>> {
+    pub async fn mine(
+        &self,
+        user: &AuthenticatedUser,
+        course: &str,
+    ) -> ApiResult<Vec<AttemptView>> {
         let c = store::course_by_slug(self.db, course)
             .await?
-            .ok_or_else(|| ApiError::not_found("COURSE_NOT_FOUND", format!("No course `{course}`")))?;
+            .ok_or_else(|| {
+                ApiError::not_found("COURSE_NOT_FOUND", format!("No course `{course}`"))
+            })?;
         Ok(store::attempts_in_course(self.db, &user.id, &c.id)
             .await?
             .into_iter()

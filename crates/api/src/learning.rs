@@ -8,9 +8,9 @@ use common::{Db, SharedClock};
 use serde::Serialize;
 
 use crate::chat::store::set_course_threads_ended;
-use crate::content::{Exercise, PublicExercise};
 use crate::content::render::{Heading, render};
 use crate::content::store::{self, Course, Lesson, Stage};
+use crate::content::{Exercise, PublicExercise};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::AuthenticatedUser;
 
@@ -246,9 +246,15 @@ impl Learning<'_> {
         lesson_id: &str,
     ) -> ApiResult<(Course, Stage, Lesson, Vec<Stage>)> {
         let missing = || ApiError::not_found("LESSON_NOT_FOUND", "No such lesson");
-        let l = store::lesson_by_id(self.db, lesson_id).await?.ok_or_else(missing)?;
-        let s = store::stage_by_id(self.db, &l.stage_id).await?.ok_or_else(missing)?;
-        let c = store::course_by_id(self.db, &s.course_id).await?.ok_or_else(missing)?;
+        let l = store::lesson_by_id(self.db, lesson_id)
+            .await?
+            .ok_or_else(missing)?;
+        let s = store::stage_by_id(self.db, &l.stage_id)
+            .await?
+            .ok_or_else(missing)?;
+        let c = store::course_by_id(self.db, &s.course_id)
+            .await?
+            .ok_or_else(missing)?;
         let stages = store::stages(self.db, &c.id).await?;
         self.check_access(user, &c, &s).await?;
         Ok((c, s, l, stages))

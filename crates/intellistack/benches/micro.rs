@@ -166,7 +166,8 @@ fn main() {
         .iter()
         .flat_map(|s| s.lessons.iter().flat_map(|l| l.exercises.iter()))
         .collect();
-    let lesson: Vec<&tutor::exercise::Exercise> = courses[0].stages[0].lessons[1].exercises.iter().collect();
+    let lesson: Vec<&tutor::exercise::Exercise> =
+        courses[0].stages[0].lessons[1].exercises.iter().collect();
     println!(
         "<!-- guard reply: {} characters, {} words, hits against the whole course: {:?} -->",
         reply.chars().count(),
@@ -174,25 +175,40 @@ fn main() {
         tutor::answers::Guard::check(&all, &reply).map(|h| h.exercise)
     );
     let pieces: Vec<&str> = reply.split_inclusive(' ').collect();
-    measure("guard, 1,000-token reply, one lesson's exercises (2), whole", || {
-        black_box(tutor::answers::Guard::check(&lesson, black_box(&reply)));
-    });
-    measure("guard, 1,000-token reply, the course's exercises (24), whole", || {
-        black_box(tutor::answers::Guard::check(&all, black_box(&reply)));
-    });
+    measure(
+        "guard, 1,000-token reply, one lesson's exercises (2), whole",
+        || {
+            black_box(tutor::answers::Guard::check(&lesson, black_box(&reply)));
+        },
+    );
+    measure(
+        "guard, 1,000-token reply, the course's exercises (24), whole",
+        || {
+            black_box(tutor::answers::Guard::check(&all, black_box(&reply)));
+        },
+    );
     let forms = tutor::answers::Forms::new(&all);
-    measure("guard, 1,000-token reply, 24 exercises, streamed word by word", || {
-        let mut g = tutor::answers::Guard::with_forms(forms.clone());
-        let mut shown = 0;
-        for p in &pieces {
-            g.push(black_box(p));
-            shown = shown.max(g.safe_len());
-        }
-        black_box((g.finish().is_some(), shown));
-    });
-    let gyro = all.iter().find(|e| e.id == "gyro-drift").expect("gyro-drift");
+    measure(
+        "guard, 1,000-token reply, 24 exercises, streamed word by word",
+        || {
+            let mut g = tutor::answers::Guard::with_forms(forms.clone());
+            let mut shown = 0;
+            for p in &pieces {
+                g.push(black_box(p));
+                shown = shown.max(g.safe_len());
+            }
+            black_box((g.finish().is_some(), shown));
+        },
+    );
+    let gyro = all
+        .iter()
+        .find(|e| e.id == "gyro-drift")
+        .expect("gyro-drift");
     let given = tutor::answers::Given::Text("68.75 degrees".into());
-    measure("checker, one numeric attempt (68.75 degrees vs 1.2 rad)", || {
-        black_box(tutor::answers::check(gyro, black_box(&given)).expect("checks"));
-    });
+    measure(
+        "checker, one numeric attempt (68.75 degrees vs 1.2 rad)",
+        || {
+            black_box(tutor::answers::check(gyro, black_box(&given)).expect("checks"));
+        },
+    );
 }

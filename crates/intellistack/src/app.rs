@@ -79,61 +79,57 @@ impl App {
                 clock: clock.clone(),
             });
         let tutor_stats = Arc::new(tutor::turn::Stats::default());
-        let responder: Arc<dyn chatkit::Responder<api::chat::ChatContext>> = match config
-            .chat
-            .responder
-        {
-            common::config::ResponderKind::Echo => Arc::new(api::chat::echo::EchoResponder {
-                delay: std::time::Duration::from_millis(config.chat.echo_delay_ms),
-            }),
-            common::config::ResponderKind::Tutor => {
-                let llm = config.chat.llm.as_ref().map(|l| {
-                    tutor::llm::LlmClient::new(tutor::llm::LlmConfig {
-                        base_url: l.base_url.clone(),
-                        api_key: l.api_key.as_ref().map(|k| k.expose().to_string()),
-                        model: l.model.clone(),
-                        connect_timeout: std::time::Duration::from_secs(5),
-                        read_timeout: std::time::Duration::from_secs(l.timeout_secs),
-                        max_retries: l.max_retries,
-                        backoff: std::time::Duration::from_millis(250),
-                    })
-                });
-                let judge = config.chat.llm.as_ref().is_some_and(|l| l.judge);
-                let dense = config
-                    .chat
-                    .embeddings
-                    .as_ref()
-                    .zip(embedder.clone())
-                    .map(|(e, embedder)| {
-                        let vectors: Arc<dyn tutor::retrieval::dense::VectorStore> = match &e.qdrant
-                        {
-                            Some(q) => Arc::new(tutor::retrieval::dense::Qdrant {
-                                http: reqwest::Client::builder()
-                                    .timeout(std::time::Duration::from_secs(10))
-                                    .build()
-                                    .unwrap_or_default(),
-                                url: q.url.clone(),
-                                collection: q.collection.clone(),
-                                api_key: q.api_key.as_ref().map(|k| k.expose().to_string()),
-                            }),
-                            None => Arc::new(tutor::retrieval::dense::MemoryVectors::default()),
-                        };
-                        tutor::turn::Dense::new(embedder, vectors)
+        let responder: Arc<dyn chatkit::Responder<api::chat::ChatContext>> =
+            match config.chat.responder {
+                common::config::ResponderKind::Echo => Arc::new(api::chat::echo::EchoResponder {
+                    delay: std::time::Duration::from_millis(config.chat.echo_delay_ms),
+                }),
+                common::config::ResponderKind::Tutor => {
+                    let llm = config.chat.llm.as_ref().map(|l| {
+                        tutor::llm::LlmClient::new(tutor::llm::LlmConfig {
+                            base_url: l.base_url.clone(),
+                            api_key: l.api_key.as_ref().map(|k| k.expose().to_string()),
+                            model: l.model.clone(),
+                            connect_timeout: std::time::Duration::from_secs(5),
+                            read_timeout: std::time::Duration::from_secs(l.timeout_secs),
+                            max_retries: l.max_retries,
+                            backoff: std::time::Duration::from_millis(250),
+                        })
                     });
-                let repo = Arc::new(api::chat::repo::SqlRepository {
-                    db: db.clone(),
-                    clock: clock.clone(),
-                });
-                Arc::new(tutor::turn::Tutor::new(
-                    repo,
-                    store.clone(),
-                    llm,
-                    dense,
-                    judge,
-                    tutor_stats.clone(),
-                ))
-            }
-        };
+                    let judge = config.chat.llm.as_ref().is_some_and(|l| l.judge);
+                    let dense = config.chat.embeddings.as_ref().zip(embedder.clone()).map(
+                        |(e, embedder)| {
+                            let vectors: Arc<dyn tutor::retrieval::dense::VectorStore> = match &e
+                                .qdrant
+                            {
+                                Some(q) => Arc::new(tutor::retrieval::dense::Qdrant {
+                                    http: reqwest::Client::builder()
+                                        .timeout(std::time::Duration::from_secs(10))
+                                        .build()
+                                        .unwrap_or_default(),
+                                    url: q.url.clone(),
+                                    collection: q.collection.clone(),
+                                    api_key: q.api_key.as_ref().map(|k| k.expose().to_string()),
+                                }),
+                                None => Arc::new(tutor::retrieval::dense::MemoryVectors::default()),
+                            };
+                            tutor::turn::Dense::new(embedder, vectors)
+                        },
+                    );
+                    let repo = Arc::new(api::chat::repo::SqlRepository {
+                        db: db.clone(),
+                        clock: clock.clone(),
+                    });
+                    Arc::new(tutor::turn::Tutor::new(
+                        repo,
+                        store.clone(),
+                        llm,
+                        dense,
+                        judge,
+                        tutor_stats.clone(),
+                    ))
+                }
+            };
         let chat = chatkit::ChatKitServer::new(store, responder).with_observer(Arc::new(
             api::chat::usage::UsageRecorder {
                 db: db.clone(),

@@ -90,7 +90,10 @@ pub async fn seed_folder(
     dir: &std::path::Path,
 ) -> Result<(), StartError> {
     let docs = api::content::loader::from_dir(dir).map_err(|e| {
-        StartError::Content(format!("{e}; fix the file (CONTENT_DIR={}) and start again", dir.display()))
+        StartError::Content(format!(
+            "{e}; fix the file (CONTENT_DIR={}) and start again",
+            dir.display()
+        ))
     })?;
     let imported = api::seed::import(db, clock, &docs)
         .await

@@ -134,7 +134,11 @@ impl TryFrom<Raw> for Exercise {
     fn try_from(r: Raw) -> Result<Self, ExerciseError> {
         let id = r.id.trim().to_string();
         let bad = |reason: String| ExerciseError {
-            id: if id.is_empty() { "(no id)".into() } else { id.clone() },
+            id: if id.is_empty() {
+                "(no id)".into()
+            } else {
+                id.clone()
+            },
             reason,
         };
         if !valid_id(&id) {
@@ -151,9 +155,7 @@ impl TryFrom<Raw> for Exercise {
         if r.options.is_some() && r.kind != "choice" {
             return Err(bad("`options` belong to choice exercises only".into()));
         }
-        let answer = r
-            .answer
-            .ok_or_else(|| bad("there is no `answer`".into()))?;
+        let answer = r.answer.ok_or_else(|| bad("there is no `answer`".into()))?;
         let spec = match r.kind.as_str() {
             "numeric" => Spec::Numeric(numeric(&answer).map_err(bad)?),
             "choice" => Spec::Choice(choice(r.options.unwrap_or_default(), &answer).map_err(bad)?),
@@ -179,50 +181,54 @@ impl TryFrom<Raw> for Exercise {
 }
 
 fn numeric(answer: &Value) -> Result<Numeric, String> {
-    let (value, unit, tolerance, units) = match answer {
-        Value::Object(m) => {
-            for k in m.keys() {
-                if !matches!(k.as_str(), "value" | "unit" | "tolerance" | "units") {
-                    return Err(format!(
-                        "unknown field `answer.{k}` (expected value, unit, tolerance, units)"
-                    ));
+    let (value, unit, tolerance, units) =
+        match answer {
+            Value::Object(m) => {
+                for k in m.keys() {
+                    if !matches!(k.as_str(), "value" | "unit" | "tolerance" | "units") {
+                        return Err(format!(
+                            "unknown field `answer.{k}` (expected value, unit, tolerance, units)"
+                        ));
+                    }
                 }
+                let value = m
+                    .get("value")
+                    .and_then(Value::as_f64)
+                    .ok_or("`answer.value` must be a number")?;
+                let unit = match m.get("unit") {
+                    None | Some(Value::Null) => None,
+                    Some(Value::String(u)) => Some(u.trim().to_string()),
+                    Some(_) => return Err("`answer.unit` must be text".into()),
+                };
+                let units = match m.get("units") {
+                    None | Some(Value::Null) => None,
+                    Some(Value::Array(a)) => Some(
+                        a.iter()
+                            .map(|u| u.as_str().map(|s| s.trim().to_string()))
+                            .collect::<Option<Vec<_>>>()
+                            .ok_or("`answer.units` must be a list of unit names")?,
+                    ),
+                    Some(_) => return Err("`answer.units` must be a list of unit names".into()),
+                };
+                (value, unit, m.get("tolerance").cloned(), units)
             }
-            let value = m
-                .get("value")
-                .and_then(Value::as_f64)
-                .ok_or("`answer.value` must be a number")?;
-            let unit = match m.get("unit") {
-                None | Some(Value::Null) => None,
-                Some(Value::String(u)) => Some(u.trim().to_string()),
-                Some(_) => return Err("`answer.unit` must be text".into()),
-            };
-            let units = match m.get("units") {
-                None | Some(Value::Null) => None,
-                Some(Value::Array(a)) => Some(
-                    a.iter()
-                        .map(|u| u.as_str().map(|s| s.trim().to_string()))
-                        .collect::<Option<Vec<_>>>()
-                        .ok_or("`answer.units` must be a list of unit names")?,
-                ),
-                Some(_) => return Err("`answer.units` must be a list of unit names".into()),
-            };
-            (value, unit, m.get("tolerance").cloned(), units)
-        }
-        Value::String(s) => {
-            // Shorthand: "1.2 rad".
-            let q = crate::answers::quantity::parse_exact(s, &[])
-                .map_err(|e| format!("`answer` {e}"))?;
-            let unit = s
-                .trim()
-                .split_once(char::is_whitespace)
-                .map(|(_, u)| u.trim().to_string())
-                .filter(|_| q.1.is_some());
-            (q.0, unit, None, None)
-        }
-        Value::Number(n) => (n.as_f64().unwrap_or(f64::NAN), None, None, None),
-        _ => return Err("a numeric `answer` is a number, \"1.2 rad\" or {value, unit, tolerance, units}".into()),
-    };
+            Value::String(s) => {
+                // Shorthand: "1.2 rad".
+                let q = crate::answers::quantity::parse_exact(s, &[])
+                    .map_err(|e| format!("`answer` {e}"))?;
+                let unit = s
+                    .trim()
+                    .split_once(char::is_whitespace)
+                    .map(|(_, u)| u.trim().to_string())
+                    .filter(|_| q.1.is_some());
+                (q.0, unit, None, None)
+            }
+            Value::Number(n) => (n.as_f64().unwrap_or(f64::NAN), None, None, None),
+            _ => return Err(
+                "a numeric `answer` is a number, \"1.2 rad\" or {value, unit, tolerance, units}"
+                    .into(),
+            ),
+        };
     if !value.is_finite() {
         return Err("`answer.value` must be a finite number".into());
     }
@@ -407,9 +413,10 @@ impl From<Exercise> for Raw {
                     "tolerance".into(),
                     match n.tolerance {
                         Tolerance::Absolute(t) => serde_json::json!(t),
-                        Tolerance::Relative(r) => {
-                            Value::String(format!("{}%", crate::answers::lex::canonical_number(r * 100.0)))
-                        }
+                        Tolerance::Relative(r) => Value::String(format!(
+                            "{}%",
+                            crate::answers::lex::canonical_number(r * 100.0)
+                        )),
                     },
                 );
                 if let Some(units) = n.units {
@@ -516,7 +523,8 @@ mod tests {
             let back = serde_json::to_value(&e).unwrap();
             assert_eq!(Exercise::from_value(back).unwrap(), e);
         }
-        let e = parse(json!({"id": "g", "kind": "numeric", "prompt": "p", "answer": "1.2 rad"})).unwrap();
+        let e = parse(json!({"id": "g", "kind": "numeric", "prompt": "p", "answer": "1.2 rad"}))
+            .unwrap();
         let Spec::Numeric(n) = e.spec else { panic!() };
         assert_eq!((n.value, n.unit.as_deref()), (1.2, Some("rad")));
         assert_eq!(n.tolerance, Tolerance::Relative(0.01));
@@ -525,18 +533,54 @@ mod tests {
     #[test]
     fn mistakes_are_named() {
         let cases = [
-            (json!({"id": "a", "kind": "numerc", "prompt": "p", "answer": 1}), "`kind` must be numeric, choice or text"),
-            (json!({"id": "a", "kind": "numeric", "prompt": "p"}), "no `answer`"),
-            (json!({"id": "a", "kind": "numeric", "prompt": "p", "answer": {"value": 1, "unit": "bananas"}}), "unknown unit `bananas`"),
-            (json!({"id": "a", "kind": "numeric", "prompt": "p", "answer": {"value": 1, "unit": "rad", "units": ["m"]}}), "unit `m` is a length, but the answer is an angle"),
-            (json!({"id": "a", "kind": "numeric", "prompt": "p", "answer": {"value": 1, "tolerance": -1}}), "must not be negative"),
-            (json!({"id": "a", "kind": "numeric", "prompt": "p", "answer": {"value": 1, "tolerance": "lots"}}), "percentage"),
-            (json!({"id": "a", "kind": "choice", "prompt": "p", "options": ["x"], "answer": "x"}), "at least two"),
-            (json!({"id": "a", "kind": "choice", "prompt": "p", "options": ["x", "y"], "answer": "z"}), "`z`, which is not an option id"),
-            (json!({"id": "a", "kind": "text", "prompt": "p", "answer": []}), "accepted form"),
-            (json!({"id": "a", "kind": "text", "prompt": "", "answer": "x"}), "prompt is empty"),
-            (json!({"id": "A b", "kind": "text", "prompt": "p", "answer": "x"}), "lower-case"),
-            (json!({"id": "a", "kind": "text", "prompt": "p", "answer": "x", "hint": ["typo"]}), "unknown field `hint`"),
+            (
+                json!({"id": "a", "kind": "numerc", "prompt": "p", "answer": 1}),
+                "`kind` must be numeric, choice or text",
+            ),
+            (
+                json!({"id": "a", "kind": "numeric", "prompt": "p"}),
+                "no `answer`",
+            ),
+            (
+                json!({"id": "a", "kind": "numeric", "prompt": "p", "answer": {"value": 1, "unit": "bananas"}}),
+                "unknown unit `bananas`",
+            ),
+            (
+                json!({"id": "a", "kind": "numeric", "prompt": "p", "answer": {"value": 1, "unit": "rad", "units": ["m"]}}),
+                "unit `m` is a length, but the answer is an angle",
+            ),
+            (
+                json!({"id": "a", "kind": "numeric", "prompt": "p", "answer": {"value": 1, "tolerance": -1}}),
+                "must not be negative",
+            ),
+            (
+                json!({"id": "a", "kind": "numeric", "prompt": "p", "answer": {"value": 1, "tolerance": "lots"}}),
+                "percentage",
+            ),
+            (
+                json!({"id": "a", "kind": "choice", "prompt": "p", "options": ["x"], "answer": "x"}),
+                "at least two",
+            ),
+            (
+                json!({"id": "a", "kind": "choice", "prompt": "p", "options": ["x", "y"], "answer": "z"}),
+                "`z`, which is not an option id",
+            ),
+            (
+                json!({"id": "a", "kind": "text", "prompt": "p", "answer": []}),
+                "accepted form",
+            ),
+            (
+                json!({"id": "a", "kind": "text", "prompt": "", "answer": "x"}),
+                "prompt is empty",
+            ),
+            (
+                json!({"id": "A b", "kind": "text", "prompt": "p", "answer": "x"}),
+                "lower-case",
+            ),
+            (
+                json!({"id": "a", "kind": "text", "prompt": "p", "answer": "x", "hint": ["typo"]}),
+                "unknown field `hint`",
+            ),
         ];
         for (v, want) in cases {
             let err = parse(v.clone()).unwrap_err();
@@ -548,7 +592,8 @@ mod tests {
     #[test]
     fn custom_units_convert() {
         let e = parse(json!({"id": "grid", "kind": "numeric", "prompt": "p",
-            "answer": {"value": 7, "unit": "m", "units": ["cm", "step = 1 m"]}})).unwrap();
+            "answer": {"value": 7, "unit": "m", "units": ["cm", "step = 1 m"]}}))
+        .unwrap();
         let Spec::Numeric(n) = e.spec else { panic!() };
         let custom = n.custom_units().unwrap();
         assert_eq!(custom[0].0, "step");

@@ -24,11 +24,18 @@ fn course() -> HashMap<String, Vec<Exercise>> {
         }
         let front = |p: &Path| -> serde_json::Value {
             let text = std::fs::read_to_string(p).unwrap();
-            let yaml = text.split("\n---").next().unwrap().trim_start_matches("---\n");
+            let yaml = text
+                .split("\n---")
+                .next()
+                .unwrap()
+                .trim_start_matches("---\n");
             let v: serde_norway::Value = serde_norway::from_str(yaml).unwrap();
             serde_json::to_value(v).unwrap()
         };
-        let stage_slug = front(&dir.join("stage.md"))["slug"].as_str().unwrap().to_string();
+        let stage_slug = front(&dir.join("stage.md"))["slug"]
+            .as_str()
+            .unwrap()
+            .to_string();
         for f in std::fs::read_dir(&dir).unwrap() {
             let p = f.unwrap().path();
             if p.file_name().unwrap() == "stage.md" {
@@ -41,7 +48,10 @@ fn course() -> HashMap<String, Vec<Exercise>> {
                 .iter()
                 .map(|e| Exercise::from_value(e.clone()).unwrap())
                 .collect();
-            out.insert(format!("{stage_slug}/{}", meta["slug"].as_str().unwrap()), list);
+            out.insert(
+                format!("{stage_slug}/{}", meta["slug"].as_str().unwrap()),
+                list,
+            );
         }
     }
     out
@@ -87,7 +97,10 @@ fn every_leak_form_is_caught_whatever_the_chunking() {
             let (hit, shown) = streamed(&ex, reply, size);
             assert_eq!(hit, whole, "{reply:?} in pieces of {size}: same verdict");
             if hit.is_some() {
-                assert!(!shown.contains(secret), "{reply:?}: {secret:?} was shown before the guard decided ({shown:?})");
+                assert!(
+                    !shown.contains(secret),
+                    "{reply:?}: {secret:?} was shown before the guard decided ({shown:?})"
+                );
             }
         }
         if whole.as_deref() == Some(*id) {
@@ -97,7 +110,11 @@ fn every_leak_form_is_caught_whatever_the_chunking() {
         }
     }
     let exercises: std::collections::HashSet<&str> = data::LEAKS.iter().map(|l| l.0).collect();
-    println!("leak forms caught: {caught} / {} over {} exercises", data::LEAKS.len(), exercises.len());
+    println!(
+        "leak forms caught: {caught} / {} over {} exercises",
+        data::LEAKS.len(),
+        exercises.len()
+    );
     for m in &missed {
         println!("  missed {m}");
     }
@@ -113,10 +130,18 @@ fn harmless_replies_from_the_lessons_pass() {
         let ex: Vec<&Exercise> = c[*lesson].iter().collect();
         match Guard::check(&ex, reply) {
             None => passed += 1,
-            Some(h) => gagged.push(format!("{lesson}: {reply:?} -> {} by {} at {:?}", h.exercise, h.rule, &reply[h.start..h.end])),
+            Some(h) => gagged.push(format!(
+                "{lesson}: {reply:?} -> {} by {} at {:?}",
+                h.exercise,
+                h.rule,
+                &reply[h.start..h.end]
+            )),
         }
     }
-    println!("harmless replies passed: {passed} / {}", data::HARMLESS.len());
+    println!(
+        "harmless replies passed: {passed} / {}",
+        data::HARMLESS.len()
+    );
     for g in &gagged {
         println!("  gagged {g}");
     }

@@ -7,7 +7,9 @@ use chrono::{DateTime, Utc};
 use common::{Db, SharedClock, on_db};
 use tutor::exercise::Exercise;
 use tutor::retrieval::bm25::Passage;
-use tutor::turn::{AttemptSummary, Learner, Page, PageLesson, RepoError, Repository, Scope, Verdicts};
+use tutor::turn::{
+    AttemptSummary, Learner, Page, PageLesson, RepoError, Repository, Scope, Verdicts,
+};
 
 use crate::content::store as content;
 
@@ -65,7 +67,9 @@ impl Repository for SqlRepository {
         let Some(course) = course else {
             return Ok(None);
         };
-        let stages = content::stages(&self.db, &course.id).await.map_err(failed)?;
+        let stages = content::stages(&self.db, &course.id)
+            .await
+            .map_err(failed)?;
         let allowed: Vec<u64> = if learner.staff {
             stages.iter().map(|s| s.position.max(0) as u64).collect()
         } else {
@@ -92,16 +96,24 @@ impl Repository for SqlRepository {
         let (n, newest): (i64, Option<DateTime<Utc>>) = on_db!(&self.db, pool => sqlx::query_as(
             "SELECT COUNT(*), MAX(created_at) FROM content_chunk").fetch_one(pool).await)
         .map_err(failed)?;
-        Ok(format!("{n}:{}", newest.map(|t| t.timestamp_micros()).unwrap_or(0)))
+        Ok(format!(
+            "{n}:{}",
+            newest.map(|t| t.timestamp_micros()).unwrap_or(0)
+        ))
     }
 
     async fn passages(&self) -> Result<Vec<Passage>, RepoError> {
-        let rows: Vec<ChunkRow> = on_db!(&self.db, pool => sqlx::query_as(CHUNKS).fetch_all(pool).await)
-            .map_err(failed)?;
+        let rows: Vec<ChunkRow> =
+            on_db!(&self.db, pool => sqlx::query_as(CHUNKS).fetch_all(pool).await)
+                .map_err(failed)?;
         Ok(rows.into_iter().map(passage).collect())
     }
 
-    async fn page_lesson(&self, scope: &Scope, page: &Page) -> Result<Option<PageLesson>, RepoError> {
+    async fn page_lesson(
+        &self,
+        scope: &Scope,
+        page: &Page,
+    ) -> Result<Option<PageLesson>, RepoError> {
         let (Some(stage), Some(lesson)) = (&page.stage, &page.lesson) else {
             return Ok(None);
         };
@@ -117,9 +129,10 @@ impl Repository for SqlRepository {
             return Ok(None);
         }
         let sql = format!("{CHUNKS} WHERE c.lesson_id = $1 ORDER BY c.position LIMIT 3");
-        let rows: Vec<ChunkRow> = on_db!(&self.db, pool => sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
+        let rows: Vec<ChunkRow> =
+            on_db!(&self.db, pool => sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
             .bind(&lesson_id).fetch_all(pool).await)
-        .map_err(failed)?;
+            .map_err(failed)?;
         Ok(Some(PageLesson {
             lesson_id,
             passages: rows.into_iter().map(passage).collect(),
@@ -129,7 +142,11 @@ impl Repository for SqlRepository {
     async fn exercises_of(&self, lesson_ids: &[String]) -> Result<Vec<Exercise>, RepoError> {
         let mut out = Vec::new();
         for id in lesson_ids {
-            out.extend(content::exercises_of_lesson(&self.db, id).await.map_err(failed)?);
+            out.extend(
+                content::exercises_of_lesson(&self.db, id)
+                    .await
+                    .map_err(failed)?,
+            );
         }
         Ok(out)
     }
@@ -137,17 +154,27 @@ impl Repository for SqlRepository {
     async fn exercises(&self, ids: &[String]) -> Result<Vec<Exercise>, RepoError> {
         let mut out = Vec::new();
         for id in ids {
-            if let Some((e, _)) = content::exercise_by_id(&self.db, id).await.map_err(failed)? {
+            if let Some((e, _)) = content::exercise_by_id(&self.db, id)
+                .await
+                .map_err(failed)?
+            {
                 out.push(e);
             }
         }
         Ok(out)
     }
 
-    async fn attempts(&self, learner: &Learner, exercise_ids: &[String]) -> Result<Vec<AttemptSummary>, RepoError> {
+    async fn attempts(
+        &self,
+        learner: &Learner,
+        exercise_ids: &[String],
+    ) -> Result<Vec<AttemptSummary>, RepoError> {
         let mut out = Vec::new();
         for id in exercise_ids {
-            for a in content::attempts(&self.db, &learner.id, id).await.map_err(failed)? {
+            for a in content::attempts(&self.db, &learner.id, id)
+                .await
+                .map_err(failed)?
+            {
                 out.push(AttemptSummary {
                     exercise_id: a.exercise_id,
                     answer: a.answer,

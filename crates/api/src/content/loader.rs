@@ -90,8 +90,8 @@ fn exercises(path: &Path, raw: Vec<serde_norway::Value>) -> Result<Vec<Exercise>
     };
     let mut out = Vec::new();
     for (i, v) in raw.into_iter().enumerate() {
-        let json = serde_json::to_value(&v)
-            .map_err(|e| invalid(format!("exercise {}: {e}", i + 1)))?;
+        let json =
+            serde_json::to_value(&v).map_err(|e| invalid(format!("exercise {}: {e}", i + 1)))?;
         out.push(Exercise::from_value(json).map_err(|e| invalid(e.to_string()))?);
     }
     tutor::exercise::check_all(&out).map_err(|e| invalid(e.to_string()))?;
@@ -306,7 +306,10 @@ mod tests {
             ),
         ];
         let err = from_files(files).unwrap_err().to_string();
-        assert_eq!(err, "c/01-a/01-x.md: exercise `drift`: unknown unit `furlongs`");
+        assert_eq!(
+            err,
+            "c/01-a/01-x.md: exercise `drift`: unknown unit `furlongs`"
+        );
     }
 
     #[test]

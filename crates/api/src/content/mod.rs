@@ -57,7 +57,11 @@ impl PublicExercise {
             ),
             Spec::Text(_) => (None, Vec::new(), false),
         };
-        let shown = if solved { e.hints.len() } else { wrong.min(e.hints.len()) };
+        let shown = if solved {
+            e.hints.len()
+        } else {
+            wrong.min(e.hints.len())
+        };
         PublicExercise {
             id: e.id.clone(),
             kind: e.kind().into(),

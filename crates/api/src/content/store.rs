@@ -367,7 +367,11 @@ pub async fn attempts(db: &Db, user_id: &str, exercise_id: &str) -> sqlx::Result
 }
 
 /// A user's attempts at every exercise of a course, oldest first.
-pub async fn attempts_in_course(db: &Db, user_id: &str, course_id: &str) -> sqlx::Result<Vec<Attempt>> {
+pub async fn attempts_in_course(
+    db: &Db,
+    user_id: &str,
+    course_id: &str,
+) -> sqlx::Result<Vec<Attempt>> {
     on_db!(db, pool => sqlx::query_as::<_, Attempt>(
         "SELECT a.id, a.user_id, a.exercise_id, a.answer, a.correct, a.created_at FROM exercise_attempt a
          JOIN exercise e ON e.id = a.exercise_id JOIN lesson l ON l.id = e.lesson_id JOIN stage s ON s.id = l.stage_id

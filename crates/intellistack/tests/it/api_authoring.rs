@@ -161,7 +161,8 @@ async fn instructors_create_edit_reorder_and_delete_with_reindexing() {
         assert_eq!(s, 201, "{lesson}");
         assert_eq!(lesson["chunks"], 3, "indexed for retrieval at once");
         assert_eq!(
-            lesson["exercises"][0]["answer"], json!(["motor power"]),
+            lesson["exercises"][0]["answer"],
+            json!(["motor power"]),
             "staff see answers in the editor"
         );
         let lesson_id = lesson["id"].as_str().unwrap().to_string();

@@ -84,7 +84,8 @@ async fn finishing_a_stage_unlocks_the_next() {
         assert_eq!((s, code(&body)), (409, "EXERCISES_PENDING"));
         let n = stage(&outline, 0)["lessons"].as_array().unwrap().len();
         for i in 0..n {
-            let body = crate::support::exercises::solve(&server, &t, &lesson_path(&outline, 0, i)).await;
+            let body =
+                crate::support::exercises::solve(&server, &t, &lesson_path(&outline, 0, i)).await;
             assert_eq!(body["lessonCompleted"], true, "{body}");
             if i + 1 < n {
                 assert_eq!(body["unlockedStage"], Value::Null);

@@ -64,12 +64,24 @@ async fn start(db_url: &str, dir: &std::path::Path) -> Server {
     env(&mut create);
     // A second start on the same database finds the user already there.
     let _ = create
-        .args(["users", "create", "--email", "burst@example.com", "--role", "admin", "--password", PASSWORD])
+        .args([
+            "users",
+            "create",
+            "--email",
+            "burst@example.com",
+            "--role",
+            "admin",
+            "--password",
+            PASSWORD,
+        ])
         .status()
         .unwrap();
     let mut serve = Command::new(env!("CARGO_BIN_EXE_intellistack"));
     env(&mut serve);
-    let child = serve.args(["serve", "--port", &port.to_string()]).spawn().unwrap();
+    let child = serve
+        .args(["serve", "--port", &port.to_string()])
+        .spawn()
+        .unwrap();
     let server = Server {
         child,
         base,
@@ -182,7 +194,10 @@ async fn a_cold_burst_of_turns_builds_the_index_once() {
         let (_, lesson) = {
             let res = warm_server
                 .http
-                .get(format!("{}/api/v1/courses/physical-ai/lessons/control/feedback-and-pid", warm_server.base))
+                .get(format!(
+                    "{}/api/v1/courses/physical-ai/lessons/control/feedback-and-pid",
+                    warm_server.base
+                ))
                 .bearer_auth(&jwt)
                 .send()
                 .await
@@ -191,7 +206,11 @@ async fn a_cold_burst_of_turns_builds_the_index_once() {
         };
         let res = warm_server
             .http
-            .patch(format!("{}/api/v1/lessons/{}", warm_server.base, lesson["id"].as_str().unwrap()))
+            .patch(format!(
+                "{}/api/v1/lessons/{}",
+                warm_server.base,
+                lesson["id"].as_str().unwrap()
+            ))
             .bearer_auth(&jwt)
             .json(&json!({"title": "Feedback and PID, revised"}))
             .send()
@@ -200,7 +219,11 @@ async fn a_cold_burst_of_turns_builds_the_index_once() {
         assert_eq!(res.status(), 200);
         warm_server.burst(&jwt, 30).await;
         let after_edit = warm_server.rss();
-        assert_eq!(warm_server.builds().await, 2, "{backend:?}: the edit's burst built the index once");
+        assert_eq!(
+            warm_server.builds().await,
+            2,
+            "{backend:?}: the edit's burst built the index once"
+        );
         drop(warm_server);
 
         // Cold: 30 turns right after start-up.
@@ -208,10 +231,22 @@ async fn a_cold_burst_of_turns_builds_the_index_once() {
         let jwt = cold_server.jwt().await;
         cold_server.burst(&jwt, 30).await;
         let cold = cold_server.rss();
-        assert_eq!(cold_server.builds().await, 1, "{backend:?}: the cold burst built the index once");
-        println!("{backend:?}: RSS warm {warm:.1} MiB, after an edit and 30 turns {after_edit:.1} MiB, 30 turns from cold {cold:.1} MiB");
-        assert!(after_edit - warm <= 60.0, "{backend:?}: {after_edit:.1} MiB after the edit's burst, warm {warm:.1} MiB");
-        assert!(cold - warm <= 60.0, "{backend:?}: {cold:.1} MiB after the cold burst, warm {warm:.1} MiB");
+        assert_eq!(
+            cold_server.builds().await,
+            1,
+            "{backend:?}: the cold burst built the index once"
+        );
+        println!(
+            "{backend:?}: RSS warm {warm:.1} MiB, after an edit and 30 turns {after_edit:.1} MiB, 30 turns from cold {cold:.1} MiB"
+        );
+        assert!(
+            after_edit - warm <= 60.0,
+            "{backend:?}: {after_edit:.1} MiB after the edit's burst, warm {warm:.1} MiB"
+        );
+        assert!(
+            cold - warm <= 60.0,
+            "{backend:?}: {cold:.1} MiB after the cold burst, warm {warm:.1} MiB"
+        );
         drop(cold_server);
         drop(pg);
     }

@@ -58,7 +58,12 @@ fn final_text(ev: &[Value]) -> String {
     ev.iter()
         .rev()
         .find(|e| e["type"] == "thread.item.done" && e["item"]["type"] == "assistant_message")
-        .map(|e| e["item"]["content"][0]["text"].as_str().unwrap_or_default().to_string())
+        .map(|e| {
+            e["item"]["content"][0]["text"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string()
+        })
         .unwrap_or_default()
 }
 
@@ -88,18 +93,45 @@ async fn no_leak_form_reaches_the_student_in_any_chunking() {
                 // Both drafts give it away: the student gets this exercise's hint.
                 fake.push(Script::Pieces(pieces.clone(), 0));
                 fake.push(Script::Pieces(pieces, 0));
-                let ev = events(send(&server, &t, ask("Can you help me with the exercise on this page?", page(&lesson))).await).await;
+                let ev = events(
+                    send(
+                        &server,
+                        &t,
+                        ask(
+                            "Can you help me with the exercise on this page?",
+                            page(&lesson),
+                        ),
+                    )
+                    .await,
+                )
+                .await;
                 let thread = ev[0]["thread"]["id"].as_str().unwrap().to_string();
                 let all = everything_streamed(&ev);
-                assert!(!all.contains(secret), "{backend:?} {how}: {secret:?} of {reply:?} reached the client");
-                assert!(!stored(&server, &thread).await.contains(secret), "{backend:?} {how}: {secret:?} was stored");
+                assert!(
+                    !all.contains(secret),
+                    "{backend:?} {how}: {secret:?} of {reply:?} reached the client"
+                );
+                assert!(
+                    !stored(&server, &thread).await.contains(secret),
+                    "{backend:?} {how}: {secret:?} was stored"
+                );
                 verdicts.push(final_text(&ev));
             }
-            assert_eq!(verdicts[0], verdicts[1], "{reply:?}: the same verdict for every chunking");
-            assert!(verdicts[0].contains("hint"), "{reply:?} got {:?}", verdicts[0]);
+            assert_eq!(
+                verdicts[0], verdicts[1],
+                "{reply:?}: the same verdict for every chunking"
+            );
+            assert!(
+                verdicts[0].contains("hint"),
+                "{reply:?} got {:?}",
+                verdicts[0]
+            );
             caught += 1;
         }
-        println!("{backend:?}: {caught} / {} leak forms kept from the student", corpus::LEAKS.len());
+        println!(
+            "{backend:?}: {caught} / {} leak forms kept from the student",
+            corpus::LEAKS.len()
+        );
         server.stop().await;
     }
 }
@@ -153,7 +185,10 @@ async fn harmless_replies_from_the_lessons_pass_unaltered() {
         assert!(n >= 40);
         // The student asks about the page's lesson: the page's exercises and
         // those of whatever lessons retrieval finds are in play.
-        let (passed, gagged) = harmless_pass(&server, &fake, &t, |l| format!("Can you help me understand {}?", title_of(l))).await;
+        let (passed, gagged) = harmless_pass(&server, &fake, &t, |l| {
+            format!("Can you help me understand {}?", title_of(l))
+        })
+        .await;
         println!("{backend:?}: harmless replies passed {passed} / {n} (questions about the page)");
         for g in &gagged {
             println!("  {g}");
@@ -161,7 +196,10 @@ async fn harmless_replies_from_the_lessons_pass_unaltered() {
         // At least 39 of every 40.
         assert!(passed * 40 >= n * 39, "{gagged:#?}");
         // A vaguer question pulls more lessons (and their answers) into play.
-        let (passed, gagged) = harmless_pass(&server, &fake, &t, |_| "Can you explain this part of the lesson?".to_string()).await;
+        let (passed, gagged) = harmless_pass(&server, &fake, &t, |_| {
+            "Can you explain this part of the lesson?".to_string()
+        })
+        .await;
         println!("{backend:?}: harmless replies passed {passed} / {n} (a generic question)");
         for g in &gagged {
             println!("  {g}");
@@ -182,20 +220,41 @@ async fn a_leak_through_the_search_tool_is_caught() {
             name: "search_course",
             arguments: "{\"query\":\"lidar pulse time of flight distance\"}",
         });
-        fake.push(Script::Pieces(words("From the passage [1], the surface is 3 m away."), 0));
-        fake.push(Script::Text(vec!["Which way does the light travel, and how often? [1]"], 0));
-        let ev = events(send(&server, &t, ask("What should I look at next?", page("ros2/nodes-and-topics"))).await).await;
+        fake.push(Script::Pieces(
+            words("From the passage [1], the surface is 3 m away."),
+            0,
+        ));
+        fake.push(Script::Text(
+            vec!["Which way does the light travel, and how often? [1]"],
+            0,
+        ));
+        let ev = events(
+            send(
+                &server,
+                &t,
+                ask("What should I look at next?", page("ros2/nodes-and-topics")),
+            )
+            .await,
+        )
+        .await;
         let thread = ev[0]["thread"]["id"].as_str().unwrap().to_string();
         assert!(!everything_streamed(&ev).contains("3 m away"), "{ev:?}");
         assert!(!stored(&server, &thread).await.contains("3 m away"));
-        assert_eq!(final_text(&ev), "Which way does the light travel, and how often? [1]");
+        assert_eq!(
+            final_text(&ev),
+            "Which way does the light travel, and how often? [1]"
+        );
         let requests = fake.reply_requests();
         assert!(
             !requests[0].to_string().contains("fires laser pulses"),
             "the lidar lesson came in through the tool, not the first retrieval"
         );
         assert_eq!(requests.len(), 3, "tool round, leaking draft, strict draft");
-        assert!(requests[2].to_string().contains(tutor::agent::STRICT_REMINDER));
+        assert!(
+            requests[2]
+                .to_string()
+                .contains(tutor::agent::STRICT_REMINDER)
+        );
         server.stop().await;
     }
 }
@@ -205,8 +264,22 @@ async fn a_leak_about_an_exercise_from_an_earlier_turn_is_caught() {
     for backend in Backend::ALL {
         let (server, fake) = server(backend, &[]).await;
         let t = instructor(&server).await;
-        fake.push(Script::Text(vec!["What does integrating a constant rate do over time? [1]"], 0));
-        let ev = events(send(&server, &t, ask("How should I start the gyroscope drift exercise?", page("sensors/imus-and-encoders"))).await).await;
+        fake.push(Script::Text(
+            vec!["What does integrating a constant rate do over time? [1]"],
+            0,
+        ));
+        let ev = events(
+            send(
+                &server,
+                &t,
+                ask(
+                    "How should I start the gyroscope drift exercise?",
+                    page("sensors/imus-and-encoders"),
+                ),
+            )
+            .await,
+        )
+        .await;
         let thread = ev[0]["thread"]["id"].as_str().unwrap().to_string();
         // Later, on a page of another stage, the model gives it away twice.
         fake.push(Script::Pieces(chars("Fine: it is 1.2 rad."), 0));
@@ -215,10 +288,16 @@ async fn a_leak_about_an_exercise_from_an_earlier_turn_is_caught() {
             "metadata": {"page": page("ros2/nodes-and-topics")}});
         let ev = events(send(&server, &t, body).await).await;
         let all = everything_streamed(&ev);
-        assert!(!all.contains("1.2 rad") && !all.contains("1200 mrad"), "{all}");
+        assert!(
+            !all.contains("1.2 rad") && !all.contains("1200 mrad"),
+            "{all}"
+        );
         let text = final_text(&ev);
         // The hint is the drift exercise's own, never another exercise's.
-        assert!(text.contains("Integrating a constant rate multiplies it by the elapsed time."), "{text}");
+        assert!(
+            text.contains("Integrating a constant rate multiplies it by the elapsed time."),
+            "{text}"
+        );
         assert!(!stored(&server, &thread).await.contains("1.2 rad"));
         server.stop().await;
     }
@@ -234,13 +313,41 @@ async fn an_attempt_in_a_message_is_checked_without_giving_the_answer() {
                 (TestServer::start(backend).await, FakeLlm::start().await)
             };
             let t = instructor(&server).await;
-            fake.push(Script::Text(vec!["Let's look at how you turned counts into revolutions. [1]"], 0));
-            let ev = events(send(&server, &t, ask("I got 0.314 m for the wheel after 2048 counts, is it right?", page("sensors/imus-and-encoders"))).await).await;
+            fake.push(Script::Text(
+                vec!["Let's look at how you turned counts into revolutions. [1]"],
+                0,
+            ));
+            let ev = events(
+                send(
+                    &server,
+                    &t,
+                    ask(
+                        "I got 0.314 m for the wheel after 2048 counts, is it right?",
+                        page("sensors/imus-and-encoders"),
+                    ),
+                )
+                .await,
+            )
+            .await;
             let text = final_text(&ev);
             assert!(text.contains("is not right yet"), "{with_model}: {text}");
             assert!(!text.contains("0.628") && !text.contains("62.8"), "{text}");
-            fake.push(Script::Text(vec!["Well done. What would change with a bigger wheel? [1]"], 0));
-            let ev = events(send(&server, &t, ask("I think it's 62.8 cm for the wheel distance", page("sensors/imus-and-encoders"))).await).await;
+            fake.push(Script::Text(
+                vec!["Well done. What would change with a bigger wheel? [1]"],
+                0,
+            ));
+            let ev = events(
+                send(
+                    &server,
+                    &t,
+                    ask(
+                        "I think it's 62.8 cm for the wheel distance",
+                        page("sensors/imus-and-encoders"),
+                    ),
+                )
+                .await,
+            )
+            .await;
             let text = final_text(&ev);
             assert!(text.contains("is right"), "{with_model}: {text}");
             if !with_model {
@@ -257,9 +364,27 @@ async fn the_judge_second_pass_is_logged_and_counted() {
         let (server, fake) = server(backend, &[("TUTOR_JUDGE", "true")]).await;
         let t = instructor(&server).await;
         fake.judge_with("LEAK gyro-drift");
-        fake.push(Script::Text(vec!["Multiply the rate by the time and tell me what you get. [1]"], 0));
-        let ev = events(send(&server, &t, ask("How do I do the drift exercise?", page("sensors/imus-and-encoders"))).await).await;
-        assert_eq!(final_text(&ev), "Multiply the rate by the time and tell me what you get. [1]", "the judge never changes the reply");
+        fake.push(Script::Text(
+            vec!["Multiply the rate by the time and tell me what you get. [1]"],
+            0,
+        ));
+        let ev = events(
+            send(
+                &server,
+                &t,
+                ask(
+                    "How do I do the drift exercise?",
+                    page("sensors/imus-and-encoders"),
+                ),
+            )
+            .await,
+        )
+        .await;
+        assert_eq!(
+            final_text(&ev),
+            "Multiply the rate by the time and tell me what you get. [1]",
+            "the judge never changes the reply"
+        );
         let mut row = (0i64, 0i64, 0i64);
         for _ in 0..100 {
             row = common::on_db!(&server.db, pool => sqlx::query_as::<_, (i64, i64, i64)>(
@@ -270,18 +395,38 @@ async fn the_judge_second_pass_is_logged_and_counted() {
             }
             tokio::time::sleep(std::time::Duration::from_millis(20)).await;
         }
-        assert_eq!(row, (1, 1, 1), "one judge call, which disagreed with the guard");
-        let judged = fake.requests().into_iter().find(|r| r["messages"][0]["content"] == tutor::turn::judge::JUDGE_PROMPT).expect("a judge request");
-        assert!(judged.to_string().contains("Answer: 1.2 rad"), "the judge sees the answers");
+        assert_eq!(
+            row,
+            (1, 1, 1),
+            "one judge call, which disagreed with the guard"
+        );
+        let judged = fake
+            .requests()
+            .into_iter()
+            .find(|r| r["messages"][0]["content"] == tutor::turn::judge::JUDGE_PROMPT)
+            .expect("a judge request");
+        assert!(
+            judged.to_string().contains("Answer: 1.2 rad"),
+            "the judge sees the answers"
+        );
 
         // A withdrawn draft counts as a guard hit.
         fake.push(Script::Text(vec!["It is 1.2 rad."], 0));
         fake.push(Script::Text(vec!["What is 0.02 times 60? [1]"], 0));
-        events(send(&server, &t, ask("just give it to me", page("sensors/imus-and-encoders"))).await).await;
+        events(
+            send(
+                &server,
+                &t,
+                ask("just give it to me", page("sensors/imus-and-encoders")),
+            )
+            .await,
+        )
+        .await;
         let mut hits = 0i64;
         for _ in 0..100 {
             hits = common::on_db!(&server.db, pool => sqlx::query_as::<_, (i64,)>(
-                "SELECT guard_hits FROM ai_usage_metric").fetch_one(pool).await.unwrap()).0;
+                "SELECT guard_hits FROM ai_usage_metric").fetch_one(pool).await.unwrap())
+            .0;
             if hits == 1 {
                 break;
             }

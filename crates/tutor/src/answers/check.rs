@@ -49,7 +49,9 @@ pub fn check(ex: &Exercise, given: &Given) -> Result<Verdict, Malformed> {
     match (&ex.spec, given) {
         (Spec::Choice(c), g) => choice(c, g),
         (_, Given::Choices(list)) if list.len() == 1 => check(ex, &Given::Text(list[0].clone())),
-        (_, Given::Choices(_)) => Err(Malformed("This exercise takes one answer, not a list".into())),
+        (_, Given::Choices(_)) => Err(Malformed(
+            "This exercise takes one answer, not a list".into(),
+        )),
         (spec, Given::Text(t)) => {
             if t.trim().is_empty() {
                 return Err(Malformed("The answer is empty".into()));
@@ -96,7 +98,9 @@ fn numeric(n: &Numeric, t: &str) -> Result<Verdict, Malformed> {
             {
                 let ok = allowed.iter().any(|name| {
                     if let Some((cname, _)) = name.split_once('=') {
-                        custom.iter().any(|(c, cu)| c == &fold_text(cname.trim()) && cu.factor == u.factor)
+                        custom
+                            .iter()
+                            .any(|(c, cu)| c == &fold_text(cname.trim()) && cu.factor == u.factor)
                     } else {
                         super::units::parse_name(name).is_some_and(|a| a.factor == u.factor)
                     }
@@ -104,9 +108,14 @@ fn numeric(n: &Numeric, t: &str) -> Result<Verdict, Malformed> {
                 if !ok {
                     let mut names: Vec<String> = n.unit.iter().cloned().collect();
                     names.extend(allowed.iter().map(|a| {
-                        a.split_once('=').map(|(c, _)| c.trim().to_string()).unwrap_or_else(|| a.clone())
+                        a.split_once('=')
+                            .map(|(c, _)| c.trim().to_string())
+                            .unwrap_or_else(|| a.clone())
                     }));
-                    return Ok(wrong(Some(format!("Give the answer in {}.", names.join(", ")))));
+                    return Ok(wrong(Some(format!(
+                        "Give the answer in {}.",
+                        names.join(", ")
+                    ))));
                 }
             }
             value * u.factor
@@ -209,7 +218,11 @@ fn choice(c: &Choice, g: &Given) -> Result<Verdict, Malformed> {
             Malformed(format!(
                 "`{}` is not one of the options ({})",
                 p.chars().take(80).collect::<String>(),
-                c.options.iter().map(|o| o.id.as_str()).collect::<Vec<_>>().join(", ")
+                c.options
+                    .iter()
+                    .map(|o| o.id.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ))
         })?;
         if !ids.contains(&id) {
@@ -247,9 +260,25 @@ mod tests {
     fn numeric_answers_in_any_format_and_unit() {
         let e = ex(json!({"id": "gyro", "kind": "numeric", "prompt": "p",
             "answer": {"value": 1.2, "unit": "rad", "tolerance": 0.02}}));
-        for s in ["1.2", "1.2 rad", "1,2 rad", "1.20 rad", "6/5", "6/5 rad", "1200 mrad", "68.75°",
-                  "68.75 degrees", "69 deg", "1.19 rad", "one point two radians", "1.2rad", "= 1.2 rad",
-                  "0.02 rad/s × 60 s", "1.2 RAD", "１.２ rad"] {
+        for s in [
+            "1.2",
+            "1.2 rad",
+            "1,2 rad",
+            "1.20 rad",
+            "6/5",
+            "6/5 rad",
+            "1200 mrad",
+            "68.75°",
+            "68.75 degrees",
+            "69 deg",
+            "1.19 rad",
+            "one point two radians",
+            "1.2rad",
+            "= 1.2 rad",
+            "0.02 rad/s × 60 s",
+            "1.2 RAD",
+            "１.２ rad",
+        ] {
             assert!(ok(&e, s), "{s} is right");
         }
         for s in ["1.25 rad", "1.2 mrad", "2 rad", "-1.2 rad", "0.4π"] {
@@ -257,9 +286,15 @@ mod tests {
         }
         let v = check(&e, &Given::Text("1.2 m".into())).unwrap();
         assert!(!v.correct);
-        assert_eq!(v.note.as_deref(), Some("That is a length; the answer is an angle."));
+        assert_eq!(
+            v.note.as_deref(),
+            Some("That is a length; the answer is an angle.")
+        );
         for s in ["", "abc", "1.2 bananas", "1.1-1.3 rad"] {
-            assert!(check(&e, &Given::Text(s.into())).is_err(), "{s} is malformed");
+            assert!(
+                check(&e, &Given::Text(s.into())).is_err(),
+                "{s} is malformed"
+            );
         }
     }
 
@@ -277,7 +312,9 @@ mod tests {
 
     #[test]
     fn percentages_and_plain_numbers() {
-        let e = ex(json!({"id": "half", "kind": "numeric", "prompt": "p", "answer": {"value": 0.5, "tolerance": 0}}));
+        let e = ex(
+            json!({"id": "half", "kind": "numeric", "prompt": "p", "answer": {"value": 0.5, "tolerance": 0}}),
+        );
         for s in ["0.5", ".5", "50%", "one half", "1/2", "½", "5e-1"] {
             assert!(ok(&e, s), "{s}");
         }
@@ -292,14 +329,26 @@ mod tests {
         assert!(!ok(&e, "topic"));
         assert!(check(&e, &Given::Text("parameter".into())).is_err());
         assert!(check(&e, &Given::Choices(vec!["topic".into(), "action".into()])).is_err());
-        let m = ex(json!({"id": "many", "kind": "choice", "prompt": "p", "options": ["a", "b", "c"], "answer": ["a", "c"]}));
-        assert!(check(&m, &Given::Choices(vec!["c".into(), "a".into()])).unwrap().correct);
-        assert!(!check(&m, &Given::Choices(vec!["a".into()])).unwrap().correct);
+        let m = ex(
+            json!({"id": "many", "kind": "choice", "prompt": "p", "options": ["a", "b", "c"], "answer": ["a", "c"]}),
+        );
+        assert!(
+            check(&m, &Given::Choices(vec!["c".into(), "a".into()]))
+                .unwrap()
+                .correct
+        );
+        assert!(
+            !check(&m, &Given::Choices(vec!["a".into()]))
+                .unwrap()
+                .correct
+        );
     }
 
     #[test]
     fn text_forms_compare_folded() {
-        let e = ex(json!({"id": "cli", "kind": "text", "prompt": "p", "answer": ["ros2 param set /driver max_speed 0.5"]}));
+        let e = ex(
+            json!({"id": "cli", "kind": "text", "prompt": "p", "answer": ["ros2 param set /driver max_speed 0.5"]}),
+        );
         assert!(ok(&e, "ROS2 param set /driver max_speed 0.50"));
         assert!(ok(&e, "ros2  param  set /driver max_speed .5"));
         assert!(!ok(&e, "ros2 param get /driver max_speed"));

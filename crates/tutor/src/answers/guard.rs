@@ -79,56 +79,214 @@ const VERDICT_AHEAD: usize = 6;
 const LEFT: usize = 8;
 
 /// Words that only function (articles, pronouns): not content.
-const STOP: &[&str] = &["a", "an", "the", "of", "to", "in", "on", "it", "is", "and", "or", "by", "for"];
+const STOP: &[&str] = &[
+    "a", "an", "the", "of", "to", "in", "on", "it", "is", "and", "or", "by", "for",
+];
 
 /// Labels every numeric answer has.
 const GENERIC_NAMES: &[&str] = &[
-    "answer", "result", "solution", "youget", "yougot", "youdget", "youllget", "youshouldget",
-    "get", "gives", "giving", "equals", "comesto", "comesoutto", "worksoutto", "outputs",
-    "itcomesto", "respuesta", "reponse", "antwort", "resultado", "resultat", "ergebnis",
-    "value", "total",
+    "answer",
+    "result",
+    "solution",
+    "youget",
+    "yougot",
+    "youdget",
+    "youllget",
+    "youshouldget",
+    "get",
+    "gives",
+    "giving",
+    "equals",
+    "comesto",
+    "comesoutto",
+    "worksoutto",
+    "outputs",
+    "itcomesto",
+    "respuesta",
+    "reponse",
+    "antwort",
+    "resultado",
+    "resultat",
+    "ergebnis",
+    "value",
+    "total",
 ];
 
 /// Words between a name and its value that change nothing.
 const FILLER: &[&str] = &[
-    "is", "are", "was", "be", "would", "will", "should", "equal", "equals", "of", "about", "around",
-    "roughly", "approximately", "approx", "exactly", "just", "then", "comes", "out", "to", "works",
-    "becomes", "it", "s", "final", "here", "now", "es", "est", "ist", "sera", "de", "vaut", "then",
-    "you", "so", "therefore", "thus", "nearly", "almost", "precisely", "simply", "that",
+    "is",
+    "are",
+    "was",
+    "be",
+    "would",
+    "will",
+    "should",
+    "equal",
+    "equals",
+    "of",
+    "about",
+    "around",
+    "roughly",
+    "approximately",
+    "approx",
+    "exactly",
+    "just",
+    "then",
+    "comes",
+    "out",
+    "to",
+    "works",
+    "becomes",
+    "it",
+    "s",
+    "final",
+    "here",
+    "now",
+    "es",
+    "est",
+    "ist",
+    "sera",
+    "de",
+    "vaut",
+    "then",
+    "you",
+    "so",
+    "therefore",
+    "thus",
+    "nearly",
+    "almost",
+    "precisely",
+    "simply",
+    "that",
 ];
 
 const APPROX: &[&str] = &[
-    "about", "around", "roughly", "approximately", "approx", "nearly", "almost", "circa", "ca",
-    "some", "aproximadamente", "unos", "unas", "environ", "etwa", "ungefahr", "close",
+    "about",
+    "around",
+    "roughly",
+    "approximately",
+    "approx",
+    "nearly",
+    "almost",
+    "circa",
+    "ca",
+    "some",
+    "aproximadamente",
+    "unos",
+    "unas",
+    "environ",
+    "etwa",
+    "ungefahr",
+    "close",
 ];
 
 /// Phrases (squeezed) that deliver a choice as a verdict when they come
 /// right before it.
 const STRONG_BEFORE: &[&str] = &[
-    "answeris", "answer", "answerwouldbe", "answershouldbe", "answerhere", "correctansweris",
-    "correctoptionis", "correctchoiceis", "rightansweris", "correctansweris", "answeris", "solutionis",
-    "respuestaes", "lareponseest", "reponseest", "antwortist", "gowith", "choose", "pick", "select",
-    "youshouldpick", "youshouldchoose", "youwant", "youneed", "youduse", "youwoulduse", "youdpick",
-    "youdchoose", "youdwant", "shoulduse", "shouldpick", "wouldpick", "wouldchoose", "raise",
-    "increase", "boost", "turnup", "bumpup", "gofor", "optfor", "youdgofor", "goingwith",
+    "answeris",
+    "answer",
+    "answerwouldbe",
+    "answershouldbe",
+    "answerhere",
+    "correctansweris",
+    "correctoptionis",
+    "correctchoiceis",
+    "rightansweris",
+    "correctansweris",
+    "answeris",
+    "solutionis",
+    "respuestaes",
+    "lareponseest",
+    "reponseest",
+    "antwortist",
+    "gowith",
+    "choose",
+    "pick",
+    "select",
+    "youshouldpick",
+    "youshouldchoose",
+    "youwant",
+    "youneed",
+    "youduse",
+    "youwoulduse",
+    "youdpick",
+    "youdchoose",
+    "youdwant",
+    "shoulduse",
+    "shouldpick",
+    "wouldpick",
+    "wouldchoose",
+    "raise",
+    "increase",
+    "boost",
+    "turnup",
+    "bumpup",
+    "gofor",
+    "optfor",
+    "youdgofor",
+    "goingwith",
 ];
 
 /// Weaker lead-ins: a verdict only when the sentence closes right after the
 /// option (`It's an action.`, `It is static, because…`).
 const WEAK_BEFORE: &[&str] = &[
-    "its", "itis", "itd", "itdbe", "itwouldbe", "itshouldbe", "thats", "thatis", "wouldbe",
-    "shouldbe", "is", "are", "use", "as", "publishitas", "publishedas", "want", "need",
-    "problemis", "issueis", "isan", "isa",
+    "its",
+    "itis",
+    "itd",
+    "itdbe",
+    "itwouldbe",
+    "itshouldbe",
+    "thats",
+    "thatis",
+    "wouldbe",
+    "shouldbe",
+    "is",
+    "are",
+    "use",
+    "as",
+    "publishitas",
+    "publishedas",
+    "want",
+    "need",
+    "problemis",
+    "issueis",
+    "isan",
+    "isa",
 ];
 
 /// Phrases after an option that make it a verdict.
 const AFTER: &[&str] = &[
-    "iscorrect", "isright", "istheanswer", "istheone", "isyouranswer", "isthecorrectanswer",
-    "istherightanswer", "istherightchoice", "isthebetterchoice", "isthebestchoice",
-    "isthecorrectchoice", "istheproblem", "istheissue", "isthewaytogo", "wins", "itis",
-    "isbetterhere", "isbest", "fitsbest", "istherightone", "isthebetterpick", "isthebestpick",
-    "isthebetteroption", "isthebestoption", "isthecorrectoption", "istherightoption",
-    "iswhatyouwant", "iswhatyouneed", "iswhatyoudwant", "iswhatyoudpick", "isthewaytodoit",
+    "iscorrect",
+    "isright",
+    "istheanswer",
+    "istheone",
+    "isyouranswer",
+    "isthecorrectanswer",
+    "istherightanswer",
+    "istherightchoice",
+    "isthebetterchoice",
+    "isthebestchoice",
+    "isthecorrectchoice",
+    "istheproblem",
+    "istheissue",
+    "isthewaytogo",
+    "wins",
+    "itis",
+    "isbetterhere",
+    "isbest",
+    "fitsbest",
+    "istherightone",
+    "isthebetterpick",
+    "isthebestpick",
+    "isthebetteroption",
+    "isthebestoption",
+    "isthecorrectoption",
+    "istherightoption",
+    "iswhatyouwant",
+    "iswhatyouneed",
+    "iswhatyoudwant",
+    "iswhatyoudpick",
+    "isthewaytodoit",
 ];
 
 fn is_stop(w: &str) -> bool {
@@ -251,7 +409,11 @@ impl Forms {
                 Kind::Word => numberish(t) || t.text == "half",
             };
             if starts_number {
-                need = if self.nums.is_empty() { TUPLE_AHEAD } else { NUMBER_AHEAD };
+                need = if self.nums.is_empty() {
+                    TUPLE_AHEAD
+                } else {
+                    NUMBER_AHEAD
+                };
             }
         }
         if t.kind != Kind::Sym {
@@ -267,7 +429,12 @@ impl Forms {
 
     /// The first match at token `i`, reading only `toks` (already cut to
     /// what `ahead` asked for).
-    fn at(&self, toks: &[Token], i: usize, phrase_start: bool) -> Option<(usize, usize, usize, &'static str)> {
+    fn at(
+        &self,
+        toks: &[Token],
+        i: usize,
+        phrase_start: bool,
+    ) -> Option<(usize, usize, usize, &'static str)> {
         if phrase_start || toks[i].is_sym('(') {
             if let Some(m) = self.numeric_at(toks, i, phrase_start) {
                 return Some(m);
@@ -279,7 +446,12 @@ impl Forms {
         self.phrase_at(toks, i)
     }
 
-    fn numeric_at(&self, toks: &[Token], i: usize, phrase_start: bool) -> Option<(usize, usize, usize, &'static str)> {
+    fn numeric_at(
+        &self,
+        toks: &[Token],
+        i: usize,
+        phrase_start: bool,
+    ) -> Option<(usize, usize, usize, &'static str)> {
         let approx = approx_before(toks, i);
         let between = toks[..i]
             .iter()
@@ -305,7 +477,9 @@ impl Forms {
                 if let Some(r) = quantity::range_after(toks, &q, &f.custom, between) {
                     let factor = match r.unit {
                         Some(u) if u.dim == f.dim => Some(u.factor),
-                        None if f.dim.is_none() || named_before(toks, i, &f.names) => Some(f.factor),
+                        None if f.dim.is_none() || named_before(toks, i, &f.names) => {
+                            Some(f.factor)
+                        }
                         _ => None,
                     };
                     if let Some(k) = factor {
@@ -383,7 +557,9 @@ impl Forms {
         // matrix row (`[0, 1]`).
         let bare_ok = !open
             && !(i > 0 && (toks[i - 1].is_sym('[') || toks[i - 1].is_sym(',')))
-            && !toks.get(end).is_some_and(|t| t.is_sym(']') || t.is_sym(','));
+            && !toks
+                .get(end)
+                .is_some_and(|t| t.is_sym(']') || t.is_sym(','));
         for t in &self.tuples {
             let closed = open && toks.get(end - 1).is_some_and(|c| c.is_sym(')'));
             if values.len() == t.values.len()
@@ -400,7 +576,9 @@ impl Forms {
                 j += 1;
             }
             if toks.get(j).is_some_and(|t| t.is_word("y"))
-                && toks.get(j + 1).is_some_and(|t| t.is_sym('=') || t.is_word("is"))
+                && toks
+                    .get(j + 1)
+                    .is_some_and(|t| t.is_sym('=') || t.is_word("is"))
                 && let Some((y, end)) = signed(toks, j + 2)
             {
                 for t in &self.tuples {
@@ -441,7 +619,16 @@ impl Forms {
                 continue;
             }
             if !p.needs_verdict || verdict_around(toks, i, j) {
-                return Some((p.ex, i, j, if p.needs_verdict { "verdict" } else { "accepted form" }));
+                return Some((
+                    p.ex,
+                    i,
+                    j,
+                    if p.needs_verdict {
+                        "verdict"
+                    } else {
+                        "accepted form"
+                    },
+                ));
             }
         }
         None
@@ -451,7 +638,11 @@ impl Forms {
 /// A sign and a plain number (no decimal comma merging), for points.
 fn signed(toks: &[Token], j: usize) -> Option<(f64, usize)> {
     let t = toks.get(j)?;
-    if (t.is_sym('-') || t.is_sym('−')) && toks.get(j + 1).is_some_and(|n| n.kind == Kind::Num && !n.gap) {
+    if (t.is_sym('-') || t.is_sym('−'))
+        && toks
+            .get(j + 1)
+            .is_some_and(|n| n.kind == Kind::Num && !n.gap)
+    {
         return Some((-toks[j + 1].value, j + 2));
     }
     if t.kind == Kind::Num {
@@ -480,9 +671,30 @@ fn approx_before(toks: &[Token], i: usize) -> bool {
 /// Verbs that name a result with nothing between them and the value
 /// (`you get 6`, `that gives 4.8`).
 const DIRECT: &[&str] = &[
-    "get", "gives", "giving", "equals", "outputs", "yougot", "youget", "comesto", "comesoutto",
-    "worksoutto", "itcomesto", "youdget", "youllget", "youshouldget", "takes", "lasts",
-    "landon", "landson", "endupwith", "endupat", "endsupat", "arriveat", "arrivesat", "getto",
+    "get",
+    "gives",
+    "giving",
+    "equals",
+    "outputs",
+    "yougot",
+    "youget",
+    "comesto",
+    "comesoutto",
+    "worksoutto",
+    "itcomesto",
+    "youdget",
+    "youllget",
+    "youshouldget",
+    "takes",
+    "lasts",
+    "landon",
+    "landson",
+    "endupwith",
+    "endupat",
+    "endsupat",
+    "arriveat",
+    "arrivesat",
+    "getto",
 ];
 
 /// Whether a name of the result (or a generic one) ends right before `i`,
@@ -558,8 +770,20 @@ fn verdict_around(toks: &[Token], i: usize, j: usize) -> bool {
         let t = &toks[k - 1];
         let skippable = matches!(
             t.text.as_str(),
-            "a" | "an" | "the" | "its" | "your" | "with" | "for" | "to" | "raising" | "more" | "higher"
-        ) || t.is_sym('*') || t.is_sym('"') || t.is_sym('\'') || t.is_sym(':');
+            "a" | "an"
+                | "the"
+                | "its"
+                | "your"
+                | "with"
+                | "for"
+                | "to"
+                | "raising"
+                | "more"
+                | "higher"
+        ) || t.is_sym('*')
+            || t.is_sym('"')
+            || t.is_sym('\'')
+            || t.is_sym(':');
         if !skippable || t.is_boundary() {
             break;
         }
@@ -576,9 +800,9 @@ fn verdict_around(toks: &[Token], i: usize, j: usize) -> bool {
     let closes = match toks.get(j) {
         None => true,
         Some(t) if t.is_boundary() || t.is_sym('!') => true,
-        Some(t) if t.is_sym(',') || t.is_sym('-') => toks.get(j + 1).is_some_and(|n| {
-            n.is_word("because") || n.is_word("since") || n.is_word("as")
-        }),
+        Some(t) if t.is_sym(',') || t.is_sym('-') => toks
+            .get(j + 1)
+            .is_some_and(|n| n.is_word("because") || n.is_word("since") || n.is_word("as")),
         _ => false,
     };
     if opens && closes {
@@ -603,7 +827,9 @@ fn verdict_around(toks: &[Token], i: usize, j: usize) -> bool {
                 return true;
             }
         }
-        if toks.get(m).is_some_and(|t| t.is_word("here") || t.is_word("definitely") || t.is_word("qos") || t.is_sym('*')) {
+        if toks.get(m).is_some_and(|t| {
+            t.is_word("here") || t.is_word("definitely") || t.is_word("qos") || t.is_sym('*')
+        }) {
             m += 1;
         } else {
             break;
@@ -687,7 +913,11 @@ impl Guard {
     }
 
     fn relex(&mut self) {
-        let keep = self.toks.iter().take_while(|t| t.end <= self.lex_from).count();
+        let keep = self
+            .toks
+            .iter()
+            .take_while(|t| t.end <= self.lex_from)
+            .count();
         self.toks.truncate(keep);
         let gap_before = self.raw[..self.lex_from]
             .chars()
@@ -731,7 +961,10 @@ impl Guard {
         }
         while self.hit.is_none() && self.next < self.complete {
             let i = self.next;
-            let Some(ahead) = self.forms.ahead(&self.toks, i, self.complete, self.finished) else {
+            let Some(ahead) = self
+                .forms
+                .ahead(&self.toks, i, self.complete, self.finished)
+            else {
                 break;
             };
             // Decide only once every token a match could need is complete,
@@ -787,16 +1020,36 @@ impl Guard {
 /// Which exercise an attempt in a message is for, and what was given: the
 /// first quantity (or option) of an exercise's kind after words like "I got"
 /// or "is it".
-pub fn attempt_in<'a>(message: &str, exercises: &'a [&'a Exercise]) -> Option<(&'a Exercise, String)> {
+pub fn attempt_in<'a>(
+    message: &str,
+    exercises: &'a [&'a Exercise],
+) -> Option<(&'a Exercise, String)> {
     let toks = tokens(message);
     let cue = toks.iter().enumerate().any(|(i, t)| {
         matches!(
             t.text.as_str(),
-            "got" | "get" | "getting" | "answer" | "think" | "calculated" | "computed" | "result"
-                | "guess" | "chose" | "picked" | "reckon" | "say" | "came" | "worked" | "obtained"
+            "got"
+                | "get"
+                | "getting"
+                | "answer"
+                | "think"
+                | "calculated"
+                | "computed"
+                | "result"
+                | "guess"
+                | "chose"
+                | "picked"
+                | "reckon"
+                | "say"
+                | "came"
+                | "worked"
+                | "obtained"
         ) || t.is_sym('=')
             || (t.is_word("is") && toks.get(i + 1).is_some_and(|n| n.is_word("it")))
-            || (t.is_word("it") && toks.get(i + 1).is_some_and(|n| n.is_word("s") || n.is_sym('\'')))
+            || (t.is_word("it")
+                && toks
+                    .get(i + 1)
+                    .is_some_and(|n| n.is_word("s") || n.is_sym('\'')))
     });
     if !cue {
         return None;
@@ -814,7 +1067,10 @@ pub fn attempt_in<'a>(message: &str, exercises: &'a [&'a Exercise]) -> Option<(&
                             None => main.dim.is_none() || q.phrase.percent,
                         };
                         if fits {
-                            return Some((e, message[toks[i].start..toks[q.end - 1].end].to_string()));
+                            return Some((
+                                e,
+                                message[toks[i].start..toks[q.end - 1].end].to_string(),
+                            ));
                         }
                         i = q.end.max(i + 1);
                     } else {
@@ -835,7 +1091,9 @@ pub fn attempt_in<'a>(message: &str, exercises: &'a [&'a Exercise]) -> Option<(&
                             }],
                             ..Default::default()
                         };
-                        if (0..toks.len()).any(|i| f.phrase_at(&toks, i).is_some()) && !named.contains(&o.id.as_str()) {
+                        if (0..toks.len()).any(|i| f.phrase_at(&toks, i).is_some())
+                            && !named.contains(&o.id.as_str())
+                        {
                             named.push(&o.id);
                         }
                     }
@@ -854,7 +1112,10 @@ pub fn attempt_in<'a>(message: &str, exercises: &'a [&'a Exercise]) -> Option<(&
                         {
                             let inner = &toks[open..open + close + 1];
                             if numbers(inner).len() == numbers(&ft).len() {
-                                return Some((e, message[inner[0].start..inner[inner.len() - 1].end].to_string()));
+                                return Some((
+                                    e,
+                                    message[inner[0].start..inner[inner.len() - 1].end].to_string(),
+                                ));
                             }
                         }
                     }
@@ -872,7 +1133,12 @@ pub fn quantities(text: &str) -> Vec<(f64, Dim)> {
     let mut out = Vec::new();
     let mut i = 0;
     while i < toks.len() {
-        if let Some(Quantity { phrase, unit: Some(u), end }) = quantity::at(&toks, i, &[]) {
+        if let Some(Quantity {
+            phrase,
+            unit: Some(u),
+            end,
+        }) = quantity::at(&toks, i, &[])
+        {
             out.push((phrase.value * u.factor, u.dim));
             i = end;
         } else {

@@ -47,8 +47,7 @@ impl Token {
     }
     /// Sentence ends and line breaks bound every rule's window.
     pub fn is_boundary(&self) -> bool {
-        self.kind == Kind::Sym
-            && matches!(self.text.as_str(), "." | "!" | "?" | ";" | "\n")
+        self.kind == Kind::Sym && matches!(self.text.as_str(), "." | "!" | "?" | ";" | "\n")
     }
 }
 
@@ -255,9 +254,7 @@ fn lex(cs: &[(char, usize, usize)]) -> Vec<Token> {
             continue;
         }
         let prev_digit = i > 0 && cs[i - 1].0.is_ascii_digit();
-        let leading_dot = c == '.'
-            && !prev_digit
-            && at(i + 1).is_some_and(|d| d.is_ascii_digit());
+        let leading_dot = c == '.' && !prev_digit && at(i + 1).is_some_and(|d| d.is_ascii_digit());
         if c.is_ascii_digit() || leading_dot {
             let (t, next) = number(cs, i, gap);
             out.push(t);
@@ -411,7 +408,10 @@ mod tests {
         assert_eq!(fold_text("Zoë"), "zoe");
         assert_eq!(fold_text("st\u{200B}at\u{00AD}ic"), "static");
         // Cyrillic а, е, о and Greek capital Ο.
-        assert_eq!(fold_text("\u{0430}ccur\u{0430}cy \u{039F}k \u{0455}t\u{0430}tic"), "accuracy ok static");
+        assert_eq!(
+            fold_text("\u{0430}ccur\u{0430}cy \u{039F}k \u{0455}t\u{0430}tic"),
+            "accuracy ok static"
+        );
         assert_eq!(fold_text("½"), "1/2");
         assert_eq!(fold_text("69º"), "69°");
         assert_eq!(fold_text("θ₂"), "θ2");

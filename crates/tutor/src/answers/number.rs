@@ -182,9 +182,8 @@ fn digits(toks: &[Token], i: usize) -> Phrase {
     }
     // Scientific: 3 × 10^8, 3 * 10**8, 3 x 10^8, and 10^8 itself.
     let times = |k: usize| {
-        toks.get(k).is_some_and(|x| {
-            x.is_sym('×') || x.is_sym('*') || x.is_word("x") || x.is_word("times")
-        })
+        toks.get(k)
+            .is_some_and(|x| x.is_sym('×') || x.is_sym('*') || x.is_word("x") || x.is_word("times"))
     };
     let exponent = |k: usize| -> Option<(f64, usize)> {
         let mut k = k;
@@ -203,7 +202,9 @@ fn digits(toks: &[Token], i: usize) -> Phrase {
         Some((if neg { -e.value } else { e.value }, k + 1))
     };
     if times(j)
-        && toks.get(j + 1).is_some_and(|x| x.kind == Kind::Num && x.value == 10.0)
+        && toks
+            .get(j + 1)
+            .is_some_and(|x| x.kind == Kind::Num && x.value == 10.0)
         && let Some((e, k)) = exponent(j + 2)
     {
         value *= 10f64.powf(e);
@@ -369,7 +370,9 @@ fn words(toks: &[Token], i: usize) -> Option<Phrase> {
         value /= d;
         j += 1;
     } else if toks.get(j).is_some_and(|a| joiner(&a.text))
-        && toks.get(j + 1).is_some_and(|a| a.is_word("a") || a.is_word("one"))
+        && toks
+            .get(j + 1)
+            .is_some_and(|a| a.is_word("a") || a.is_word("one"))
         && toks.get(j + 2).is_some_and(|h| h.is_word("half"))
     {
         // one and a half

@@ -33,10 +33,16 @@ fn with_unit(toks: &[Token], phrase: Phrase, custom: &Custom) -> Quantity {
     let mut at = phrase.end;
     if phrase.words
         && toks.get(at).is_some_and(|t| t.is_word("of"))
-        && toks.get(at + 1).is_some_and(|t| t.is_word("a") || t.is_word("an"))
+        && toks
+            .get(at + 1)
+            .is_some_and(|t| t.is_word("a") || t.is_word("an"))
     {
         at += 2;
-    } else if phrase.words && toks.get(at).is_some_and(|t| t.is_word("a") || t.is_word("an")) {
+    } else if phrase.words
+        && toks
+            .get(at)
+            .is_some_and(|t| t.is_word("a") || t.is_word("an"))
+    {
         at += 1;
     }
     if at != phrase.end
@@ -79,7 +85,11 @@ fn plus_minus(toks: &[Token], j: usize) -> Option<usize> {
     // +/- and +-
     if t.is_sym('+') {
         let n = toks.get(j + 1)?;
-        if n.is_sym('/') && toks.get(j + 2).is_some_and(|m| m.is_sym('-') || m.is_sym('−')) {
+        if n.is_sym('/')
+            && toks
+                .get(j + 2)
+                .is_some_and(|m| m.is_sym('-') || m.is_sym('−'))
+        {
             return Some(j + 3);
         }
         if n.is_sym('-') || n.is_sym('−') {
@@ -187,7 +197,10 @@ fn factor(toks: &[Token], i: usize, custom: &Custom, depth: usize) -> Option<Cal
         return Some(c);
     }
     let q = at(toks, i, custom)?;
-    let (factor, dim) = q.unit.map(|u| (u.factor, u.dim)).unwrap_or((1.0, Dim::NONE));
+    let (factor, dim) = q
+        .unit
+        .map(|u| (u.factor, u.dim))
+        .unwrap_or((1.0, Dim::NONE));
     Some(Calc {
         value: q.phrase.value * factor,
         dim,
@@ -236,7 +249,11 @@ fn sum(toks: &[Token], i: usize, custom: &Custom, depth: usize) -> Option<Calc> 
         if f.dim != acc.dim {
             break;
         }
-        acc.value = if op == '+' { acc.value + f.value } else { acc.value - f.value };
+        acc.value = if op == '+' {
+            acc.value + f.value
+        } else {
+            acc.value - f.value
+        };
         acc.units |= f.units;
         acc.ops += 1 + f.ops;
         acc.end = f.end;
@@ -333,9 +350,21 @@ mod tests {
         assert!((v - 0.6283).abs() < 1e-3, "{v}");
         assert_eq!(u.unwrap().dim.describe(), "a length");
         assert!(parse_exact("", &[]).unwrap_err().contains("empty"));
-        assert!(parse_exact("abc", &[]).unwrap_err().contains("not a number"));
-        assert!(parse_exact("1.2 bananas", &[]).unwrap_err().contains("`bananas`"));
-        assert!(parse_exact("1.1-1.3 rad", &[]).unwrap_err().contains("range"));
+        assert!(
+            parse_exact("abc", &[])
+                .unwrap_err()
+                .contains("not a number")
+        );
+        assert!(
+            parse_exact("1.2 bananas", &[])
+                .unwrap_err()
+                .contains("`bananas`")
+        );
+        assert!(
+            parse_exact("1.1-1.3 rad", &[])
+                .unwrap_err()
+                .contains("range")
+        );
     }
 
     #[test]

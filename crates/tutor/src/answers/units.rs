@@ -109,43 +109,191 @@ pub struct Unit {
 /// Simple units by every name they go by (folded: lower case, no accents),
 /// singular and plural, in English and a few other languages.
 const UNITS: &[(&[&str], Dim, f64)] = &[
-    (&["rad", "rads", "radian", "radians", "radianes", "radiant", "radiants", "radianten"], A, 1.0),
-    (&["mrad", "milliradian", "milliradians", "milliradianes"], A, 1e-3),
-    (&["deg", "degs", "degree", "degrees", "°", "grados", "grado", "degre", "degres", "grad"], A, DEG),
-    (&["turn", "turns", "rev", "revs", "revolution", "revolutions", "vueltas", "tours"], A, std::f64::consts::TAU),
-    (&["m", "meter", "meters", "metre", "metres", "metro", "metros", "mètre"], L, 1.0),
-    (&["cm", "centimeter", "centimeters", "centimetre", "centimetres", "centimetros"], L, 1e-2),
-    (&["mm", "millimeter", "millimeters", "millimetre", "millimetres", "milimetros"], L, 1e-3),
-    (&["km", "kilometer", "kilometers", "kilometre", "kilometres", "kilometros"], L, 1e3),
-    (&["μm", "um", "micrometer", "micrometers", "micron", "microns"], L, 1e-6),
+    (
+        &[
+            "rad",
+            "rads",
+            "radian",
+            "radians",
+            "radianes",
+            "radiant",
+            "radiants",
+            "radianten",
+        ],
+        A,
+        1.0,
+    ),
+    (
+        &["mrad", "milliradian", "milliradians", "milliradianes"],
+        A,
+        1e-3,
+    ),
+    (
+        &[
+            "deg", "degs", "degree", "degrees", "°", "grados", "grado", "degre", "degres", "grad",
+        ],
+        A,
+        DEG,
+    ),
+    (
+        &[
+            "turn",
+            "turns",
+            "rev",
+            "revs",
+            "revolution",
+            "revolutions",
+            "vueltas",
+            "tours",
+        ],
+        A,
+        std::f64::consts::TAU,
+    ),
+    (
+        &[
+            "m", "meter", "meters", "metre", "metres", "metro", "metros", "mètre",
+        ],
+        L,
+        1.0,
+    ),
+    (
+        &[
+            "cm",
+            "centimeter",
+            "centimeters",
+            "centimetre",
+            "centimetres",
+            "centimetros",
+        ],
+        L,
+        1e-2,
+    ),
+    (
+        &[
+            "mm",
+            "millimeter",
+            "millimeters",
+            "millimetre",
+            "millimetres",
+            "milimetros",
+        ],
+        L,
+        1e-3,
+    ),
+    (
+        &[
+            "km",
+            "kilometer",
+            "kilometers",
+            "kilometre",
+            "kilometres",
+            "kilometros",
+        ],
+        L,
+        1e3,
+    ),
+    (
+        &["μm", "um", "micrometer", "micrometers", "micron", "microns"],
+        L,
+        1e-6,
+    ),
     (&["nm", "nanometer", "nanometers"], L, 1e-9),
     (&["ft", "foot", "feet"], L, 0.3048),
     (&["inch", "inches", "pulgadas"], L, 0.0254),
     (&["yd", "yard", "yards"], L, 0.9144),
     (&["mi", "mile", "miles"], L, 1609.344),
-    (&["s", "sec", "secs", "second", "seconds", "segundo", "segundos", "seconde", "secondes", "sekunde", "sekunden"], T, 1.0),
-    (&["ms", "msec", "millisecond", "milliseconds", "milisegundos", "millisekunden"], T, 1e-3),
+    (
+        &[
+            "s", "sec", "secs", "second", "seconds", "segundo", "segundos", "seconde", "secondes",
+            "sekunde", "sekunden",
+        ],
+        T,
+        1.0,
+    ),
+    (
+        &[
+            "ms",
+            "msec",
+            "millisecond",
+            "milliseconds",
+            "milisegundos",
+            "millisekunden",
+        ],
+        T,
+        1e-3,
+    ),
     (&["μs", "us", "microsecond", "microseconds"], T, 1e-6),
-    (&["ns", "nanosecond", "nanoseconds", "nanosegundos"], T, 1e-9),
-    (&["min", "mins", "minute", "minutes", "minuto", "minutos", "minuten"], T, 60.0),
-    (&["h", "hr", "hrs", "hour", "hours", "hora", "horas", "heure", "heures", "stunde", "stunden"], T, 3600.0),
+    (
+        &["ns", "nanosecond", "nanoseconds", "nanosegundos"],
+        T,
+        1e-9,
+    ),
+    (
+        &[
+            "min", "mins", "minute", "minutes", "minuto", "minutos", "minuten",
+        ],
+        T,
+        60.0,
+    ),
+    (
+        &[
+            "h", "hr", "hrs", "hour", "hours", "hora", "horas", "heure", "heures", "stunde",
+            "stunden",
+        ],
+        T,
+        3600.0,
+    ),
     (&["hz", "hertz"], HZ, 1.0),
     (&["khz", "kilohertz"], HZ, 1e3),
     (&["mhz", "megahertz"], HZ, 1e6),
-    (&["rpm"], Dim::of(0, -1, 1, 0, 0), std::f64::consts::TAU / 60.0),
+    (
+        &["rpm"],
+        Dim::of(0, -1, 1, 0, 0),
+        std::f64::consts::TAU / 60.0,
+    ),
     (&["mph"], SPEED, 0.44704),
     (&["kph", "kmh"], SPEED, 1.0 / 3.6),
-    (&["kg", "kilogram", "kilograms", "kilo", "kilos", "kilogramos"], KG, 1.0),
+    (
+        &["kg", "kilogram", "kilograms", "kilo", "kilos", "kilogramos"],
+        KG,
+        1.0,
+    ),
     (&["g", "gram", "grams", "gramos"], KG, 1e-3),
     (&["lb", "lbs", "pound", "pounds"], KG, 0.453_592_37),
     (&["n", "newton", "newtons"], NEWTON, 1.0),
     (&["kn", "kilonewton", "kilonewtons"], NEWTON, 1e3),
-    (&["px", "pixel", "pixels", "pixeles", "pixel", "pixels", "pixeln"], PX, 1.0),
     (
         &[
-            "count", "counts", "tick", "ticks", "message", "messages", "msg", "msgs", "mensajes",
-            "mensaje", "nachrichten", "pulse", "pulses", "sample", "samples", "reading",
-            "readings", "frame", "frames", "scan", "scans", "item", "items",
+            "px", "pixel", "pixels", "pixeles", "pixel", "pixels", "pixeln",
+        ],
+        PX,
+        1.0,
+    ),
+    (
+        &[
+            "count",
+            "counts",
+            "tick",
+            "ticks",
+            "message",
+            "messages",
+            "msg",
+            "msgs",
+            "mensajes",
+            "mensaje",
+            "nachrichten",
+            "pulse",
+            "pulses",
+            "sample",
+            "samples",
+            "reading",
+            "readings",
+            "frame",
+            "frames",
+            "scan",
+            "scans",
+            "item",
+            "items",
         ],
         N,
         1.0,
@@ -256,7 +404,10 @@ fn spelled(toks: &[Token], i: usize, custom: &Custom) -> Option<(Unit, usize)> {
 
 fn power(toks: &[Token], i: usize) -> Option<(i8, usize)> {
     if toks.get(i)?.is_sym('^') {
-        let (neg, j) = if toks.get(i + 1).is_some_and(|t| t.is_sym('-') || t.is_sym('−')) {
+        let (neg, j) = if toks
+            .get(i + 1)
+            .is_some_and(|t| t.is_sym('-') || t.is_sym('−'))
+        {
             (true, i + 2)
         } else {
             (false, i + 1)

@@ -94,7 +94,10 @@ impl<'a> Writer<'a> {
     pub async fn retract(&mut self) -> Result<(), Gone> {
         self.text.clear();
         match self.id.take() {
-            Some(id) => self.send(ThreadStreamEvent::ItemRemoved { item_id: id }).await,
+            Some(id) => {
+                self.send(ThreadStreamEvent::ItemRemoved { item_id: id })
+                    .await
+            }
             None => Ok(()),
         }
     }

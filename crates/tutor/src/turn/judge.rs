@@ -48,7 +48,13 @@ pub fn messages(exercises: &[&Exercise], reply: &str) -> Vec<Message> {
 /// `id` (an unknown id counts as a leak of some exercise); `None` for OK or
 /// an answer it cannot read.
 pub fn parse(text: &str, exercises: &[&Exercise]) -> Option<Option<String>> {
-    let line = text.trim().lines().next().unwrap_or_default().trim().trim_matches('`');
+    let line = text
+        .trim()
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .trim_matches('`');
     let upper = line.to_ascii_uppercase();
     if upper.starts_with("OK") {
         return Some(None);

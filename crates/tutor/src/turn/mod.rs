@@ -39,8 +39,8 @@ use crate::exercise::{Exercise, Spec};
 use crate::guardrails;
 use crate::llm::{Chunk, LlmClient, LlmError, Message};
 use crate::retrieval::bm25::Passage;
-use emit::{Events, Gone, Writer, cite, compose};
 pub use emit::RETRIEVAL_ONLY_NOTICE;
+use emit::{Events, Gone, Writer, cite, compose};
 pub use repo::{
     AttemptSummary, Learner, Page, PageLesson, RepoError, Repository, Scope, TurnContext, Verdicts,
 };
@@ -132,7 +132,9 @@ impl InPlay {
     }
 
     fn solved(&self, id: &str) -> bool {
-        self.attempts.iter().any(|a| a.exercise_id == id && a.correct)
+        self.attempts
+            .iter()
+            .any(|a| a.exercise_id == id && a.correct)
     }
 
     fn wrong(&self, id: &str) -> usize {
@@ -214,7 +216,12 @@ impl<C: TurnContext> Tutor<C> {
 
     // --- step 1: retrieve ---------------------------------------------------------
 
-    async fn retrieve(&self, learner: &Learner, page: &Page, query: &str) -> Result<Retrieved, TurnFailure> {
+    async fn retrieve(
+        &self,
+        learner: &Learner,
+        page: &Page,
+        query: &str,
+    ) -> Result<Retrieved, TurnFailure> {
         let Some(scope) = self.repo().scope(learner, page).await? else {
             return Ok(Retrieved {
                 scope: None,
@@ -239,7 +246,12 @@ impl<C: TurnContext> Tutor<C> {
 
     /// Recent history (oldest first) through the ChatKit store, without the
     /// message being answered.
-    async fn history(&self, thread_id: &str, exclude: Option<&str>, ctx: &C) -> Result<Vec<(bool, String)>, TurnFailure> {
+    async fn history(
+        &self,
+        thread_id: &str,
+        exclude: Option<&str>,
+        ctx: &C,
+    ) -> Result<Vec<(bool, String)>, TurnFailure> {
         let page = self
             .inner
             .store
@@ -261,7 +273,12 @@ impl<C: TurnContext> Tutor<C> {
 
     // --- step 2: guard ------------------------------------------------------------
 
-    async fn in_play(&self, learner: &Learner, thread_id: &str, r: &Retrieved) -> Result<InPlay, TurnFailure> {
+    async fn in_play(
+        &self,
+        learner: &Learner,
+        thread_id: &str,
+        r: &Retrieved,
+    ) -> Result<InPlay, TurnFailure> {
         let mut lessons: HashSet<String> = r.passages.iter().map(|p| p.lesson_id.clone()).collect();
         if let Some(p) = &r.page {
             lessons.insert(p.lesson_id.clone());
@@ -269,7 +286,11 @@ impl<C: TurnContext> Tutor<C> {
         let ids: Vec<String> = lessons.iter().cloned().collect();
         let mut all = self.repo().exercises_of(&ids).await?;
         let page = match &r.page {
-            Some(p) => self.repo().exercises_of(std::slice::from_ref(&p.lesson_id)).await?,
+            Some(p) => {
+                self.repo()
+                    .exercises_of(std::slice::from_ref(&p.lesson_id))
+                    .await?
+            }
             None => Vec::new(),
         };
         let earlier = self.repo().thread_exercises(thread_id).await?;
@@ -287,13 +308,20 @@ impl<C: TurnContext> Tutor<C> {
             attempts: Vec::new(),
             lessons,
         };
-        self.add_exercises(learner, thread_id, &mut play, all).await?;
+        self.add_exercises(learner, thread_id, &mut play, all)
+            .await?;
         Ok(play)
     }
 
     /// Puts exercises in play: remembered for the thread, guarded unless
     /// the learner has already answered them correctly.
-    async fn add_exercises(&self, learner: &Learner, thread_id: &str, play: &mut InPlay, list: Vec<Exercise>) -> Result<(), TurnFailure> {
+    async fn add_exercises(
+        &self,
+        learner: &Learner,
+        thread_id: &str,
+        play: &mut InPlay,
+        list: Vec<Exercise>,
+    ) -> Result<(), TurnFailure> {
         let fresh: Vec<Exercise> = list
             .into_iter()
             .filter(|e| !play.all.iter().any(|x| x.id == e.id))
@@ -378,7 +406,11 @@ impl<C: TurnContext> Tutor<C> {
                 "- {}: {} Student's attempts: {}\n",
                 e.id,
                 guardrails::escape_material(&e.prompt),
-                if tried.is_empty() { "none yet".to_string() } else { tried.join(", ") }
+                if tried.is_empty() {
+                    "none yet".to_string()
+                } else {
+                    tried.join(", ")
+                }
             ));
         }
         out.push_str("</material>");
@@ -454,10 +486,22 @@ impl<C: TurnContext> Tutor<C> {
         // 3. generate, and 4. emit
         let mut verdicts = Verdicts::default();
         let outcome = match self.inner.llm.clone() {
-            None => self.retrieval_only(&mut w, &r, &play, attempt.as_ref()).await,
-            Some(llm) => {
-                self.generate(&llm, &mut w, input, ctx, r, &mut play, attempt.as_ref(), &mut verdicts)
+            None => {
+                self.retrieval_only(&mut w, &r, &play, attempt.as_ref())
                     .await
+            }
+            Some(llm) => {
+                self.generate(
+                    &llm,
+                    &mut w,
+                    input,
+                    ctx,
+                    r,
+                    &mut play,
+                    attempt.as_ref(),
+                    &mut verdicts,
+                )
+                .await
             }
         };
         if verdicts.guard_hits > 0
@@ -476,7 +520,8 @@ impl<C: TurnContext> Tutor<C> {
             tokio::spawn(async move { this.judge(&llm, &learner, &exercises, &reply).await });
         }
         if input.thread.title.is_none() && !question.trim().is_empty() {
-            let mut thread = chatkit::types::Thread::from_metadata(&input.thread, Default::default());
+            let mut thread =
+                chatkit::types::Thread::from_metadata(&input.thread, Default::default());
             thread.title = Some(question.chars().take(60).collect());
             w.send(ThreadStreamEvent::ThreadUpdated { thread }).await?;
         }
@@ -532,19 +577,31 @@ impl<C: TurnContext> Tutor<C> {
         let learner = ctx.learner();
         let page = ctx.page();
         let thread_id = input.thread.id.clone();
-        let question = input.user_message.as_ref().map(|m| m.text()).unwrap_or_default();
+        let question = input
+            .user_message
+            .as_ref()
+            .map(|m| m.text())
+            .unwrap_or_default();
         let mut passages = r.passages;
         if passages.is_empty() {
             // A question about the page itself ("what does this exercise
             // want?") is on topic even when its words match nothing.
-            passages = r.page.as_ref().map(|p| p.passages.clone()).unwrap_or_default();
+            passages = r
+                .page
+                .as_ref()
+                .map(|p| p.passages.clone())
+                .unwrap_or_default();
         }
         if passages.is_empty() {
             w.say(OFF_TOPIC, Vec::new()).await?;
             return Ok(None);
         }
         let history = self
-            .history(&thread_id, input.user_message.as_ref().map(|m| m.base.id.as_str()), ctx)
+            .history(
+                &thread_id,
+                input.user_message.as_ref().map(|m| m.base.id.as_str()),
+                ctx,
+            )
             .await?;
         let page_ctx = agent::Context {
             lesson_title: page.title.clone(),
@@ -601,7 +658,8 @@ impl<C: TurnContext> Tutor<C> {
                             messages.push(Message::assistant_tool_calls(calls.clone()));
                             for call in calls {
                                 let found = if call.function.name == "search_course" {
-                                    self.tool_search(&call.function.arguments, r.scope.as_ref()).await
+                                    self.tool_search(&call.function.arguments, r.scope.as_ref())
+                                        .await
                                 } else {
                                     Vec::new()
                                 };

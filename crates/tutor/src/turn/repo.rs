@@ -123,13 +123,21 @@ pub trait Repository: Send + Sync {
     /// Every passage of every course; retrieval filters by scope.
     async fn passages(&self) -> Result<Vec<Passage>, RepoError>;
     /// The lesson the page shows, within scope.
-    async fn page_lesson(&self, scope: &Scope, page: &Page) -> Result<Option<PageLesson>, RepoError>;
+    async fn page_lesson(
+        &self,
+        scope: &Scope,
+        page: &Page,
+    ) -> Result<Option<PageLesson>, RepoError>;
     /// The exercises of these lessons.
     async fn exercises_of(&self, lesson_ids: &[String]) -> Result<Vec<Exercise>, RepoError>;
     /// Exercises by id (those a thread had in play).
     async fn exercises(&self, ids: &[String]) -> Result<Vec<Exercise>, RepoError>;
     /// The learner's attempts at these exercises, oldest first.
-    async fn attempts(&self, learner: &Learner, exercise_ids: &[String]) -> Result<Vec<AttemptSummary>, RepoError>;
+    async fn attempts(
+        &self,
+        learner: &Learner,
+        exercise_ids: &[String],
+    ) -> Result<Vec<AttemptSummary>, RepoError>;
     /// Exercises in play in earlier turns of the thread.
     async fn thread_exercises(&self, thread_id: &str) -> Result<Vec<String>, RepoError>;
     async fn remember_exercises(&self, thread_id: &str, ids: &[String]) -> Result<(), RepoError>;

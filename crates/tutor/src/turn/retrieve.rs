@@ -95,7 +95,10 @@ impl Retrieval {
     /// The index for the current content, built if it changed. A burst of
     /// turns after start-up or an edit builds it once: the others wait for
     /// that build.
-    pub async fn index(&self, repo: &dyn Repository) -> Result<(String, Arc<Indexed>), RetrieveError> {
+    pub async fn index(
+        &self,
+        repo: &dyn Repository,
+    ) -> Result<(String, Arc<Indexed>), RetrieveError> {
         let generation = repo.generation().await?;
         if let Some(idx) = self.cached(&generation).await {
             return Ok((generation, idx));
@@ -126,7 +129,12 @@ impl Retrieval {
     }
 
     /// Brings the vector store in line with the current chunks.
-    async fn sync_dense(&self, dense: &Dense, generation: &str, idx: &Indexed) -> Result<(), String> {
+    async fn sync_dense(
+        &self,
+        dense: &Dense,
+        generation: &str,
+        idx: &Indexed,
+    ) -> Result<(), String> {
         let mut synced = dense.synced.lock().await;
         if synced.as_deref() == Some(generation) {
             return Ok(());
