@@ -231,11 +231,12 @@ fn finish(toks: &[Token], start: usize, mut j: usize, mut value: f64, words: boo
     let over = toks
         .get(j)
         .is_some_and(|t| t.is_sym('/') || ((words || pi) && t.is_word("over")));
-    if over && let Some(d) = denominator_at(toks, j + 1) {
-        if d.0 != 0.0 {
-            value /= d.0;
-            j = d.1;
-        }
+    if over
+        && let Some(d) = denominator_at(toks, j + 1)
+        && d.0 != 0.0
+    {
+        value /= d.0;
+        j = d.1;
     }
     let mut percent = false;
     if let Some(k) = percent_at(toks, j) {
@@ -274,13 +275,13 @@ fn cardinal(toks: &[Token], i: usize) -> Option<(f64, usize)> {
     while let Some(t) = toks.get(j) {
         if t.kind != Kind::Word {
             // sixty-nine
-            if any && t.is_sym('-') && !t.gap {
-                if let Some(n) = toks.get(j + 1)
-                    && small(&n.text).is_some()
-                {
-                    j += 1;
-                    continue;
-                }
+            if any
+                && t.is_sym('-')
+                && !t.gap
+                && toks.get(j + 1).is_some_and(|n| small(&n.text).is_some())
+            {
+                j += 1;
+                continue;
             }
             break;
         }

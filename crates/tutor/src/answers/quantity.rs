@@ -211,7 +211,7 @@ fn factor(toks: &[Token], i: usize, custom: &Custom, depth: usize) -> Option<Cal
 }
 
 fn combine(a: Dim, b: Dim, sign: i8) -> Dim {
-    a.mul(b.pow(sign))
+    a.times(b.pow(sign))
 }
 
 fn product(toks: &[Token], i: usize, custom: &Custom, depth: usize) -> Option<Calc> {

@@ -41,7 +41,7 @@ impl Dim {
     pub fn is_none(&self) -> bool {
         *self == Dim::NONE
     }
-    pub fn mul(self, o: Dim) -> Dim {
+    pub fn times(self, o: Dim) -> Dim {
         Dim::of(
             self.length + o.length,
             self.time + o.time,
@@ -454,7 +454,7 @@ pub fn parse(toks: &[Token], mut i: usize, custom: &Custom) -> Option<(Unit, usi
             k = m;
         }
         unit = Unit {
-            dim: unit.dim.mul(d.dim.pow(-1)),
+            dim: unit.dim.times(d.dim.pow(-1)),
             factor: unit.factor / d.factor,
         };
         j = k;
