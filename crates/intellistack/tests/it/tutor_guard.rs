@@ -443,18 +443,42 @@ async fn the_tutor_knows_the_students_attempts_on_the_page() {
         let (server, fake) = server(backend, &[]).await;
         let b = verified_user(&server, "tried@example.com").await;
         let t = token(&b, &server).await;
-        crate::support::api::api_post(&server, "/api/v1/courses/physical-ai/enrol", &t, json!({})).await;
-        let (s, _) = crate::support::exercises::attempt(&server, &t, "gyro-drift", json!("1.5 rad")).await;
+        crate::support::api::api_post(&server, "/api/v1/courses/physical-ai/enrol", &t, json!({}))
+            .await;
+        let (s, _) =
+            crate::support::exercises::attempt(&server, &t, "gyro-drift", json!("1.5 rad")).await;
         assert_eq!(s, 201);
-        let (s, _) = crate::support::exercises::attempt(&server, &t, "encoder-distance", json!("0.628 m")).await;
+        let (s, _) =
+            crate::support::exercises::attempt(&server, &t, "encoder-distance", json!("0.628 m"))
+                .await;
         assert_eq!(s, 201);
         fake.push(Script::Text(vec!["Where did 1.5 come from? [1]"], 0));
-        events(send(&server, &t, ask("Why was my drift answer wrong?", page("sensors/imus-and-encoders"))).await).await;
+        events(
+            send(
+                &server,
+                &t,
+                ask(
+                    "Why was my drift answer wrong?",
+                    page("sensors/imus-and-encoders"),
+                ),
+            )
+            .await,
+        )
+        .await;
         let prompt = fake.reply_requests()[0].to_string();
-        assert!(prompt.contains("gyro-drift") && prompt.contains("\\\"1.5 rad\\\" (wrong)"), "{prompt}");
-        assert!(prompt.contains("one right answer"), "a right answer is counted, not quoted");
+        assert!(
+            prompt.contains("gyro-drift") && prompt.contains("\\\"1.5 rad\\\" (wrong)"),
+            "{prompt}"
+        );
+        assert!(
+            prompt.contains("one right answer"),
+            "a right answer is counted, not quoted"
+        );
         assert!(!prompt.contains("0.628 m"), "{prompt}");
-        assert!(!prompt.contains("\"value\""), "the model never sees an answer spec");
+        assert!(
+            !prompt.contains("\"value\""),
+            "the model never sees an answer spec"
+        );
         server.stop().await;
     }
 }

@@ -458,10 +458,25 @@ impl Forms {
             .rev()
             .take(2)
             .any(|t| t.is_word("between") || t.is_word("entre") || t.is_word("from"));
+        // Most forms share one reading of the text; only exercises with units
+        // of their own read it again.
+        let plain_q = if phrase_start {
+            quantity::at(toks, i, &[])
+        } else {
+            None
+        };
+        let plain_calc = quantity::calc(toks, i, &[]);
         for f in &self.nums {
             let tol = if approx { f.approx_tol } else { f.tol };
             let near = |x: f64| (x - f.value).abs() <= tol;
-            if phrase_start && let Some(q) = quantity::at(toks, i, &f.custom) {
+            let q = if f.custom.is_empty() {
+                plain_q
+            } else if phrase_start {
+                quantity::at(toks, i, &f.custom)
+            } else {
+                None
+            };
+            if let Some(q) = q {
                 // A quantity of the same kind.
                 if let Some(u) = q.unit
                     && u.dim == f.dim
@@ -512,7 +527,12 @@ impl Forms {
                 // x = 0, y = 2 style is read by the tuple rule.
             }
             // A calculation that comes to it.
-            if let Some(c) = quantity::calc(toks, i, &f.custom)
+            let c = if f.custom.is_empty() {
+                plain_calc
+            } else {
+                quantity::calc(toks, i, &f.custom)
+            };
+            if let Some(c) = c
                 && c.ops > 0
             {
                 // Bare arithmetic only counts for a plain-number answer.
@@ -905,7 +925,8 @@ impl Guard {
             .map(|(i, c)| self.lex_from + i + c.len_utf8());
         self.relex();
         if let Some(cut) = cut {
-            self.complete = self.toks.iter().take_while(|t| t.end <= cut).count();
+            // Tokens are in order: a binary search keeps a long reply linear.
+            self.complete = self.toks.partition_point(|t| t.end <= cut);
             self.lex_from = cut;
         }
         self.decide();
@@ -913,11 +934,7 @@ impl Guard {
     }
 
     fn relex(&mut self) {
-        let keep = self
-            .toks
-            .iter()
-            .take_while(|t| t.end <= self.lex_from)
-            .count();
+        let keep = self.toks.partition_point(|t| t.end <= self.lex_from);
         self.toks.truncate(keep);
         let gap_before = self.raw[..self.lex_from]
             .chars()
