@@ -140,28 +140,15 @@ impl Repository for SqlRepository {
     }
 
     async fn exercises_of(&self, lesson_ids: &[String]) -> Result<Vec<Exercise>, RepoError> {
-        let mut out = Vec::new();
-        for id in lesson_ids {
-            out.extend(
-                content::exercises_of_lesson(&self.db, id)
-                    .await
-                    .map_err(failed)?,
-            );
-        }
-        Ok(out)
+        content::exercises_of_lessons(&self.db, lesson_ids)
+            .await
+            .map_err(failed)
     }
 
     async fn exercises(&self, ids: &[String]) -> Result<Vec<Exercise>, RepoError> {
-        let mut out = Vec::new();
-        for id in ids {
-            if let Some((e, _)) = content::exercise_by_id(&self.db, id)
-                .await
-                .map_err(failed)?
-            {
-                out.push(e);
-            }
-        }
-        Ok(out)
+        content::exercises_by_ids(&self.db, ids)
+            .await
+            .map_err(failed)
     }
 
     async fn attempts(
@@ -169,20 +156,16 @@ impl Repository for SqlRepository {
         learner: &Learner,
         exercise_ids: &[String],
     ) -> Result<Vec<AttemptSummary>, RepoError> {
-        let mut out = Vec::new();
-        for id in exercise_ids {
-            for a in content::attempts(&self.db, &learner.id, id)
-                .await
-                .map_err(failed)?
-            {
-                out.push(AttemptSummary {
-                    exercise_id: a.exercise_id,
-                    answer: a.answer,
-                    correct: a.correct,
-                });
-            }
-        }
-        Ok(out)
+        Ok(content::attempts_at(&self.db, &learner.id, exercise_ids)
+            .await
+            .map_err(failed)?
+            .into_iter()
+            .map(|a| AttemptSummary {
+                exercise_id: a.exercise_id,
+                answer: a.answer,
+                correct: a.correct,
+            })
+            .collect())
     }
 
     async fn thread_exercises(&self, thread_id: &str) -> Result<Vec<String>, RepoError> {
@@ -194,13 +177,25 @@ impl Repository for SqlRepository {
     }
 
     async fn remember_exercises(&self, thread_id: &str, ids: &[String]) -> Result<(), RepoError> {
-        for id in ids {
-            on_db!(&self.db, pool => sqlx::query(
-                "INSERT INTO chatkit_thread_exercise (thread_id, exercise_id) VALUES ($1, $2) ON CONFLICT DO NOTHING")
-                .bind(thread_id).bind(id).execute(pool).await.map(|_| ()))
-            .map_err(failed)?;
+        if ids.is_empty() {
+            return Ok(());
         }
-        Ok(())
+        // One statement for the lot: ($1, $2), ($1, $3), …
+        let rows = (0..ids.len())
+            .map(|i| format!("($1, ${})", i + 2))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!(
+            "INSERT INTO chatkit_thread_exercise (thread_id, exercise_id) VALUES {rows} ON CONFLICT DO NOTHING"
+        );
+        on_db!(&self.db, pool => {
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql.clone())).bind(thread_id);
+            for id in ids {
+                q = q.bind(id);
+            }
+            q.execute(pool).await.map(|_| ())
+        })
+        .map_err(failed)
     }
 
     async fn flag_thread(&self, thread_id: &str, flag: &str) -> Result<(), RepoError> {

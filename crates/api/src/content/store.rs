@@ -391,3 +391,72 @@ pub async fn attempt_counts(
          WHERE a.user_id = $1 AND e.lesson_id = $2 GROUP BY a.exercise_id")
         .bind(user_id).bind(lesson_id).fetch_all(pool).await)
 }
+
+/// `$from, $from+1, …` for `n` values: an `IN (…)` list.
+fn list(from: usize, n: usize) -> String {
+    (from..from + n)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The exercises of several lessons in one query, in lesson order.
+pub async fn exercises_of_lessons(db: &Db, lesson_ids: &[String]) -> sqlx::Result<Vec<Exercise>> {
+    if lesson_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = format!(
+        "SELECT spec FROM exercise WHERE lesson_id IN ({}) ORDER BY lesson_id, position, id",
+        list(1, lesson_ids.len())
+    );
+    let rows: Vec<(String,)> = on_db!(db, pool => {
+        let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()));
+        for id in lesson_ids {
+            q = q.bind(id);
+        }
+        q.fetch_all(pool).await
+    })?;
+    Ok(rows.iter().filter_map(|(s,)| decode(s)).collect())
+}
+
+/// Exercises by id, in one query.
+pub async fn exercises_by_ids(db: &Db, ids: &[String]) -> sqlx::Result<Vec<Exercise>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = format!(
+        "SELECT spec FROM exercise WHERE id IN ({}) ORDER BY id",
+        list(1, ids.len())
+    );
+    let rows: Vec<(String,)> = on_db!(db, pool => {
+        let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()));
+        for id in ids {
+            q = q.bind(id);
+        }
+        q.fetch_all(pool).await
+    })?;
+    Ok(rows.iter().filter_map(|(s,)| decode(s)).collect())
+}
+
+/// A user's attempts at several exercises, in one query, oldest first.
+pub async fn attempts_at(
+    db: &Db,
+    user_id: &str,
+    exercise_ids: &[String],
+) -> sqlx::Result<Vec<Attempt>> {
+    if exercise_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = format!(
+        "SELECT id, user_id, exercise_id, answer, correct, created_at FROM exercise_attempt
+         WHERE user_id = $1 AND exercise_id IN ({}) ORDER BY created_at, number, id",
+        list(2, exercise_ids.len())
+    );
+    on_db!(db, pool => {
+        let mut q = sqlx::query_as::<_, Attempt>(sqlx::AssertSqlSafe(sql.clone())).bind(user_id);
+        for id in exercise_ids {
+            q = q.bind(id);
+        }
+        q.fetch_all(pool).await
+    })
+}
