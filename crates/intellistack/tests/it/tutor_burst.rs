@@ -50,6 +50,19 @@ async fn start(db_url: &str, dir: &std::path::Path) -> Server {
     let port = free_port();
     let base = format!("http://127.0.0.1:{port}");
     let env = |c: &mut Command| {
+        // The default configuration: BM25 alone, no model. (A test run may
+        // export a local embedding model for other tests.)
+        for var in [
+            "EMBEDDINGS_LOCAL_MODEL",
+            "EMBEDDINGS_MODEL",
+            "EMBEDDINGS_BASE_URL",
+            "QDRANT_URL",
+            "OPENAI_BASE_URL",
+            "OPENAI_API_KEY",
+            "CONTENT_DIR",
+        ] {
+            c.env_remove(var);
+        }
         c.current_dir(dir)
             .env("DATA_DIR", dir)
             .env("DATABASE_URL", db_url)
