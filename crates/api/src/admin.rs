@@ -16,6 +16,13 @@ pub struct UsageRow {
     pub message_count: i64,
     pub total_response_time_ms: i64,
     pub error_count: i64,
+    /// Drafts the answer guard withdrew.
+    pub guard_hits: i64,
+    /// Second opinions asked of the model (`TUTOR_JUDGE`), how many said a
+    /// reply solves an exercise, and of those how many the guard had passed.
+    pub judge_calls: i64,
+    pub judge_flags: i64,
+    pub judge_disagreements: i64,
 }
 
 #[derive(Debug, Default, Serialize, utoipa::ToSchema)]
@@ -24,6 +31,10 @@ pub struct UsageTotals {
     pub message_count: i64,
     pub total_response_time_ms: i64,
     pub error_count: i64,
+    pub guard_hits: i64,
+    pub judge_calls: i64,
+    pub judge_flags: i64,
+    pub judge_disagreements: i64,
     pub users: usize,
     pub average_response_time_ms: i64,
 }
@@ -35,7 +46,8 @@ pub async fn usage(
     to: NaiveDate,
 ) -> ApiResult<(Vec<UsageRow>, UsageTotals)> {
     let rows: Vec<UsageRow> = on_db!(db, pool => sqlx::query_as(
-        r#"SELECT m.user_id, u.email, m.date, m.message_count, m.total_response_time_ms, m.error_count
+        r#"SELECT m.user_id, u.email, m.date, m.message_count, m.total_response_time_ms, m.error_count,
+                  m.guard_hits, m.judge_calls, m.judge_flags, m.judge_disagreements
            FROM ai_usage_metric m LEFT JOIN "user" u ON u.id = m.user_id
            WHERE m.date >= $1 AND m.date <= $2 ORDER BY m.date DESC, m.message_count DESC, m.user_id"#)
         .bind(from.to_string()).bind(to.to_string()).fetch_all(pool).await)?;
@@ -45,6 +57,10 @@ pub async fn usage(
         totals.message_count += r.message_count;
         totals.total_response_time_ms += r.total_response_time_ms;
         totals.error_count += r.error_count;
+        totals.guard_hits += r.guard_hits;
+        totals.judge_calls += r.judge_calls;
+        totals.judge_flags += r.judge_flags;
+        totals.judge_disagreements += r.judge_disagreements;
         users.insert(r.user_id.clone());
     }
     totals.users = users.len();

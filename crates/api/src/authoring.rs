@@ -29,9 +29,10 @@ pub struct NewLesson {
     pub slug: String,
     pub title: String,
     pub body: String,
+    /// Exercises as the front matter writes them (content/README.md).
     #[serde(default)]
     #[schema(value_type = Vec<Object>)]
-    pub exercises: Vec<Exercise>,
+    pub exercises: Vec<serde_json::Value>,
 }
 
 #[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
@@ -40,7 +41,7 @@ pub struct LessonPatch {
     pub title: Option<String>,
     pub body: Option<String>,
     #[schema(value_type = Option<Vec<Object>>)]
-    pub exercises: Option<Vec<Exercise>>,
+    pub exercises: Option<Vec<serde_json::Value>>,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -109,16 +110,24 @@ fn check_title(title: &str) -> ApiResult<()> {
     }
 }
 
-fn check_exercises(ex: &[Exercise]) -> ApiResult<()> {
-    for e in ex {
-        if e.id.trim().is_empty() || e.prompt.trim().is_empty() || e.answer.trim().is_empty() {
-            return Err(ApiError::invalid(
-                "INVALID_EXERCISE",
-                "Each exercise needs an id, a prompt and an answer",
-            ));
-        }
-    }
-    Ok(())
+/// Reads and checks a lesson's exercises; the error names the exercise and
+/// what is wrong with it.
+fn check_exercises(raw: Vec<serde_json::Value>) -> ApiResult<Vec<Exercise>> {
+    let list = raw
+        .into_iter()
+        .map(Exercise::from_value)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| ApiError::invalid("INVALID_EXERCISE", e.to_string()))?;
+    tutor::exercise::check_all(&list)
+        .map_err(|e| ApiError::invalid("INVALID_EXERCISE", e.to_string()))?;
+    Ok(list)
+}
+
+fn taken(id: String) -> ApiError {
+    ApiError::conflict(
+        "EXERCISE_ID_TAKEN",
+        format!("Another lesson already has an exercise `{id}`; exercise ids are unique"),
+    )
 }
 
 /// Whether `order` lists exactly the ids in `current`, each once.
@@ -237,7 +246,7 @@ impl Authoring<'_> {
     ) -> ApiResult<Lesson> {
         check_slug(&input.slug)?;
         check_title(&input.title)?;
-        check_exercises(&input.exercises)?;
+        let exercises = check_exercises(input.exercises)?;
         let stage = self.stage(stage_id).await?;
         let existing = store::lessons_of_stage(self.db, stage_id).await?;
         let now = self.clock.now();
@@ -247,15 +256,23 @@ impl Authoring<'_> {
             slug: input.slug,
             title: input.title.trim().to_string(),
             body: input.body,
-            exercises: serde_json::to_string(&input.exercises).map_err(ApiError::internal)?,
             position: existing.iter().map(|l| l.position).max().unwrap_or(0) + 1,
             author_id: Some(author.id.clone()),
             created_at: now,
             updated_at: now,
         };
+        for e in &exercises {
+            if store::exercise_by_id(self.db, &e.id).await?.is_some() {
+                return Err(taken(e.id.clone()));
+            }
+        }
         store::insert_lesson(self.db, &lesson)
             .await
             .map_err(conflict_on_unique)?;
+        if let Some(id) = store::replace_exercises(self.db, &lesson.id, &exercises, now).await? {
+            store::delete_lesson(self.db, &lesson.id).await?;
+            return Err(taken(id));
+        }
         self.reindex(&lesson, &stage).await?;
         Ok(lesson)
     }
@@ -284,9 +301,13 @@ impl Authoring<'_> {
         if let Some(body) = patch.body {
             l.body = body;
         }
-        if let Some(ex) = patch.exercises {
-            check_exercises(&ex)?;
-            l.exercises = serde_json::to_string(&ex).map_err(ApiError::internal)?;
+        if let Some(raw) = patch.exercises {
+            let ex = check_exercises(raw)?;
+            if let Some(id) =
+                store::replace_exercises(self.db, &l.id, &ex, self.clock.now()).await?
+            {
+                return Err(taken(id));
+            }
         }
         l.author_id = Some(author.id.clone());
         l.updated_at = self.clock.now();
@@ -336,7 +357,7 @@ impl Authoring<'_> {
         let l = self.lesson(id).await?;
         let chunks = store::chunk_count(self.db, &l.id).await?;
         Ok(LessonSource {
-            exercises: l.exercises(),
+            exercises: store::exercises_of_lesson(self.db, &l.id).await?,
             id: l.id,
             stage_id: l.stage_id,
             slug: l.slug,

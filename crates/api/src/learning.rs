@@ -8,9 +8,9 @@ use common::{Db, SharedClock};
 use serde::Serialize;
 
 use crate::chat::store::{set_course_threads_ended, set_courseless_threads_ended};
-use crate::content::PublicExercise;
 use crate::content::render::{Heading, render};
 use crate::content::store::{self, Course, Lesson, Stage};
+use crate::content::{Exercise, PublicExercise};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::AuthenticatedUser;
 
@@ -76,6 +76,9 @@ pub struct LessonView {
     pub headings: Vec<Heading>,
     pub exercises: Vec<PublicExercise>,
     pub completed: bool,
+    /// Lessons with exercises are completed by answering them correctly;
+    /// others with "Mark complete".
+    pub completed_by_exercises: bool,
     pub previous: Option<String>,
     pub next: Option<String>,
 }
@@ -234,6 +237,35 @@ impl Learning<'_> {
             .into_iter()
             .find(|l| l.slug == lesson)
             .ok_or_else(|| ApiError::not_found("LESSON_NOT_FOUND", "No such lesson"))?;
+        self.check_access(user, &c, &s).await?;
+        Ok((c, s, l, stages))
+    }
+
+    /// A lesson by id with its stage, course and the course's stages, if the
+    /// caller may open it.
+    pub async fn open_by_id(
+        &self,
+        user: &AuthenticatedUser,
+        lesson_id: &str,
+    ) -> ApiResult<(Course, Stage, Lesson, Vec<Stage>)> {
+        let missing = || ApiError::not_found("LESSON_NOT_FOUND", "No such lesson");
+        let l = store::lesson_by_id(self.db, lesson_id)
+            .await?
+            .ok_or_else(missing)?;
+        let s = store::stage_by_id(self.db, &l.stage_id)
+            .await?
+            .ok_or_else(missing)?;
+        let c = store::course_by_id(self.db, &s.course_id)
+            .await?
+            .ok_or_else(missing)?;
+        let stages = store::stages(self.db, &c.id).await?;
+        self.check_access(user, &c, &s).await?;
+        Ok((c, s, l, stages))
+    }
+
+    /// Students must be enrolled and have the stage unlocked; staff may
+    /// open everything.
+    async fn check_access(&self, user: &AuthenticatedUser, c: &Course, s: &Stage) -> ApiResult<()> {
         if !user.is_staff() {
             let Some(e) = store::enrolment(self.db, &user.id, &c.id).await? else {
                 return Err(ApiError::forbidden(
@@ -248,7 +280,31 @@ impl Learning<'_> {
                 ));
             }
         }
-        Ok((c, s, l, stages))
+        Ok(())
+    }
+
+    /// The lesson's exercises as this user sees them, and whether every one
+    /// is solved.
+    pub async fn exercise_views(
+        &self,
+        user: &AuthenticatedUser,
+        lesson_id: &str,
+    ) -> ApiResult<(Vec<Exercise>, Vec<PublicExercise>, bool)> {
+        let list = store::exercises_of_lesson(self.db, lesson_id).await?;
+        let counts = store::attempt_counts(self.db, &user.id, lesson_id).await?;
+        let views: Vec<PublicExercise> = list
+            .iter()
+            .map(|e| {
+                let (n, ok) = counts
+                    .iter()
+                    .find(|(id, _, _)| id == &e.id)
+                    .map(|(_, n, ok)| (*n as usize, *ok as usize))
+                    .unwrap_or((0, 0));
+                PublicExercise::view(e, n, n - ok, ok > 0)
+            })
+            .collect();
+        let all = views.iter().all(|v| v.solved);
+        Ok((list, views, all))
     }
 
     pub async fn lesson(
@@ -275,9 +331,11 @@ impl Learning<'_> {
         let next = idx.and_then(|i| all.get(i + 1)).and_then(path_of);
         let done = store::completed_lessons(self.db, &user.id, &c.id).await?;
         let rendered = render(&l.body);
+        let (_, exercises, _) = self.exercise_views(user, &l.id).await?;
         Ok(LessonView {
             completed: done.contains(&l.id),
-            exercises: l.exercises().iter().map(PublicExercise::from).collect(),
+            completed_by_exercises: !exercises.is_empty(),
+            exercises,
             id: l.id,
             slug: l.slug,
             title: l.title,
@@ -300,6 +358,26 @@ impl Learning<'_> {
         lesson: &str,
     ) -> ApiResult<Completion> {
         let (c, s, l, stages) = self.open(user, course, stage, lesson).await?;
+        let (list, _, solved) = self.exercise_views(user, &l.id).await?;
+        if !list.is_empty() && !solved {
+            return Err(ApiError::conflict(
+                "EXERCISES_PENDING",
+                "This lesson is complete when its exercises are answered correctly",
+            ));
+        }
+        self.progress(user, &c, &s, &l, &stages).await
+    }
+
+    /// Records a finished lesson and opens the next stage once every lesson
+    /// of this one is finished.
+    pub async fn progress(
+        &self,
+        user: &AuthenticatedUser,
+        c: &Course,
+        s: &Stage,
+        l: &Lesson,
+        stages: &[Stage],
+    ) -> ApiResult<Completion> {
         if store::enrolment(self.db, &user.id, &c.id).await?.is_none() {
             // Staff may read without enrolling; progress needs an enrolment.
             store::enrol(self.db, &user.id, &c.id, self.clock.now()).await?;

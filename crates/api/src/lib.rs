@@ -8,6 +8,7 @@ pub mod authoring;
 pub mod chat;
 pub mod content;
 pub mod error;
+pub mod exercises;
 pub mod extract;
 pub mod http;
 pub mod jwks;
@@ -29,11 +30,20 @@ pub struct ApiState {
     pub chat: chatkit::ChatKitServer<chat::ChatContext>,
     /// Student messages per rolling 24 hours.
     pub chat_daily_limit: u32,
+    /// The tutor's counters (index builds), shared with the responder.
+    pub tutor_stats: std::sync::Arc<tutor::turn::Stats>,
 }
 
 impl ApiState {
     pub fn learning(&self) -> learning::Learning<'_> {
         learning::Learning {
+            db: &self.db,
+            clock: &self.clock,
+        }
+    }
+
+    pub fn exercises(&self) -> exercises::Exercises<'_> {
+        exercises::Exercises {
             db: &self.db,
             clock: &self.clock,
         }

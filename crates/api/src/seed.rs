@@ -16,6 +16,22 @@ pub async fn import(db: &Db, clock: &SharedClock, courses: &[CourseDoc]) -> ApiR
         if store::course_by_slug(db, &doc.slug).await?.is_some() {
             continue;
         }
+        // Refuse before writing anything: an exercise id already in use.
+        for s in &doc.stages {
+            for l in &s.lessons {
+                for e in &l.exercises {
+                    if store::exercise_by_id(db, &e.id).await?.is_some() {
+                        return Err(ApiError::conflict(
+                            "EXERCISE_ID_TAKEN",
+                            format!(
+                                "{}/{}/{}: exercise `{}` has the id of an exercise already in the database; exercise ids must be unique",
+                                doc.slug, s.slug, l.slug, e.id
+                            ),
+                        ));
+                    }
+                }
+            }
+        }
         let now = clock.now();
         let course = Course {
             id: common::ids::new_id(),
@@ -45,14 +61,23 @@ pub async fn import(db: &Db, clock: &SharedClock, courses: &[CourseDoc]) -> ApiR
                     slug: ldoc.slug.clone(),
                     title: ldoc.title.clone(),
                     body: ldoc.body.clone(),
-                    exercises: serde_json::to_string(&ldoc.exercises)
-                        .map_err(ApiError::internal)?,
                     position: li as i64 + 1,
                     author_id: None,
                     created_at: now,
                     updated_at: now,
                 };
                 store::insert_lesson(db, &lesson).await?;
+                if let Some(taken) =
+                    store::replace_exercises(db, &lesson.id, &ldoc.exercises, now).await?
+                {
+                    return Err(ApiError::conflict(
+                        "EXERCISE_ID_TAKEN",
+                        format!(
+                            "{}/{}: exercise `{taken}` has the same id as an exercise already in the database; exercise ids must be unique",
+                            sdoc.slug, ldoc.slug
+                        ),
+                    ));
+                }
                 authoring::reindex(db, &lesson, &stage, now).await?;
             }
         }
@@ -63,6 +88,8 @@ pub async fn import(db: &Db, clock: &SharedClock, courses: &[CourseDoc]) -> ApiR
 
 /// Loads the sample course shipped in the binary, if it is not there yet.
 pub async fn sample(db: &Db, clock: &SharedClock) -> ApiResult<Vec<String>> {
-    let docs = crate::content::loader::embedded().map_err(ApiError::internal)?;
+    // A bad file in the shipped course names itself, like any other.
+    let docs = crate::content::loader::embedded()
+        .map_err(|e| ApiError::invalid("INVALID_CONTENT", e.to_string()))?;
     import(db, clock, &docs).await
 }

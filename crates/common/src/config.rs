@@ -17,6 +17,7 @@ pub const VARS: &[&str] = &[
     "DEV_ALLOW_PUBLIC_BIND",
     "PORT",
     "DATA_DIR",
+    "CONTENT_DIR",
     "DATABASE_URL",
     "BETTER_AUTH_SECRET",
     "BETTER_AUTH_URL",
@@ -58,6 +59,7 @@ pub const VARS: &[&str] = &[
     "OPENAI_BASE_URL",
     "OPENAI_API_KEY",
     "TUTOR_MODEL",
+    "TUTOR_JUDGE",
     "LLM_TIMEOUT_SECS",
     "LLM_MAX_RETRIES",
     "EMBEDDINGS_MODEL",
@@ -389,6 +391,8 @@ pub struct Config {
     /// Whether `BETTER_AUTH_URL` was given (else it follows the port).
     pub base_url_explicit: bool,
     pub chat: ChatConfig,
+    /// Courses to load at start-up besides the sample course (`CONTENT_DIR`).
+    pub content_dir: Option<PathBuf>,
 }
 
 /// Which responder answers chat turns.
@@ -447,6 +451,9 @@ pub struct LlmSettings {
     pub model: String,
     pub timeout_secs: u64,
     pub max_retries: u32,
+    /// Ask the model whether each final reply solves an exercise (logged
+    /// and counted, never blocking).
+    pub judge: bool,
 }
 
 /// The raw variables a configuration is built from: the process environment
@@ -640,6 +647,17 @@ impl Config {
                         "a whole number",
                         2u32,
                     )?,
+                    judge: match get("TUTOR_JUDGE").map(str::to_ascii_lowercase).as_deref() {
+                        None | Some("0" | "false" | "no" | "off") => false,
+                        Some("1" | "true" | "yes" | "on") => true,
+                        Some(other) => {
+                            return Err(ConfigError::Invalid {
+                                var: "TUTOR_JUDGE",
+                                value: other.into(),
+                                expected: "use true or false",
+                            });
+                        }
+                    },
                 }),
             },
             embeddings: {
@@ -681,6 +699,7 @@ impl Config {
 
         Ok(Config {
             chat,
+            content_dir: get("CONTENT_DIR").map(PathBuf::from),
             base_url_explicit,
             auth,
             mode,

@@ -1,7 +1,8 @@
 //! Micro-benchmarks of the hot paths: verifying an RS256 JWT (what the api
 //! role does per request), signing and checking a session cookie (what the
-//! auth role does per request), and a BM25 query over the sample course
-//! (what the tutor does per turn). A small harness: each operation runs in
+//! auth role does per request), a BM25 query over the sample course (what
+//! the tutor does per turn), and the answer guard over a 1,000-token reply
+//! (what the tutor does to every draft) with the checker's cost per attempt. A small harness: each operation runs in
 //! timed batches and the median time per operation is printed.
 //!
 //!     cargo bench -p intellistack --bench micro
@@ -145,4 +146,72 @@ fn main() {
                 .expect("search"),
         );
     });
+
+    // The answer guard over a 1,000-token reply (about 4,000 characters of
+    // lesson prose), against the exercises of one lesson and of the whole
+    // course; whole, and streamed in word-sized pieces as a model sends it.
+    let all: Vec<&tutor::exercise::Exercise> = courses[0]
+        .stages
+        .iter()
+        .flat_map(|s| s.lessons.iter().flat_map(|l| l.exercises.iter()))
+        .collect();
+    // Sentences the guard passes, so it reads the whole reply.
+    let mut reply = String::new();
+    'fill: for s in &courses[0].stages {
+        for l in &s.lessons {
+            for sentence in l.body.split_inclusive(". ") {
+                if tutor::answers::Guard::check(&all, sentence).is_none() {
+                    reply.push_str(sentence);
+                }
+                if reply.len() >= 4_000 {
+                    break 'fill;
+                }
+            }
+        }
+    }
+    let lesson: Vec<&tutor::exercise::Exercise> =
+        courses[0].stages[0].lessons[1].exercises.iter().collect();
+    println!(
+        "<!-- guard reply: {} characters, {} words, hits against the whole course: {:?} -->",
+        reply.chars().count(),
+        reply.split_whitespace().count(),
+        tutor::answers::Guard::check(&all, &reply).map(|h| h.exercise)
+    );
+    let pieces: Vec<&str> = reply.split_inclusive(' ').collect();
+    measure(
+        "guard, 1,000-token reply, one lesson's exercises (2), whole",
+        || {
+            black_box(tutor::answers::Guard::check(&lesson, black_box(&reply)));
+        },
+    );
+    measure(
+        "guard, 1,000-token reply, the course's exercises (24), whole",
+        || {
+            black_box(tutor::answers::Guard::check(&all, black_box(&reply)));
+        },
+    );
+    let forms = tutor::answers::Forms::new(&all);
+    measure(
+        "guard, 1,000-token reply, 24 exercises, streamed word by word",
+        || {
+            let mut g = tutor::answers::Guard::with_forms(forms.clone());
+            let mut shown = 0;
+            for p in &pieces {
+                g.push(black_box(p));
+                shown = shown.max(g.safe_len());
+            }
+            black_box((g.finish().is_some(), shown));
+        },
+    );
+    let gyro = all
+        .iter()
+        .find(|e| e.id == "gyro-drift")
+        .expect("gyro-drift");
+    let given = tutor::answers::Given::Text("68.75 degrees".into());
+    measure(
+        "checker, one numeric attempt (68.75 degrees vs 1.2 rad)",
+        || {
+            black_box(tutor::answers::check(gyro, black_box(&given)).expect("checks"));
+        },
+    );
 }

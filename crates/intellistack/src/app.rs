@@ -73,29 +73,33 @@ impl App {
         };
         let issuer = auth.issuer();
         let verifier = api::JwksVerifier::new(source, clock.clone(), issuer.clone(), issuer);
-        let responder: Arc<dyn chatkit::Responder<api::chat::ChatContext>> = match config
-            .chat
-            .responder
-        {
-            common::config::ResponderKind::Echo => Arc::new(api::chat::echo::EchoResponder {
-                delay: std::time::Duration::from_millis(config.chat.echo_delay_ms),
-            }),
-            common::config::ResponderKind::Tutor => {
-                let llm = config.chat.llm.as_ref().map(|l| {
-                    tutor::llm::LlmClient::new(tutor::llm::LlmConfig {
-                        base_url: l.base_url.clone(),
-                        api_key: l.api_key.as_ref().map(|k| k.expose().to_string()),
-                        model: l.model.clone(),
-                        connect_timeout: std::time::Duration::from_secs(5),
-                        read_timeout: std::time::Duration::from_secs(l.timeout_secs),
-                        max_retries: l.max_retries,
-                        backoff: std::time::Duration::from_millis(250),
-                    })
-                });
-                {
+        let store: Arc<dyn chatkit::Store<api::chat::ChatContext>> =
+            Arc::new(api::chat::store::SqlStore {
+                db: db.clone(),
+                clock: clock.clone(),
+            });
+        let tutor_stats = Arc::new(tutor::turn::Stats::default());
+        let responder: Arc<dyn chatkit::Responder<api::chat::ChatContext>> =
+            match config.chat.responder {
+                common::config::ResponderKind::Echo => Arc::new(api::chat::echo::EchoResponder {
+                    delay: std::time::Duration::from_millis(config.chat.echo_delay_ms),
+                }),
+                common::config::ResponderKind::Tutor => {
+                    let llm = config.chat.llm.as_ref().map(|l| {
+                        tutor::llm::LlmClient::new(tutor::llm::LlmConfig {
+                            base_url: l.base_url.clone(),
+                            api_key: l.api_key.as_ref().map(|k| k.expose().to_string()),
+                            model: l.model.clone(),
+                            connect_timeout: std::time::Duration::from_secs(5),
+                            read_timeout: std::time::Duration::from_secs(l.timeout_secs),
+                            max_retries: l.max_retries,
+                            backoff: std::time::Duration::from_millis(250),
+                        })
+                    });
+                    let judge = config.chat.llm.as_ref().is_some_and(|l| l.judge);
                     let dense = config.chat.embeddings.as_ref().zip(embedder.clone()).map(
                         |(e, embedder)| {
-                            let store: Arc<dyn tutor::retrieval::dense::VectorStore> = match &e
+                            let vectors: Arc<dyn tutor::retrieval::dense::VectorStore> = match &e
                                 .qdrant
                             {
                                 Some(q) => Arc::new(tutor::retrieval::dense::Qdrant {
@@ -109,21 +113,23 @@ impl App {
                                 }),
                                 None => Arc::new(tutor::retrieval::dense::MemoryVectors::default()),
                             };
-                            api::chat::tutor::Dense::new(embedder, store)
+                            tutor::turn::Dense::new(embedder, vectors)
                         },
                     );
-                    Arc::new(api::chat::tutor::TutorResponder::new(
-                        db.clone(),
+                    let repo = Arc::new(api::chat::repo::SqlRepository {
+                        db: db.clone(),
+                        clock: clock.clone(),
+                    });
+                    Arc::new(tutor::turn::Tutor::new(
+                        repo,
+                        store.clone(),
                         llm,
                         dense,
+                        judge,
+                        tutor_stats.clone(),
                     ))
                 }
-            }
-        };
-        let store = Arc::new(api::chat::store::SqlStore {
-            db: db.clone(),
-            clock: clock.clone(),
-        });
+            };
         let chat = chatkit::ChatKitServer::new(store, responder)
             .with_limits(chatkit::Limits {
                 max_message_chars: tutor::guardrails::MAX_MESSAGE_CHARS,
@@ -140,6 +146,7 @@ impl App {
             auth: auth.clone(),
             chat,
             chat_daily_limit: config.chat.daily_limit,
+            tutor_stats,
         };
         let state = AppState {
             config,

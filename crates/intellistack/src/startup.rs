@@ -110,11 +110,36 @@ pub async fn seed_content(db: &Db, clock: &common::SharedClock) -> Result<(), St
     Ok(())
 }
 
+/// Loads the courses of `CONTENT_DIR` that are not there yet. A file that
+/// does not parse (a bad exercise included) stops start-up and says which.
+pub async fn seed_folder(
+    db: &Db,
+    clock: &common::SharedClock,
+    dir: &std::path::Path,
+) -> Result<(), StartError> {
+    let docs = api::content::loader::from_dir(dir).map_err(|e| {
+        StartError::Content(format!(
+            "{e}; fix the file (CONTENT_DIR={}) and start again",
+            dir.display()
+        ))
+    })?;
+    let imported = api::seed::import(db, clock, &docs)
+        .await
+        .map_err(|e| StartError::Content(e.to_string()))?;
+    for slug in imported {
+        tracing::info!(course = %slug, dir = %dir.display(), "course loaded");
+    }
+    Ok(())
+}
+
 /// Builds the application for the given roles on a migrated database.
 pub async fn build_app(config: Config, roles: BTreeSet<Role>) -> Result<App, StartError> {
     let db = open_database(&config).await?;
     let clock: common::SharedClock = Arc::new(SystemClock);
     seed_content(&db, &clock).await?;
+    if let Some(dir) = &config.content_dir {
+        seed_folder(&db, &clock, dir).await?;
+    }
     App::new(config, db, clock, roles)
 }
 

@@ -126,6 +126,76 @@ on("#mark-complete", "click", async (btn) => {
   }
 });
 
+// --- exercises ---------------------------------------------------------------
+// Each exercise is a form: the answer is checked by the server, which says
+// right or not yet, with the next hint or the worked explanation.
+document.addEventListener("submit", async (e) => {
+  const form = e.target.closest("form.exercise");
+  if (!form) return;
+  e.preventDefault();
+  const feedback = form.querySelector(".feedback");
+  const button = form.querySelector("button[type=submit]");
+  let answer;
+  if (form.dataset.kind === "choice") {
+    const picked = [...form.querySelectorAll("input[name=answer]:checked")].map((i) => i.value);
+    if (!picked.length) {
+      feedback.className = "feedback wrong";
+      feedback.textContent = "Choose an option first.";
+      return;
+    }
+    answer = picked.length === 1 && form.querySelector("input[type=radio]") ? picked[0] : picked;
+  } else {
+    answer = form.querySelector("input[name=answer]").value.trim();
+    if (!answer) {
+      feedback.className = "feedback wrong";
+      feedback.textContent = "Write an answer first.";
+      form.querySelector("input[name=answer]").focus();
+      return;
+    }
+  }
+  button.disabled = true;
+  let res;
+  try {
+    res = await api(`/exercises/${encodeURIComponent(form.dataset.exercise)}/attempts`, { method: "POST", body: JSON.stringify({ answer }) });
+  } catch {
+    button.disabled = false;
+    feedback.className = "feedback wrong";
+    feedback.textContent = "Your answer could not be sent. Check your connection and try again.";
+    return;
+  }
+  button.disabled = false;
+  const body = await res.json().catch(() => ({}));
+  if (!res.ok) {
+    feedback.className = "feedback wrong";
+    feedback.textContent = (body.error && body.error.message) || `Your answer could not be checked (${res.status}).`;
+    return;
+  }
+  if (body.correct) {
+    form.classList.add("solved");
+    feedback.className = "feedback right";
+    feedback.textContent = "✓ Right.";
+    const x = form.querySelector(".explanation");
+    if (body.explanation) { x.textContent = body.explanation; x.hidden = false; }
+  } else {
+    feedback.className = "feedback wrong";
+    feedback.textContent = `Not yet.${body.note ? " " + body.note : ""}${body.hint ? " Here is a hint." : ""}`;
+    const hints = form.querySelector(".hints");
+    if (body.hint && ![...hints.children].some((li) => li.textContent === body.hint)) {
+      const li = document.createElement("li");
+      li.textContent = body.hint;
+      hints.append(li);
+      hints.hidden = false;
+    }
+  }
+  if (body.lessonCompleted) {
+    const status = document.getElementById("lesson-status");
+    if (status) {
+      status.className = "done";
+      status.textContent = body.unlockedStage ? "✓ Completed — a new stage is open" : "✓ Completed";
+    }
+  }
+});
+
 // --- account ---------------------------------------------------------------
 on("[data-revoke-session]", "click", async (btn) => {
   const r = await authPost("/revoke-session", { token: btn.dataset.revokeSession });

@@ -76,8 +76,26 @@ struct LessonMeta {
     slug: String,
     title: String,
     position: i64,
+    /// Read one by one, so an error names the exercise.
     #[serde(default)]
-    exercises: Vec<Exercise>,
+    exercises: Vec<serde_norway::Value>,
+}
+
+/// A lesson's exercises, checked: the error names the file, the exercise
+/// and what is wrong.
+fn exercises(path: &Path, raw: Vec<serde_norway::Value>) -> Result<Vec<Exercise>, ContentError> {
+    let invalid = |reason: String| ContentError::Invalid {
+        path: path.display().to_string(),
+        reason,
+    };
+    let mut out = Vec::new();
+    for (i, v) in raw.into_iter().enumerate() {
+        let json =
+            serde_json::to_value(&v).map_err(|e| invalid(format!("exercise {}: {e}", i + 1)))?;
+        out.push(Exercise::from_value(json).map_err(|e| invalid(e.to_string()))?);
+    }
+    tutor::exercise::check_all(&out).map_err(|e| invalid(e.to_string()))?;
+    Ok(out)
 }
 
 /// Splits `---\n<yaml>\n---\n<body>`.
@@ -164,6 +182,8 @@ fn walk(root: &Path, dir: &Path, out: &mut Files) -> Result<(), ContentError> {
 
 fn from_files(files: Files) -> Result<Vec<CourseDoc>, ContentError> {
     let mut courses = Vec::new();
+    // Exercise ids name exercises in the API, so they are unique everywhere.
+    let mut seen: std::collections::HashMap<String, String> = std::collections::HashMap::new();
     for (path, text) in files
         .iter()
         .filter(|(p, _)| p.file_name().is_some_and(|n| n == "course.md"))
@@ -185,12 +205,24 @@ fn from_files(files: Files) -> Result<Vec<CourseDoc>, ContentError> {
             }) {
                 let (lmeta, body): (LessonMeta, _) = parse(&lpath.display().to_string(), ltext)?;
                 check_slug(lpath, &lmeta.slug)?;
+                let list = exercises(lpath, lmeta.exercises)?;
+                for e in &list {
+                    if let Some(other) = seen.insert(e.id.clone(), lpath.display().to_string()) {
+                        return Err(ContentError::Invalid {
+                            path: lpath.display().to_string(),
+                            reason: format!(
+                                "exercise `{}`: {other} already has an exercise with this id; ids must be unique",
+                                e.id
+                            ),
+                        });
+                    }
+                }
                 lessons.push(LessonDoc {
                     slug: lmeta.slug,
                     title: lmeta.title,
                     position: lmeta.position,
                     body,
-                    exercises: lmeta.exercises,
+                    exercises: list,
                 });
             }
             lessons.sort_by_key(|l| l.position);
@@ -237,7 +269,7 @@ mod tests {
             (PathBuf::from("c/01-a/stage.md"), "---\nslug: a\ntitle: A\nposition: 1\n---\n".to_string()),
             (
                 PathBuf::from("c/01-a/02-y.md"),
-                "---\nslug: y\ntitle: Y\nposition: 2\nexercises:\n  - id: e1\n    prompt: \"Q: what?\"\n    answer: \"42\"\n---\n## H\n\nText".to_string(),
+                "---\nslug: y\ntitle: Y\nposition: 2\nexercises:\n  - id: e1\n    kind: numeric\n    prompt: \"Q: what?\"\n    answer: 42\n---\n## H\n\nText".to_string(),
             ),
             (PathBuf::from("c/01-a/01-x.md"), "---\nslug: x\ntitle: X\nposition: 1\n---\nBody".to_string()),
         ];
@@ -252,7 +284,7 @@ mod tests {
                 .collect::<Vec<_>>(),
             vec!["x", "y"]
         );
-        assert_eq!(stage.lessons[1].exercises[0].answer, "42");
+        assert_eq!(stage.lessons[1].exercises[0].kind(), "numeric");
         assert_eq!(stage.lessons[1].body, "## H\n\nText");
     }
 
@@ -261,6 +293,23 @@ mod tests {
         let files = vec![(PathBuf::from("c/course.md"), "no front matter".to_string())];
         let err = from_files(files).unwrap_err().to_string();
         assert!(err.starts_with("c/course.md:"), "{err}");
+    }
+
+    #[test]
+    fn a_bad_exercise_names_the_file_the_exercise_and_the_problem() {
+        let files = vec![
+            (PathBuf::from("c/course.md"), "---\nslug: c\ntitle: C\n---\n".to_string()),
+            (PathBuf::from("c/01-a/stage.md"), "---\nslug: a\ntitle: A\nposition: 1\n---\n".to_string()),
+            (
+                PathBuf::from("c/01-a/01-x.md"),
+                "---\nslug: x\ntitle: X\nposition: 1\nexercises:\n  - id: drift\n    kind: numeric\n    prompt: p\n    answer: {value: 1.2, unit: furlongs}\n---\nBody".to_string(),
+            ),
+        ];
+        let err = from_files(files).unwrap_err().to_string();
+        assert_eq!(
+            err,
+            "c/01-a/01-x.md: exercise `drift`: unknown unit `furlongs`"
+        );
     }
 
     #[test]

@@ -5,33 +5,75 @@ pub mod loader;
 pub mod render;
 pub mod store;
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
+pub use tutor::exercise::{Exercise, ExerciseError, Spec};
 
-/// An exercise. Its answer never leaves the server; the tutor uses it to avoid
-/// giving solutions away.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct Exercise {
+/// An option of a choice exercise as students see it.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct PublicOption {
     pub id: String,
-    pub prompt: String,
-    pub answer: String,
-    #[serde(default)]
-    pub hints: Vec<String>,
+    pub text: String,
 }
 
-/// What students see of an exercise.
+/// What a student sees of an exercise: never its answer. Hints appear one
+/// by one after wrong attempts; the explanation after a correct one.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
 pub struct PublicExercise {
     pub id: String,
+    /// `numeric`, `choice` or `text`.
+    pub kind: String,
     pub prompt: String,
+    /// The unit a numeric answer is read in when none is written.
+    pub unit: Option<String>,
+    /// Choice exercises: the options, and whether several may be right.
+    pub options: Vec<PublicOption>,
+    pub multiple: bool,
+    pub hint_count: usize,
+    /// Hints shown so far (one more after each wrong attempt).
     pub hints: Vec<String>,
+    pub attempts: usize,
+    pub solved: bool,
+    /// Shown once solved.
+    pub explanation: Option<String>,
 }
 
-impl From<&Exercise> for PublicExercise {
-    fn from(e: &Exercise) -> Self {
+impl PublicExercise {
+    /// The exercise as a student with `attempts` attempts, `wrong` of them
+    /// wrong, sees it.
+    pub fn view(e: &Exercise, attempts: usize, wrong: usize, solved: bool) -> Self {
+        let (unit, options, multiple) = match &e.spec {
+            Spec::Numeric(n) => (n.unit.clone(), Vec::new(), false),
+            Spec::Choice(c) => (
+                None,
+                c.options
+                    .iter()
+                    .map(|o| PublicOption {
+                        id: o.id.clone(),
+                        text: o.text.clone(),
+                    })
+                    .collect(),
+                c.correct.len() > 1,
+            ),
+            Spec::Text(_) => (None, Vec::new(), false),
+        };
+        let shown = if solved {
+            e.hints.len()
+        } else {
+            wrong.min(e.hints.len())
+        };
         PublicExercise {
             id: e.id.clone(),
+            kind: e.kind().into(),
             prompt: e.prompt.clone(),
-            hints: e.hints.clone(),
+            unit,
+            options,
+            multiple,
+            hint_count: e.hints.len(),
+            hints: e.hints[..shown].to_vec(),
+            attempts,
+            solved,
+            explanation: if solved { e.explanation.clone() } else { None },
         }
     }
 }

@@ -34,17 +34,10 @@ pub struct Lesson {
     pub slug: String,
     pub title: String,
     pub body: String,
-    pub exercises: String,
     pub position: i64,
     pub author_id: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
-}
-
-impl Lesson {
-    pub fn exercises(&self) -> Vec<Exercise> {
-        serde_json::from_str(&self.exercises).unwrap_or_default()
-    }
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -130,16 +123,16 @@ pub async fn lesson_by_id(db: &Db, id: &str) -> sqlx::Result<Option<Lesson>> {
 
 pub async fn insert_lesson(db: &Db, l: &Lesson) -> sqlx::Result<()> {
     on_db!(db, pool => sqlx::query(
-        "INSERT INTO lesson (id, stage_id, slug, title, body, exercises, position, author_id, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)")
-        .bind(&l.id).bind(&l.stage_id).bind(&l.slug).bind(&l.title).bind(&l.body).bind(&l.exercises).bind(l.position)
+        "INSERT INTO lesson (id, stage_id, slug, title, body, position, author_id, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)")
+        .bind(&l.id).bind(&l.stage_id).bind(&l.slug).bind(&l.title).bind(&l.body).bind(l.position)
         .bind(&l.author_id).bind(l.created_at).bind(l.updated_at)
         .execute(pool).await.map(|_| ()))
 }
 
 pub async fn update_lesson(db: &Db, l: &Lesson) -> sqlx::Result<()> {
     on_db!(db, pool => sqlx::query(
-        "UPDATE lesson SET slug = $1, title = $2, body = $3, exercises = $4, author_id = $5, updated_at = $6 WHERE id = $7")
-        .bind(&l.slug).bind(&l.title).bind(&l.body).bind(&l.exercises).bind(&l.author_id).bind(l.updated_at).bind(&l.id)
+        "UPDATE lesson SET slug = $1, title = $2, body = $3, author_id = $4, updated_at = $5 WHERE id = $6")
+        .bind(&l.slug).bind(&l.title).bind(&l.body).bind(&l.author_id).bind(l.updated_at).bind(&l.id)
         .execute(pool).await.map(|_| ()))
 }
 
@@ -270,4 +263,200 @@ pub async fn chunk_count(db: &Db, lesson_id: &str) -> sqlx::Result<i64> {
     let (n,): (i64,) = on_db!(db, pool => sqlx::query_as("SELECT COUNT(*) FROM content_chunk WHERE lesson_id = $1")
         .bind(lesson_id).fetch_one(pool).await)?;
     Ok(n)
+}
+
+// --- exercises and attempts ---------------------------------------------------
+
+fn decode(spec: &str) -> Option<Exercise> {
+    match serde_json::from_str::<serde_json::Value>(spec)
+        .ok()
+        .map(Exercise::from_value)
+    {
+        Some(Ok(e)) => Some(e),
+        Some(Err(e)) => {
+            // Stored exercises were checked on the way in; say so loudly if not.
+            tracing::error!(error = %e, "a stored exercise no longer parses; skipped");
+            None
+        }
+        None => None,
+    }
+}
+
+/// A lesson's exercises in order.
+pub async fn exercises_of_lesson(db: &Db, lesson_id: &str) -> sqlx::Result<Vec<Exercise>> {
+    let rows: Vec<(String,)> = on_db!(db, pool => sqlx::query_as(
+        "SELECT spec FROM exercise WHERE lesson_id = $1 ORDER BY position, id")
+        .bind(lesson_id).fetch_all(pool).await)?;
+    Ok(rows.iter().filter_map(|(s,)| decode(s)).collect())
+}
+
+/// An exercise and the lesson it belongs to.
+pub async fn exercise_by_id(db: &Db, id: &str) -> sqlx::Result<Option<(Exercise, String)>> {
+    let row: Option<(String, String)> = on_db!(db, pool => sqlx::query_as(
+        "SELECT spec, lesson_id FROM exercise WHERE id = $1")
+        .bind(id).fetch_optional(pool).await)?;
+    Ok(row.and_then(|(s, l)| decode(&s).map(|e| (e, l))))
+}
+
+/// Makes a lesson's exercises exactly `list`, keeping the attempts of those
+/// that stay. Returns the id that another lesson already uses, if any (and
+/// then changes nothing).
+pub async fn replace_exercises(
+    db: &Db,
+    lesson_id: &str,
+    list: &[Exercise],
+    now: DateTime<Utc>,
+) -> sqlx::Result<Option<String>> {
+    let specs: Vec<(String, String, String)> = list
+        .iter()
+        .map(|e| {
+            let spec = serde_json::to_string(e).unwrap_or_default();
+            (e.id.clone(), e.kind().to_string(), spec)
+        })
+        .collect();
+    on_db!(db, pool => {
+        let mut tx = pool.begin().await?;
+        for (i, (id, kind, spec)) in specs.iter().enumerate() {
+            let n = sqlx::query(
+                "INSERT INTO exercise (id, lesson_id, position, kind, spec, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $6)
+                 ON CONFLICT (id) DO UPDATE SET position = excluded.position, kind = excluded.kind, spec = excluded.spec, updated_at = excluded.updated_at
+                 WHERE exercise.lesson_id = excluded.lesson_id")
+                .bind(id).bind(lesson_id).bind(i as i64).bind(kind).bind(spec).bind(now)
+                .execute(&mut *tx).await?.rows_affected();
+            if n == 0 {
+                tx.rollback().await?;
+                return Ok(Some(id.clone()));
+            }
+        }
+        let rows: Vec<(String,)> = sqlx::query_as("SELECT id FROM exercise WHERE lesson_id = $1")
+            .bind(lesson_id).fetch_all(&mut *tx).await?;
+        for (id,) in rows {
+            if !specs.iter().any(|(k, _, _)| *k == id) {
+                sqlx::query("DELETE FROM exercise WHERE id = $1").bind(&id).execute(&mut *tx).await?;
+            }
+        }
+        tx.commit().await?;
+        Ok(None)
+    })
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Attempt {
+    pub id: String,
+    pub user_id: String,
+    pub exercise_id: String,
+    pub answer: String,
+    pub correct: bool,
+    pub created_at: DateTime<Utc>,
+}
+
+pub async fn insert_attempt(db: &Db, a: &Attempt) -> sqlx::Result<()> {
+    on_db!(db, pool => sqlx::query(
+        "INSERT INTO exercise_attempt (id, user_id, exercise_id, number, answer, correct, created_at)
+         SELECT $1, $2, $3, COUNT(*) + 1, $4, $5, $6 FROM exercise_attempt WHERE user_id = $2 AND exercise_id = $3")
+        .bind(&a.id).bind(&a.user_id).bind(&a.exercise_id).bind(&a.answer).bind(a.correct).bind(a.created_at)
+        .execute(pool).await.map(|_| ()))
+}
+
+/// A user's attempts at one exercise, oldest first.
+pub async fn attempts(db: &Db, user_id: &str, exercise_id: &str) -> sqlx::Result<Vec<Attempt>> {
+    on_db!(db, pool => sqlx::query_as::<_, Attempt>(
+        "SELECT id, user_id, exercise_id, answer, correct, created_at FROM exercise_attempt
+         WHERE user_id = $1 AND exercise_id = $2 ORDER BY created_at, number, id")
+        .bind(user_id).bind(exercise_id).fetch_all(pool).await)
+}
+
+/// A user's attempts at every exercise of a course, oldest first.
+pub async fn attempts_in_course(
+    db: &Db,
+    user_id: &str,
+    course_id: &str,
+) -> sqlx::Result<Vec<Attempt>> {
+    on_db!(db, pool => sqlx::query_as::<_, Attempt>(
+        "SELECT a.id, a.user_id, a.exercise_id, a.answer, a.correct, a.created_at FROM exercise_attempt a
+         JOIN exercise e ON e.id = a.exercise_id JOIN lesson l ON l.id = e.lesson_id JOIN stage s ON s.id = l.stage_id
+         WHERE a.user_id = $1 AND s.course_id = $2 ORDER BY a.created_at, a.number, a.id")
+        .bind(user_id).bind(course_id).fetch_all(pool).await)
+}
+
+/// Per exercise of a lesson: (exercise id, attempts, correct attempts).
+pub async fn attempt_counts(
+    db: &Db,
+    user_id: &str,
+    lesson_id: &str,
+) -> sqlx::Result<Vec<(String, i64, i64)>> {
+    on_db!(db, pool => sqlx::query_as(
+        "SELECT a.exercise_id, COUNT(*), COUNT(*) FILTER (WHERE a.correct) FROM exercise_attempt a
+         JOIN exercise e ON e.id = a.exercise_id
+         WHERE a.user_id = $1 AND e.lesson_id = $2 GROUP BY a.exercise_id")
+        .bind(user_id).bind(lesson_id).fetch_all(pool).await)
+}
+
+/// `$from, $from+1, …` for `n` values: an `IN (…)` list.
+fn list(from: usize, n: usize) -> String {
+    (from..from + n)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The exercises of several lessons in one query, in lesson order.
+pub async fn exercises_of_lessons(db: &Db, lesson_ids: &[String]) -> sqlx::Result<Vec<Exercise>> {
+    if lesson_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = format!(
+        "SELECT spec FROM exercise WHERE lesson_id IN ({}) ORDER BY lesson_id, position, id",
+        list(1, lesson_ids.len())
+    );
+    let rows: Vec<(String,)> = on_db!(db, pool => {
+        let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()));
+        for id in lesson_ids {
+            q = q.bind(id);
+        }
+        q.fetch_all(pool).await
+    })?;
+    Ok(rows.iter().filter_map(|(s,)| decode(s)).collect())
+}
+
+/// Exercises by id, in one query.
+pub async fn exercises_by_ids(db: &Db, ids: &[String]) -> sqlx::Result<Vec<Exercise>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = format!(
+        "SELECT spec FROM exercise WHERE id IN ({}) ORDER BY id",
+        list(1, ids.len())
+    );
+    let rows: Vec<(String,)> = on_db!(db, pool => {
+        let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()));
+        for id in ids {
+            q = q.bind(id);
+        }
+        q.fetch_all(pool).await
+    })?;
+    Ok(rows.iter().filter_map(|(s,)| decode(s)).collect())
+}
+
+/// A user's attempts at several exercises, in one query, oldest first.
+pub async fn attempts_at(
+    db: &Db,
+    user_id: &str,
+    exercise_ids: &[String],
+) -> sqlx::Result<Vec<Attempt>> {
+    if exercise_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = format!(
+        "SELECT id, user_id, exercise_id, answer, correct, created_at FROM exercise_attempt
+         WHERE user_id = $1 AND exercise_id IN ({}) ORDER BY created_at, number, id",
+        list(2, exercise_ids.len())
+    );
+    on_db!(db, pool => {
+        let mut q = sqlx::query_as::<_, Attempt>(sqlx::AssertSqlSafe(sql.clone())).bind(user_id);
+        for id in exercise_ids {
+            q = q.bind(id);
+        }
+        q.fetch_all(pool).await
+    })
 }

@@ -78,7 +78,7 @@ pub async fn delete_stage(
 #[utoipa::path(post, path = "/api/v1/stages/{id}/lessons", tag = "authoring", request_body = NewLesson,
     params(("id" = String, Path, description = "Stage id")),
     responses((status = 201, body = LessonSource), (status = 401, description = "No or invalid token"), (status = 403, description = "FORBIDDEN_ROLE"),
-        (status = 404, description = "STAGE_NOT_FOUND"), (status = 409, description = "SLUG_TAKEN"), (status = 422, description = "INVALID_SLUG, INVALID_TITLE, INVALID_EXERCISE")),
+        (status = 404, description = "STAGE_NOT_FOUND"), (status = 409, description = "SLUG_TAKEN or EXERCISE_ID_TAKEN"), (status = 422, description = "INVALID_SLUG, INVALID_TITLE, INVALID_EXERCISE (names the exercise and what is wrong)")),
     security(("bearer" = [])))]
 pub async fn create_lesson(
     State(s): State<ApiState>,
@@ -121,7 +121,7 @@ pub async fn source(
 #[utoipa::path(patch, path = "/api/v1/lessons/{id}", tag = "authoring", request_body = LessonPatch,
     params(("id" = String, Path)),
     responses((status = 200, body = LessonSource), (status = 401, description = "No or invalid token"), (status = 403, description = "FORBIDDEN_ROLE"),
-        (status = 404, description = "LESSON_NOT_FOUND"), (status = 409, description = "SLUG_TAKEN"), (status = 422, description = "INVALID_SLUG, INVALID_TITLE, INVALID_EXERCISE")),
+        (status = 404, description = "LESSON_NOT_FOUND"), (status = 409, description = "SLUG_TAKEN or EXERCISE_ID_TAKEN"), (status = 422, description = "INVALID_SLUG, INVALID_TITLE, INVALID_EXERCISE (names the exercise and what is wrong)")),
     security(("bearer" = [])))]
 pub async fn update_lesson(
     State(s): State<ApiState>,

@@ -95,7 +95,8 @@ pub async fn lesson(
 #[utoipa::path(post, path = "/api/v1/courses/{course}/lessons/{stage}/{lesson}/complete", tag = "learning",
     params(("course" = String, Path), ("stage" = String, Path), ("lesson" = String, Path)),
     responses((status = 200, body = Completion), (status = 401, description = "No or invalid token"),
-        (status = 403, description = "NOT_ENROLLED or STAGE_LOCKED"), (status = 404, description = "LESSON_NOT_FOUND")),
+        (status = 403, description = "NOT_ENROLLED or STAGE_LOCKED"), (status = 404, description = "LESSON_NOT_FOUND"),
+        (status = 409, description = "EXERCISES_PENDING: a lesson with exercises completes when they are answered correctly")),
     security(("bearer" = [])))]
 pub async fn complete(
     State(s): State<ApiState>,

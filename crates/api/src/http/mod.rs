@@ -5,6 +5,7 @@ pub mod authoring;
 pub mod body;
 pub mod chat;
 pub mod courses;
+pub mod exercises;
 
 use axum::Json;
 use axum::Router;
@@ -21,6 +22,7 @@ use crate::error::ApiError;
     info(title = "IntelliStack learning API", description = "Courses, lessons, authoring and administration. Errors are `{error: {code, message}}`."),
     paths(
         courses::me, courses::list, courses::enrol, courses::leave, courses::outline, courses::lesson, courses::complete,
+        exercises::attempt, exercises::attempts, exercises::mine,
         authoring::create_stage, authoring::reorder_stages, authoring::update_stage, authoring::delete_stage,
         authoring::create_lesson, authoring::reorder_lessons, authoring::source, authoring::update_lesson, authoring::delete_lesson,
         admin::set_role, admin::events, admin::export, admin::usage, admin::cleanup,
@@ -150,6 +152,8 @@ pub fn router(state: ApiState) -> Router {
         .route("/courses/{course}/leave", post(courses::leave))
         .route("/courses/{course}/lessons/{stage}/{lesson}", get(courses::lesson))
         .route("/courses/{course}/lessons/{stage}/{lesson}/complete", post(courses::complete))
+        .route("/courses/{course}/attempts", get(exercises::mine))
+        .route("/exercises/{id}/attempts", post(exercises::attempt).get(exercises::attempts))
         .route("/courses/{course}/stages", post(authoring::create_stage))
         .route("/courses/{course}/stages/order", post(authoring::reorder_stages))
         .route("/stages/{id}", patch(authoring::update_stage).delete(authoring::delete_stage))

@@ -174,7 +174,12 @@ async fn register_verify_learn_ask_and_sign_out() {
             .await;
 
         b.click("#chat-close").await;
-        b.click("#mark-complete").await;
+        // The lesson completes by answering its exercises.
+        assert!(b.client.find(fantoccini::Locator::Css("#mark-complete")).await.is_err());
+        b.click("#exercise-sensor-classes input[value=proprioceptive]").await;
+        b.click("#exercise-sensor-classes button[type=submit]").await;
+        b.click("#exercise-resolution-vs-accuracy input[value=accuracy]").await;
+        b.click("#exercise-resolution-vs-accuracy button[type=submit]").await;
         b.wait_js("completed", "document.querySelector('.lesson-actions .done')")
             .await;
         b.client.refresh().await.unwrap();
@@ -823,6 +828,69 @@ async fn a_next_target_a_browser_would_take_off_site_keeps_it_here() {
             let here = b.client.current_url().await.unwrap();
             assert_eq!(here.host_str(), Some(host.as_str()), "{next}: {here}");
         }
+        b
+    })
+    .await;
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_student_answers_exercises_on_the_lesson_page_by_keyboard() {
+    use fantoccini::key::Key;
+    let (server, _fake) = server_with_model(&[]).await;
+    verified_user(&server, "answers@example.com").await;
+    run("exercises", &server.url, |b| async move {
+        sign_in(&b, "answers@example.com").await;
+        open_first_lesson(&b).await;
+        b.goto("/learn/sensors/imus-and-encoders").await;
+        b.wait("#exercise-gyro-drift").await;
+        assert!(b.text("#lesson-status").await.contains("Answer the exercises"));
+        // Each answer box has a label naming its unit; the verdict is a live status.
+        assert!(b.text("label[for=exercise-gyro-drift-answer]").await.contains("in rad"));
+        assert_eq!(
+            b.client.execute("return document.getElementById('exercise-gyro-drift-feedback').getAttribute('role')", vec![]).await.unwrap(),
+            json!("status")
+        );
+        // Typed and sent with Enter, as a keyboard user would.
+        b.click("#exercise-gyro-drift-answer").await;
+        b.press(&format!("1.5 rad{}", Key::Enter)).await;
+        b.wait_js("the verdict", "document.getElementById('exercise-gyro-drift-feedback').textContent.includes('Not yet')")
+            .await;
+        assert_eq!(
+            b.text("#exercise-gyro-drift .hints li").await,
+            "Integrating a constant rate multiplies it by the elapsed time.",
+            "the first hint after a wrong answer"
+        );
+        assert_eq!(
+            b.client.execute("return document.activeElement.id", vec![]).await.unwrap(),
+            json!("exercise-gyro-drift-answer"),
+            "focus stays in the answer box"
+        );
+        b.fill("#exercise-gyro-drift-answer", "69 degrees").await;
+        b.press(&Key::Enter.to_string()).await;
+        b.wait_js("right", "document.getElementById('exercise-gyro-drift-feedback').textContent.includes('Right')")
+            .await;
+        assert!(b.text("#exercise-gyro-drift .explanation").await.contains("0.02 rad/s × 60 s"));
+        // A malformed answer is explained, not counted.
+        b.fill("#exercise-encoder-distance-answer", "far").await;
+        b.press(&Key::Enter.to_string()).await;
+        b.wait_js("the reason", "document.getElementById('exercise-encoder-distance-feedback').textContent.includes('not a number')")
+            .await;
+        b.fill("#exercise-encoder-distance-answer", "62.8 cm").await;
+        b.press(&Key::Enter.to_string()).await;
+        b.wait_js("the lesson completes", "document.querySelector('#lesson-status.done')")
+            .await;
+        b.shots("lesson-exercises").await;
+        b.client.refresh().await.unwrap();
+        b.wait("#exercise-gyro-drift.solved").await;
+        assert!(b.text(".lesson-actions .done").await.contains("Completed"), "stored");
+        // A choice answered from the keyboard: Tab to the options, arrows to pick, Enter to send.
+        b.goto("/learn/sensors/what-robots-sense").await;
+        b.click("#exercise-resolution-vs-accuracy input[value=resolution]").await;
+        b.press(&Key::Down.to_string()).await;
+        b.press(&Key::Enter.to_string()).await;
+        b.wait_js("right", "document.getElementById('exercise-resolution-vs-accuracy-feedback').textContent.includes('Right')")
+            .await;
         b
     })
     .await;

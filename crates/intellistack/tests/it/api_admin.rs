@@ -242,6 +242,9 @@ async fn the_openapi_document_covers_every_route_and_its_errors() {
             ("get", "/api/v1/admin/ai-usage"),
             ("delete", "/api/v1/admin/chatkit/cleanup"),
             ("post", "/api/v1/chatkit"),
+            ("post", "/api/v1/exercises/{id}/attempts"),
+            ("get", "/api/v1/exercises/{id}/attempts"),
+            ("get", "/api/v1/courses/{course}/attempts"),
         ];
         for (method, path) in routes {
             let op = &doc["paths"][path][method];

@@ -155,13 +155,14 @@ async fn instructors_create_edit_reorder_and_delete_with_reindexing() {
             &format!("/api/v1/stages/{stage_id}/lessons"),
             &t,
             json!({"slug": "basics", "title": "Safety basics", "body": body_md,
-                   "exercises": [{"id": "e1", "prompt": "What does an e-stop cut?", "answer": "motor power", "hints": ["Think power."]}]}),
+                   "exercises": [{"id": "e1", "kind": "text", "prompt": "What does an e-stop cut?", "answer": "motor power", "hints": ["Think power."]}]}),
         )
         .await;
         assert_eq!(s, 201, "{lesson}");
         assert_eq!(lesson["chunks"], 3, "indexed for retrieval at once");
         assert_eq!(
-            lesson["exercises"][0]["answer"], "motor power",
+            lesson["exercises"][0]["answer"],
+            json!(["motor power"]),
             "staff see answers in the editor"
         );
         let lesson_id = lesson["id"].as_str().unwrap().to_string();

@@ -79,16 +79,14 @@ async fn finishing_a_stage_unlocks_the_next() {
             "cannot complete a locked lesson"
         );
 
+        // Lessons with exercises complete by answering them, not by a button.
+        let (s, body) = api_post(&server, &format!("{first_lesson}/complete"), &t, json!({})).await;
+        assert_eq!((s, code(&body)), (409, "EXERCISES_PENDING"));
         let n = stage(&outline, 0)["lessons"].as_array().unwrap().len();
         for i in 0..n {
-            let (s, body) = api_post(
-                &server,
-                &format!("{}/complete", lesson_path(&outline, 0, i)),
-                &t,
-                json!({}),
-            )
-            .await;
-            assert_eq!(s, 200, "{body}");
+            let body =
+                crate::support::exercises::solve(&server, &t, &lesson_path(&outline, 0, i)).await;
+            assert_eq!(body["lessonCompleted"], true, "{body}");
             if i + 1 < n {
                 assert_eq!(body["unlockedStage"], Value::Null);
             } else {
@@ -236,8 +234,7 @@ async fn leaving_closes_the_course_and_schedules_its_threads_for_deletion() {
         assert_eq!(s, 201);
         let (_, outline) = api_get(&server, COURSE, &t).await;
         let first = lesson_path(&outline, 0, 0);
-        let (s, _) = api_post(&server, &format!("{first}/complete"), &t, json!({})).await;
-        assert_eq!(s, 200);
+        crate::support::exercises::solve(&server, &t, &first).await;
         // A tutor thread started on this course, and one on another.
         let res = send(
             &server,

@@ -35,12 +35,13 @@ async fn setup(backend: Backend, extra: &[(&str, &str)]) -> (TestServer, FakeLlm
                     title: "Lift".into(),
                     position: 1,
                     body: "## Propellers\n\nA propeller pushes air down; thrust grows with the square of rotor speed.\n".into(),
-                    exercises: vec![Exercise {
-                        id: "e1".into(),
-                        prompt: "A 4.3 kg drone hovers. What total thrust do its rotors give?".into(),
-                        answer: "42 newtons (4.3 kg × 9.8 m/s²)".into(),
-                        hints: vec!["At hover, thrust balances weight.".into()],
-                    }],
+                    exercises: vec![Exercise::from_value(json!({
+                        "id": "e1", "kind": "numeric",
+                        "prompt": "A 4.3 kg drone hovers. What total thrust do its rotors give?",
+                        "answer": {"value": 42, "unit": "N", "tolerance": 0.5},
+                        "hints": ["At hover, thrust balances weight."],
+                    }))
+                    .unwrap()],
                 }],
             },
             StageDoc {

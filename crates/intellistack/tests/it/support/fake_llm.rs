@@ -34,12 +34,17 @@ pub enum Script {
     /// Text in these pieces, written so that every multi-byte character is
     /// split between two network writes (with a pause between them).
     SplitUtf8(Vec<&'static str>, u64),
+    /// Text in pieces a test made (a reply split by words or characters),
+    /// with a pause before each.
+    Pieces(Vec<String>, u64),
 }
 
 #[derive(Clone, Default)]
 struct Shared {
     requests: Arc<Mutex<Vec<Value>>>,
     scripts: Arc<Mutex<VecDeque<Script>>>,
+    /// What the tutor's judge prompt gets, outside the script queue.
+    judge: Arc<Mutex<Option<String>>>,
 }
 
 pub struct FakeLlm {
@@ -75,6 +80,30 @@ impl FakeLlm {
     pub fn requests(&self) -> Vec<Value> {
         self.shared.requests.lock().unwrap().clone()
     }
+
+    /// Answers every judge request (the tutor's second pass) with `verdict`,
+    /// leaving the scripts for the replies.
+    pub fn judge_with(&self, verdict: &str) {
+        *self.shared.judge.lock().unwrap() = Some(verdict.to_string());
+    }
+
+    /// Requests other than the judge's.
+    pub fn reply_requests(&self) -> Vec<Value> {
+        self.requests()
+            .into_iter()
+            .filter(|r| r["messages"][0]["content"] != tutor::turn::judge::JUDGE_PROMPT)
+            .collect()
+    }
+}
+
+/// A reply cut into word-sized pieces (each word with the space after it).
+pub fn words(text: &str) -> Vec<String> {
+    text.split_inclusive(' ').map(str::to_string).collect()
+}
+
+/// A reply cut into one-character pieces.
+pub fn chars(text: &str) -> Vec<String> {
+    text.chars().map(String::from).collect()
 }
 
 fn frame(v: Value) -> Bytes {
@@ -82,7 +111,17 @@ fn frame(v: Value) -> Bytes {
 }
 
 async fn complete(State(s): State<Shared>, Json(body): Json<Value>) -> Response {
+    let judged = body["messages"][0]["content"] == tutor::turn::judge::JUDGE_PROMPT;
     s.requests.lock().unwrap().push(body);
+    let verdict = s.judge.lock().unwrap().clone();
+    if let (true, Some(v)) = (judged, verdict) {
+        let frames = vec![
+            frame(json!({"choices": [{"index": 0, "delta": {"content": v}}]})),
+            frame(json!({"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})),
+            Bytes::from("data: [DONE]\n\n"),
+        ];
+        return sse(frames, 0);
+    }
     let script = s
         .scripts
         .lock()
@@ -116,6 +155,10 @@ async fn complete(State(s): State<Shared>, Json(body): Json<Value>) -> Response 
             sse(frames, 0)
         }
         Script::Text(pieces, delay) => sse(finished(text_frames(&pieces)), delay),
+        Script::Pieces(pieces, delay) => {
+            let pieces: Vec<&str> = pieces.iter().map(String::as_str).collect();
+            sse(finished(text_frames(&pieces)), delay)
+        }
         Script::NoFinish(pieces, delay) => sse(text_frames(&pieces), delay),
         Script::SplitUtf8(pieces, delay) => {
             let body: Vec<u8> = finished(text_frames(&pieces)).concat();

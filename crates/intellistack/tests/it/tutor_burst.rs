@@ -1,0 +1,266 @@
+//! One retrieval index build at a time, shared by every waiting turn: a cold
+//! burst of 30 turns right after start-up, and another right after a lesson
+//! edit, each build the index once, and the server's memory stays within
+//! 60 MB of a warm server. The server runs as its own process, so its
+//! resident memory is its own and the build count (`/metrics`) is its own.
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use crate::support::{Backend, PgDatabase, TEST_SECRET};
+
+struct Server {
+    child: Child,
+    base: String,
+    http: reqwest::Client,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn rss_mib(pid: u32) -> f64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|n| n.parse::<f64>().ok())
+        })
+        .unwrap_or(0.0)
+        / 1024.0
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .unwrap()
+}
+
+const PASSWORD: &str = "Burst-Test-Pass-1!";
+
+async fn start(db_url: &str, dir: &std::path::Path) -> Server {
+    let port = free_port();
+    let base = format!("http://127.0.0.1:{port}");
+    let env = |c: &mut Command| {
+        // The default configuration: BM25 alone, no model. (A test run may
+        // export a local embedding model for other tests.)
+        for var in [
+            "EMBEDDINGS_LOCAL_MODEL",
+            "EMBEDDINGS_MODEL",
+            "EMBEDDINGS_BASE_URL",
+            "QDRANT_URL",
+            "OPENAI_BASE_URL",
+            "OPENAI_API_KEY",
+            "CONTENT_DIR",
+        ] {
+            c.env_remove(var);
+        }
+        c.current_dir(dir)
+            .env("DATA_DIR", dir)
+            .env("DATABASE_URL", db_url)
+            .env("BETTER_AUTH_SECRET", TEST_SECRET)
+            .env("BETTER_AUTH_URL", &base)
+            .env("AUTH_RATE_LIMIT_ENABLED", "false")
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+    };
+    let mut create = Command::new(env!("CARGO_BIN_EXE_intellistack"));
+    env(&mut create);
+    // A second start on the same database finds the user already there.
+    let _ = create
+        .args([
+            "users",
+            "create",
+            "--email",
+            "burst@example.com",
+            "--role",
+            "admin",
+            "--password",
+            PASSWORD,
+        ])
+        .status()
+        .unwrap();
+    let mut serve = Command::new(env!("CARGO_BIN_EXE_intellistack"));
+    env(&mut serve);
+    let child = serve
+        .args(["serve", "--port", &port.to_string()])
+        .spawn()
+        .unwrap();
+    let server = Server {
+        child,
+        base,
+        http: reqwest::Client::new(),
+    };
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !server
+        .http
+        .get(format!("{}/ready", server.base))
+        .send()
+        .await
+        .is_ok_and(|r| r.status().is_success())
+    {
+        assert!(Instant::now() < deadline, "the server did not become ready");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    server
+}
+
+impl Server {
+    async fn jwt(&self) -> String {
+        let signed: Value = self
+            .http
+            .post(format!("{}/api/auth/sign-in/email", self.base))
+            .json(&json!({"email": "burst@example.com", "password": PASSWORD}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let session = signed["token"].as_str().unwrap().to_string();
+        let jwt: Value = self
+            .http
+            .get(format!("{}/api/auth/token", self.base))
+            .bearer_auth(&session)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        jwt["token"].as_str().unwrap().to_string()
+    }
+
+    async fn turn(&self, jwt: &str, i: usize) {
+        let body = json!({"type": "threads.create", "params": {"input": {"content": [{"type": "input_text", "text": format!("Question {i}: how does a PID controller correct drift?")}], "attachments": [], "inference_options": {}}},
+            "metadata": {"page": {"course": "physical-ai"}}});
+        let res = self
+            .http
+            .post(format!("{}/api/v1/chatkit", self.base))
+            .bearer_auth(jwt)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200);
+        let text = res.text().await.unwrap();
+        assert!(text.contains("assistant_message"), "{text}");
+    }
+
+    async fn burst(&self, jwt: &str, n: usize) {
+        futures_util::future::join_all((0..n).map(|i| self.turn(jwt, i))).await;
+    }
+
+    async fn builds(&self) -> u64 {
+        let text = self
+            .http
+            .get(format!("{}/metrics", self.base))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        text.lines()
+            .find(|l| l.starts_with("tutor_index_builds_total"))
+            .and_then(|l| l.split_whitespace().last())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0)
+    }
+
+    fn rss(&self) -> f64 {
+        rss_mib(self.child.id())
+    }
+}
+
+#[tokio::test]
+async fn a_cold_burst_of_turns_builds_the_index_once() {
+    for backend in Backend::ALL {
+        let dir = tempfile::tempdir().unwrap();
+        let pg = match backend {
+            Backend::Postgres => Some(PgDatabase::create().await),
+            Backend::Sqlite => None,
+        };
+        let url = pg
+            .as_ref()
+            .map(|p| p.url.clone())
+            .unwrap_or_else(|| format!("sqlite://{}/burst.db", dir.path().display()));
+
+        // Warm: one turn built the index.
+        let warm_server = start(&url, dir.path()).await;
+        let jwt = warm_server.jwt().await;
+        warm_server.turn(&jwt, 0).await;
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let warm = warm_server.rss();
+        assert_eq!(warm_server.builds().await, 1);
+
+        // After a lesson edit, 30 turns at once: one more build.
+        let (_, lesson) = {
+            let res = warm_server
+                .http
+                .get(format!(
+                    "{}/api/v1/courses/physical-ai/lessons/control/feedback-and-pid",
+                    warm_server.base
+                ))
+                .bearer_auth(&jwt)
+                .send()
+                .await
+                .unwrap();
+            (res.status(), res.json::<Value>().await.unwrap())
+        };
+        let res = warm_server
+            .http
+            .patch(format!(
+                "{}/api/v1/lessons/{}",
+                warm_server.base,
+                lesson["id"].as_str().unwrap()
+            ))
+            .bearer_auth(&jwt)
+            .json(&json!({"title": "Feedback and PID, revised"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200);
+        warm_server.burst(&jwt, 30).await;
+        let after_edit = warm_server.rss();
+        assert_eq!(
+            warm_server.builds().await,
+            2,
+            "{backend:?}: the edit's burst built the index once"
+        );
+        drop(warm_server);
+
+        // Cold: 30 turns right after start-up.
+        let cold_server = start(&url, dir.path()).await;
+        let jwt = cold_server.jwt().await;
+        cold_server.burst(&jwt, 30).await;
+        let cold = cold_server.rss();
+        assert_eq!(
+            cold_server.builds().await,
+            1,
+            "{backend:?}: the cold burst built the index once"
+        );
+        println!(
+            "{backend:?}: RSS warm {warm:.1} MiB, after an edit and 30 turns {after_edit:.1} MiB, 30 turns from cold {cold:.1} MiB"
+        );
+        assert!(
+            after_edit - warm <= 60.0,
+            "{backend:?}: {after_edit:.1} MiB after the edit's burst, warm {warm:.1} MiB"
+        );
+        assert!(
+            cold - warm <= 60.0,
+            "{backend:?}: {cold:.1} MiB after the cold burst, warm {warm:.1} MiB"
+        );
+        drop(cold_server);
+        drop(pg);
+    }
+}

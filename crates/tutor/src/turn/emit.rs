@@ -1,0 +1,226 @@
+//! Emitting a reply as ChatKit events: an assistant message started lazily,
+//! text deltas, withdrawal of a draft, citations, and the finished item.
+
+use chatkit::TurnError;
+use chatkit::types::{
+    Annotation, AssistantMessageItem, ItemBase, OutputText, Source, ThreadItem, ThreadItemUpdate,
+    ThreadStreamEvent,
+};
+use chrono::Utc;
+use tokio::sync::mpsc;
+
+use crate::agent;
+use crate::retrieval::bm25::Passage;
+
+pub type Events = mpsc::Sender<Result<ThreadStreamEvent, TurnError>>;
+
+/// The client went away: the turn stops.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the client left")]
+pub struct Gone;
+
+/// Sends events for one assistant message, starting it lazily.
+pub struct Writer<'a> {
+    tx: &'a Events,
+    thread_id: String,
+    id: Option<String>,
+    text: String,
+}
+
+impl<'a> Writer<'a> {
+    pub fn new(tx: &'a Events, thread_id: &str) -> Self {
+        Writer {
+            tx,
+            thread_id: thread_id.to_string(),
+            id: None,
+            text: String::new(),
+        }
+    }
+
+    pub async fn send(&self, e: ThreadStreamEvent) -> Result<(), Gone> {
+        self.tx.send(Ok(e)).await.map_err(|_| Gone)
+    }
+
+    /// What has been shown of the current message.
+    pub fn shown(&self) -> &str {
+        &self.text
+    }
+
+    /// Streams `delta`.
+    pub async fn delta(&mut self, delta: &str) -> Result<(), Gone> {
+        if delta.is_empty() {
+            return Ok(());
+        }
+        if self.id.is_none() {
+            let id = chatkit::ids::message_id();
+            let base = ItemBase {
+                id: id.clone(),
+                thread_id: self.thread_id.clone(),
+                created_at: Utc::now(),
+            };
+            self.id = Some(id.clone());
+            self.send(ThreadStreamEvent::ItemAdded {
+                item: ThreadItem::AssistantMessage(AssistantMessageItem {
+                    base,
+                    content: vec![],
+                }),
+            })
+            .await?;
+            self.send(ThreadStreamEvent::ItemUpdated {
+                item_id: id,
+                update: ThreadItemUpdate::ContentPartAdded {
+                    content_index: 0,
+                    content: OutputText {
+                        text: String::new(),
+                        annotations: vec![],
+                    },
+                },
+            })
+            .await?;
+        }
+        self.text.push_str(delta);
+        let item_id = self.id.clone().unwrap_or_default();
+        self.send(ThreadStreamEvent::ItemUpdated {
+            item_id,
+            update: ThreadItemUpdate::TextDelta {
+                content_index: 0,
+                delta: delta.to_string(),
+            },
+        })
+        .await
+    }
+
+    /// Withdraws whatever was shown of this message.
+    pub async fn retract(&mut self) -> Result<(), Gone> {
+        self.text.clear();
+        match self.id.take() {
+            Some(id) => {
+                self.send(ThreadStreamEvent::ItemRemoved { item_id: id })
+                    .await
+            }
+            None => Ok(()),
+        }
+    }
+
+    pub async fn finish(&mut self, annotations: Vec<Annotation>) -> Result<(), Gone> {
+        if self.id.is_none() {
+            self.delta(" ").await?;
+        }
+        let id = self.id.clone().unwrap_or_default();
+        for (i, a) in annotations.iter().enumerate() {
+            self.send(ThreadStreamEvent::ItemUpdated {
+                item_id: id.clone(),
+                update: ThreadItemUpdate::AnnotationAdded {
+                    content_index: 0,
+                    annotation_index: i,
+                    annotation: a.clone(),
+                },
+            })
+            .await?;
+        }
+        let done = OutputText {
+            text: self.text.clone(),
+            annotations,
+        };
+        self.send(ThreadStreamEvent::ItemUpdated {
+            item_id: id.clone(),
+            update: ThreadItemUpdate::ContentPartDone {
+                content_index: 0,
+                content: done.clone(),
+            },
+        })
+        .await?;
+        let base = ItemBase {
+            id,
+            thread_id: self.thread_id.clone(),
+            created_at: Utc::now(),
+        };
+        self.id = None;
+        self.send(ThreadStreamEvent::ItemDone {
+            item: ThreadItem::AssistantMessage(AssistantMessageItem {
+                base,
+                content: vec![done],
+            }),
+        })
+        .await
+    }
+
+    /// A whole message at once (safety text, redirections, hints), word by word.
+    pub async fn say(&mut self, text: &str, annotations: Vec<Annotation>) -> Result<(), Gone> {
+        for word in text.split_inclusive(' ') {
+            self.delta(word).await?;
+        }
+        self.finish(annotations).await
+    }
+}
+
+pub fn url_annotation(p: &Passage, index: usize) -> Annotation {
+    Annotation {
+        source: Source::Url {
+            title: p.title.clone(),
+            url: p.url.clone(),
+            description: None,
+            group: None,
+        },
+        index: Some(index),
+    }
+}
+
+/// Citations for the `[n]` markers of `text` that name a retrieved passage.
+pub fn cite(passages: &[Passage], text: &str) -> Vec<Annotation> {
+    agent::citations(text, passages.len())
+        .into_iter()
+        .map(|(n, at)| url_annotation(&passages[n - 1], at))
+        .collect()
+}
+
+pub const RETRIEVAL_ONLY_NOTICE: &str = "*Retrieval-only mode: no language model is configured, so these are the most relevant parts of your lessons, not a written answer.*";
+
+fn excerpt(text: &str, words: usize) -> String {
+    let w: Vec<&str> = text.split_whitespace().collect();
+    if w.len() <= words {
+        w.join(" ")
+    } else {
+        format!("{} …", w[..words].join(" "))
+    }
+}
+
+/// The retrieval-only reply: a checked attempt's verdict if there was one,
+/// the passages with citations, and one guiding question.
+pub fn compose(verdict: Option<&str>, passages: &[Passage]) -> (String, Vec<Annotation>) {
+    let mut text = String::from(RETRIEVAL_ONLY_NOTICE);
+    text.push_str("\n\n");
+    if let Some(v) = verdict {
+        text.push_str(v);
+        text.push_str("\n\n");
+    }
+    let mut annotations = Vec::new();
+    if passages.is_empty() {
+        if verdict.is_none() {
+            text.push_str(
+                "I couldn't find anything about that in the lessons you have unlocked. Try rephrasing with words from your current lesson, or ask about a topic from your current stage.",
+            );
+        }
+        return (text.trim_end().to_string(), annotations);
+    }
+    for (i, p) in passages.iter().enumerate() {
+        text.push_str(&format!(
+            "**{}** — {} [{}]",
+            p.title,
+            excerpt(&p.text, 70),
+            i + 1
+        ));
+        annotations.push(url_annotation(p, text.chars().count()));
+        text.push_str("\n\n");
+    }
+    let heading = passages[0]
+        .title
+        .rsplit(" › ")
+        .next()
+        .unwrap_or_default()
+        .to_string();
+    text.push_str(&format!(
+        "**A question to guide you:** in *{heading}*, what is the key idea, and how would you apply it to what you asked? Try answering in your own words before reading further."
+    ));
+    (text, annotations)
+}
