@@ -215,7 +215,7 @@ async fn an_admin_promotes_a_student_and_the_editor_appears() {
         open_first_lesson(&student).await;
         let lesson_path = student.path().await;
         assert!(student.client.find(fantoccini::Locator::LinkText("Edit lesson")).await.is_err());
-        let author_path = lesson_path.replace("/learn/", "/author/");
+        let author_path = format!("/author/{}", lesson_path.rsplitn(3, '/').take(2).collect::<Vec<_>>().into_iter().rev().collect::<Vec<_>>().join("/"));
         student.goto(&author_path).await;
         student.wait_path("/dashboard?notice=staff-only").await;
         assert!(student.text(".alert").await.contains("for instructors"));
@@ -242,10 +242,17 @@ async fn an_admin_promotes_a_student_and_the_editor_appears() {
                 "[...document.querySelectorAll('#users tr')].some(r => r.textContent.includes('stu@example.com') && r.querySelector('select')?.value === 'instructor' && performance.getEntriesByType('navigation')[0].type === 'reload')",
             )
             .await;
+        // The admin makes them an instructor of the course in its workspace.
+        admin.goto("/teach/physical-ai").await;
+        admin.fill("#staff-email", "stu@example.com").await;
+        admin.click("#add-staff-form button[type=submit]").await;
+        admin
+            .wait_js("the new instructor", "document.getElementById('staff-list').textContent.includes('stu@example.com')")
+            .await;
         admin.close().await;
 
         student.goto(&lesson_path).await;
-        student.click("a[href^='/author/']").await;
+        student.click("a[href^='/teach/physical-ai/lessons/']").await;
         student.wait("#editor-form").await;
         student.shots("editor").await;
         student

@@ -32,6 +32,7 @@ mod foundation;
 mod input_refusals;
 mod migration;
 mod redirect_targets;
+mod teaching;
 mod tutor;
 mod tutor_burst;
 mod tutor_dense;
