@@ -165,8 +165,9 @@ if (editor) {
   function renumber() {
     [...list.children].forEach((fs, i) => {
       fs.querySelector("legend .n").textContent = String(i + 1);
-      for (const [what, label] of [["up", "up"], ["down", "down"], ["remove", ""]])
-        fs.querySelector(`[data-ex=${what}]`).setAttribute("aria-label", what === "remove" ? `Remove exercise ${i + 1}` : `Move exercise ${i + 1} ${label}`);
+      // The visible words start each name, as speech input expects.
+      for (const [what, words] of [["up", "Move up"], ["down", "Move down"], ["remove", "Remove"]])
+        fs.querySelector(`[data-ex=${what}]`).setAttribute("aria-label", `${words}: exercise ${i + 1}`);
     });
   }
 

@@ -108,7 +108,7 @@ mod tests {
         let r = render("Text.[^a]\n\n[^a]: The note.\n");
         assert!(
             r.html
-                .contains(r##"<sup class="footnote-reference"><a href="#a">1</a></sup>"##),
+                .contains(r##"<sup class="footnote-reference"><a href="#a" rel="noopener noreferrer">1</a></sup>"##),
             "{}",
             r.html
         );

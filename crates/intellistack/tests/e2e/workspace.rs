@@ -42,6 +42,8 @@ async fn js(b: &Browser, script: &str) -> Value {
 
 /// Adds one exercise in the editor and saves.
 async fn add_exercise(b: &Browser, id: &str, kind: &str, fields: &[(&str, &str)]) {
+    // Scrolled to the middle first: the sticky Save bar covers the bottom edge.
+    js(b, "document.getElementById('add-exercise').scrollIntoView({block: 'center'})").await;
     b.click("#add-exercise").await;
     let fs = "#exercises fieldset:last-child";
     b.fill(&format!("{fs} [data-field=id]"), id).await;
@@ -111,9 +113,9 @@ async fn an_instructor_builds_a_course_and_a_student_takes_it_in_that_order() {
         let up = "[aria-label='Move stage Moving up']";
         js(&b, &format!("document.querySelector(\"{up}\").focus()")).await;
         mark(&b).await;
-        b.press(Key::Enter.into()).await;
+        b.press(&Key::Enter).await;
         after_reload(&b, "the stages reordered").await;
-        let titles = js(&b, "return [...document.querySelectorAll('.ws-stage input[name=title]')].map(i => i.value)").await;
+        let titles = js(&b, "return [...document.querySelectorAll('.ws-rename input[name=title]')].map(i => i.value)").await;
         assert_eq!(titles, json!(["Moving", "Seeing"]));
         let focused = js(&b, "return document.activeElement.getAttribute('aria-label')").await;
         assert_eq!(
@@ -123,7 +125,7 @@ async fn an_instructor_builds_a_course_and_a_student_takes_it_in_that_order() {
         );
         js(&b, "document.querySelector(\"[aria-label='Move lesson Motors up']\").focus()").await;
         mark(&b).await;
-        b.press(Key::Enter.into()).await;
+        b.press(&Key::Enter).await;
         after_reload(&b, "the lessons reordered").await;
         let lessons = js(&b, "return [...document.querySelectorAll('.ws-lesson-title')].map(a => a.textContent)").await;
         assert_eq!(lessons, json!(["Motors", "Wheels", "Cameras"]));
@@ -207,7 +209,7 @@ async fn an_instructor_builds_a_course_and_a_student_takes_it_in_that_order() {
         js(&student, &format!("{course}.querySelector('.lessons a').click()")).await;
         student.wait_path("/learn/robot-basics/moving/motors").await;
         student.fill("#exercise-motor-kind-answer", "DC").await;
-        student.press(Key::Enter.into()).await;
+        student.press(&Key::Enter).await;
         student
             .wait_js("the verdict", "document.getElementById('exercise-motor-kind-feedback').textContent.includes('Right')")
             .await;
@@ -219,7 +221,7 @@ async fn an_instructor_builds_a_course_and_a_student_takes_it_in_that_order() {
         assert!(student.client.find(Locator::LinkText("Next")).await.is_err());
         student.shots_checked("lesson-last-of-stage").await;
         student.fill("#exercise-wheel-distance-answer", "62.8 cm").await;
-        student.press(Key::Enter.into()).await;
+        student.press(&Key::Enter).await;
         student
             .wait_js("the stage opens, named and linked", "document.getElementById('unlocked-link')")
             .await;
@@ -276,7 +278,7 @@ async fn every_new_screen_at_desktop_and_phone_widths_with_axe() {
         // The front door, signed out.
         b.goto("/").await;
         assert!(b.text("h1").await.contains("Physical AI") || b.text("main").await.contains("Physical AI"));
-        assert!(b.text("main").await.contains("Sensors"), "the catalogue lists stages");
+        assert!(b.text("main").await.contains("Sensing the World"), "the catalogue lists stages");
         b.shots_checked("landing").await;
         let icon = js(&b, "return fetch('/favicon.ico').then(r => r.status + ' ' + r.headers.get('content-type'))").await;
         assert_eq!(icon, json!("200 image/x-icon"));
