@@ -148,6 +148,27 @@ impl Learning<'_> {
         Ok(c)
     }
 
+    /// Where a lesson named by its stage and lesson slugs lives: (course
+    /// slug, lesson id), in the first course that has them. Names only, no
+    /// content: the pages that follow check access.
+    pub async fn locate(&self, stage: &str, lesson: &str) -> ApiResult<Option<(String, String)>> {
+        for c in store::courses(self.db).await? {
+            for s in store::stages(self.db, &c.id).await? {
+                if s.slug != stage {
+                    continue;
+                }
+                if let Some(l) = store::lessons_of_stage(self.db, &s.id)
+                    .await?
+                    .into_iter()
+                    .find(|l| l.slug == lesson)
+                {
+                    return Ok(Some((c.slug, l.id)));
+                }
+            }
+        }
+        Ok(None)
+    }
+
     /// The published courses, as anyone may see them (the landing page):
     /// title, summary and stage titles.
     pub async fn public_catalogue(&self) -> ApiResult<Vec<(Course, Vec<Stage>)>> {

@@ -78,7 +78,7 @@ pub async fn dashboard(
 
 /// Finds a lesson by its stage and lesson slugs in whichever course has them
 /// (the older, course-less lesson address).
-pub(crate) async fn find_lesson(
+async fn find_lesson(
     state: &WebState,
     v: &Viewer,
     stage: &str,

@@ -142,9 +142,14 @@ pub async fn old_editor(
     headers: HeaderMap,
     Path((stage, lesson)): Path<(String, String)>,
 ) -> Result<Response, WebError> {
-    let v = staff_viewer(&state, &headers, &format!("/author/{stage}/{lesson}")).await?;
-    let view = super::learning_pages::find_lesson(&state, &v, &stage, &lesson).await?;
-    Ok(Redirect::to(&format!("/teach/{}/lessons/{}", view.course_slug, view.id)).into_response())
+    staff_viewer(&state, &headers, &format!("/author/{stage}/{lesson}")).await?;
+    let (course, id) = state
+        .api
+        .learning()
+        .locate(&stage, &lesson)
+        .await?
+        .ok_or(WebError::NotFound)?;
+    Ok(Redirect::to(&format!("/teach/{course}/lessons/{id}")).into_response())
 }
 
 struct ExerciseRow {
