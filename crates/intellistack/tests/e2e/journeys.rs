@@ -423,6 +423,7 @@ async fn sign_in_explains_lockout_and_unverified_email() {
     .await;
     assert_eq!(s, 200);
     verified_user(&server, "lock@example.com").await;
+    let srv = &server;
     run("sign-in-messages", &server.url, |b| async move {
         b.goto("/login").await;
         b.fill("#email", "una@example.com").await;
@@ -435,6 +436,13 @@ async fn sign_in_explains_lockout_and_unverified_email() {
         .await;
         assert!(b.text("#form-error").await.contains("not verified"));
         b.shots("login-unverified").await;
+        // The mail this sign-in sent lands on a page that says the address is verified.
+        let mail = crate::support::auth::wait_for_mail(srv, "una@example.com", 2).await;
+        let link = link_in(&mail);
+        b.goto(&link).await;
+        b.wait_path("/verify-email?verified").await;
+        assert!(b.text("h1").await.contains("verified"));
+        b.goto("/login").await;
 
         b.fill("#email", "lock@example.com").await;
         for _ in 0..5 {

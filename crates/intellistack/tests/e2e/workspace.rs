@@ -305,6 +305,8 @@ async fn every_new_screen_at_desktop_and_phone_widths_with_axe() {
         b.shots_checked("thread").await;
         b.goto("/admin").await;
         assert!(b.text("#event-count").await.starts_with("1–50 of "));
+        let caption = b.text(".charts").await;
+        assert!(caption.contains("milliseconds"), "{caption}");
         b.shots_checked("admin").await;
         b.click("#events-next").await;
         b.wait_js("page 2", "location.search.includes('page=2')").await;
@@ -316,6 +318,23 @@ async fn every_new_screen_at_desktop_and_phone_widths_with_axe() {
         let nav = b.text("header nav").await;
         assert!(!nav.contains("Sign in") && nav.contains("Dashboard"), "{nav}");
         b.shots_checked("not-found-signed-in").await;
+
+        // A student: the 403 page keeps their menu; leaving says progress is kept.
+        b.click("[data-action=sign-out]").await;
+        b.wait_path("/login").await;
+        sign_in(&b, "pupil@example.com").await;
+        b.goto("/teach/flagged").await;
+        assert!(b.text("h1").await.contains("Not allowed"));
+        let nav = b.text("header nav").await;
+        assert!(!nav.contains("Sign in") && nav.contains("Account"), "{nav}");
+        b.shots_checked("forbidden-signed-in").await;
+        b.goto("/dashboard").await;
+        b.accept_confirms().await;
+        b.click("[data-leave='physical-ai']").await;
+        b.wait_path("/dashboard?notice=left").await;
+        let notice = b.text(".alert").await;
+        assert!(notice.contains("progress is kept"), "{notice}");
+        b.shots_checked("dashboard-after-leaving").await;
         b
     })
     .await;
