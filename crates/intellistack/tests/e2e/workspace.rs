@@ -230,11 +230,43 @@ async fn an_instructor_builds_a_course_and_a_student_takes_it_in_that_order() {
         student.click("#unlocked-link").await;
         student.wait_path("/learn/robot-basics/seeing/cameras").await;
         student.close().await;
+
+        // Export from the workspace, import on another instance through its
+        // import form, export there: the same archive.
+        b.goto("/teach/robot-basics").await;
+        let exported = b.client.execute_async(ZIP_AS_BASE64, vec![json!("/teach/robot-basics/export.zip")]).await.unwrap();
+        let exported = exported.as_str().unwrap().to_string();
+        assert!(exported.len() > 100);
+        let other = TestServer::start(Backend::Sqlite).await;
+        with_role(&other, "prof@example.com", "instructor").await;
+        let there = Browser::start(&other.url).await;
+        sign_in(&there, "prof@example.com").await;
+        there.goto("/teach").await;
+        there.client.execute(
+            "const bytes = Uint8Array.from(atob(arguments[0]), c => c.charCodeAt(0));
+             const dt = new DataTransfer(); dt.items.add(new File([bytes], 'robot-basics.zip', {type: 'application/zip'}));
+             document.getElementById('import-file').files = dt.files;",
+            vec![json!(exported)],
+        ).await.unwrap();
+        there.click("#import-form button[type=submit]").await;
+        there.wait_path("/teach/robot-basics").await;
+        let lessons = js(&there, "return [...document.querySelectorAll('.ws-lesson-title')].map(a => a.textContent)").await;
+        assert_eq!(lessons, json!(["Motors", "Wheels", "Cameras"]));
+        let again = there.client.execute_async(ZIP_AS_BASE64, vec![json!("/teach/robot-basics/export.zip")]).await.unwrap();
+        assert_eq!(again.as_str().unwrap(), exported, "export, import, export: identical files");
+        there.close().await;
+        other.stop().await;
         b
     })
     .await;
     server.stop().await;
 }
+
+/// Downloads `arguments[0]` in the page and answers its bytes in base64.
+const ZIP_AS_BASE64: &str = "const done = arguments[arguments.length - 1];
+    fetch(arguments[0]).then(r => r.arrayBuffer()).then(buf => {
+      let s = ''; for (const b of new Uint8Array(buf)) s += String.fromCharCode(b); done(btoa(s));
+    }).catch(e => done('failed: ' + e));";
 
 #[tokio::test]
 async fn every_new_screen_at_desktop_and_phone_widths_with_axe() {
