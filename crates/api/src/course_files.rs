@@ -5,7 +5,6 @@
 //! the same files, byte for byte.
 
 use std::io::{Cursor, Read, Write};
-use std::path::PathBuf;
 
 use common::{Db, SharedClock};
 use serde::Serialize;
@@ -210,7 +209,7 @@ fn unpack(bytes: &[u8]) -> ApiResult<loader::Files> {
             .take(MAX_UNPACKED_BYTES)
             .read_to_string(&mut text)
             .map_err(|e| bad_archive(format!("{}: {e}", path.display())))?;
-        files.push((PathBuf::from(path), text));
+        files.push((path, text));
     }
     Ok(files)
 }

@@ -295,7 +295,7 @@ impl Insights<'_> {
             })
             .collect();
 
-        let flagged = self.flagged_in(&[c.clone()]).await?;
+        let flagged = self.flagged_in(std::slice::from_ref(&c)).await?;
         Ok(Insight {
             course_slug: c.slug,
             course_title: c.title,

@@ -79,7 +79,7 @@ fn draw_icon() -> Vec<u8> {
     // BMP rows run bottom to top; each pixel is B, G, R, A.
     for row in (0..N).rev() {
         for col in 0..N {
-            let corner = (col < 3 || col > N - 4) && (row < 3 || row > N - 4);
+            let corner = !(3..=N - 4).contains(&col) && !(3..=N - 4).contains(&row);
             let bar = (13..19).contains(&col) && (7..25).contains(&row);
             let serif =
                 (9..23).contains(&col) && ((7..10).contains(&row) || (22..25).contains(&row));

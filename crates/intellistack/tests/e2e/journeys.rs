@@ -41,7 +41,10 @@ async fn open_first_lesson(b: &Browser) {
     }
     // Staff find the lessons under the outline of the courses they teach.
     b.client
-        .execute("document.querySelectorAll('details.outline').forEach(d => d.open = true)", vec![])
+        .execute(
+            "document.querySelectorAll('details.outline').forEach(d => d.open = true)",
+            vec![],
+        )
         .await
         .expect("open the outline");
     b.click(".lessons a").await;

@@ -43,7 +43,11 @@ async fn js(b: &Browser, script: &str) -> Value {
 /// Adds one exercise in the editor and saves.
 async fn add_exercise(b: &Browser, id: &str, kind: &str, fields: &[(&str, &str)]) {
     // Scrolled to the middle first: the sticky Save bar covers the bottom edge.
-    js(b, "document.getElementById('add-exercise').scrollIntoView({block: 'center'})").await;
+    js(
+        b,
+        "document.getElementById('add-exercise').scrollIntoView({block: 'center'})",
+    )
+    .await;
     b.click("#add-exercise").await;
     let fs = "#exercises fieldset:last-child";
     b.fill(&format!("{fs} [data-field=id]"), id).await;
