@@ -212,6 +212,17 @@ async fn an_instructor_builds_a_course_and_a_student_takes_it_in_that_order() {
         assert_eq!(order, json!([["Moving", "Seeing the world"], ["Motors", "Wheels"]]));
         js(&student, &format!("{course}.querySelector('.lessons a').click()")).await;
         student.wait_path("/learn/robot-basics/moving/motors").await;
+        // A readable measure at 1280 px (about 70 characters a line) and a clear heading scale.
+        let measure = js(&student, "const p = document.querySelector('.lesson-body p'); const cs = getComputedStyle(p);
+            const c = document.createElement('canvas').getContext('2d'); c.font = `${cs.fontSize} ${cs.fontFamily}`;
+            const sample = 'The quick brown fox jumps over the lazy dog while a robot measures its distance to the wall.';
+            const avg = c.measureText(sample).width / sample.length;
+            const size = (sel) => parseFloat(getComputedStyle(document.querySelector(sel)).fontSize);
+            return [Math.round(p.getBoundingClientRect().width / avg), size('#lesson h1') / size('.lesson-body h2')]").await;
+        let chars = measure[0].as_f64().unwrap();
+        let scale = measure[1].as_f64().unwrap();
+        assert!((60.0..=85.0).contains(&chars), "{chars} characters a line");
+        assert!(scale >= 1.25, "h1 is {scale} times h2");
         student.fill("#exercise-motor-kind-answer", "DC").await;
         student.press(&Key::Enter).await;
         student

@@ -182,13 +182,21 @@ pub async fn insight(
         .collect();
     let completed: Vec<f64> = insight.stages.iter().map(|s| s.completed as f64).collect();
     let progress_chart = charts::bars("Students who completed each stage", &labels, &completed, "");
-    let exercises = std::mem::take(&mut insight.exercises)
+    let mut exercises: Vec<ExerciseRow> = std::mem::take(&mut insight.exercises)
         .into_iter()
         .map(|e| ExerciseRow {
             first_try_percent: (e.first_try * 100).checked_div(e.students).unwrap_or(0),
             e,
         })
         .collect();
+    // Where students get stuck first; exercises nobody tried last; then by attempts.
+    exercises.sort_by_key(|r| {
+        (
+            r.e.students == 0,
+            r.first_try_percent,
+            std::cmp::Reverse(r.e.attempts),
+        )
+    });
     render(&InsightPage {
         chrome: Chrome::of(Some(&v)),
         insight,
