@@ -305,7 +305,7 @@ async function chatkit(request) {
   return res;
 }
 
-function pageContext() {
+function pageContext(selected) {
   const a = lesson?.dataset || {};
   return {
     url: location.pathname,
@@ -314,7 +314,7 @@ function pageContext() {
     course: a.course,
     stage: a.stage,
     lesson: a.lesson,
-    selectedText: quote || undefined,
+    selectedText: selected || undefined,
   };
 }
 
@@ -392,7 +392,7 @@ async function consume(res) {
 async function send(text, quoted) {
   clearError();
   const input = { content: [{ type: "input_text", text }], quoted_text: quoted || null, attachments: [], inference_options: {} };
-  const metadata = { page: pageContext() };
+  const metadata = { page: pageContext(quoted) };
   const request = threadId
     ? { type: "threads.add_user_message", params: { thread_id: threadId, input }, metadata }
     : { type: "threads.create", params: { input }, metadata };

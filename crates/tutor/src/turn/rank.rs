@@ -384,9 +384,9 @@ pub fn decide(q: &Query<'_>) -> Decision {
     if best_open < THRESHOLD {
         // "What's the answer to the hover exercise?" is about the page's
         // exercises even when its other words match no section.
-        let about_the_page = terms(q.question)
+        let about_the_page = self::terms(q.question)
             .iter()
-            .any(|t| PAGE_WORK.iter().any(|w| terms(w).first() == Some(t)));
+            .any(|t| PAGE_WORK.iter().any(|w| self::terms(w).first() == Some(t)));
         if about_the_page && !q.page_passages.is_empty() {
             return Decision::Found {
                 passages: q.page_passages.iter().take(q.k).cloned().collect(),
