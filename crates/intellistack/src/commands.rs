@@ -469,10 +469,19 @@ fn eval_input(
         Some(p) => std::fs::read_to_string(p)
             .map_err(|e| CommandError::Usage(format!("cannot read {}: {e}", p.display())))?,
         None => match content {
-            Some(dir) => std::fs::read_to_string(dir.join(course).join(default_name))
-                .map_err(|e| CommandError::Usage(format!("the course `{course}` has no {default_name} ({e}); pass the file")))?,
+            Some(dir) => {
+                std::fs::read_to_string(dir.join(course).join(default_name)).map_err(|e| {
+                    CommandError::Usage(format!(
+                        "the course `{course}` has no {default_name} ({e}); pass the file"
+                    ))
+                })?
+            }
             None => api::content::loader::embedded_file(&format!("{course}/{default_name}"))
-                .ok_or_else(|| CommandError::Usage(format!("the course `{course}` ships no {default_name}; pass the file")))?
+                .ok_or_else(|| {
+                    CommandError::Usage(format!(
+                        "the course `{course}` ships no {default_name}; pass the file"
+                    ))
+                })?
                 .to_string(),
         },
     };
@@ -551,7 +560,10 @@ fn eval_tutor(
             })
         );
     } else {
-        println!("selection's own section first: {}/{} ({selection:.1}%)", r.selection_top1, r.selections);
+        println!(
+            "selection's own section first: {}/{} ({selection:.1}%)",
+            r.selection_top1, r.selections
+        );
         println!(
             "off-course \"not found\": {}/{}; locked topic names its stage: {}/{} (\"not found\" instead: {}); together {refused:.1}%",
             r.off_course_refused, r.off_course, r.locked_named, r.locked, r.locked_not_found

@@ -158,7 +158,11 @@ pub struct DecisionReport {
 
 impl DecisionReport {
     pub fn pct(n: usize, of: usize) -> f64 {
-        if of == 0 { 0.0 } else { 100.0 * n as f64 / of as f64 }
+        if of == 0 {
+            0.0
+        } else {
+            100.0 * n as f64 / of as f64
+        }
     }
 }
 
@@ -180,7 +184,11 @@ pub fn check_decisions(
     all_stages.sort_unstable();
     all_stages.dedup();
     let lesson_of = |lesson: &str| -> Vec<Passage> {
-        passages.iter().filter(|p| p.lesson_id == lesson).cloned().collect()
+        passages
+            .iter()
+            .filter(|p| p.lesson_id == lesson)
+            .cloned()
+            .collect()
     };
     let decide = |question: &str, selection: Option<&str>, lesson: &str, unlocked: &[u64]| {
         let query = match selection {
@@ -211,11 +219,9 @@ pub fn check_decisions(
         let unlocked: Vec<u64> = (1..=p.stage_position).collect();
         r.selections += 1;
         match decide(s.question, Some(&s.text), &p.lesson_id, &unlocked) {
-            rank::Decision::Found { passages: found, .. }
-                if found.first().is_some_and(|f| f.chunk_id == p.chunk_id) =>
-            {
-                r.selection_top1 += 1
-            }
+            rank::Decision::Found {
+                passages: found, ..
+            } if found.first().is_some_and(|f| f.chunk_id == p.chunk_id) => r.selection_top1 += 1,
             other => r.misses.push(format!(
                 "selection in {:?} ({:?}): got {:?}",
                 p.title,
@@ -233,7 +239,9 @@ pub fn check_decisions(
         r.off_course += 1;
         match decide(q, None, &first_lesson, &[1]) {
             rank::Decision::NotFound | rank::Decision::Locked { .. } => r.off_course_refused += 1,
-            other => r.misses.push(format!("off-course {q:?}: got {:?}", brief(&other))),
+            other => r
+                .misses
+                .push(format!("off-course {q:?}: got {:?}", brief(&other))),
         }
     }
     for c in &set.locked {
@@ -252,7 +260,9 @@ pub fn check_decisions(
                 r.locked_not_found += 1;
                 r.misses.push(format!("locked {:?}: not found", c.question));
             }
-            other => r.misses.push(format!("locked {:?}: got {:?}", c.question, brief(&other))),
+            other => r
+                .misses
+                .push(format!("locked {:?}: got {:?}", c.question, brief(&other))),
         }
     }
     for q in judged {
@@ -265,22 +275,33 @@ pub fn check_decisions(
             .map(|(p, _)| p.lesson_id.clone())
             .unwrap_or_default();
         match decide(&q.question, None, &page, &all_stages) {
-            rank::Decision::Found { passages: found, .. } => {
+            rank::Decision::Found {
+                passages: found, ..
+            } => {
                 r.on_topic_found += 1;
                 let relevant = found.iter().any(|f| {
                     passages
                         .iter()
                         .position(|p| p.chunk_id == f.chunk_id)
                         .and_then(|i| keys.get(i))
-                        .is_some_and(|(l, h)| q.relevant.iter().any(|j| j.lesson == *l && j.heading == *h))
+                        .is_some_and(|(l, h)| {
+                            q.relevant.iter().any(|j| j.lesson == *l && j.heading == *h)
+                        })
                 });
                 if relevant {
                     r.on_topic_relevant += 1;
                 } else {
-                    r.misses.push(format!("on-topic {:?}: found, but not the judged section", q.question));
+                    r.misses.push(format!(
+                        "on-topic {:?}: found, but not the judged section",
+                        q.question
+                    ));
                 }
             }
-            other => r.misses.push(format!("on-topic {:?}: got {:?}", q.question, brief(&other))),
+            other => r.misses.push(format!(
+                "on-topic {:?}: got {:?}",
+                q.question,
+                brief(&other)
+            )),
         }
     }
     Ok(r)
@@ -288,10 +309,16 @@ pub fn check_decisions(
 
 fn brief(d: &rank::Decision) -> String {
     match d {
-        rank::Decision::Found { passages, selection } => format!(
+        rank::Decision::Found {
+            passages,
+            selection,
+        } => format!(
             "found{} {:?}",
             if *selection { " (selection)" } else { "" },
-            passages.iter().map(|p| p.title.as_str()).collect::<Vec<_>>()
+            passages
+                .iter()
+                .map(|p| p.title.as_str())
+                .collect::<Vec<_>>()
         ),
         rank::Decision::Locked { stage_position } => format!("locked stage {stage_position}"),
         rank::Decision::NotFound => "not found".into(),

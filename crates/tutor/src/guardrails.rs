@@ -35,48 +35,197 @@ fn norm(text: &str) -> String {
 
 /// Verbs that set instructions aside, in English, Spanish, French and German.
 const OVERRIDE_VERBS: &[&str] = &[
-    "ignore", "ignoring", "ignores", "ignored", "disregard", "disregarding", "forget", "forgetting",
-    "override", "overriding", "bypass", "circumvent", "skip", "drop", "discard", "abandon",
-    "dismiss", "overrule", "neglect", "suspend", "disable", "deactivate", "remove", "lift",
+    "ignore",
+    "ignoring",
+    "ignores",
+    "ignored",
+    "disregard",
+    "disregarding",
+    "forget",
+    "forgetting",
+    "override",
+    "overriding",
+    "bypass",
+    "circumvent",
+    "skip",
+    "drop",
+    "discard",
+    "abandon",
+    "dismiss",
+    "overrule",
+    "neglect",
+    "suspend",
+    "disable",
+    "deactivate",
+    "remove",
+    "lift",
     // es
-    "ignora", "ignorar", "ignores", "ignorad", "ignoren", "olvida", "olvidar", "olvides", "olvidad",
-    "omite", "omitir", "descarta", "descartar", "salta", "saltate", "elimina", "desactiva",
+    "ignora",
+    "ignorar",
+    "ignores",
+    "ignorad",
+    "ignoren",
+    "olvida",
+    "olvidar",
+    "olvides",
+    "olvidad",
+    "omite",
+    "omitir",
+    "descarta",
+    "descartar",
+    "salta",
+    "saltate",
+    "elimina",
+    "desactiva",
     // fr
-    "ignorez", "ignorer", "oublie", "oubliez", "oublier", "contourne", "contournez", "supprime",
-    "desactive", "desactivez", "outrepasse",
+    "ignorez",
+    "ignorer",
+    "oublie",
+    "oubliez",
+    "oublier",
+    "contourne",
+    "contournez",
+    "supprime",
+    "desactive",
+    "desactivez",
+    "outrepasse",
     // de
-    "ignoriere", "ignorier", "ignorieren", "ignoriert", "vergiss", "vergesst", "vergessen",
-    "missachte", "missachten", "uberspringe", "umgehe", "umgehen", "deaktiviere", "entferne",
+    "ignoriere",
+    "ignorier",
+    "ignorieren",
+    "ignoriert",
+    "vergiss",
+    "vergesst",
+    "vergessen",
+    "missachte",
+    "missachten",
+    "uberspringe",
+    "umgehe",
+    "umgehen",
+    "deaktiviere",
+    "entferne",
 ];
 
 /// What they set aside: the tutor's instructions.
 const INSTRUCTION_NOUNS: &[&str] = &[
-    "instructions", "instruction", "rules", "rule", "prompt", "prompts", "guidelines",
-    "directions", "directives", "restrictions", "constraints", "guardrails", "programming",
-    "policies", "policy", "orders", "safeguards", "filters", "limitations", "limits",
+    "instructions",
+    "instruction",
+    "rules",
+    "rule",
+    "prompt",
+    "prompts",
+    "guidelines",
+    "directions",
+    "directives",
+    "restrictions",
+    "constraints",
+    "guardrails",
+    "programming",
+    "policies",
+    "policy",
+    "orders",
+    "safeguards",
+    "filters",
+    "limitations",
+    "limits",
     // es
-    "instrucciones", "instruccion", "reglas", "regla", "indicaciones", "directrices",
-    "restricciones", "normas", "limitaciones",
+    "instrucciones",
+    "instruccion",
+    "reglas",
+    "regla",
+    "indicaciones",
+    "directrices",
+    "restricciones",
+    "normas",
+    "limitaciones",
     // fr
-    "consignes", "consigne", "regles", "regle", "directives", "limites",
+    "consignes",
+    "consigne",
+    "regles",
+    "regle",
+    "directives",
+    "limites",
     // de
-    "anweisungen", "anweisung", "regeln", "regel", "vorgaben", "richtlinien",
-    "einschrankungen", "befehle", "instruktionen", "beschrankungen", "systemanweisungen",
+    "anweisungen",
+    "anweisung",
+    "regeln",
+    "regel",
+    "vorgaben",
+    "richtlinien",
+    "einschrankungen",
+    "befehle",
+    "instruktionen",
+    "beschrankungen",
+    "systemanweisungen",
 ];
 
 /// Verbs that ask for the hidden prompt.
 const REVEAL_VERBS: &[&str] = &[
-    "reveal", "show", "print", "repeat", "output", "display", "tell", "leak", "dump", "write",
-    "give", "share", "list", "recite", "revela", "muestra", "muestrame", "repite", "imprime",
-    "dime", "escribe", "revele", "revelez", "montre", "montrez", "affiche", "repete", "ecris",
-    "donne", "zeige", "zeig", "verrate", "wiederhole", "gib", "schreibe", "nenne",
+    "reveal",
+    "show",
+    "print",
+    "repeat",
+    "output",
+    "display",
+    "tell",
+    "leak",
+    "dump",
+    "write",
+    "give",
+    "share",
+    "list",
+    "recite",
+    "revela",
+    "muestra",
+    "muestrame",
+    "repite",
+    "imprime",
+    "dime",
+    "escribe",
+    "revele",
+    "revelez",
+    "montre",
+    "montrez",
+    "affiche",
+    "repete",
+    "ecris",
+    "donne",
+    "zeige",
+    "zeig",
+    "verrate",
+    "wiederhole",
+    "gib",
+    "schreibe",
+    "nenne",
 ];
 
 /// Whose prompt: the tutor's own or a hidden one.
 const REVEAL_OWNERS: &[&str] = &[
-    "your", "hidden", "secret", "initial", "original", "system", "internal", "tus", "tu", "sus",
-    "oculto", "ocultas", "secretas", "tes", "ton", "vos", "votre", "cachees", "secretes",
-    "deine", "dein", "deinen", "ihre", "geheimen", "versteckten",
+    "your",
+    "hidden",
+    "secret",
+    "initial",
+    "original",
+    "system",
+    "internal",
+    "tus",
+    "tu",
+    "sus",
+    "oculto",
+    "ocultas",
+    "secretas",
+    "tes",
+    "ton",
+    "vos",
+    "votre",
+    "cachees",
+    "secretes",
+    "deine",
+    "dein",
+    "deinen",
+    "ihre",
+    "geheimen",
+    "versteckten",
 ];
 
 /// Phrases that change who the tutor is, or name a known trick. Words are
@@ -270,7 +419,12 @@ pub fn injection_flags(text: &str) -> Vec<&'static str> {
             let noun = window.iter().position(|n| {
                 matches!(
                     n.as_str(),
-                    "prompt" | "instructions" | "instrucciones" | "consignes" | "anweisungen" | "systemprompt"
+                    "prompt"
+                        | "instructions"
+                        | "instrucciones"
+                        | "consignes"
+                        | "anweisungen"
+                        | "systemprompt"
                 )
             });
             if let Some(at) = noun
@@ -346,7 +500,10 @@ mod tests {
     #[test]
     fn normalising_undoes_obfuscation() {
         assert_eq!(normalise("IGN0RE"), ["ignore"]);
-        assert_eq!(normalise("i g n o r e the rules"), ["ignore", "the", "rules"]);
+        assert_eq!(
+            normalise("i g n o r e the rules"),
+            ["ignore", "the", "rules"]
+        );
         assert_eq!(normalise("i.g.n.o.r.e"), ["ignore"]);
         // Cyrillic і and о, a zero-width space.
         assert_eq!(normalise("\u{0456}gn\u{043E}\u{200B}re"), ["ignore"]);

@@ -51,11 +51,14 @@ async fn ask(b: &Browser, text: &str, replies: usize) -> String {
         ),
     )
     .await;
-    js(b, "return [...document.querySelectorAll('.msg.assistant')].pop().textContent")
-        .await
-        .as_str()
-        .unwrap_or_default()
-        .to_string()
+    js(
+        b,
+        "return [...document.querySelectorAll('.msg.assistant')].pop().textContent",
+    )
+    .await
+    .as_str()
+    .unwrap_or_default()
+    .to_string()
 }
 
 /// Page controls that something fixed on top of the page covers, after each

@@ -142,7 +142,11 @@ async fn the_tutor_decisions_meet_their_targets_on_the_sample_course() {
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     println!("{stdout}");
-    assert!(out.status.success(), "{stdout} {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{stdout} {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let v: Value = serde_json::from_str(stdout.trim()).unwrap();
     let r = &v["report"];
     assert!(r["selections"].as_u64().unwrap() >= 30);
@@ -168,6 +172,11 @@ async fn the_tutor_decisions_meet_their_targets_on_the_sample_course() {
         .args(["eval", "tutor", "--set", set.to_str().unwrap()])
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stdout));
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
     assert!(String::from_utf8_lossy(&out.stderr).contains("below 90%"));
 }

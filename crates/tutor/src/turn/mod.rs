@@ -573,7 +573,13 @@ impl<C: TurnContext> Tutor<C> {
 
     /// Every text of the turn an injection could hide in, checked; each
     /// finding flags the thread with where it was.
-    async fn check_injections(&self, learner: &Learner, thread_id: &str, question: &str, page: &Page) {
+    async fn check_injections(
+        &self,
+        learner: &Learner,
+        thread_id: &str,
+        question: &str,
+        page: &Page,
+    ) {
         let mut sources: Vec<(&str, &str)> = vec![("message", question)];
         if let Some(sel) = &page.selected_text {
             sources.push(("selection", sel));

@@ -371,9 +371,7 @@ pub fn decide(q: &Query<'_>) -> Decision {
     }
     // Ordered by coverage, then by the search engine's order: the first
     // locked passage is the best locked match.
-    let best_locked = scored
-        .iter()
-        .find(|(_, c, p)| !open(p) && *c >= THRESHOLD);
+    let best_locked = scored.iter().find(|(_, c, p)| !open(p) && *c >= THRESHOLD);
     if let Some((_, cov, p)) = best_locked
         && *cov >= best_open + LOCKED_MARGIN
     {
@@ -460,7 +458,12 @@ pub fn sentences(text: &str) -> Vec<&str> {
 /// A short excerpt of whole sentences: the run of consecutive sentences
 /// (about `words` words) that holds most of `focus` — the selection, else
 /// the question's terms. A sentence is never cut, however long.
-pub fn excerpt(text: &str, focus_selection: Option<&str>, focus_terms: &[String], words: usize) -> String {
+pub fn excerpt(
+    text: &str,
+    focus_selection: Option<&str>,
+    focus_terms: &[String],
+    words: usize,
+) -> String {
     let s = sentences(text);
     if s.is_empty() {
         return String::new();
@@ -564,14 +567,47 @@ mod tests {
 
     fn course() -> Vec<Passage> {
         vec![
-            p("intro", 1, "imu", "IMUs", "", "Encoders and inertial measurement units are the workhorses of robotics. Both mislead you when integrated."),
-            p("gyro", 1, "imu", "IMUs › Accelerometers and gyroscopes", "gyro", "An IMU combines an accelerometer and a gyroscope. The gyroscope measures angular velocity in rad/s."),
-            p("bias", 1, "imu", "IMUs › Bias and drift", "bias", "A gyroscope at rest rarely reads exactly zero. That constant offset is its bias, and integrating it makes the heading wander: a bias of 0.01 rad/s becomes 0.6 rad of error in one minute. This growth is called drift."),
-            p("ik", 2, "ik", "Inverse Kinematics › Two-link arm", "two-link", "Inverse kinematics finds the joint angles that put the end effector at a target. For a two-link arm, cos θ2 = (x² + y² − l1² − l2²) / (2 l1 l2)."),
+            p(
+                "intro",
+                1,
+                "imu",
+                "IMUs",
+                "",
+                "Encoders and inertial measurement units are the workhorses of robotics. Both mislead you when integrated.",
+            ),
+            p(
+                "gyro",
+                1,
+                "imu",
+                "IMUs › Accelerometers and gyroscopes",
+                "gyro",
+                "An IMU combines an accelerometer and a gyroscope. The gyroscope measures angular velocity in rad/s.",
+            ),
+            p(
+                "bias",
+                1,
+                "imu",
+                "IMUs › Bias and drift",
+                "bias",
+                "A gyroscope at rest rarely reads exactly zero. That constant offset is its bias, and integrating it makes the heading wander: a bias of 0.01 rad/s becomes 0.6 rad of error in one minute. This growth is called drift.",
+            ),
+            p(
+                "ik",
+                2,
+                "ik",
+                "Inverse Kinematics › Two-link arm",
+                "two-link",
+                "Inverse kinematics finds the joint angles that put the end effector at a target. For a two-link arm, cos θ2 = (x² + y² − l1² − l2²) / (2 l1 l2).",
+            ),
         ]
     }
 
-    fn query<'a>(q: &'a str, sel: Option<&'a str>, all: &'a [Passage], stats: &'a TermStats) -> Query<'a> {
+    fn query<'a>(
+        q: &'a str,
+        sel: Option<&'a str>,
+        all: &'a [Passage],
+        stats: &'a TermStats,
+    ) -> Query<'a> {
         Query {
             question: q,
             selection: sel,
@@ -595,7 +631,10 @@ mod tests {
             &stats,
         ));
         match d {
-            Decision::Found { passages, selection } => {
+            Decision::Found {
+                passages,
+                selection,
+            } => {
                 assert!(selection);
                 assert_eq!(passages[0].chunk_id, "bias");
             }
@@ -608,7 +647,12 @@ mod tests {
         let all = course();
         let stats = TermStats::of(&all);
         assert_eq!(
-            decide(&query("How does inverse kinematics work?", None, &all, &stats)),
+            decide(&query(
+                "How does inverse kinematics work?",
+                None,
+                &all,
+                &stats
+            )),
             Decision::Locked { stage_position: 2 }
         );
         assert_eq!(
@@ -629,20 +673,31 @@ mod tests {
     fn excerpts_end_at_sentences_and_keep_formulas() {
         let text = "A complementary filter blends two estimates. The update is angle = α × (angle + gyro_rate × dt) + (1 − α) × accel_angle. With α = 0.98 and dt = 0.01 s, the gyroscope dominates over short times. Vibration is filtered out.";
         assert_eq!(sentences(text).len(), 4);
-        let e = excerpt(text, None, &terms("what is dt in the complementary filter update"), 30);
+        let e = excerpt(
+            text,
+            None,
+            &terms("what is dt in the complementary filter update"),
+            30,
+        );
         assert!(e.contains("(1 − α) × accel_angle."), "{e}");
         assert!(!e.contains("Vibration"), "{e}");
         for s in sentences(&e.replace("… ", "").replace(" …", "")) {
             assert!(s.ends_with('.'), "{s}");
         }
-        assert_eq!(sentences("It reads 9.81 m/s² at rest. Next."), vec!["It reads 9.81 m/s² at rest.", "Next."]);
+        assert_eq!(
+            sentences("It reads 9.81 m/s² at rest. Next."),
+            vec!["It reads 9.81 m/s² at rest.", "Next."]
+        );
     }
 
     #[test]
     fn key_terms_come_from_the_section() {
         let all = course();
         let stats = TermStats::of(&all);
-        assert_eq!(key_term(&stats, &all[2], &terms("why does it drift")).as_deref(), Some("drift"));
+        assert_eq!(
+            key_term(&stats, &all[2], &terms("why does it drift")).as_deref(),
+            Some("drift")
+        );
         assert_eq!(key_term(&stats, &all[2], &[]).as_deref(), Some("bias"));
     }
 }

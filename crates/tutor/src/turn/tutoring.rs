@@ -33,7 +33,9 @@ const TEMPLATES: &[Template] = &[
     Template {
         marker: "what would go wrong if a robot ignored it",
         needs_other: false,
-        make: |t, _| format!("Why does *{t}* matter here — what would go wrong if a robot ignored it?"),
+        make: |t, _| {
+            format!("Why does *{t}* matter here — what would go wrong if a robot ignored it?")
+        },
     },
     Template {
         marker: "connect to what you read in",
@@ -48,12 +50,18 @@ const TEMPLATES: &[Template] = &[
     Template {
         marker: "words of the excerpt define",
         needs_other: false,
-        make: |t, _| format!("Which words of the excerpt define *{t}*, and what would you add in your own words?"),
+        make: |t, _| {
+            format!(
+                "Which words of the excerpt define *{t}*, and what would you add in your own words?"
+            )
+        },
     },
     Template {
         marker: "if you double it",
         needs_other: false,
-        make: |t, _| format!("Pick one number in the excerpt: what happens to *{t}* if you double it?"),
+        make: |t, _| {
+            format!("Pick one number in the excerpt: what happens to *{t}* if you double it?")
+        },
     },
     Template {
         marker: "different from the idea in",
@@ -114,7 +122,8 @@ pub fn guiding_question(m: &Material<'_>) -> Option<String> {
             e.prompt
         ));
     }
-    let term = rank::key_term(m.stats, first, m.focus).unwrap_or_else(|| heading(first).to_lowercase());
+    let term =
+        rank::key_term(m.stats, first, m.focus).unwrap_or_else(|| heading(first).to_lowercase());
     let other = m
         .passages
         .iter()
@@ -251,8 +260,16 @@ mod tests {
     #[test]
     fn the_guiding_question_is_never_the_same_kind_twice_in_a_thread() {
         let passages = vec![
-            p("bias", "IMUs › Bias and drift", "A gyroscope at rest rarely reads exactly zero. That constant offset is its bias, and integrating it makes the heading wander. This growth is called drift. Drift grows with time."),
-            p("gyro", "IMUs › Accelerometers and gyroscopes", "The gyroscope measures angular velocity."),
+            p(
+                "bias",
+                "IMUs › Bias and drift",
+                "A gyroscope at rest rarely reads exactly zero. That constant offset is its bias, and integrating it makes the heading wander. This growth is called drift. Drift grows with time.",
+            ),
+            p(
+                "gyro",
+                "IMUs › Accelerometers and gyroscopes",
+                "The gyroscope measures angular velocity.",
+            ),
         ];
         let stats = TermStats::of(&passages);
         let focus = rank::informative("why does the gyroscope drift");
@@ -271,7 +288,10 @@ mod tests {
             let (text, anns) = found(&m);
             assert_eq!(anns.len(), 2);
             let q = text.rsplit("**Your turn:** ").next().unwrap().to_string();
-            let kind = TEMPLATES.iter().position(|t| q.contains(t.marker)).unwrap_or_else(|| panic!("no kind: {q}"));
+            let kind = TEMPLATES
+                .iter()
+                .position(|t| q.contains(t.marker))
+                .unwrap_or_else(|| panic!("no kind: {q}"));
             assert!(!seen.contains(&kind), "repeated: {q}");
             seen.push(kind);
             assert!(text.contains("drift"), "{text}");
@@ -281,7 +301,11 @@ mod tests {
 
     #[test]
     fn a_related_exercise_is_asked_first() {
-        let passages = vec![p("bias", "IMUs › Bias and drift", "A gyroscope at rest rarely reads exactly zero. That constant offset is its bias.")];
+        let passages = vec![p(
+            "bias",
+            "IMUs › Bias and drift",
+            "A gyroscope at rest rarely reads exactly zero. That constant offset is its bias.",
+        )];
         let stats = TermStats::of(&passages);
         let e: Exercise = serde_json::from_value(serde_json::json!({
             "id": "gyro-drift", "kind": "numeric",
@@ -300,9 +324,15 @@ mod tests {
             earlier: &[],
         };
         let (text, _) = found(&m);
-        assert!(text.contains("what heading error results?” is an exercise"), "{text}");
+        assert!(
+            text.contains("what heading error results?” is an exercise"),
+            "{text}"
+        );
         let earlier = vec![text];
-        let m = Material { earlier: &earlier, ..m };
+        let m = Material {
+            earlier: &earlier,
+            ..m
+        };
         let (text, _) = found(&m);
         assert!(!text.contains("is an exercise on this"), "{text}");
     }
