@@ -71,7 +71,8 @@ pub struct FlaggedThread {
     pub student_name: String,
     pub student_email: String,
     pub flags: Vec<String>,
-    /// The student's latest message in the thread.
+    /// The flagged text (the newest finding), else the student's latest
+    /// message in the thread.
     pub message: String,
     pub updated_at: String,
 }
@@ -138,6 +139,17 @@ fn flags_of(metadata: &str) -> Vec<String> {
             })
         })
         .unwrap_or_default()
+}
+
+/// The text of the newest finding in `metadata.flag_events`, if any.
+fn newest_flagged_text(metadata: &str) -> Option<String> {
+    let v: serde_json::Value = serde_json::from_str(metadata).ok()?;
+    v.get("flag_events")?
+        .as_array()?
+        .last()?
+        .get("text")?
+        .as_str()
+        .map(str::to_string)
 }
 
 /// The text of a stored ChatKit item: its content parts joined.
@@ -335,7 +347,11 @@ impl Insights<'_> {
                 student_name: r.name,
                 student_email: r.email,
                 flags,
-                message: last.map(|(c,)| item_text(&c)).unwrap_or_default(),
+                // The flagged text itself when the guardrails kept it, else
+                // the student's latest message.
+                message: newest_flagged_text(&r.metadata)
+                    .or_else(|| last.map(|(c,)| item_text(&c)))
+                    .unwrap_or_default(),
                 updated_at: common::clock::to_iso(&r.updated_at),
             });
         }

@@ -9,4 +9,5 @@ mod support;
 mod browser;
 mod journeys;
 mod security;
+mod tutor_panel;
 mod workspace;
