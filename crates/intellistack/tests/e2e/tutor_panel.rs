@@ -172,7 +172,7 @@ async fn the_tutor_panel_without_a_model() {
         .await;
         // … and a move to the next lesson.
         b.click(".lesson-actions a.button[href$='cameras-and-lidar']").await;
-        b.wait_path("/learn/sensors/cameras-and-lidar").await;
+        b.wait_path("/learn/physical-ai/sensors/cameras-and-lidar").await;
         b.wait_js(
             "the thread on the next lesson",
             "!document.getElementById('chat-panel').hidden && document.querySelectorAll('#chat-messages .msg.user').length === 3",
