@@ -5,19 +5,24 @@
 
 pub mod admin;
 pub mod authoring;
+pub mod caller;
 pub mod chat;
 pub mod content;
 pub mod error;
 pub mod exercises;
-pub mod extract;
-pub mod http;
+pub(crate) mod http;
 pub mod jwks;
 pub mod learning;
 pub mod seed;
+pub mod settings;
 
 use common::{Db, SharedClock};
 
+pub use caller::AuthenticatedUser;
 pub use error::{ApiError, ApiResult};
+pub use http::admin::events_csv_download;
+pub use http::error::error_response;
+pub use http::router;
 pub use jwks::{JwksVerifier, KeySource};
 
 #[derive(Clone)]

@@ -199,24 +199,21 @@ impl Repository for SqlRepository {
     }
 
     async fn flag_thread(&self, thread_id: &str, flag: &str) -> Result<(), RepoError> {
-        let row: Option<(String,)> = on_db!(&self.db, pool => sqlx::query_as("SELECT metadata FROM chatkit_thread WHERE id = $1")
-            .bind(thread_id).fetch_optional(pool).await)
-        .map_err(failed)?;
-        let Some((m,)) = row else {
+        let Some(mut meta) = super::store::thread_metadata(&self.db, thread_id)
+            .await
+            .map_err(failed)?
+        else {
             return Ok(());
         };
-        let mut meta: serde_json::Map<String, serde_json::Value> =
-            serde_json::from_str(&m).unwrap_or_default();
         let flags = meta.entry("flags").or_insert_with(|| serde_json::json!([]));
         if let Some(list) = flags.as_array_mut()
             && !list.iter().any(|f| f == flag)
         {
             list.push(serde_json::Value::String(flag.to_string()));
         }
-        let text = serde_json::Value::Object(meta).to_string();
-        on_db!(&self.db, pool => sqlx::query("UPDATE chatkit_thread SET metadata = $1 WHERE id = $2")
-            .bind(text).bind(thread_id).execute(pool).await.map(|_| ()))
-        .map_err(failed)
+        super::store::set_thread_metadata(&self.db, thread_id, meta)
+            .await
+            .map_err(failed)
     }
 
     async fn record_verdicts(&self, learner: &Learner, v: Verdicts) -> Result<(), RepoError> {

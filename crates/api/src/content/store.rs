@@ -42,11 +42,7 @@ pub struct Lesson {
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Enrolment {
-    pub user_id: String,
-    pub course_id: String,
     pub unlocked_position: i64,
-    pub enrolled_at: DateTime<Utc>,
-    pub enrolment_ended_at: Option<DateTime<Utc>>,
 }
 
 pub async fn courses(db: &Db) -> sqlx::Result<Vec<Course>> {

@@ -59,7 +59,7 @@ pub fn meta_of(parts: &Parts, auth: &Auth) -> RequestMeta {
         .get::<ConnectInfo<SocketAddr>>()
         .map(|c| c.0.ip());
     let ip =
-        client_ip(&parts.headers, peer, &auth.config.auth.trusted_proxies).map(|ip| ip.to_string());
+        client_ip(&parts.headers, peer, &auth.settings.trusted_proxies).map(|ip| ip.to_string());
     let user_agent = parts
         .headers
         .get(header::USER_AGENT)

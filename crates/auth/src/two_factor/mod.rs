@@ -8,7 +8,7 @@
 //! (the last step used is kept), and a verified code is bound to a session
 //! that records which factor it proved.
 
-pub mod store;
+pub(crate) mod store;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;

@@ -452,7 +452,7 @@ impl<C: TurnContext> Tutor<C> {
             tracing::warn!(user = %learner.id, thread = %thread_id, ?flags, "possible prompt injection in chat input");
             self.flag(&thread_id, "injection").await;
         }
-        let mut w = Writer::new(tx, &thread_id);
+        let mut w = Writer::new(tx, &thread_id, input.clock.clone());
         if guardrails::mentions_self_harm(&question) {
             tracing::warn!(user = %learner.id, thread = %thread_id, "self-harm language in chat; safety text sent");
             self.flag(&thread_id, "self_harm").await;

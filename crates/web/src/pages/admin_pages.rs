@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 
 use askama::Template;
 use axum::extract::{Query, State};
-use axum::http::{HeaderMap, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::HeaderMap;
+use axum::response::Response;
 use chrono::{Duration, NaiveDate};
 use serde::Deserialize;
 
@@ -106,19 +106,14 @@ pub async fn admin(
     Query(f): Query<EventFilter>,
 ) -> Result<Response, WebError> {
     let v = admin_only(&state, &headers, "/admin").await?;
-    let db = &state.auth.db;
-    let (users, user_total) = auth::users::store::list(
-        db,
-        &auth::users::store::UserQuery {
+    let (users, user_total) = state
+        .auth
+        .list_users(&auth::users::UserQuery {
             limit: 100,
             ..Default::default()
-        },
-    )
-    .await
-    .map_err(|e| WebError::Internal(e.to_string()))?;
-    let (rows, event_total) = auth::audit::list(db, &f.query(50))
-        .await
-        .map_err(|e| WebError::Internal(e.to_string()))?;
+        })
+        .await?;
+    let (rows, event_total) = state.auth.audit_log().list(&f.query(50)).await?;
     let events = rows
         .into_iter()
         .map(|e| EventRow {
@@ -197,19 +192,6 @@ pub async fn events_csv(
     Query(f): Query<EventFilter>,
 ) -> Result<Response, WebError> {
     admin_only(&state, &headers, "/admin").await?;
-    let (rows, _) = auth::audit::list(&state.auth.db, &f.query(100_000))
-        .await
-        .map_err(|e| WebError::Internal(e.to_string()))?;
-    let body = api::admin::events_csv(&rows)?;
-    Ok((
-        [
-            (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
-            (
-                header::CONTENT_DISPOSITION,
-                "attachment; filename=\"auth-events.csv\"",
-            ),
-        ],
-        body,
-    )
-        .into_response())
+    let (rows, _) = state.auth.audit_log().list(&f.query(100_000)).await?;
+    Ok(api::events_csv_download(&rows)?)
 }

@@ -81,22 +81,11 @@ async fn find_lesson(
     lesson: &str,
 ) -> Result<api::learning::LessonView, WebError> {
     let user = v.as_api_user();
-    let courses = api::content::store::courses(&state.api.db)
-        .await
-        .map_err(|e| WebError::Internal(e.to_string()))?;
-    for c in courses {
-        match state
-            .api
-            .learning()
-            .lesson(&user, &c.slug, stage, lesson)
-            .await
-        {
-            Ok(view) => return Ok(view),
-            Err(api::ApiError::NotFound { .. }) => continue,
-            Err(e) => return Err(e.into()),
-        }
-    }
-    Err(WebError::NotFound)
+    Ok(state
+        .api
+        .learning()
+        .lesson_by_slugs(&user, stage, lesson)
+        .await?)
 }
 
 #[derive(Template)]

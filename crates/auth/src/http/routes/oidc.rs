@@ -15,7 +15,7 @@ use crate::http::reply::Reply;
 use crate::http::request::{Meta, current, parse_body, require};
 use crate::oidc::clients::{ClientCredentials, Metadata};
 use crate::oidc::grants::TokenParams;
-use common::config::Registration;
+use crate::settings::Registration;
 
 pub async fn discovery(State(auth): State<Auth>) -> Reply {
     Reply::json(auth.discovery()).with_header(
@@ -327,7 +327,7 @@ pub async fn register(
     let is_admin = who
         .as_ref()
         .is_some_and(|w| auth.may(w, "oauth-client", "register"));
-    match auth.config.auth.oidc.registration {
+    match auth.settings.oidc.registration {
         Registration::Off => {
             return Err(AuthError::oauth(
                 "access_denied",
