@@ -17,7 +17,7 @@ use crate::error::{AuthError, AuthResult};
 use crate::provider_tokens::ProviderTokens;
 use crate::sessions::Authenticated;
 use crate::tokens::{self, Lookup};
-use crate::users::{self, store as user_store};
+use crate::users::{self, User, store as user_store};
 
 pub const STATE_PURPOSE: &str = "auth-state";
 pub const STATE_TTL: Duration = Duration::minutes(10);
@@ -268,17 +268,9 @@ impl Auth {
                     if email != owner.email {
                         return Err(fail("email_does_not_match", err_url));
                     }
-                    self.insert_account(&owner.id, provider, &profile.account_id, sealed)
+                    self.link(&owner, provider, &profile.account_id, sealed, meta)
                         .await
                         .map_err(failed("unable_to_link_account", &err_url))?;
-                    self.audit(
-                        meta,
-                        Entry::new(Event::OAuthLink)
-                            .user(&owner.id)
-                            .email(&owner.email)
-                            .details(json!({"provider": provider})),
-                    )
-                    .await;
                 }
             }
             return Ok(Finished::Linked { state: data });
@@ -315,7 +307,7 @@ impl Auth {
                     if !profile.email_verified || !(u.email_verified || trusted) {
                         return Err(fail("account_not_linked", err_url));
                     }
-                    self.insert_account(&u.id, provider, &profile.account_id, sealed)
+                    self.link(&u, provider, &profile.account_id, sealed, meta)
                         .await
                         .map_err(failed("unable_to_link_account", &err_url))?;
                     if !u.email_verified {
@@ -324,14 +316,6 @@ impl Auth {
                         }
                         self.forget_standing(&u.id);
                     }
-                    self.audit(
-                        meta,
-                        Entry::new(Event::OAuthLink)
-                            .user(&u.id)
-                            .email(&u.email)
-                            .details(json!({"provider": provider})),
-                    )
-                    .await;
                     (u, false)
                 }
                 None => {
@@ -511,6 +495,28 @@ impl Auth {
             .bind(&id).bind(account_id).bind(provider).bind(user_id).bind(default_scope).bind(now)
             .execute(pool).await.map(|_| ()))?;
         self.store_provider_tokens(&id, tokens).await
+    }
+
+    /// Links the provider's account to `user` and records the link.
+    async fn link(
+        &self,
+        user: &User,
+        provider: &str,
+        account_id: &str,
+        tokens: &ProviderTokens,
+        meta: &RequestMeta,
+    ) -> sqlx::Result<()> {
+        self.insert_account(&user.id, provider, account_id, tokens)
+            .await?;
+        self.audit(
+            meta,
+            Entry::new(Event::OAuthLink)
+                .user(&user.id)
+                .email(&user.email)
+                .details(json!({"provider": provider})),
+        )
+        .await;
+        Ok(())
     }
 
     async fn update_tokens(

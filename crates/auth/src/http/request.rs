@@ -180,6 +180,11 @@ pub async fn require(headers: &HeaderMap, auth: &Auth) -> AuthResult<Authenticat
     current(headers, auth).await?.ok_or(AuthError::Unauthorized)
 }
 
+/// `callbackURL`, checked as [`check_redirect`] checks any redirect target.
+pub fn check_callback_url(auth: &Auth, value: Option<&str>) -> AuthResult<()> {
+    check_redirect(auth, value, "INVALID_CALLBACK_URL", "callbackURL")
+}
+
 /// A redirect target must be a relative path on this site or lie within the
 /// trusted origins; anything else would make us an open redirect. The rule is
 /// `common::redirect`, shared with the web role's `next`.
