@@ -7,8 +7,9 @@ use chrono::{DateTime, Utc};
 use common::{Db, SharedClock, on_db};
 use tutor::exercise::Exercise;
 use tutor::retrieval::bm25::Passage;
+use tutor::turn::rank::StageInfo;
 use tutor::turn::{
-    AttemptSummary, Learner, Page, PageLesson, RepoError, Repository, Scope, Verdicts,
+    AttemptSummary, FlagEvent, Learner, Page, PageLesson, RepoError, Repository, Scope, Verdicts,
 };
 
 use crate::content::store as content;
@@ -199,21 +200,58 @@ impl Repository for SqlRepository {
     }
 
     async fn flag_thread(&self, thread_id: &str, flag: &str) -> Result<(), RepoError> {
-        let Some(mut meta) = super::store::thread_metadata(&self.db, thread_id)
+        self.record_flag(
+            thread_id,
+            &FlagEvent {
+                flag: flag.to_string(),
+                source: String::new(),
+                rule: String::new(),
+                text: String::new(),
+            },
+        )
+        .await
+    }
+
+    /// Flags live in the thread's `metadata`: `flags` lists each kind once
+    /// (what staff filter on), `flag_events` keeps the newest 50 findings
+    /// with where they were, the rule and the text.
+    async fn record_flag(&self, thread_id: &str, event: &FlagEvent) -> Result<(), RepoError> {
+        let now = self.clock.now();
+        super::store::update_thread_metadata(&self.db, thread_id, |meta| {
+            let flags = meta.entry("flags").or_insert_with(|| serde_json::json!([]));
+            if let Some(list) = flags.as_array_mut()
+                && !list.iter().any(|f| f == event.flag.as_str())
+            {
+                list.push(serde_json::Value::String(event.flag.clone()));
+            }
+            if !event.source.is_empty() {
+                let events = meta
+                    .entry("flag_events")
+                    .or_insert_with(|| serde_json::json!([]));
+                if let Some(list) = events.as_array_mut() {
+                    list.push(serde_json::json!({
+                        "flag": event.flag, "source": event.source, "rule": event.rule,
+                        "text": event.text, "at": now.to_rfc3339(),
+                    }));
+                    let extra = list.len().saturating_sub(50);
+                    list.drain(..extra);
+                }
+            }
+        })
+        .await
+        .map_err(failed)
+    }
+
+    async fn stages(&self, course_id: &str) -> Result<Vec<StageInfo>, RepoError> {
+        Ok(content::stages(&self.db, course_id)
             .await
             .map_err(failed)?
-        else {
-            return Ok(());
-        };
-        let flags = meta.entry("flags").or_insert_with(|| serde_json::json!([]));
-        if let Some(list) = flags.as_array_mut()
-            && !list.iter().any(|f| f == flag)
-        {
-            list.push(serde_json::Value::String(flag.to_string()));
-        }
-        super::store::set_thread_metadata(&self.db, thread_id, meta)
-            .await
-            .map_err(failed)
+            .into_iter()
+            .map(|s| StageInfo {
+                position: s.position.max(0) as u64,
+                title: s.title,
+            })
+            .collect())
     }
 
     async fn record_verdicts(&self, learner: &Learner, v: Verdicts) -> Result<(), RepoError> {

@@ -33,23 +33,29 @@ pub async fn delete_threads_ended_before(db: &Db, cutoff: DateTime<Utc>) -> sqlx
         .bind(cutoff).execute(pool).await.map(|r| r.rows_affected()))
 }
 
-/// A thread's metadata object, whoever owns it (the tutor's flags); `None`
-/// when the thread is gone.
-pub async fn thread_metadata(db: &Db, thread_id: &str) -> sqlx::Result<Option<Map<String, Value>>> {
-    let row: Option<(String,)> = on_db!(db, pool => sqlx::query_as("SELECT metadata FROM chatkit_thread WHERE id = $1")
-        .bind(thread_id).fetch_optional(pool).await)?;
-    Ok(row.map(|(m,)| serde_json::from_str(&m).unwrap_or_default()))
-}
-
-/// Replaces a thread's metadata object.
-pub async fn set_thread_metadata(
+/// Changes a thread's metadata object (the tutor's flags) in one
+/// transaction; nothing happens when the thread is gone.
+pub async fn update_thread_metadata(
     db: &Db,
     thread_id: &str,
-    meta: Map<String, Value>,
+    change: impl FnOnce(&mut Map<String, Value>),
 ) -> sqlx::Result<()> {
-    let text = Value::Object(meta).to_string();
-    on_db!(db, pool => sqlx::query("UPDATE chatkit_thread SET metadata = $1 WHERE id = $2")
-        .bind(text).bind(thread_id).execute(pool).await.map(|_| ()))
+    on_db!(db, pool => async {
+        let mut tx = pool.begin().await?;
+        // Rewriting the row first takes its lock (PostgreSQL) or the
+        // write lock (SQLite): concurrent turns keep each other's changes.
+        sqlx::query("UPDATE chatkit_thread SET metadata = metadata WHERE id = $1")
+            .bind(thread_id).execute(&mut *tx).await?;
+        let row: Option<(String,)> = sqlx::query_as("SELECT metadata FROM chatkit_thread WHERE id = $1")
+            .bind(thread_id).fetch_optional(&mut *tx).await?;
+        if let Some((m,)) = row {
+            let mut meta: Map<String, Value> = serde_json::from_str(&m).unwrap_or_default();
+            change(&mut meta);
+            sqlx::query("UPDATE chatkit_thread SET metadata = $1 WHERE id = $2")
+                .bind(Value::Object(meta).to_string()).bind(thread_id).execute(&mut *tx).await?;
+        }
+        tx.commit().await
+    }.await)
 }
 
 /// Threads that belong to no course the catalogue knows (asked away from a

@@ -153,8 +153,13 @@ async fn register_verify_learn_ask_and_sign_out() {
         let start: String = squash(&quoted).chars().take(40).collect();
         assert!(squash(&prompt.replace("\\n", " ")).contains(&start), "the selection reached the tutor");
 
+        // After a reload the panel is open again on the same thread.
         b.client.refresh().await.unwrap();
-        b.click("#chat-toggle").await;
+        b.wait_js(
+            "the thread, back after the reload",
+            "!document.getElementById('chat-panel').hidden && document.querySelectorAll('#chat-messages .msg.assistant').length === 1",
+        )
+        .await;
         b.click("#chat-threads-box summary").await;
         b.wait("#chat-threads li").await;
         b.click("#chat-threads li button.open").await;

@@ -9,3 +9,4 @@ mod support;
 mod browser;
 mod journeys;
 mod security;
+mod tutor_panel;

@@ -36,6 +36,7 @@ mod redirect_targets;
 mod tutor;
 mod tutor_burst;
 mod tutor_dense;
+mod tutor_experience;
 mod tutor_guard;
 mod tutor_llm;
 mod tutor_streams;

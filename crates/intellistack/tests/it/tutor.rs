@@ -96,7 +96,7 @@ crate::per_database! {
         );
         assert!(text.contains("square of rotor speed"), "{text}");
         assert!(
-            text.contains("A question to guide you"),
+            text.contains("**Your turn:**") || text.contains("**Try this:**"),
             "one guiding question: {text}"
         );
         assert_eq!(anns[0]["source"]["url"], "/learn/flight/lift#propellers");
@@ -107,8 +107,10 @@ crate::per_database! {
                 .starts_with("/learn/flight/")
         }));
 
-        // Locked content never reaches an answer or a citation.
+        // Locked content never reaches an answer or a citation: the stage is named.
         let (text, anns) = ask(&server, &t, "explain the zebracorn manoeuvre").await;
+        assert!(text.contains("stage 2, *Secrets*"), "{text}");
+        assert!(text.contains("stage 1, *Flight*"), "{text}");
         assert!(
             !text.to_lowercase().contains("zebracorn manoeuvre flips"),
             "{text}"

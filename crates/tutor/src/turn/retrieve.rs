@@ -20,6 +20,14 @@ pub struct Indexed {
     by_id: HashMap<String, Passage>,
 }
 
+impl Indexed {
+    /// Every indexed passage (all courses, all stages): for statistics and
+    /// decisions, never shown without a stage check.
+    pub fn passages(&self) -> impl Iterator<Item = &Passage> {
+        self.by_id.values()
+    }
+}
+
 /// Dense retrieval: an embedder and where the vectors live.
 pub struct Dense {
     pub embedder: Arc<dyn Embedder>,
@@ -225,5 +233,34 @@ impl Retrieval {
             .take(k)
             .collect();
         Ok(Found { passages, limited })
+    }
+
+    /// BM25 over every stage of `course_id`, locked ones included, with the
+    /// index it came from. For deciding what a question is about (a locked
+    /// stage can be named); callers show only passages of unlocked stages.
+    pub async fn search_all_stages(
+        &self,
+        repo: &dyn Repository,
+        query: &str,
+        course_id: &str,
+        k: usize,
+    ) -> Result<(String, Arc<Indexed>, Vec<Passage>), RetrieveError> {
+        let (generation, idx) = self.index(repo).await?;
+        let mut stages: Vec<u64> = idx
+            .by_id
+            .values()
+            .filter(|p| p.course_id == course_id)
+            .map(|p| p.stage_position)
+            .collect();
+        stages.sort_unstable();
+        stages.dedup();
+        let hits = idx
+            .bm25
+            .search(query, course_id, &stages, k)
+            .map_err(|e| RetrieveError::Index(e.to_string()))?
+            .into_iter()
+            .map(|(_, p)| p)
+            .collect();
+        Ok((generation, idx, hits))
     }
 }
