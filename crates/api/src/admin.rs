@@ -76,9 +76,7 @@ pub const RETENTION_DAYS: i64 = 30;
 /// Deletes threads whose enrolment ended more than 30 days ago. Returns how many.
 pub async fn run_retention(db: &Db, now: DateTime<Utc>) -> ApiResult<u64> {
     let cutoff = now - chrono::Duration::days(RETENTION_DAYS);
-    let n = on_db!(db, pool => sqlx::query(
-        "DELETE FROM chatkit_thread WHERE enrollment_ended_at IS NOT NULL AND enrollment_ended_at < $1")
-        .bind(cutoff).execute(pool).await.map(|r| r.rows_affected()))?;
+    let n = crate::chat::store::delete_threads_ended_before(db, cutoff).await?;
     tracing::info!(deleted = n, "thread retention ran");
     Ok(n)
 }
@@ -113,7 +111,7 @@ pub fn events_csv(rows: &[auth::audit::StoredEvent]) -> ApiResult<Vec<u8>> {
         "details",
         "created_at",
     ])
-    .map_err(ApiError::internal)?;
+    .map_err(ApiError::internal("writing the CSV header"))?;
     for e in rows {
         w.write_record([
             e.id.as_str(),
@@ -125,7 +123,9 @@ pub fn events_csv(rows: &[auth::audit::StoredEvent]) -> ApiResult<Vec<u8>> {
             e.details.as_str(),
             common::clock::to_iso(&e.created_at).as_str(),
         ])
-        .map_err(ApiError::internal)?;
+        .map_err(ApiError::internal("writing a CSV row"))?;
     }
-    w.into_inner().map_err(ApiError::internal)
+    w.into_inner()
+        .map_err(|e| e.into_error())
+        .map_err(ApiError::internal("finishing the CSV export"))
 }

@@ -4,10 +4,10 @@
 use common::{Db, SharedClock};
 use serde::{Deserialize, Serialize};
 
+use crate::caller::AuthenticatedUser;
 use crate::content::store::{self, ChunkRow, Lesson, Stage};
 use crate::content::{Exercise, valid_slug};
 use crate::error::{ApiError, ApiResult};
-use crate::extract::AuthenticatedUser;
 use crate::teaching::Teaching;
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]

@@ -9,11 +9,11 @@ use std::io::{Cursor, Read, Write};
 use common::{Db, SharedClock};
 use serde::Serialize;
 
+use crate::caller::AuthenticatedUser;
 use crate::content::Exercise;
 use crate::content::loader;
 use crate::content::store::{self, Course};
 use crate::error::{ApiError, ApiResult};
-use crate::extract::AuthenticatedUser;
 use crate::teaching::Teaching;
 
 /// Uploaded archives larger than this are refused (the body limit is lower
@@ -50,7 +50,8 @@ pub struct CourseFiles<'a> {
 }
 
 fn file(meta: &impl Serialize, body: &str) -> ApiResult<String> {
-    let yaml = serde_norway::to_string(meta).map_err(ApiError::internal)?;
+    let yaml = serde_norway::to_string(meta)
+        .map_err(ApiError::internal("writing the lesson front matter"))?;
     let mut out = format!("---\n{yaml}---\n");
     // The loader trims the body, so a trimmed body reads back the same.
     let body = body.trim();
@@ -134,10 +135,15 @@ impl CourseFiles<'_> {
             .last_modified_time(zip::DateTime::default())
             .unix_permissions(0o644);
         for (path, text) in files {
-            zip.start_file(path, options).map_err(ApiError::internal)?;
-            zip.write_all(text.as_bytes()).map_err(ApiError::internal)?;
+            zip.start_file(path, options)
+                .map_err(ApiError::internal("adding a file to the course archive"))?;
+            zip.write_all(text.as_bytes())
+                .map_err(ApiError::internal("writing a file into the course archive"))?;
         }
-        Ok(zip.finish().map_err(ApiError::internal)?.into_inner())
+        Ok(zip
+            .finish()
+            .map_err(ApiError::internal("finishing the course archive"))?
+            .into_inner())
     }
 
     /// Reads a `.zip` holding one course folder and creates the course as

@@ -1,10 +1,6 @@
-//! The api role's errors, turned into `{error: {code, message}}` responses in
-//! one place. Internal details are logged, never sent.
-
-use axum::Json;
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
-use serde_json::json;
+//! The api role's errors. `http::error` turns them into
+//! `{error: {code, message}}` responses in one place; internal details are
+//! logged, never sent.
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -16,6 +12,9 @@ pub enum ApiError {
     },
     #[error("{code}: {message}")]
     Forbidden { code: &'static str, message: String },
+    /// The lesson's stage is not unlocked for this student yet.
+    #[error("STAGE_LOCKED: {message}")]
+    StageLocked { message: String },
     #[error("{code}: {message}")]
     NotFound { code: &'static str, message: String },
     #[error("{code}: {message}")]
@@ -35,11 +34,44 @@ pub enum ApiError {
     },
     #[error("database error: {0}")]
     Db(#[from] sqlx::Error),
-    #[error("internal error: {0}")]
-    Internal(String),
+    /// A failure of the identity service, with its kind: a missing user is
+    /// still "not found" here.
+    #[error("identity service: {0}")]
+    Auth(#[from] auth::AuthError),
+    /// Anything else that stopped the request, with what it was doing.
+    #[error("{context}: {source}")]
+    Internal {
+        context: &'static str,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+}
+
+/// Why a request was refused, for callers that show their own page for it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// The caller's role does not allow it (`FORBIDDEN_ROLE`).
+    Role,
+    /// The caller does not teach this course (`NOT_COURSE_STAFF`).
+    NotCourseStaff,
 }
 
 impl ApiError {
+    /// The kind of a 403, read from its code here so no caller matches codes.
+    pub fn refusal(&self) -> Option<Refusal> {
+        match self {
+            ApiError::Forbidden {
+                code: "FORBIDDEN_ROLE",
+                ..
+            } => Some(Refusal::Role),
+            ApiError::Forbidden {
+                code: "NOT_COURSE_STAFF",
+                ..
+            } => Some(Refusal::NotCourseStaff),
+            _ => None,
+        }
+    }
+
     pub fn forbidden(code: &'static str, message: impl Into<String>) -> Self {
         ApiError::Forbidden {
             code,
@@ -70,96 +102,13 @@ impl ApiError {
             message: message.into(),
         }
     }
-    pub fn internal(e: impl std::fmt::Display) -> Self {
-        ApiError::Internal(e.to_string())
-    }
-}
-
-impl From<auth::AuthError> for ApiError {
-    fn from(e: auth::AuthError) -> Self {
-        match e {
-            auth::AuthError::Coded { code, message, .. } => ApiError::Invalid { code, message },
-            auth::AuthError::Db(e) => ApiError::Db(e),
-            other => ApiError::Internal(other.to_string()),
-        }
-    }
-}
-
-/// An error in the `/api/v1` shape. Also used for errors raised outside the
-/// api routes (body limit, timeout, the input guard).
-pub fn error_response(status: StatusCode, code: &str, message: &str) -> Response {
-    body(status, code, message)
-}
-
-fn body(status: StatusCode, code: &str, message: &str) -> Response {
-    (
-        status,
-        Json(json!({"error": {"code": code, "message": message}})),
-    )
-        .into_response()
-}
-
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        match self {
-            ApiError::Unauthenticated {
-                message,
-                invalid_token,
-            } => {
-                let mut res = body(StatusCode::UNAUTHORIZED, "UNAUTHENTICATED", &message);
-                let challenge = if invalid_token {
-                    r#"Bearer realm="intellistack", error="invalid_token""#
-                } else {
-                    r#"Bearer realm="intellistack""#
-                };
-                res.headers_mut().insert(
-                    header::WWW_AUTHENTICATE,
-                    HeaderValue::from_static(challenge),
-                );
-                res
-            }
-            ApiError::Forbidden { code, message } => body(StatusCode::FORBIDDEN, code, &message),
-            ApiError::NotFound { code, message } => body(StatusCode::NOT_FOUND, code, &message),
-            ApiError::Conflict { code, message } => body(StatusCode::CONFLICT, code, &message),
-            ApiError::Invalid { code, message } => {
-                body(StatusCode::UNPROCESSABLE_ENTITY, code, &message)
-            }
-            ApiError::BadRequest { code, message } => body(StatusCode::BAD_REQUEST, code, &message),
-            ApiError::TooLarge => body(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "PAYLOAD_TOO_LARGE",
-                "The request body is larger than this server accepts",
-            ),
-            ApiError::Unavailable {
-                message,
-                retry_after_secs,
-            } => {
-                let mut res = body(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "SERVICE_UNAVAILABLE",
-                    &message,
-                );
-                if let Ok(v) = HeaderValue::from_str(&retry_after_secs.to_string()) {
-                    res.headers_mut().insert(header::RETRY_AFTER, v);
-                }
-                res
-            }
-            ApiError::Db(e) => {
-                tracing::error!(error = %e, "database error in api");
-                body(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "INTERNAL",
-                    "Something went wrong on our side",
-                )
-            }
-            ApiError::Internal(e) => {
-                tracing::error!(error = %e, "internal error in api");
-                body(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "INTERNAL",
-                    "Something went wrong on our side",
-                )
-            }
+    /// A failure while `context`, keeping the error as its source.
+    pub fn internal<E: std::error::Error + Send + Sync + 'static>(
+        context: &'static str,
+    ) -> impl FnOnce(E) -> Self {
+        move |source| ApiError::Internal {
+            context,
+            source: Box::new(source),
         }
     }
 }

@@ -8,9 +8,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use tutor::answers::{self, Given};
 
+use crate::caller::AuthenticatedUser;
 use crate::content::store::{self, Attempt};
 use crate::error::{ApiError, ApiResult};
-use crate::extract::AuthenticatedUser;
 use crate::learning::Learning;
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]

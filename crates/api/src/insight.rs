@@ -10,9 +10,9 @@ use chrono::{DateTime, Utc};
 use common::{Db, SharedClock, on_db};
 use serde::Serialize;
 
+use crate::caller::AuthenticatedUser;
 use crate::content::store::{self, Course};
 use crate::error::{ApiError, ApiResult};
-use crate::extract::AuthenticatedUser;
 use crate::teaching::{Teaching, teaches_all};
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]

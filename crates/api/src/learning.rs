@@ -7,12 +7,12 @@ use std::collections::HashSet;
 use common::{Db, SharedClock};
 use serde::Serialize;
 
+use crate::caller::AuthenticatedUser;
 use crate::chat::store::{set_course_threads_ended, set_courseless_threads_ended};
 use crate::content::render::{Heading, render};
 use crate::content::store::{self, Course, Lesson, Stage};
 use crate::content::{Exercise, PublicExercise};
 use crate::error::{ApiError, ApiResult};
-use crate::extract::AuthenticatedUser;
 use crate::teaching::Teaching;
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -167,6 +167,14 @@ impl Learning<'_> {
             }
         }
         Ok(None)
+    }
+
+    /// Whether `user` teaches the course named by `slug` (false when there is none).
+    pub async fn teaches_slug(&self, user: &AuthenticatedUser, slug: &str) -> ApiResult<bool> {
+        match store::course_by_slug(self.db, slug).await? {
+            Some(course) => self.teaches(user, &course.id).await,
+            None => Ok(false),
+        }
     }
 
     /// The published courses, as anyone may see them (the landing page):
@@ -349,10 +357,11 @@ impl Learning<'_> {
                 ));
             };
             if s.position > e.unlocked_position {
-                return Err(ApiError::forbidden(
-                    "STAGE_LOCKED",
-                    "This stage unlocks when you finish every lesson of the stage before it",
-                ));
+                return Err(ApiError::StageLocked {
+                    message:
+                        "This stage unlocks when you finish every lesson of the stage before it"
+                            .into(),
+                });
             }
         }
         Ok(())
@@ -380,6 +389,23 @@ impl Learning<'_> {
             .collect();
         let all = views.iter().all(|v| v.solved);
         Ok((list, views, all))
+    }
+
+    /// A lesson by its stage and lesson slugs, in whichever course has them
+    /// (the lesson pages' addresses name no course).
+    pub async fn lesson_by_slugs(
+        &self,
+        user: &AuthenticatedUser,
+        stage: &str,
+        lesson: &str,
+    ) -> ApiResult<LessonView> {
+        for c in store::courses(self.db).await? {
+            match self.lesson(user, &c.slug, stage, lesson).await {
+                Err(ApiError::NotFound { .. }) => continue,
+                found => return found,
+            }
+        }
+        Err(ApiError::not_found("LESSON_NOT_FOUND", "No such lesson"))
     }
 
     pub async fn lesson(

@@ -5,22 +5,27 @@
 
 pub mod admin;
 pub mod authoring;
+pub mod caller;
 pub mod chat;
 pub mod content;
 pub mod course_files;
 pub mod error;
 pub mod exercises;
-pub mod extract;
-pub mod http;
+pub(crate) mod http;
 pub mod insight;
 pub mod jwks;
 pub mod learning;
 pub mod seed;
+pub mod settings;
 pub mod teaching;
 
 use common::{Db, SharedClock};
 
-pub use error::{ApiError, ApiResult};
+pub use caller::AuthenticatedUser;
+pub use error::{ApiError, ApiResult, Refusal};
+pub use http::admin::events_csv_download;
+pub use http::error::error_response;
+pub use http::router;
 pub use jwks::{JwksVerifier, KeySource};
 
 #[derive(Clone)]

@@ -8,10 +8,10 @@
 use common::{Db, SharedClock};
 use serde::{Deserialize, Serialize};
 
+use crate::caller::AuthenticatedUser;
 use crate::content::store::{self, Course};
 use crate::content::valid_slug;
 use crate::error::{ApiError, ApiResult};
-use crate::extract::AuthenticatedUser;
 
 /// Admins see and manage every course.
 pub fn teaches_all(user: &AuthenticatedUser) -> bool {

@@ -83,7 +83,7 @@ impl Auth {
             role: "student",
             now,
         };
-        if !self.config.auth.require_email_verification {
+        if !self.settings.require_email_verification {
             // Without verification an existing email is reported, as
             // Better-Auth does, and the new user is signed in at once.
             if !user_store::create_with_password(&self.db, &new, Some(&hash)).await? {
@@ -214,7 +214,9 @@ impl Auth {
             Ok(v) => v,
             Err(e) => {
                 // Nothing was learnt about the password: the slot goes back.
-                let _ = lockout::release(&self.db, &email).await;
+                if let Err(err) = lockout::release(&self.db, &email).await {
+                    tracing::warn!(error = %err, "cannot give back the sign-in attempt");
+                }
                 return Err(e);
             }
         };
@@ -251,7 +253,7 @@ impl Auth {
             let fresh = self.hasher.hash(&input.password).await?;
             user_store::set_password(&self.db, &user.id, &fresh, now).await?;
         }
-        if self.config.auth.require_email_verification && !user.email_verified {
+        if self.settings.require_email_verification && !user.email_verified {
             self.audit(
                 meta,
                 Entry::new(Event::LoginFailed)

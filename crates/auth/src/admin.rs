@@ -19,6 +19,21 @@ pub struct NewUserByAdmin {
 }
 
 impl Auth {
+    /// One page of users and the total that match (the admin lists).
+    pub async fn list_users(&self, q: &users::UserQuery) -> AuthResult<(Vec<User>, i64)> {
+        Ok(user_store::list(&self.db, q).await?)
+    }
+
+    /// The user with this (normalised) email, if any.
+    pub async fn find_user_by_email(&self, email: &str) -> AuthResult<Option<User>> {
+        Ok(user_store::find_by_email(&self.db, email).await?)
+    }
+
+    /// The sign-in methods linked to a user (password and providers).
+    pub async fn linked_accounts(&self, user_id: &str) -> AuthResult<Vec<users::Account>> {
+        Ok(user_store::accounts_of(&self.db, user_id).await?)
+    }
+
     /// Passes when the session's role grants `action` on `resource` (see
     /// [`crate::access`]). The role comes from the database row, never from the client.
     pub fn require_permission(

@@ -2,8 +2,43 @@
 //! pass only identifiers and reasons — never passwords, tokens or hashes.
 
 use chrono::{DateTime, Utc};
-use common::{Db, on_db};
+use common::{Db, SharedClock, on_db};
 use serde_json::{Value, json};
+
+use crate::error::AuthResult;
+
+/// The audit log as every crate uses it: record an event, read events back.
+/// Only this module touches `auth_event_log`.
+#[derive(Clone)]
+pub struct AuditLog {
+    db: Db,
+    clock: SharedClock,
+}
+
+impl AuditLog {
+    pub fn new(db: Db, clock: SharedClock) -> Self {
+        AuditLog { db, clock }
+    }
+
+    /// Records an event as of now. An audit failure must not turn a
+    /// completed action into an error, but it must be visible: it is logged.
+    pub async fn record(&self, meta: &RequestMeta, entry: Entry<'_>) {
+        let event = entry.event.as_str();
+        if let Err(err) = record(&self.db, meta, entry, self.clock.now()).await {
+            tracing::error!(error = %err, event, "audit log write failed");
+        }
+    }
+
+    /// Newest first, with the total that match.
+    pub async fn list(&self, q: &EventQuery) -> AuthResult<(Vec<StoredEvent>, i64)> {
+        Ok(list(&self.db, q).await?)
+    }
+
+    /// The event types the log holds, by name: what the admin page's filter offers.
+    pub async fn event_types(&self) -> AuthResult<Vec<String>> {
+        Ok(event_types(&self.db).await?)
+    }
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Event {
@@ -154,7 +189,7 @@ impl<'a> Entry<'a> {
     }
 }
 
-pub async fn record(
+pub(crate) async fn record(
     db: &Db,
     meta: &RequestMeta,
     entry: Entry<'_>,
@@ -199,7 +234,7 @@ impl Row {
 }
 
 /// `INSERT` for `rows` rows of eight columns, numbered from `$first`.
-pub fn insert_sql(rows: usize, first: usize) -> String {
+pub(crate) fn insert_sql(rows: usize, first: usize) -> String {
     let values: Vec<String> = (0..rows)
         .map(|r| {
             let p: Vec<String> = (0..8).map(|c| format!("${}", first + r * 8 + c)).collect();
@@ -236,8 +271,7 @@ pub struct EventQuery {
     pub offset: i64,
 }
 
-/// The event types the log holds, by name: what the admin page's filter offers.
-pub async fn event_types(db: &Db) -> sqlx::Result<Vec<String>> {
+pub(crate) async fn event_types(db: &Db) -> sqlx::Result<Vec<String>> {
     let rows: Vec<(String,)> = on_db!(db, pool => sqlx::query_as(
         "SELECT DISTINCT event_type FROM auth_event_log ORDER BY event_type")
         .fetch_all(pool).await)?;
@@ -245,7 +279,7 @@ pub async fn event_types(db: &Db) -> sqlx::Result<Vec<String>> {
 }
 
 /// Newest first, with the total that match.
-pub async fn list(db: &Db, q: &EventQuery) -> sqlx::Result<(Vec<StoredEvent>, i64)> {
+pub(crate) async fn list(db: &Db, q: &EventQuery) -> sqlx::Result<(Vec<StoredEvent>, i64)> {
     const FILTER: &str = "($1 IS NULL OR event_type = $1) AND ($2 IS NULL OR user_id = $2) AND ($3 IS NULL OR email = $3) \
                           AND ($4 IS NULL OR created_at >= $4) AND ($5 IS NULL OR created_at < $5)";
     let list_sql = format!(

@@ -94,7 +94,7 @@ impl Auth {
         callback_url: Option<&str>,
         meta: &RequestMeta,
     ) -> AuthResult<()> {
-        if !self.config.auth.change_email_enabled {
+        if !self.settings.change_email_enabled {
             return Err(AuthError::invalid(
                 "CHANGE_EMAIL_DISABLED",
                 "Change email is disabled",

@@ -63,6 +63,43 @@ pub enum AuthError {
 }
 
 impl AuthError {
+    /// What sort of failure this is, whatever the transport: other crates
+    /// map it to their own responses by kind, never by code string.
+    pub fn kind(&self) -> Kind {
+        match self {
+            AuthError::Coded { kind, .. }
+            | AuthError::Message { kind, .. }
+            | AuthError::OAuth { kind, .. } => *kind,
+            AuthError::WeakPassword(_) | AuthError::NoFields => Kind::Invalid,
+            AuthError::Locked { .. } => Kind::Locked,
+            AuthError::RateLimited { .. } => Kind::RateLimited,
+            AuthError::Unauthorized => Kind::Unauthenticated,
+            AuthError::Db(_) | AuthError::Internal(_) => Kind::Server,
+        }
+    }
+
+    /// The stable machine-readable code, where the failure has one.
+    pub fn code(&self) -> Option<&'static str> {
+        match self {
+            AuthError::Coded { code, .. } => Some(code),
+            AuthError::OAuth { error, .. } => Some(error),
+            AuthError::WeakPassword(v) => Some(v.code()),
+            _ => None,
+        }
+    }
+
+    /// What the client may be told (internal details stay in the logs).
+    pub fn public_message(&self) -> String {
+        match self {
+            AuthError::Coded { message, .. } => message.clone(),
+            AuthError::OAuth { description, .. } => description.clone(),
+            AuthError::Message { message, .. } => message.to_string(),
+            AuthError::WeakPassword(v) => v.message(),
+            AuthError::Db(_) | AuthError::Internal(_) => "Something went wrong on our side".into(),
+            other => other.to_string(),
+        }
+    }
+
     pub fn coded(kind: Kind, code: &'static str, message: impl Into<String>) -> Self {
         AuthError::Coded {
             kind,

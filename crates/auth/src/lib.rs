@@ -15,7 +15,7 @@ pub mod cookies;
 pub mod crypto;
 pub mod email_change;
 pub mod error;
-pub mod http;
+mod http;
 pub mod impersonation;
 pub mod keys;
 pub mod lockout;
@@ -28,6 +28,7 @@ pub mod ratelimit;
 pub mod recovery;
 pub mod session_ops;
 pub mod sessions;
+pub mod settings;
 pub mod social;
 pub mod social_oidc;
 pub mod standing;
@@ -40,6 +41,10 @@ use std::sync::Arc;
 use common::{Config, Db, SharedClock};
 
 pub use error::{AuthError, AuthResult};
+/// The HTTP face other crates may use: the router, the error shapes, and
+/// the session a request carries. The rest of `http` is this crate's own.
+pub use http::request::current as current_session;
+pub use http::{oauth_error, plain_error, router};
 
 /// Everything the identity provider needs; cheap to clone.
 #[derive(Clone)]
@@ -47,6 +52,7 @@ pub struct Auth {
     pub db: Db,
     pub clock: SharedClock,
     pub config: Arc<Config>,
+    pub settings: Arc<settings::AuthSettings>,
     pub hasher: password::Hasher,
     pub mailer: mail::SharedMailer,
     pub keys: keys::KeyStore,
@@ -58,13 +64,19 @@ pub struct Auth {
 }
 
 impl Auth {
-    pub fn new(config: Arc<Config>, db: Db, clock: SharedClock) -> Result<Self, mail::MailError> {
-        let mailer = mail::from_config(&config)?;
-        Ok(Self::with_mailer(config, db, clock, mailer))
+    pub fn new(
+        config: Arc<Config>,
+        settings: Arc<settings::AuthSettings>,
+        db: Db,
+        clock: SharedClock,
+    ) -> Result<Self, mail::MailError> {
+        let mailer = mail::from_settings(&settings, &config.data_dir)?;
+        Ok(Self::with_mailer(config, settings, db, clock, mailer))
     }
 
     pub fn with_mailer(
         config: Arc<Config>,
+        settings: Arc<settings::AuthSettings>,
         db: Db,
         clock: SharedClock,
         mailer: mail::SharedMailer,
@@ -73,10 +85,10 @@ impl Auth {
             db.clone(),
             clock.clone(),
             config.secret.expose(),
-            config.auth.jwt_alg,
-            config.auth.jwt_rotation,
+            settings.jwt_alg,
+            settings.jwt_rotation,
         )
-        .with_publish_lead(config.auth.jwt_publish_lead);
+        .with_publish_lead(settings.jwt_publish_lead);
         let cookies = cookies::CookieJarSpec {
             secure: config.is_https(),
         };
@@ -84,6 +96,7 @@ impl Auth {
             db,
             clock,
             config,
+            settings,
             hasher: password::Hasher::default(),
             mailer,
             keys,
@@ -124,11 +137,12 @@ impl Auth {
         common::config::origin_of(&self.config.base_url)
     }
 
+    /// The audit log, for every crate that records or reads events.
+    pub fn audit_log(&self) -> audit::AuditLog {
+        audit::AuditLog::new(self.db.clone(), self.clock.clone())
+    }
+
     pub(crate) async fn audit(&self, meta: &audit::RequestMeta, entry: audit::Entry<'_>) {
-        // An audit failure must not turn a completed action into an error,
-        // but it must be visible.
-        if let Err(err) = audit::record(&self.db, meta, entry, self.clock.now()).await {
-            tracing::error!(error = %err, "audit log write failed");
-        }
+        self.audit_log().record(meta, entry).await
     }
 }

@@ -144,8 +144,7 @@ impl Auth {
     /// The relying-party ID: `PASSKEY_RP_ID`, else the host of `BETTER_AUTH_URL`.
     fn rp_id(&self) -> AuthResult<RpId> {
         let host = self
-            .config
-            .auth
+            .settings
             .passkey_rp_id
             .clone()
             .or_else(|| self.config.base_url.host_str().map(str::to_string))

@@ -184,12 +184,7 @@ impl Auth {
             ("refresh_token", refresh.as_str()),
         ];
         let response: Value = if account.provider_id == "github" {
-            let gh = self
-                .config
-                .auth
-                .github
-                .as_ref()
-                .ok_or_else(failed_refresh)?;
+            let gh = self.settings.github.as_ref().ok_or_else(failed_refresh)?;
             let mut with_client = form.to_vec();
             with_client.push(("client_id", &gh.client_id));
             with_client.push(("client_secret", gh.client_secret.expose()));
@@ -204,8 +199,7 @@ impl Auth {
                 .map_err(|_| failed_refresh())?
         } else {
             let rp = self
-                .config
-                .auth
+                .settings
                 .oidc_providers
                 .iter()
                 .find(|p| p.id == account.provider_id)
@@ -346,7 +340,7 @@ impl Auth {
             }
         };
         let profile = if account.provider_id == "github" {
-            let gh = self.config.auth.github.as_ref().ok_or_else(info_failed)?;
+            let gh = self.settings.github.as_ref().ok_or_else(info_failed)?;
             let at = |p: &str| gh.api_url.join(p).map(|u| u.to_string());
             let raw = get(at("user").map_err(AuthError::internal)?)
                 .await
@@ -377,8 +371,7 @@ impl Auth {
             }
         } else {
             let rp = self
-                .config
-                .auth
+                .settings
                 .oidc_providers
                 .iter()
                 .find(|p| p.id == account.provider_id)

@@ -1,6 +1,7 @@
 //! Per-client-IP rate limits on the sensitive routes, with Better-Auth's
 //! defaults. Windows are fixed and kept in the database, so every instance
-//! behind a load balancer shares them.
+//! behind a load balancer shares them. Which route counts against which rule
+//! is declared where the route is registered (`http::router`).
 
 use chrono::{DateTime, Duration, Utc};
 use common::{Db, on_db};
@@ -46,24 +47,6 @@ pub const CHANGE_EMAIL: Rule = Rule {
     window: Duration::seconds(10),
     max: 3,
 };
-
-/// The rule for a path under `/api/auth`, if it has one.
-pub fn rule_for(path: &str) -> Option<Rule> {
-    if path.starts_with("/sign-in") {
-        Some(SIGN_IN)
-    } else if path.starts_with("/sign-up") {
-        Some(SIGN_UP)
-    } else if path.starts_with("/change-password") {
-        Some(CHANGE_PASSWORD)
-    } else if path.starts_with("/request-password-reset")
-        || path.starts_with("/forget-password")
-        || path.starts_with("/send-verification-email")
-    {
-        Some(MAIL)
-    } else {
-        None
-    }
-}
 
 /// Counts a hit. `Err(seconds)` tells how long until the window reopens.
 pub async fn hit(

@@ -178,7 +178,7 @@ impl Auth {
     /// whose session proved no second factor act as students when
     /// `AUTH_TWO_FACTOR_REQUIRED_FOR_STAFF` is on.
     pub fn acting_role<'a>(&self, who: &'a Authenticated) -> &'a str {
-        if self.config.auth.two_factor_required_for_staff
+        if self.settings.two_factor_required_for_staff
             && who.session.second_factor.is_none()
             && crate::access::is_staff_role(&who.user.role)
         {

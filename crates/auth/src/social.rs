@@ -17,7 +17,7 @@ use crate::error::{AuthError, AuthResult};
 use crate::provider_tokens::ProviderTokens;
 use crate::sessions::Authenticated;
 use crate::tokens::{self, Lookup};
-use crate::users::{self, store as user_store};
+use crate::users::{self, User, store as user_store};
 
 pub const STATE_PURPOSE: &str = "auth-state";
 pub const STATE_TTL: Duration = Duration::minutes(10);
@@ -75,27 +75,25 @@ pub struct CallbackError {
 }
 
 impl Auth {
-    pub fn provider_configured(&self, provider: &str) -> bool {
-        (provider == "github" && self.config.auth.github.is_some())
+    pub(crate) fn provider_configured(&self, provider: &str) -> bool {
+        (provider == "github" && self.settings.github.is_some())
             || self.oidc_provider(provider).is_some()
     }
 
     /// The social providers that are configured, for sign-in pages.
     pub fn configured_providers(&self) -> Vec<String> {
         let mut out: Vec<String> = self
-            .config
-            .auth
+            .settings
             .github
             .iter()
             .map(|_| "github".to_string())
             .collect();
-        out.extend(self.config.auth.oidc_providers.iter().map(|p| p.id.clone()));
+        out.extend(self.settings.oidc_providers.iter().map(|p| p.id.clone()));
         out
     }
 
-    fn oidc_provider(&self, provider: &str) -> Option<&common::config::OidcRelyingParty> {
-        self.config
-            .auth
+    fn oidc_provider(&self, provider: &str) -> Option<&crate::settings::OidcRelyingParty> {
+        self.settings
             .oidc_providers
             .iter()
             .find(|p| p.id == provider)
@@ -109,7 +107,7 @@ impl Auth {
         let not_found = || AuthError::not_found("PROVIDER_NOT_FOUND", "Provider not found");
         // (authorize endpoint, client id, scope) for the provider.
         let (mut url, client_id, scope, oidc) = if provider == "github" {
-            let gh = self.config.auth.github.as_ref().ok_or_else(not_found)?;
+            let gh = self.settings.github.as_ref().ok_or_else(not_found)?;
             (
                 gh.authorize_url.clone(),
                 gh.client_id.clone(),
@@ -183,6 +181,14 @@ impl Auth {
     ) -> Result<Finished, CallbackError> {
         let fail =
             |code: &'static str, error_url: Option<String>| CallbackError { code, error_url };
+        // A storage failure becomes a redirect that names only a code: log it.
+        let failed = |code: &'static str, error_url: &Option<String>| {
+            let error_url = error_url.clone();
+            move |e: sqlx::Error| {
+                tracing::error!(error = %e, code, "social sign-in step failed");
+                CallbackError { code, error_url }
+            }
+        };
         if cookie_state != Some(state) {
             return Err(fail("state_mismatch", None));
         }
@@ -229,7 +235,7 @@ impl Auth {
         let existing = self
             .account_by_key(provider, &profile.account_id)
             .await
-            .map_err(|_| fail("internal_server_error", err_url.clone()))?;
+            .map_err(failed("internal_server_error", &err_url))?;
         if let Some(link_to) = data.link_user_id.clone() {
             let owner = user_store::find_by_id(&self.db, &link_to)
                 .await
@@ -241,14 +247,18 @@ impl Auth {
                     return Err(fail("account_already_linked_to_different_user", err_url));
                 }
                 Some(_) => {
-                    let _ = self
+                    // Linking again still succeeds with the old tokens; the
+                    // failure to refresh them is logged.
+                    if let Err(e) = self
                         .update_tokens(provider, &profile.account_id, sealed)
-                        .await;
+                        .await
+                    {
+                        tracing::warn!(error = %e, provider, "cannot store the provider's new tokens");
+                    }
                 }
                 None => {
                     let trusted = self
-                        .config
-                        .auth
+                        .settings
                         .trusted_providers
                         .iter()
                         .any(|p| p == provider);
@@ -258,17 +268,9 @@ impl Auth {
                     if email != owner.email {
                         return Err(fail("email_does_not_match", err_url));
                     }
-                    self.insert_account(&owner.id, provider, &profile.account_id, sealed)
+                    self.link(&owner, provider, &profile.account_id, sealed, meta)
                         .await
-                        .map_err(|_| fail("unable_to_link_account", err_url.clone()))?;
-                    self.audit(
-                        meta,
-                        Entry::new(Event::OAuthLink)
-                            .user(&owner.id)
-                            .email(&owner.email)
-                            .details(json!({"provider": provider})),
-                    )
-                    .await;
+                        .map_err(failed("unable_to_link_account", &err_url))?;
                 }
             }
             return Ok(Finished::Linked { state: data });
@@ -277,43 +279,43 @@ impl Auth {
             Some(user_id) => {
                 let u = user_store::find_by_id(&self.db, &user_id)
                     .await
-                    .ok()
-                    .flatten()
+                    .map_err(|e| {
+                        tracing::error!(error = %e, provider, "cannot read the linked user");
+                        fail("internal_server_error", err_url.clone())
+                    })?
                     .ok_or_else(|| fail("unable_to_link_account", err_url.clone()))?;
-                let _ = self
+                if let Err(e) = self
                     .update_tokens(provider, &profile.account_id, sealed)
-                    .await;
+                    .await
+                {
+                    tracing::warn!(error = %e, provider, "cannot store the provider's new tokens");
+                }
                 (u, false)
             }
             None => match user_store::find_by_email(&self.db, &email)
                 .await
-                .map_err(|_| fail("internal_server_error", err_url.clone()))?
-            {
+                .map_err(|e| {
+                    tracing::error!(error = %e, provider, "cannot look up the provider's email");
+                    fail("internal_server_error", err_url.clone())
+                })? {
                 Some(u) => {
                     let trusted = self
-                        .config
-                        .auth
+                        .settings
                         .trusted_providers
                         .iter()
                         .any(|p| p == provider);
                     if !profile.email_verified || !(u.email_verified || trusted) {
                         return Err(fail("account_not_linked", err_url));
                     }
-                    self.insert_account(&u.id, provider, &profile.account_id, sealed)
+                    self.link(&u, provider, &profile.account_id, sealed, meta)
                         .await
-                        .map_err(|_| fail("unable_to_link_account", err_url.clone()))?;
+                        .map_err(failed("unable_to_link_account", &err_url))?;
                     if !u.email_verified {
-                        let _ = user_store::mark_verified(&self.db, &u.id, now).await;
+                        if let Err(e) = user_store::mark_verified(&self.db, &u.id, now).await {
+                            tracing::warn!(error = %e, provider, "cannot mark the linked email verified");
+                        }
                         self.forget_standing(&u.id);
                     }
-                    self.audit(
-                        meta,
-                        Entry::new(Event::OAuthLink)
-                            .user(&u.id)
-                            .email(&u.email)
-                            .details(json!({"provider": provider})),
-                    )
-                    .await;
                     (u, false)
                 }
                 None => {
@@ -334,13 +336,13 @@ impl Auth {
                     };
                     if !user_store::create_with_password(&self.db, &new, None)
                         .await
-                        .map_err(|_| fail("unable_to_create_user", err_url.clone()))?
+                        .map_err(failed("unable_to_create_user", &err_url))?
                     {
                         return Err(fail("unable_to_create_user", err_url));
                     }
                     self.insert_account(&id, provider, &profile.account_id, sealed)
                         .await
-                        .map_err(|_| fail("unable_to_create_user", err_url.clone()))?;
+                        .map_err(failed("unable_to_create_user", &err_url))?;
                     self.audit(
                         meta,
                         Entry::new(Event::Register)
@@ -388,8 +390,7 @@ impl Auth {
         provider: &str,
     ) -> Result<Profile, &'static str> {
         let gh = self
-            .config
-            .auth
+            .settings
             .github
             .as_ref()
             .ok_or("oauth_provider_not_found")?;
@@ -494,6 +495,28 @@ impl Auth {
             .bind(&id).bind(account_id).bind(provider).bind(user_id).bind(default_scope).bind(now)
             .execute(pool).await.map(|_| ()))?;
         self.store_provider_tokens(&id, tokens).await
+    }
+
+    /// Links the provider's account to `user` and records the link.
+    async fn link(
+        &self,
+        user: &User,
+        provider: &str,
+        account_id: &str,
+        tokens: &ProviderTokens,
+        meta: &RequestMeta,
+    ) -> sqlx::Result<()> {
+        self.insert_account(&user.id, provider, account_id, tokens)
+            .await?;
+        self.audit(
+            meta,
+            Entry::new(Event::OAuthLink)
+                .user(&user.id)
+                .email(&user.email)
+                .details(json!({"provider": provider})),
+        )
+        .await;
+        Ok(())
     }
 
     async fn update_tokens(

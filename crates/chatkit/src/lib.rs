@@ -8,12 +8,12 @@ pub mod ids;
 pub mod request;
 pub mod server;
 pub mod sse;
-pub mod store;
+mod store;
 pub mod types;
 
 pub use request::{Envelope, ParseError, Request, parse};
 pub use server::{
-    ChatKitServer, EventStream, Limits, Outcome, ProcessError, Responder, TurnError, TurnInput,
-    TurnObserver, TurnReport,
+    ChatKitServer, Clock, EventStream, Limits, Outcome, ProcessError, Responder, TurnError,
+    TurnInput, TurnObserver, TurnReport,
 };
 pub use store::{Store, StoreError};

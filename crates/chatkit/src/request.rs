@@ -2,7 +2,6 @@
 //! ignored; unknown types and malformed params are reported precisely.
 
 use serde::Deserialize;
-use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
 use crate::types::{InferenceOptions, UserMessageContent};
@@ -33,50 +32,54 @@ pub enum FeedbackKind {
     Negative,
 }
 
-#[derive(Debug, Clone)]
+/// A ChatKit request, by its `type`, with its `params` as the fields of the
+/// variant: serde reads both, so the wire names are written once, here.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(tag = "type", content = "params")]
 pub enum Request {
-    CreateThread {
-        input: UserMessageInput,
-    },
+    #[serde(rename = "threads.create")]
+    CreateThread { input: UserMessageInput },
+    #[serde(rename = "threads.add_user_message")]
     AddUserMessage {
         thread_id: String,
         input: UserMessageInput,
     },
-    RetryAfterItem {
-        thread_id: String,
-        item_id: String,
-    },
-    GetThread {
-        thread_id: String,
-    },
+    #[serde(rename = "threads.retry_after_item")]
+    RetryAfterItem { thread_id: String, item_id: String },
+    #[serde(rename = "threads.get_by_id")]
+    GetThread { thread_id: String },
+    #[serde(rename = "threads.list")]
     ListThreads {
+        #[serde(default = "default_page_size", deserialize_with = "page_size")]
         limit: usize,
+        #[serde(default)]
         order: Order,
+        #[serde(default)]
         after: Option<String>,
     },
-    UpdateThread {
-        thread_id: String,
-        title: String,
-    },
-    DeleteThread {
-        thread_id: String,
-    },
+    #[serde(rename = "threads.update")]
+    UpdateThread { thread_id: String, title: String },
+    #[serde(rename = "threads.delete")]
+    DeleteThread { thread_id: String },
+    #[serde(rename = "items.list")]
     ListItems {
         thread_id: String,
+        #[serde(default = "default_page_size", deserialize_with = "page_size")]
         limit: usize,
+        #[serde(default)]
         order: Order,
+        #[serde(default)]
         after: Option<String>,
     },
+    #[serde(rename = "items.feedback")]
     Feedback {
         thread_id: String,
         item_ids: Vec<String>,
         kind: FeedbackKind,
     },
-    /// A known type this server does not support.
-    Unsupported {
-        kind: String,
-        streaming: bool,
-    },
+    /// A known type this server does not support (see [`UNSUPPORTED`]).
+    #[serde(skip)]
+    Unsupported { kind: String, streaming: bool },
 }
 
 impl Request {
@@ -140,151 +143,71 @@ struct Raw {
     metadata: Option<Map<String, Value>>,
 }
 
-#[derive(Deserialize)]
-struct CreateParams {
-    input: UserMessageInput,
-}
-#[derive(Deserialize)]
-struct AddParams {
-    thread_id: String,
-    input: UserMessageInput,
-}
-#[derive(Deserialize)]
-struct RetryParams {
-    thread_id: String,
-    item_id: String,
-}
-#[derive(Deserialize)]
-struct ThreadParams {
-    thread_id: String,
-}
-#[derive(Deserialize)]
-struct ListParams {
-    #[serde(default)]
-    limit: Option<usize>,
-    #[serde(default)]
-    order: Option<Order>,
-    #[serde(default)]
-    after: Option<String>,
-}
-#[derive(Deserialize)]
-struct UpdateParams {
-    thread_id: String,
-    title: String,
-}
-#[derive(Deserialize)]
-struct ItemsParams {
-    thread_id: String,
-    #[serde(default)]
-    limit: Option<usize>,
-    #[serde(default)]
-    order: Option<Order>,
-    #[serde(default)]
-    after: Option<String>,
-}
-#[derive(Deserialize)]
-struct FeedbackParams {
-    thread_id: String,
-    item_ids: Vec<String>,
-    kind: FeedbackKind,
+/// Request types the protocol defines that this server answers with an
+/// error, and whether their answer would have been a stream.
+const UNSUPPORTED: &[(&str, bool)] = &[
+    ("threads.add_client_tool_output", true),
+    ("threads.add_structured_input", true),
+    ("threads.custom_action", true),
+    ("threads.sync_custom_action", false),
+    ("attachments.create", false),
+    ("attachments.delete", false),
+    ("input.transcribe", false),
+];
+
+fn default_page_size() -> usize {
+    DEFAULT_PAGE_SIZE
 }
 
-fn params<T: DeserializeOwned>(kind: &str, v: Value) -> Result<T, ParseError> {
-    serde_json::from_value(v)
-        .map_err(|e| ParseError::Invalid(format!("{kind}: invalid params: {e}")))
-}
-
-fn page_size(limit: Option<usize>) -> usize {
-    match limit {
+/// A page size: 0 or none is the default, more than the maximum is the maximum.
+fn page_size<'de, D: serde::Deserializer<'de>>(d: D) -> Result<usize, D::Error> {
+    Ok(match Option::<usize>::deserialize(d)? {
         None | Some(0) => DEFAULT_PAGE_SIZE,
         Some(n) => n.min(MAX_PAGE_SIZE),
-    }
+    })
 }
+
+/// The `type` values [`Request`] reads, for telling an unknown type from bad params.
+fn is_known(kind: &str) -> bool {
+    // Serialising a probe of each variant would need `Serialize`; the names
+    // are few and the unit test below keeps this list and the enum together.
+    KNOWN.contains(&kind)
+}
+
+const KNOWN: &[&str] = &[
+    "threads.create",
+    "threads.add_user_message",
+    "threads.retry_after_item",
+    "threads.get_by_id",
+    "threads.list",
+    "threads.update",
+    "threads.delete",
+    "items.list",
+    "items.feedback",
+];
 
 pub fn parse(body: &[u8]) -> Result<Envelope, ParseError> {
     let value: Value = serde_json::from_slice(body).map_err(|_| ParseError::Malformed)?;
     let raw: Raw =
         serde_json::from_value(value).map_err(|e| ParseError::Invalid(format!("request: {e}")))?;
     let kind = raw.kind.as_str();
-    let p = raw.params;
-    let request = match kind {
-        "threads.create" => {
-            let x: CreateParams = params(kind, p)?;
-            Request::CreateThread { input: x.input }
-        }
-        "threads.add_user_message" => {
-            let x: AddParams = params(kind, p)?;
-            Request::AddUserMessage {
-                thread_id: x.thread_id,
-                input: x.input,
-            }
-        }
-        "threads.retry_after_item" => {
-            let x: RetryParams = params(kind, p)?;
-            Request::RetryAfterItem {
-                thread_id: x.thread_id,
-                item_id: x.item_id,
-            }
-        }
-        "threads.get_by_id" => Request::GetThread {
-            thread_id: params::<ThreadParams>(kind, p)?.thread_id,
-        },
-        "threads.list" => {
-            let x: ListParams = params(
-                kind,
-                if p.is_null() {
-                    Value::Object(Map::new())
-                } else {
-                    p
-                },
-            )?;
-            Request::ListThreads {
-                limit: page_size(x.limit),
-                order: x.order.unwrap_or_default(),
-                after: x.after,
-            }
-        }
-        "threads.update" => {
-            let x: UpdateParams = params(kind, p)?;
-            Request::UpdateThread {
-                thread_id: x.thread_id,
-                title: x.title,
-            }
-        }
-        "threads.delete" => Request::DeleteThread {
-            thread_id: params::<ThreadParams>(kind, p)?.thread_id,
-        },
-        "items.list" => {
-            let x: ItemsParams = params(kind, p)?;
-            Request::ListItems {
-                thread_id: x.thread_id,
-                limit: page_size(x.limit),
-                order: x.order.unwrap_or_default(),
-                after: x.after,
-            }
-        }
-        "items.feedback" => {
-            let x: FeedbackParams = params(kind, p)?;
-            Request::Feedback {
-                thread_id: x.thread_id,
-                item_ids: x.item_ids,
-                kind: x.kind,
-            }
-        }
-        "threads.add_client_tool_output"
-        | "threads.add_structured_input"
-        | "threads.custom_action" => Request::Unsupported {
+    let request = if let Some((_, streaming)) = UNSUPPORTED.iter().find(|(k, _)| *k == kind) {
+        Request::Unsupported {
             kind: kind.to_string(),
-            streaming: true,
-        },
-        "threads.sync_custom_action"
-        | "attachments.create"
-        | "attachments.delete"
-        | "input.transcribe" => Request::Unsupported {
-            kind: kind.to_string(),
-            streaming: false,
-        },
-        other => return Err(ParseError::UnknownType(other.to_string())),
+            streaming: *streaming,
+        }
+    } else if is_known(kind) {
+        // Absent params read as none given (every field optional or missing).
+        let params = if raw.params.is_null() {
+            Value::Object(Map::new())
+        } else {
+            raw.params
+        };
+        let tagged = serde_json::json!({"type": kind, "params": params});
+        serde_json::from_value(tagged)
+            .map_err(|e| ParseError::Invalid(format!("{kind}: invalid params: {e}")))?
+    } else {
+        return Err(ParseError::UnknownType(kind.to_string()));
     };
     Ok(Envelope {
         request,
@@ -314,6 +237,27 @@ mod tests {
         assert!(matches!(
             parse(br#"{"type":"threads.get_by_id","params":{}}"#),
             Err(ParseError::Invalid(_))
+        ));
+    }
+
+    #[test]
+    fn every_known_type_is_a_variant() {
+        for kind in KNOWN {
+            match parse(format!(r#"{{"type":"{kind}","params":{{}}}}"#).as_bytes()) {
+                Ok(_) | Err(ParseError::Invalid(_)) => {}
+                Err(e) => panic!("{kind}: {e}"),
+            }
+        }
+        let env =
+            parse(br#"{"type":"items.list","params":{"thread_id":"t","limit":500}}"#).unwrap();
+        assert!(matches!(env.request, Request::ListItems { limit: 100, .. }));
+        let env = parse(br#"{"type":"attachments.create","params":{}}"#).unwrap();
+        assert!(matches!(
+            env.request,
+            Request::Unsupported {
+                streaming: false,
+                ..
+            }
         ));
     }
 

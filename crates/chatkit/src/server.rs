@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use futures_util::StreamExt;
 use futures_util::stream::BoxStream;
 use serde_json::{Map, Value, json};
@@ -31,6 +31,8 @@ pub const INTERRUPTED_MARKER: &str = "The previous reply was cut off by an error
 /// What a responder gets for one turn.
 #[derive(Debug, Clone)]
 pub struct TurnInput {
+    /// The server's clock, for the timestamps of the items the responder writes.
+    pub clock: Clock,
     pub thread: ThreadMetadata,
     /// The message being answered (`None` would be a continuation).
     pub user_message: Option<UserMessageItem>,
@@ -50,6 +52,33 @@ pub enum TurnError {
 }
 
 pub type EventStream = BoxStream<'static, Result<ThreadStreamEvent, TurnError>>;
+
+/// Where the time of new threads and items comes from: the wall clock unless
+/// the application injects its own (tests move time by hand).
+#[derive(Clone)]
+pub struct Clock(Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>);
+
+impl Clock {
+    pub fn new(now: impl Fn() -> DateTime<Utc> + Send + Sync + 'static) -> Self {
+        Clock(Arc::new(now))
+    }
+
+    pub fn now(&self) -> DateTime<Utc> {
+        (self.0)()
+    }
+}
+
+impl Default for Clock {
+    fn default() -> Self {
+        Clock::new(Utc::now)
+    }
+}
+
+impl std::fmt::Debug for Clock {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Clock")
+    }
+}
 
 /// Produces the assistant's side of a turn.
 #[async_trait]
@@ -136,6 +165,7 @@ pub struct ChatKitServer<C> {
     responder: Arc<dyn Responder<C>>,
     observer: Option<Arc<dyn TurnObserver<C>>>,
     limits: Limits,
+    clock: Clock,
 }
 
 impl<C> Clone for ChatKitServer<C> {
@@ -145,6 +175,7 @@ impl<C> Clone for ChatKitServer<C> {
             responder: self.responder.clone(),
             observer: self.observer.clone(),
             limits: self.limits,
+            clock: self.clock.clone(),
         }
     }
 }
@@ -174,7 +205,14 @@ impl<C: Clone + Send + Sync + 'static> ChatKitServer<C> {
             responder,
             observer: None,
             limits: Limits::default(),
+            clock: Clock::default(),
         }
+    }
+
+    /// Stamps threads and items with `clock` instead of the wall clock.
+    pub fn with_clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
     }
 
     pub fn with_limits(mut self, limits: Limits) -> Self {
@@ -338,12 +376,12 @@ impl<C: Clone + Send + Sync + 'static> ChatKitServer<C> {
                 let thread = ThreadMetadata {
                     id: ids::thread_id(),
                     title: None,
-                    created_at: Utc::now(),
+                    created_at: self.clock.now(),
                     status: ThreadStatus::Active,
                     metadata: Map::new(),
                 };
                 store.save_thread(&thread, &ctx).await?;
-                let item = user_item(&thread.id, input);
+                let item = user_item(&thread.id, input, self.clock.now());
                 store
                     .add_thread_item(&thread.id, &ThreadItem::UserMessage(item.clone()), &ctx)
                     .await?;
@@ -366,7 +404,7 @@ impl<C: Clone + Send + Sync + 'static> ChatKitServer<C> {
                         "This thread is locked or closed",
                     ));
                 }
-                let item = user_item(&thread.id, input);
+                let item = user_item(&thread.id, input, self.clock.now());
                 store
                     .add_thread_item(&thread.id, &ThreadItem::UserMessage(item.clone()), &ctx)
                     .await?;
@@ -517,6 +555,7 @@ impl<C: Clone + Send + Sync + 'static> ChatKitServer<C> {
             }
         }
         let input = TurnInput {
+            clock: self.clock.clone(),
             thread: thread.clone(),
             user_message: user,
             metadata,
@@ -644,7 +683,7 @@ impl<C: Clone + Send + Sync + 'static> ChatKitServer<C> {
             base: ItemBase {
                 id: ids::new_id("shcx"),
                 thread_id: thread.id.clone(),
-                created_at: Utc::now(),
+                created_at: self.clock.now(),
             },
             content: marker_text.into(),
         });
@@ -655,12 +694,12 @@ impl<C: Clone + Send + Sync + 'static> ChatKitServer<C> {
     }
 }
 
-fn user_item(thread_id: &str, input: UserMessageInput) -> UserMessageItem {
+fn user_item(thread_id: &str, input: UserMessageInput, now: DateTime<Utc>) -> UserMessageItem {
     UserMessageItem {
         base: ItemBase {
             id: ids::message_id(),
             thread_id: thread_id.to_string(),
-            created_at: Utc::now(),
+            created_at: now,
         },
         content: input.content,
         attachments: Vec::new(),

@@ -49,12 +49,6 @@ pub trait Store<C: Send + Sync>: Send + Sync {
         item: &ThreadItem,
         ctx: &C,
     ) -> Result<(), StoreError>;
-    async fn load_item(
-        &self,
-        thread_id: &str,
-        item_id: &str,
-        ctx: &C,
-    ) -> Result<ThreadItem, StoreError>;
     async fn delete_thread_item(
         &self,
         thread_id: &str,

@@ -1,7 +1,7 @@
 //! Configuration from environment variables (and an optional `.env`),
 //! validated once at start-up. Every error names the variable to set or change.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 use std::fmt;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
@@ -10,65 +10,8 @@ use std::time::Duration;
 
 use url::Url;
 
-/// The variables this module reads. `.env.example` documents each one.
-pub const VARS: &[&str] = &[
-    "INTELLISTACK_ENV",
-    "BIND_ADDR",
-    "DEV_ALLOW_PUBLIC_BIND",
-    "PORT",
-    "DATA_DIR",
-    "CONTENT_DIR",
-    "DATABASE_URL",
-    "BETTER_AUTH_SECRET",
-    "BETTER_AUTH_URL",
-    "BETTER_AUTH_TRUSTED_ORIGINS",
-    "BETTER_AUTH_JWKS_URL",
-    "REQUEST_TIMEOUT_SECS",
-    "BODY_LIMIT_BYTES",
-    "LOG_FORMAT",
-    "TRUSTED_PROXIES",
-    "AUTH_REQUIRE_EMAIL_VERIFICATION",
-    "AUTH_RATE_LIMIT_ENABLED",
-    "MAIL_FROM",
-    "SMTP_URL",
-    "RESEND_API_KEY",
-    "RESEND_API_URL",
-    "JWT_ALG",
-    "JWT_ROTATION_DAYS",
-    "JWT_KEY_PUBLISH_LEAD_SECS",
-    "AUTH_CHANGE_EMAIL_ENABLED",
-    "AUTH_TWO_FACTOR_REQUIRED_FOR_STAFF",
-    "PASSKEY_RP_ID",
-    "GITHUB_CLIENT_ID",
-    "GITHUB_CLIENT_SECRET",
-    "GITHUB_AUTHORIZE_URL",
-    "GITHUB_TOKEN_URL",
-    "GITHUB_API_URL",
-    "SOCIAL_TRUSTED_PROVIDERS",
-    "GOOGLE_CLIENT_ID",
-    "GOOGLE_CLIENT_SECRET",
-    "GOOGLE_ISSUER",
-    "SOCIAL_OIDC_PROVIDERS",
-    "OIDC_LOGIN_PAGE",
-    "OIDC_CONSENT_PAGE",
-    "OIDC_CODE_TTL_SECS",
-    "OIDC_DYNAMIC_REGISTRATION",
-    "CHAT_DAILY_LIMIT",
-    "CHATKIT_RESPONDER",
-    "CHATKIT_ECHO_DELAY_MS",
-    "OPENAI_BASE_URL",
-    "OPENAI_API_KEY",
-    "TUTOR_MODEL",
-    "TUTOR_JUDGE",
-    "LLM_TIMEOUT_SECS",
-    "LLM_MAX_RETRIES",
-    "EMBEDDINGS_MODEL",
-    "EMBEDDINGS_BASE_URL",
-    "EMBEDDINGS_LOCAL_MODEL",
-    "QDRANT_URL",
-    "QDRANT_COLLECTION",
-    "QDRANT_API_KEY",
-];
+pub use crate::settings::Vars;
+use crate::settings::{Env, Var, WhenUnset, http_url};
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum ConfigError {
@@ -269,103 +212,102 @@ pub enum LogFormat {
     Json,
 }
 
-/// How mail leaves the system.
-#[derive(Debug, Clone)]
-pub enum MailTransport {
-    /// Development: each message becomes a file under `DATA_DIR/outbox`.
-    Outbox,
-    /// An SMTP relay, `smtp://user:pass@host:port` or `smtps://…`.
-    Smtp { url: Secret },
-    /// The Resend HTTP API.
-    Resend { api_key: Secret, api_url: Url },
-}
+/// The variables every role reads: where to listen, the database, the
+/// secret and public URL, limits and logging. Each crate declares its own
+/// beside its settings type.
+pub const VARS: &[&Var] = &[
+    ENV,
+    BIND_ADDR,
+    PORT,
+    PUBLIC_DEV,
+    DATA_DIR,
+    CONTENT_DIR,
+    DATABASE_URL,
+    SECRET,
+    BASE_URL,
+    TRUSTED_ORIGINS,
+    JWKS_URL,
+    REQUEST_TIMEOUT,
+    BODY_LIMIT,
+    LOG_FORMAT,
+    RUST_LOG,
+];
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum JwtAlg {
-    Rs256,
-    EdDsa,
-}
-
-impl JwtAlg {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            JwtAlg::Rs256 => "RS256",
-            JwtAlg::EdDsa => "EdDSA",
-        }
-    }
-}
-
-/// Settings of the auth role.
-#[derive(Debug, Clone)]
-pub struct AuthConfig {
-    pub require_email_verification: bool,
-    pub rate_limit_enabled: bool,
-    /// Proxies whose `X-Forwarded-For` is believed.
-    pub trusted_proxies: Vec<ipnet::IpNet>,
-    pub mail: MailTransport,
-    pub mail_from: String,
-    pub jwt_alg: JwtAlg,
-    /// Signing keys older than this are replaced automatically.
-    pub jwt_rotation: Option<chrono::Duration>,
-    /// How long a new signing key is published before it signs, so caches
-    /// of the JWKS elsewhere have it by then.
-    pub jwt_publish_lead: chrono::Duration,
-    /// Whether users may change their email address (after verifying the new one).
-    pub change_email_enabled: bool,
-    /// Whether instructors and admins act with their role only in sessions
-    /// that proved a second factor (TOTP, a mailed code, a backup code, a
-    /// trusted device or a passkey).
-    pub two_factor_required_for_staff: bool,
-    /// The WebAuthn relying-party ID; the host of `BETTER_AUTH_URL` when unset.
-    pub passkey_rp_id: Option<String>,
-    pub github: Option<OAuthProvider>,
-    /// OpenID Connect sign-in providers (Google and any other issuer), by id.
-    pub oidc_providers: Vec<OidcRelyingParty>,
-    /// Providers whose verified emails may link to an unverified local account.
-    pub trusted_providers: Vec<String>,
-    /// Our own OpenID Connect provider.
-    pub oidc: OidcProviderSettings,
-}
-
-/// Sign-in through an OpenID Connect issuer: its endpoints come from discovery.
-#[derive(Debug, Clone)]
-pub struct OidcRelyingParty {
-    pub id: String,
-    pub issuer: Url,
-    pub client_id: String,
-    pub client_secret: Secret,
-}
-
-/// Who may call `/oauth2/register`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Registration {
-    /// Signed-in admins only (the default).
-    Admin,
-    /// Anyone, but anonymous callers get public clients only.
-    Open,
-    Off,
-}
-
-/// Settings of the OpenID Connect provider we run.
-#[derive(Debug, Clone)]
-pub struct OidcProviderSettings {
-    /// The web page that signs a user in and resumes the authorization.
-    pub login_page: String,
-    /// The web page that asks for consent.
-    pub consent_page: String,
-    pub code_ttl: chrono::Duration,
-    pub registration: Registration,
-}
-
-/// An OAuth 2 provider's client and endpoints (overridable for tests).
-#[derive(Debug, Clone)]
-pub struct OAuthProvider {
-    pub client_id: String,
-    pub client_secret: Secret,
-    pub authorize_url: Url,
-    pub token_url: Url,
-    pub api_url: Url,
-}
+const ENV: &Var = &Var::new(
+    "INTELLISTACK_ENV",
+    WhenUnset::Value("development"),
+    "`production` requires `BETTER_AUTH_SECRET` and logs JSON",
+);
+const BIND_ADDR: &Var = &Var::new(
+    "BIND_ADDR",
+    WhenUnset::Value("127.0.0.1"),
+    "the address to listen on (`--bind` overrides)",
+);
+const PORT: &Var = &Var::new(
+    "PORT",
+    WhenUnset::Value("3000"),
+    "the port to listen on (`--port` overrides)",
+);
+const PUBLIC_DEV: &Var = &Var::new(
+    "DEV_ALLOW_PUBLIC_BIND",
+    WhenUnset::Value("false"),
+    "let development mode listen beyond loopback (it warns); refused otherwise",
+);
+const DATA_DIR: &Var = &Var::new(
+    "DATA_DIR",
+    WhenUnset::Value("./data"),
+    "SQLite file, development secret, mail outbox",
+);
+const CONTENT_DIR: &Var = &Var::new(
+    "CONTENT_DIR",
+    WhenUnset::None,
+    "more courses to load at start-up; a file that does not parse (a bad exercise included) stops start-up and names the file",
+);
+const DATABASE_URL: &Var = &Var::new(
+    "DATABASE_URL",
+    WhenUnset::Derived("`sqlite://$DATA_DIR/intellistack.db`"),
+    "`sqlite://PATH` or `postgres://…`",
+);
+const SECRET: &Var = &Var::new(
+    "BETTER_AUTH_SECRET",
+    WhenUnset::Derived("generated in development"),
+    "cookie signing and key encryption; ≥ 32 chars",
+);
+const BASE_URL: &Var = &Var::new(
+    "BETTER_AUTH_URL",
+    WhenUnset::Derived("`http://localhost:$PORT`"),
+    "public URL of the auth role",
+);
+const TRUSTED_ORIGINS: &Var = &Var::new(
+    "BETTER_AUTH_TRUSTED_ORIGINS",
+    WhenUnset::None,
+    "extra trusted origins, comma-separated",
+);
+const JWKS_URL: &Var = &Var::new(
+    "BETTER_AUTH_JWKS_URL",
+    WhenUnset::None,
+    "JWKS location when auth runs in another process",
+);
+const REQUEST_TIMEOUT: &Var = &Var::new(
+    "REQUEST_TIMEOUT_SECS",
+    WhenUnset::Value("30"),
+    "request timeout (408, in the API's error shape)",
+);
+const BODY_LIMIT: &Var = &Var::new(
+    "BODY_LIMIT_BYTES",
+    WhenUnset::Value("1048576"),
+    "largest request body (413, in the API's error shape)",
+);
+const LOG_FORMAT: &Var = &Var::new(
+    "LOG_FORMAT",
+    WhenUnset::Derived("`text` (dev) / `json` (prod)"),
+    "log output: `text` or `json`",
+);
+const RUST_LOG: &Var = &Var::new(
+    "RUST_LOG",
+    WhenUnset::Derived("`info`"),
+    "log filter, tracing syntax",
+);
 
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -387,156 +329,52 @@ pub struct Config {
     pub request_timeout: Duration,
     pub body_limit: usize,
     pub log_format: LogFormat,
-    pub auth: AuthConfig,
     /// Whether `BETTER_AUTH_URL` was given (else it follows the port).
     pub base_url_explicit: bool,
-    pub chat: ChatConfig,
     /// Courses to load at start-up besides the sample course (`CONTENT_DIR`).
     pub content_dir: Option<PathBuf>,
 }
 
-/// Which responder answers chat turns.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ResponderKind {
-    /// The Socratic tutor (the default).
-    Tutor,
-    /// Repeats the message back; for protocol tests only.
-    Echo,
-}
-
-#[derive(Debug, Clone)]
-pub struct ChatConfig {
-    /// User messages per rolling 24 hours for students.
-    pub daily_limit: u32,
-    pub responder: ResponderKind,
-    /// Pause between echoed words (protocol tests of disconnects).
-    pub echo_delay_ms: u64,
-    /// The language model; without one the tutor runs retrieval-only.
-    pub llm: Option<LlmSettings>,
-    /// Dense retrieval; without it search is BM25 alone.
-    pub embeddings: Option<EmbeddingSettings>,
-}
-
-#[derive(Debug, Clone)]
-pub struct EmbeddingSettings {
-    pub source: EmbeddingSource,
-    /// Qdrant, when vectors live outside the process.
-    pub qdrant: Option<QdrantSettings>,
-}
-
-#[derive(Debug, Clone)]
-pub enum EmbeddingSource {
-    /// An OpenAI-compatible `/embeddings` endpoint.
-    Remote {
-        base_url: Url,
-        api_key: Option<Secret>,
-        model: String,
-    },
-    /// all-MiniLM-L6-v2 in this process (the `local-embeddings` build feature).
-    Local { path: PathBuf },
-}
-
-#[derive(Debug, Clone)]
-pub struct QdrantSettings {
-    pub url: Url,
-    pub collection: String,
-    pub api_key: Option<Secret>,
-}
-
-/// An OpenAI-compatible chat completions endpoint.
-#[derive(Debug, Clone)]
-pub struct LlmSettings {
-    pub base_url: Url,
-    pub api_key: Option<Secret>,
-    pub model: String,
-    pub timeout_secs: u64,
-    pub max_retries: u32,
-    /// Ask the model whether each final reply solves an exercise (logged
-    /// and counted, never blocking).
-    pub judge: bool,
-}
-
-/// The raw variables a configuration is built from: the process environment
-/// in the binary, a plain map in tests.
-pub type Vars = HashMap<String, String>;
-
 impl Config {
-    /// Reads `.env` (when present; existing variables win) and then the process environment.
-    pub fn from_process_env() -> Result<Self, ConfigError> {
-        let _ = dotenvy::dotenv();
-        Self::from_vars(&std::env::vars().collect())
-    }
-
-    /// Builds and validates a configuration. In development mode a missing
-    /// secret is generated once and kept under the data directory.
+    /// Builds and validates the shared settings. In development mode a
+    /// missing secret is generated once and kept under the data directory.
     pub fn from_vars(vars: &Vars) -> Result<Self, ConfigError> {
-        let get = |k: &str| vars.get(k).map(|v| v.trim()).filter(|v| !v.is_empty());
-
-        let mode = match get("INTELLISTACK_ENV")
-            .map(str::to_ascii_lowercase)
-            .as_deref()
-        {
-            None | Some("development") | Some("dev") => Mode::Development,
-            Some("production") | Some("prod") => Mode::Production,
-            Some(other) => {
-                return Err(ConfigError::Invalid {
-                    var: "INTELLISTACK_ENV",
-                    value: other.into(),
-                    expected: "use development or production",
-                });
-            }
-        };
-        let bind = parse_or(
-            get("BIND_ADDR"),
-            "BIND_ADDR",
-            "an IP address such as 127.0.0.1 or 0.0.0.0",
-            [127, 0, 0, 1].into(),
-        )?;
-        let allow_public_dev = match get("DEV_ALLOW_PUBLIC_BIND")
-            .map(str::to_ascii_lowercase)
-            .as_deref()
-        {
-            None | Some("0" | "false" | "no" | "off") => false,
-            Some("1" | "true" | "yes" | "on") => true,
-            Some(other) => {
-                return Err(ConfigError::Invalid {
-                    var: "DEV_ALLOW_PUBLIC_BIND",
-                    value: other.into(),
-                    expected: "use true or false",
-                });
-            }
-        };
-        let port = parse_or(
-            get("PORT"),
-            "PORT",
-            "a port number from 1 to 65535",
-            3000u16,
-        )?;
-        let data_dir = PathBuf::from(get("DATA_DIR").unwrap_or("./data"));
-        let database = match get("DATABASE_URL") {
+        let env = Env::new(vars);
+        let mode = env
+            .choice(
+                ENV,
+                &[
+                    ("development", Mode::Development),
+                    ("dev", Mode::Development),
+                    ("production", Mode::Production),
+                    ("prod", Mode::Production),
+                ],
+                "use development or production",
+            )?
+            .unwrap_or(Mode::Development);
+        let bind = env
+            .parse(BIND_ADDR, "an IP address such as 127.0.0.1 or 0.0.0.0")?
+            .unwrap_or([127, 0, 0, 1].into());
+        let allow_public_dev = env.flag(PUBLIC_DEV)?;
+        let port = env
+            .parse(PORT, "a port number from 1 to 65535")?
+            .unwrap_or(3000u16);
+        let data_dir = PathBuf::from(env.get(DATA_DIR).unwrap_or("./data"));
+        let database = match env.get(DATABASE_URL) {
             Some(raw) => DatabaseConfig::parse(raw)?,
             None => DatabaseConfig::Sqlite {
                 path: data_dir.join("intellistack.db"),
             },
         };
-        let base_url_explicit = get("BETTER_AUTH_URL").is_some();
-        let base_url = match get("BETTER_AUTH_URL") {
-            Some(raw) => parse_http_url("BETTER_AUTH_URL", raw)?,
-            None => parse_http_url("BETTER_AUTH_URL", &format!("http://localhost:{port}"))?,
+        let base_url_explicit = env.set(BASE_URL).is_some();
+        let base_url = match env.set(BASE_URL) {
+            Some(raw) => http_url(BASE_URL.name, raw)?,
+            None => http_url(BASE_URL.name, &format!("http://localhost:{port}"))?,
         };
-        let jwks_url = get("BETTER_AUTH_JWKS_URL")
-            .map(|raw| parse_http_url("BETTER_AUTH_JWKS_URL", raw))
-            .transpose()?;
+        let jwks_url = env.url(JWKS_URL)?;
 
         let mut trusted_origins = vec![origin_of(&base_url)];
-        for raw in get("BETTER_AUTH_TRUSTED_ORIGINS")
-            .unwrap_or_default()
-            .split(',')
-        {
-            let raw = raw.trim();
-            if raw.is_empty() {
-                continue;
-            }
+        for raw in env.list(TRUSTED_ORIGINS) {
             // Wildcard and custom-scheme patterns are kept verbatim; plain
             // http(s) origins are normalised so comparisons are exact.
             let value = if raw.contains('*')
@@ -544,55 +382,37 @@ impl Config {
             {
                 raw.to_string()
             } else {
-                origin_of(&parse_http_url(
-                    "BETTER_AUTH_TRUSTED_ORIGINS",
-                    raw.trim_end_matches('/'),
-                )?)
+                origin_of(&http_url(TRUSTED_ORIGINS.name, raw.trim_end_matches('/'))?)
             };
             if !trusted_origins.contains(&value) {
                 trusted_origins.push(value);
             }
         }
 
-        let request_timeout = Duration::from_secs(parse_or(
-            get("REQUEST_TIMEOUT_SECS"),
-            "REQUEST_TIMEOUT_SECS",
-            "a whole number of seconds greater than 0",
-            30u64,
-        )?);
-        if request_timeout.is_zero() {
-            return Err(ConfigError::Invalid {
-                var: "REQUEST_TIMEOUT_SECS",
-                value: "0".into(),
-                expected: "a whole number of seconds greater than 0",
+        let request_timeout = Duration::from_secs(
+            env.parse_within(
+                REQUEST_TIMEOUT,
+                "a whole number of seconds greater than 0",
+                |s: &u64| *s > 0,
+            )?
+            .unwrap_or(30),
+        );
+        let body_limit = env
+            .parse(BODY_LIMIT, "a size in bytes")?
+            .unwrap_or(1024 * 1024usize);
+        let log_format = env
+            .choice(
+                LOG_FORMAT,
+                &[("json", LogFormat::Json), ("text", LogFormat::Text)],
+                "use text or json",
+            )?
+            .unwrap_or(if mode.is_production() {
+                LogFormat::Json
+            } else {
+                LogFormat::Text
             });
-        }
-        let body_limit = parse_or(
-            get("BODY_LIMIT_BYTES"),
-            "BODY_LIMIT_BYTES",
-            "a size in bytes",
-            1024 * 1024usize,
-        )?;
-        let log_format = match get("LOG_FORMAT").map(str::to_ascii_lowercase).as_deref() {
-            None => {
-                if mode.is_production() {
-                    LogFormat::Json
-                } else {
-                    LogFormat::Text
-                }
-            }
-            Some("json") => LogFormat::Json,
-            Some("text") => LogFormat::Text,
-            Some(other) => {
-                return Err(ConfigError::Invalid {
-                    var: "LOG_FORMAT",
-                    value: other.into(),
-                    expected: "use text or json",
-                });
-            }
-        };
 
-        let secret = match get("BETTER_AUTH_SECRET") {
+        let secret = match env.set(SECRET) {
             Some(s) if s.chars().count() < 32 && mode.is_production() => {
                 return Err(ConfigError::WeakSecret(s.chars().count()));
             }
@@ -601,107 +421,9 @@ impl Config {
             None => dev_secret(&data_dir)?,
         };
 
-        let auth = auth_config(&get)?;
-        let chat = ChatConfig {
-            daily_limit: parse_or(
-                get("CHAT_DAILY_LIMIT"),
-                "CHAT_DAILY_LIMIT",
-                "a whole number of messages",
-                20u32,
-            )?,
-            responder: match get("CHATKIT_RESPONDER") {
-                None | Some("tutor") => ResponderKind::Tutor,
-                Some("echo") => ResponderKind::Echo,
-                Some(other) => {
-                    return Err(ConfigError::Invalid {
-                        var: "CHATKIT_RESPONDER",
-                        value: other.into(),
-                        expected: "use tutor (default) or echo (protocol tests only)",
-                    });
-                }
-            },
-            echo_delay_ms: parse_or(
-                get("CHATKIT_ECHO_DELAY_MS"),
-                "CHATKIT_ECHO_DELAY_MS",
-                "milliseconds",
-                0u64,
-            )?,
-            llm: match (get("OPENAI_BASE_URL"), get("OPENAI_API_KEY")) {
-                (None, None) => None,
-                (base, key) => Some(LlmSettings {
-                    base_url: parse_http_url(
-                        "OPENAI_BASE_URL",
-                        base.unwrap_or("https://api.openai.com/v1"),
-                    )?,
-                    api_key: key.map(Secret::new),
-                    model: get("TUTOR_MODEL").unwrap_or("gpt-4o-mini").to_string(),
-                    timeout_secs: parse_or(
-                        get("LLM_TIMEOUT_SECS"),
-                        "LLM_TIMEOUT_SECS",
-                        "a whole number of seconds",
-                        30u64,
-                    )?,
-                    max_retries: parse_or(
-                        get("LLM_MAX_RETRIES"),
-                        "LLM_MAX_RETRIES",
-                        "a whole number",
-                        2u32,
-                    )?,
-                    judge: match get("TUTOR_JUDGE").map(str::to_ascii_lowercase).as_deref() {
-                        None | Some("0" | "false" | "no" | "off") => false,
-                        Some("1" | "true" | "yes" | "on") => true,
-                        Some(other) => {
-                            return Err(ConfigError::Invalid {
-                                var: "TUTOR_JUDGE",
-                                value: other.into(),
-                                expected: "use true or false",
-                            });
-                        }
-                    },
-                }),
-            },
-            embeddings: {
-                let qdrant = get("QDRANT_URL")
-                    .map(|u| -> Result<QdrantSettings, ConfigError> {
-                        Ok(QdrantSettings {
-                            url: parse_http_url("QDRANT_URL", u)?,
-                            collection: get("QDRANT_COLLECTION")
-                                .unwrap_or("intellistack_chunks")
-                                .to_string(),
-                            api_key: get("QDRANT_API_KEY").map(Secret::new),
-                        })
-                    })
-                    .transpose()?;
-                match (get("EMBEDDINGS_LOCAL_MODEL"), get("EMBEDDINGS_MODEL")) {
-                    (Some(path), _) => Some(EmbeddingSettings {
-                        source: EmbeddingSource::Local {
-                            path: PathBuf::from(path),
-                        },
-                        qdrant,
-                    }),
-                    (None, Some(model)) => Some(EmbeddingSettings {
-                        source: EmbeddingSource::Remote {
-                            base_url: parse_http_url(
-                                "EMBEDDINGS_BASE_URL",
-                                get("EMBEDDINGS_BASE_URL")
-                                    .or(get("OPENAI_BASE_URL"))
-                                    .unwrap_or("https://api.openai.com/v1"),
-                            )?,
-                            api_key: get("OPENAI_API_KEY").map(Secret::new),
-                            model: model.to_string(),
-                        },
-                        qdrant,
-                    }),
-                    (None, None) => None,
-                }
-            },
-        };
-
         Ok(Config {
-            chat,
-            content_dir: get("CONTENT_DIR").map(PathBuf::from),
+            content_dir: env.get(CONTENT_DIR).map(PathBuf::from),
             base_url_explicit,
-            auth,
             mode,
             bind,
             allow_public_dev,
@@ -739,277 +461,16 @@ impl Config {
     }
 }
 
-fn auth_config<'a>(get: &impl Fn(&str) -> Option<&'a str>) -> Result<AuthConfig, ConfigError> {
-    let flag = |var: &'static str, default: bool| -> Result<bool, ConfigError> {
-        match get(var).map(str::to_ascii_lowercase).as_deref() {
-            None => Ok(default),
-            Some("1" | "true" | "yes" | "on") => Ok(true),
-            Some("0" | "false" | "no" | "off") => Ok(false),
-            Some(other) => Err(ConfigError::Invalid {
-                var,
-                value: other.into(),
-                expected: "use true or false",
-            }),
-        }
-    };
-    let mut trusted_proxies = Vec::new();
-    for raw in get("TRUSTED_PROXIES")
-        .unwrap_or_default()
-        .split(',')
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
+/// Reads `.env` (when present; existing variables win), then the process
+/// environment.
+pub fn process_vars() -> Vars {
+    // A missing `.env` is the usual case in production, not an error.
+    if let Err(e) = dotenvy::dotenv()
+        && !e.not_found()
     {
-        let net = raw
-            .parse::<ipnet::IpNet>()
-            .or_else(|_| raw.parse::<IpAddr>().map(ipnet::IpNet::from))
-            .map_err(|_| ConfigError::Invalid {
-                var: "TRUSTED_PROXIES",
-                value: raw.into(),
-                expected: "a comma-separated list of IP addresses or CIDR ranges such as 10.0.0.0/8",
-            })?;
-        trusted_proxies.push(net);
+        tracing::warn!(error = %e, "cannot read .env");
     }
-    let mail = if let Some(key) = get("RESEND_API_KEY") {
-        let api_url = parse_http_url(
-            "RESEND_API_URL",
-            get("RESEND_API_URL").unwrap_or("https://api.resend.com"),
-        )?;
-        MailTransport::Resend {
-            api_key: Secret::new(key),
-            api_url,
-        }
-    } else if let Some(url) = get("SMTP_URL") {
-        if !(url.starts_with("smtp://") || url.starts_with("smtps://")) {
-            return Err(ConfigError::Invalid {
-                var: "SMTP_URL",
-                value: redact_url(url),
-                expected: "smtp://USER:PASSWORD@HOST:PORT or smtps://…",
-            });
-        }
-        MailTransport::Smtp {
-            url: Secret::new(url),
-        }
-    } else {
-        MailTransport::Outbox
-    };
-    let jwt_alg = match get("JWT_ALG") {
-        None | Some("RS256") => JwtAlg::Rs256,
-        Some("EdDSA") => JwtAlg::EdDsa,
-        Some(other) => {
-            return Err(ConfigError::Invalid {
-                var: "JWT_ALG",
-                value: other.into(),
-                expected: "use RS256 or EdDSA",
-            });
-        }
-    };
-    let jwt_rotation = match get("JWT_ROTATION_DAYS") {
-        None => None,
-        Some(raw) => match raw.parse::<u32>() {
-            Ok(0) => None,
-            Ok(days) => Some(chrono::Duration::days(days.into())),
-            Err(_) => {
-                return Err(ConfigError::Invalid {
-                    var: "JWT_ROTATION_DAYS",
-                    value: raw.into(),
-                    expected: "a whole number of days (0 turns automatic rotation off)",
-                });
-            }
-        },
-    };
-    let publish_lead_secs: i64 = parse_or(
-        get("JWT_KEY_PUBLISH_LEAD_SECS"),
-        "JWT_KEY_PUBLISH_LEAD_SECS",
-        "a number of seconds between 0 and 86400",
-        360,
-    )?;
-    if !(0..=86_400).contains(&publish_lead_secs) {
-        return Err(ConfigError::Invalid {
-            var: "JWT_KEY_PUBLISH_LEAD_SECS",
-            value: publish_lead_secs.to_string(),
-            expected: "a number of seconds between 0 and 86400",
-        });
-    }
-    let passkey_rp_id = match get("PASSKEY_RP_ID").map(str::trim) {
-        None | Some("") => None,
-        Some(id)
-            if id
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-') =>
-        {
-            Some(id.to_ascii_lowercase())
-        }
-        Some(other) => {
-            return Err(ConfigError::Invalid {
-                var: "PASSKEY_RP_ID",
-                value: other.into(),
-                expected: "a domain name such as example.com (the site's host or a parent of it)",
-            });
-        }
-    };
-    let github = match (get("GITHUB_CLIENT_ID"), get("GITHUB_CLIENT_SECRET")) {
-        (Some(id), Some(secret)) => Some(OAuthProvider {
-            client_id: id.to_string(),
-            client_secret: Secret::new(secret),
-            authorize_url: parse_http_url(
-                "GITHUB_AUTHORIZE_URL",
-                get("GITHUB_AUTHORIZE_URL").unwrap_or("https://github.com/login/oauth/authorize"),
-            )?,
-            token_url: parse_http_url(
-                "GITHUB_TOKEN_URL",
-                get("GITHUB_TOKEN_URL").unwrap_or("https://github.com/login/oauth/access_token"),
-            )?,
-            api_url: parse_http_url(
-                "GITHUB_API_URL",
-                get("GITHUB_API_URL").unwrap_or("https://api.github.com"),
-            )?,
-        }),
-        (None, None) => None,
-        _ => {
-            return Err(ConfigError::Invalid {
-                var: "GITHUB_CLIENT_SECRET",
-                value: "(one of the pair)".into(),
-                expected: "set both GITHUB_CLIENT_ID and GITHUB_CLIENT_SECRET, or neither",
-            });
-        }
-    };
-    let mut oidc_providers = Vec::new();
-    match (get("GOOGLE_CLIENT_ID"), get("GOOGLE_CLIENT_SECRET")) {
-        (Some(id), Some(secret)) => oidc_providers.push(OidcRelyingParty {
-            id: "google".into(),
-            issuer: parse_http_url(
-                "GOOGLE_ISSUER",
-                get("GOOGLE_ISSUER").unwrap_or("https://accounts.google.com"),
-            )?,
-            client_id: id.to_string(),
-            client_secret: Secret::new(secret),
-        }),
-        (None, None) => {}
-        _ => {
-            return Err(ConfigError::Invalid {
-                var: "GOOGLE_CLIENT_SECRET",
-                value: "(one of the pair)".into(),
-                expected: "set both GOOGLE_CLIENT_ID and GOOGLE_CLIENT_SECRET, or neither",
-            });
-        }
-    }
-    for entry in get("SOCIAL_OIDC_PROVIDERS")
-        .unwrap_or_default()
-        .split([',', '\n'])
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-    {
-        let bad = || ConfigError::Invalid {
-            var: "SOCIAL_OIDC_PROVIDERS",
-            value: entry.split('|').next().unwrap_or_default().to_string(),
-            expected: "comma-separated entries id|issuer-url|client-id|client-secret, with a lower-case id other than github or google",
-        };
-        let parts: Vec<&str> = entry.split('|').map(str::trim).collect();
-        let [id, issuer, client_id, secret] = parts[..] else {
-            return Err(bad());
-        };
-        let id_ok = !id.is_empty()
-            && id
-                .chars()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
-            && id != "github"
-            && id != "credential"
-            && !oidc_providers.iter().any(|p| p.id == id);
-        if !id_ok || client_id.is_empty() || secret.is_empty() {
-            return Err(bad());
-        }
-        oidc_providers.push(OidcRelyingParty {
-            id: id.to_string(),
-            issuer: parse_http_url("SOCIAL_OIDC_PROVIDERS", issuer)?,
-            client_id: client_id.to_string(),
-            client_secret: Secret::new(secret),
-        });
-    }
-    let registration = match get("OIDC_DYNAMIC_REGISTRATION") {
-        None | Some("admin") => Registration::Admin,
-        Some("open") => Registration::Open,
-        Some("off") => Registration::Off,
-        Some(other) => {
-            return Err(ConfigError::Invalid {
-                var: "OIDC_DYNAMIC_REGISTRATION",
-                value: other.into(),
-                expected: "use admin, open or off",
-            });
-        }
-    };
-    let code_ttl_secs: i64 = parse_or(
-        get("OIDC_CODE_TTL_SECS"),
-        "OIDC_CODE_TTL_SECS",
-        "a number of seconds between 1 and 600",
-        600,
-    )?;
-    if !(1..=600).contains(&code_ttl_secs) {
-        return Err(ConfigError::Invalid {
-            var: "OIDC_CODE_TTL_SECS",
-            value: code_ttl_secs.to_string(),
-            expected: "a number of seconds between 1 and 600",
-        });
-    }
-    let oidc = OidcProviderSettings {
-        login_page: get("OIDC_LOGIN_PAGE").unwrap_or("/login").to_string(),
-        consent_page: get("OIDC_CONSENT_PAGE").unwrap_or("/consent").to_string(),
-        code_ttl: chrono::Duration::seconds(code_ttl_secs),
-        registration,
-    };
-    Ok(AuthConfig {
-        github,
-        oidc_providers,
-        oidc,
-        trusted_providers: get("SOCIAL_TRUSTED_PROVIDERS")
-            .unwrap_or_default()
-            .split(',')
-            .map(|s| s.trim().to_string())
-            .filter(|s| !s.is_empty())
-            .collect(),
-        require_email_verification: flag("AUTH_REQUIRE_EMAIL_VERIFICATION", true)?,
-        rate_limit_enabled: flag("AUTH_RATE_LIMIT_ENABLED", true)?,
-        trusted_proxies,
-        mail,
-        mail_from: get("MAIL_FROM")
-            .unwrap_or("IntelliStack <no-reply@intellistack.local>")
-            .to_string(),
-        jwt_alg,
-        jwt_rotation,
-        jwt_publish_lead: chrono::Duration::seconds(publish_lead_secs),
-        change_email_enabled: flag("AUTH_CHANGE_EMAIL_ENABLED", true)?,
-        two_factor_required_for_staff: flag("AUTH_TWO_FACTOR_REQUIRED_FOR_STAFF", false)?,
-        passkey_rp_id,
-    })
-}
-
-fn parse_or<T: FromStr>(
-    raw: Option<&str>,
-    var: &'static str,
-    expected: &'static str,
-    default: T,
-) -> Result<T, ConfigError> {
-    match raw {
-        None => Ok(default),
-        Some(v) => v.parse().map_err(|_| ConfigError::Invalid {
-            var,
-            value: v.into(),
-            expected,
-        }),
-    }
-}
-
-fn parse_http_url(var: &'static str, raw: &str) -> Result<Url, ConfigError> {
-    let url = Url::parse(raw).map_err(|e| ConfigError::InvalidUrl {
-        var,
-        reason: e.to_string(),
-    })?;
-    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
-        return Err(ConfigError::InvalidUrl {
-            var,
-            reason: "not an http(s) URL with a host".into(),
-        });
-    }
-    Ok(url)
+    std::env::vars().collect()
 }
 
 /// `scheme://host[:port]` of a URL, the form browsers send in `Origin`.

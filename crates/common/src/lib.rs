@@ -8,11 +8,10 @@ pub mod ids;
 pub mod lease;
 pub mod origins;
 pub mod redirect;
+pub mod settings;
 pub mod telemetry;
 pub mod text;
 
 pub use clock::{Clock, ManualClock, SharedClock, SystemClock};
-pub use config::{
-    AuthConfig, Config, ConfigError, DatabaseConfig, JwtAlg, MailTransport, Mode, Role, Secret,
-};
+pub use config::{Config, ConfigError, DatabaseConfig, Mode, Role, Secret};
 pub use db::{Db, DbError, DbKind};

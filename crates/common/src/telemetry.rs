@@ -41,7 +41,7 @@ pub fn metrics_handle() -> PrometheusHandle {
                 .unwrap_or_else(|_| PrometheusBuilder::new());
             let recorder = builder.build_recorder();
             let handle = recorder.handle();
-            // Another recorder may already be installed (embedding); then ours
+            // Another recorder may already be installed (by a host program); then ours
             // still renders whatever is recorded through it directly.
             let _ = metrics::set_global_recorder(recorder);
             handle

@@ -3,10 +3,12 @@
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
+use api::settings::ResponderKind;
 use axum::Router;
 use common::telemetry::{PrometheusHandle, metrics_handle};
 use common::{Config, Db, Role, SharedClock};
 
+use crate::Settings;
 use crate::ops;
 
 /// What every handler may reach: configuration, the database and the clock.
@@ -29,30 +31,36 @@ pub struct App {
 
 impl App {
     pub fn new(
-        config: Config,
+        settings: Settings,
         db: Db,
         clock: SharedClock,
         roles: BTreeSet<Role>,
     ) -> Result<Self, crate::StartError> {
-        let config = Arc::new(config);
-        let auth = auth::Auth::new(config.clone(), db.clone(), clock.clone())?;
-        let embedder = match &config.chat.embeddings {
+        let config = Arc::new(settings.core.clone());
+        let auth = auth::Auth::new(
+            config.clone(),
+            settings.auth.clone(),
+            db.clone(),
+            clock.clone(),
+        )?;
+        let embedder = match &settings.tutor.embeddings {
             Some(e) => Some(embedder(&e.source)?),
             None => None,
         };
-        Ok(Self::with_auth(config, db, clock, roles, auth, embedder))
+        Ok(Self::with_auth(&settings, db, clock, roles, auth, embedder))
     }
 
     /// Wires the application around an existing identity service (tests
     /// inject one with a capturing mailer).
     pub fn with_auth(
-        config: Arc<Config>,
+        settings: &Settings,
         db: Db,
         clock: SharedClock,
         roles: BTreeSet<Role>,
         auth: auth::Auth,
         embedder: Option<Arc<dyn tutor::retrieval::dense::Embedder>>,
     ) -> Self {
+        let config = auth.config.clone();
         // In one process the api role reads the auth role's key store
         // directly; apart, it fetches the JWKS over HTTP.
         let source = if roles.contains(&Role::Auth) && config.jwks_url.is_none() {
@@ -73,32 +81,26 @@ impl App {
         };
         let issuer = auth.issuer();
         let verifier = api::JwksVerifier::new(source, clock.clone(), issuer.clone(), issuer);
-        let store: Arc<dyn chatkit::Store<api::chat::ChatContext>> =
-            Arc::new(api::chat::store::SqlStore {
-                db: db.clone(),
-                clock: clock.clone(),
-            });
+        let store = api::chat::sql_store(db.clone(), clock.clone());
         let tutor_stats = Arc::new(tutor::turn::Stats::default());
         let responder: Arc<dyn chatkit::Responder<api::chat::ChatContext>> =
-            match config.chat.responder {
-                common::config::ResponderKind::Echo => Arc::new(api::chat::echo::EchoResponder {
-                    delay: std::time::Duration::from_millis(config.chat.echo_delay_ms),
+            match settings.chat.responder {
+                ResponderKind::Echo => Arc::new(api::chat::echo::EchoResponder {
+                    delay: std::time::Duration::from_millis(settings.chat.echo_delay_ms),
                 }),
-                common::config::ResponderKind::Tutor => {
-                    let llm = config.chat.llm.as_ref().map(|l| {
-                        tutor::llm::LlmClient::new(tutor::llm::LlmConfig {
-                            base_url: l.base_url.clone(),
-                            api_key: l.api_key.as_ref().map(|k| k.expose().to_string()),
-                            model: l.model.clone(),
-                            connect_timeout: std::time::Duration::from_secs(5),
-                            read_timeout: std::time::Duration::from_secs(l.timeout_secs),
-                            max_retries: l.max_retries,
-                            backoff: std::time::Duration::from_millis(250),
-                        })
-                    });
-                    let judge = config.chat.llm.as_ref().is_some_and(|l| l.judge);
-                    let dense = config.chat.embeddings.as_ref().zip(embedder.clone()).map(
-                        |(e, embedder)| {
+                ResponderKind::Tutor => {
+                    let llm = settings
+                        .tutor
+                        .llm
+                        .as_ref()
+                        .map(|l| tutor::llm::LlmClient::new(l.client_config()));
+                    let judge = settings.tutor.llm.as_ref().is_some_and(|l| l.judge);
+                    let dense = settings
+                        .tutor
+                        .embeddings
+                        .as_ref()
+                        .zip(embedder.clone())
+                        .map(|(e, embedder)| {
                             let vectors: Arc<dyn tutor::retrieval::dense::VectorStore> = match &e
                                 .qdrant
                             {
@@ -114,12 +116,8 @@ impl App {
                                 None => Arc::new(tutor::retrieval::dense::MemoryVectors::default()),
                             };
                             tutor::turn::Dense::new(embedder, vectors)
-                        },
-                    );
-                    let repo = Arc::new(api::chat::repo::SqlRepository {
-                        db: db.clone(),
-                        clock: clock.clone(),
-                    });
+                        });
+                    let repo = api::chat::tutor_repository(db.clone(), clock.clone());
                     Arc::new(tutor::turn::Tutor::new(
                         repo,
                         store.clone(),
@@ -130,7 +128,9 @@ impl App {
                     ))
                 }
             };
+        let chat_clock = clock.clone();
         let chat = chatkit::ChatKitServer::new(store, responder)
+            .with_clock(chatkit::Clock::new(move || chat_clock.now()))
             .with_limits(chatkit::Limits {
                 max_message_chars: tutor::guardrails::MAX_MESSAGE_CHARS,
                 ..chatkit::Limits::default()
@@ -145,7 +145,7 @@ impl App {
             verifier,
             auth: auth.clone(),
             chat,
-            chat_daily_limit: config.chat.daily_limit,
+            chat_daily_limit: settings.chat.daily_limit,
             tutor_stats,
         };
         let state = AppState {
@@ -165,10 +165,10 @@ impl App {
     pub fn router(&self) -> Router {
         let mut router = ops::router().with_state(self.state.clone());
         if self.state.roles.contains(&Role::Auth) {
-            router = router.merge(auth::http::router(self.state.auth.clone()));
+            router = router.merge(auth::router(self.state.auth.clone()));
         }
         if self.state.roles.contains(&Role::Api) {
-            router = router.merge(api::http::router(self.state.api.clone()));
+            router = router.merge(api::router(self.state.api.clone()));
         }
         if self.state.roles.contains(&Role::Web) {
             router = router.merge(web::router(web::WebState {
@@ -182,10 +182,10 @@ impl App {
 
 /// The embedding model named by configuration.
 pub fn embedder(
-    source: &common::config::EmbeddingSource,
+    source: &tutor::settings::EmbeddingSource,
 ) -> Result<Arc<dyn tutor::retrieval::dense::Embedder>, crate::StartError> {
     match source {
-        common::config::EmbeddingSource::Remote { base_url, api_key, model } => Ok(Arc::new(tutor::retrieval::dense::OpenAiEmbedder {
+        tutor::settings::EmbeddingSource::Remote { base_url, api_key, model } => Ok(Arc::new(tutor::retrieval::dense::OpenAiEmbedder {
             http: reqwest::Client::builder()
                 .timeout(std::time::Duration::from_secs(30))
                 .build()
@@ -195,12 +195,12 @@ pub fn embedder(
             model: model.clone(),
         })),
         #[cfg(feature = "local-embeddings")]
-        common::config::EmbeddingSource::Local { path } => {
+        tutor::settings::EmbeddingSource::Local { path } => {
             let model = tutor::retrieval::local::MiniLm::load(path).map_err(|e| crate::StartError::Embeddings(e.to_string()))?;
             Ok(Arc::new(tutor::retrieval::local::LocalEmbedder(Arc::new(model))))
         }
         #[cfg(not(feature = "local-embeddings"))]
-        common::config::EmbeddingSource::Local { .. } => Err(crate::StartError::Embeddings(
+        tutor::settings::EmbeddingSource::Local { .. } => Err(crate::StartError::Embeddings(
             "EMBEDDINGS_LOCAL_MODEL needs a build with `--features local-embeddings`; rebuild, or use EMBEDDINGS_MODEL with an embeddings endpoint".into(),
         )),
     }

@@ -5,6 +5,8 @@ use std::sync::Arc;
 
 use common::{Config, SystemClock};
 
+use crate::Settings;
+
 use crate::cli::{
     ContentCommand, EvalCommand, ImportCommand, KeysCommand, SourceKind, UsersCommand, ValidateArgs,
 };
@@ -15,8 +17,24 @@ use crate::startup::{self, StartError};
 pub enum CommandError {
     #[error(transparent)]
     Start(#[from] StartError),
+    /// The identity service refused or failed.
+    #[error("{}", describe(.0))]
+    Auth(#[from] auth::AuthError),
+    #[error("no user with email {0}; list users in the admin pages")]
+    NoSuchUser(String),
+    /// Loading courses into the database failed.
     #[error("{0}")]
-    Auth(String),
+    Content(#[from] api::ApiError),
+    /// A step of the retrieval evaluation failed.
+    #[error("{step}: {source}")]
+    Retrieval {
+        step: &'static str,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// An evaluation ran and scored below its bar (the figures say by how much).
+    #[error("{0}")]
+    BelowBar(String),
     #[error("{0}")]
     Usage(String),
     #[error(transparent)]
@@ -30,33 +48,47 @@ impl CommandError {
     pub fn exit_code(&self) -> i32 {
         match self {
             CommandError::Start(e) => e.exit_code(),
-            CommandError::Auth(_) => 1,
-            CommandError::Usage(_) => 2,
+            CommandError::Auth(auth::AuthError::WeakPassword(_)) | CommandError::Usage(_) => 2,
+            CommandError::Auth(_)
+            | CommandError::NoSuchUser(_)
+            | CommandError::Content(_)
+            | CommandError::Retrieval { .. }
+            | CommandError::BelowBar(_) => 1,
             CommandError::Migration(_) | CommandError::Mismatches(_) => 1,
         }
     }
-}
 
-/// Describes an auth error for the shell, without internal detail.
-fn describe(err: auth::AuthError) -> CommandError {
-    match err {
-        auth::AuthError::WeakPassword(v) => {
-            CommandError::Usage(format!("{} ({})", v.message(), v.code()))
+    fn retrieval<E: std::error::Error + Send + Sync + 'static>(
+        step: &'static str,
+    ) -> impl FnOnce(E) -> Self {
+        move |e| CommandError::Retrieval {
+            step,
+            source: Box::new(e),
         }
-        auth::AuthError::Coded { code, message, .. } => {
-            CommandError::Auth(format!("{message} ({code})"))
-        }
-        other => CommandError::Auth(other.to_string()),
     }
 }
 
-async fn service(config: Config) -> Result<auth::Auth, CommandError> {
-    let db = startup::open_database(&config).await?;
-    auth::Auth::new(Arc::new(config), db, Arc::new(SystemClock))
-        .map_err(|e| CommandError::Start(e.into()))
+/// An auth error as the shell shows it, without internal detail.
+fn describe(err: &auth::AuthError) -> String {
+    match err {
+        auth::AuthError::WeakPassword(v) => format!("{} ({})", v.message(), v.code()),
+        auth::AuthError::Coded { code, message, .. } => format!("{message} ({code})"),
+        other => other.to_string(),
+    }
 }
 
-pub async fn users(config: Config, command: UsersCommand) -> Result<(), CommandError> {
+async fn service(config: Settings) -> Result<auth::Auth, CommandError> {
+    let db = startup::open_database(&config).await?;
+    auth::Auth::new(
+        Arc::new(config.core),
+        config.auth,
+        db,
+        Arc::new(SystemClock),
+    )
+    .map_err(|e| CommandError::Start(e.into()))
+}
+
+pub async fn users(config: Settings, command: UsersCommand) -> Result<(), CommandError> {
     let meta = auth::audit::RequestMeta {
         ip: None,
         user_agent: Some("intellistack-cli".into()),
@@ -100,8 +132,7 @@ pub async fn users(config: Config, command: UsersCommand) -> Result<(), CommandE
                     },
                     &meta,
                 )
-                .await
-                .map_err(describe)?;
+                .await?;
             println!(
                 "created {} <{}> with role {} (id {})",
                 user.name, user.email, user.role, user.id
@@ -113,18 +144,11 @@ pub async fn users(config: Config, command: UsersCommand) -> Result<(), CommandE
             let auth = service(config).await?;
             let email = auth::users::normalize_email(&email)
                 .ok_or_else(|| CommandError::Usage(format!("`{email}` is not an email address")))?;
-            let user = auth::users::store::find_by_email(&auth.db, &email)
-                .await
-                .map_err(|e| CommandError::Auth(e.to_string()))?
-                .ok_or_else(|| {
-                    CommandError::Auth(format!(
-                        "no user with email {email}; list users in the admin pages"
-                    ))
-                })?;
             let user = auth
-                .set_role(None, &user.id, &role, &meta)
-                .await
-                .map_err(describe)?;
+                .find_user_by_email(&email)
+                .await?
+                .ok_or_else(|| CommandError::NoSuchUser(email.clone()))?;
+            let user = auth.set_role(None, &user.id, &role, &meta).await?;
             println!("{} is now {}", user.email, user.role);
             auth.db.close().await;
             Ok(())
@@ -132,7 +156,7 @@ pub async fn users(config: Config, command: UsersCommand) -> Result<(), CommandE
     }
 }
 
-pub async fn keys(config: Config, command: KeysCommand) -> Result<(), CommandError> {
+pub async fn keys(config: Settings, command: KeysCommand) -> Result<(), CommandError> {
     match command {
         KeysCommand::Rotate { now } => {
             let auth = service(config).await?;
@@ -141,30 +165,25 @@ pub async fn keys(config: Config, command: KeysCommand) -> Result<(), CommandErr
                 user_agent: Some("intellistack-cli".into()),
             };
             let record = |details: serde_json::Value| {
-                let auth = auth.clone();
+                let log = auth.audit_log();
                 let meta = meta.clone();
                 async move {
-                    if let Err(err) = auth::audit::record(
-                        &auth.db,
+                    log.record(
                         &meta,
                         auth::audit::Entry::new(auth::audit::Event::KeyRotated).details(details),
-                        chrono::Utc::now(),
                     )
                     .await
-                    {
-                        tracing::warn!(error = %err, "could not record the rotation in the audit log");
-                    }
                 }
             };
             if now {
-                let kid = auth.keys.rotate_now().await.map_err(describe)?;
+                let kid = auth.keys.rotate_now().await?;
                 record(serde_json::json!({"kid": kid, "immediate": true})).await;
                 println!(
                     "new signing key {kid}, signing now; the retired keys stay published until the tokens they signed expire. \
                      Services that cached the key set refuse new tokens until they fetch it again."
                 );
             } else {
-                let r = auth.keys.rotate().await.map_err(describe)?;
+                let r = auth.keys.rotate().await?;
                 let at = common::clock::to_iso(&r.activates_at);
                 if r.created {
                     record(serde_json::json!({"kid": r.kid, "activates_at": at})).await;
@@ -186,7 +205,7 @@ pub async fn keys(config: Config, command: KeysCommand) -> Result<(), CommandErr
     }
 }
 
-pub async fn content(config: Config, command: ContentCommand) -> Result<(), CommandError> {
+pub async fn content(config: Settings, command: ContentCommand) -> Result<(), CommandError> {
     match command {
         ContentCommand::Import { dir } => {
             let docs = api::content::loader::from_dir(&dir).map_err(|e| {
@@ -200,9 +219,7 @@ pub async fn content(config: Config, command: ContentCommand) -> Result<(), Comm
             }
             let db = startup::open_database(&config).await?;
             let clock: common::SharedClock = Arc::new(SystemClock);
-            let imported = api::seed::import(&db, &clock, &docs)
-                .await
-                .map_err(|e| CommandError::Auth(e.to_string()))?;
+            let imported = api::seed::import(&db, &clock, &docs).await?;
             for d in &docs {
                 let lessons: usize = d.stages.iter().map(|s| s.lessons.len()).sum();
                 let state = if imported.contains(&d.slug) {
@@ -233,7 +250,7 @@ struct Row {
     mrr: f64,
 }
 
-pub async fn eval(config: Config, command: EvalCommand) -> Result<(), CommandError> {
+pub async fn eval(config: Settings, command: EvalCommand) -> Result<(), CommandError> {
     use tutor::eval::{Question, mean, score};
     use tutor::retrieval::bm25::{Bm25, Passage};
     #[allow(unused_imports)]
@@ -328,7 +345,7 @@ pub async fn eval(config: Config, command: EvalCommand) -> Result<(), CommandErr
         questions.len(),
         passages.len()
     );
-    let bm25 = Bm25::build(&passages).map_err(|e| CommandError::Auth(e.to_string()))?;
+    let bm25 = Bm25::build(&passages).map_err(CommandError::retrieval("search index"))?;
     let lexical: Vec<Vec<String>> = questions
         .iter()
         .map(|q| {
@@ -348,7 +365,7 @@ pub async fn eval(config: Config, command: EvalCommand) -> Result<(), CommandErr
                 .collect::<Vec<_>>(),
         ),
     )];
-    match &config.chat.embeddings {
+    match &config.tutor.embeddings {
         None => eprintln!(
             "dense: not configured (set EMBEDDINGS_MODEL to include dense and fused rows)"
         ),
@@ -362,7 +379,7 @@ pub async fn eval(config: Config, command: EvalCommand) -> Result<(), CommandErr
             let vectors = embedder
                 .embed(&texts)
                 .await
-                .map_err(|e| CommandError::Auth(format!("embeddings failed: {e}")))?;
+                .map_err(CommandError::retrieval("embeddings failed"))?;
             let store = MemoryVectors::default();
             store
                 .replace_all(
@@ -378,7 +395,7 @@ pub async fn eval(config: Config, command: EvalCommand) -> Result<(), CommandErr
                         .collect(),
                 )
                 .await
-                .map_err(|e| CommandError::Auth(e.to_string()))?;
+                .map_err(CommandError::retrieval("vector search"))?;
             let qv = embedder
                 .embed(
                     &questions
@@ -387,14 +404,14 @@ pub async fn eval(config: Config, command: EvalCommand) -> Result<(), CommandErr
                         .collect::<Vec<_>>(),
                 )
                 .await
-                .map_err(|e| CommandError::Auth(format!("embeddings failed: {e}")))?;
+                .map_err(CommandError::retrieval("embeddings failed"))?;
             let mut dense = Vec::new();
             for v in &qv {
                 dense.push(
                     store
                         .search(v, &doc.slug, &stages, 50)
                         .await
-                        .map_err(|e| CommandError::Auth(e.to_string()))?,
+                        .map_err(CommandError::retrieval("vector search"))?,
                 );
             }
             let fused: Vec<Vec<String>> = lexical
@@ -541,7 +558,7 @@ fn eval_tutor(
         .map_err(|e| CommandError::Usage(format!("the question set is not valid: {e}")))?;
     let (passages, keys) = eval_passages(&doc);
     let r = check_decisions(&passages, &keys, &set, &judged)
-        .map_err(|e| CommandError::Auth(e.to_string()))?;
+        .map_err(CommandError::retrieval("search index"))?;
     let pct = DecisionReport::pct;
     let selection = pct(r.selection_top1, r.selections);
     let refused = pct(
@@ -577,7 +594,7 @@ fn eval_tutor(
         }
     }
     if selection < 90.0 || refused < 90.0 {
-        return Err(CommandError::Auth(format!(
+        return Err(CommandError::BelowBar(format!(
             "below 90%: selection {selection:.1}%, not found / locked {refused:.1}%"
         )));
     }
@@ -605,7 +622,7 @@ fn distinct_source(config: &Config, from: &str) -> Result<(), CommandError> {
     }
 }
 
-pub async fn import(config: Config, command: ImportCommand) -> Result<(), CommandError> {
+pub async fn import(config: Settings, command: ImportCommand) -> Result<(), CommandError> {
     match &command {
         ImportCommand::Legacy { from, .. } | ImportCommand::BetterAuth { from, .. } => {
             distinct_source(&config, from)?
@@ -646,7 +663,7 @@ pub async fn import(config: Config, command: ImportCommand) -> Result<(), Comman
     Ok(())
 }
 
-pub async fn validate_import(config: Config, args: ValidateArgs) -> Result<(), CommandError> {
+pub async fn validate_import(config: Settings, args: ValidateArgs) -> Result<(), CommandError> {
     let target = startup::open_database(&config).await?;
     let source = migration::open_source(&args.from).await?;
     let now = chrono::Utc::now();
@@ -695,7 +712,7 @@ pub async fn validate_import(config: Config, args: ValidateArgs) -> Result<(), C
     }
 }
 
-pub async fn backup(config: Config, to: &std::path::Path) -> Result<(), CommandError> {
+pub async fn backup(config: Settings, to: &std::path::Path) -> Result<(), CommandError> {
     let db = startup::open_database(&config).await?;
     let m = backup::backup(&db, &config.database, to).await?;
     db.close().await;
@@ -712,7 +729,7 @@ pub async fn backup(config: Config, to: &std::path::Path) -> Result<(), CommandE
 }
 
 pub async fn restore(
-    config: Config,
+    config: Settings,
     from: &std::path::Path,
     force: bool,
 ) -> Result<(), CommandError> {

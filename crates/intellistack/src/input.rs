@@ -276,9 +276,9 @@ pub async fn shape_errors(req: Request, next: Next) -> Response {
     };
     let code = code.unwrap_or_else(|| default_code(status));
     let shaped = match api {
-        Api::V1 => api::error::error_response(status, code, &message),
-        Api::Auth => auth::http::plain_error(status, code, &message),
-        Api::OAuth => auth::http::oauth_error(status, oauth_code(status), &message),
+        Api::V1 => api::error_response(status, code, &message),
+        Api::Auth => auth::plain_error(status, code, &message),
+        Api::OAuth => auth::oauth_error(status, oauth_code(status), &message),
         Api::Pages => {
             let mut r = (status, message).into_response();
             r.headers_mut().insert(

@@ -8,7 +8,9 @@ pub mod input;
 pub mod migration;
 pub mod ops;
 pub mod server;
+pub mod settings;
 pub mod startup;
 
 pub use app::{App, AppState};
+pub use settings::Settings;
 pub use startup::StartError;

@@ -1,11 +1,11 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use common::{Config, Role};
-use intellistack::StartError;
+use common::Role;
 use intellistack::cli::{Cli, Command, ServeArgs};
 use intellistack::commands;
 use intellistack::commands::CommandError;
+use intellistack::{Settings, StartError};
 use intellistack::{server, startup};
 
 fn main() -> ExitCode {
@@ -30,7 +30,7 @@ fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli) -> Result<(), CommandError> {
-    let mut config = Config::from_process_env().map_err(StartError::from)?;
+    let mut config = Settings::from_process_env().map_err(StartError::from)?;
     common::telemetry::init_logging(config.log_format);
     match cli.command.unwrap_or(Command::Serve(ServeArgs {
         roles: "auth,api,web".into(),

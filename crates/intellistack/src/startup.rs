@@ -133,7 +133,7 @@ pub async fn seed_folder(
 }
 
 /// Builds the application for the given roles on a migrated database.
-pub async fn build_app(config: Config, roles: BTreeSet<Role>) -> Result<App, StartError> {
+pub async fn build_app(config: crate::Settings, roles: BTreeSet<Role>) -> Result<App, StartError> {
     let db = open_database(&config).await?;
     let clock: common::SharedClock = Arc::new(SystemClock);
     seed_content(&db, &clock).await?;

@@ -9,4 +9,5 @@ pub mod exercise;
 pub mod guardrails;
 pub mod llm;
 pub mod retrieval;
+pub mod settings;
 pub mod turn;

@@ -29,42 +29,33 @@ pub enum WebError {
     /// Sessions cannot be read (the identity store is unreachable).
     #[error("sign-in unavailable")]
     SignInUnavailable,
-    #[error("internal: {0}")]
-    Internal(String),
+    /// The learning backend failed.
+    #[error("learning backend: {0}")]
+    Api(#[source] api::ApiError),
+    /// The identity service failed.
+    #[error("identity service: {0}")]
+    Auth(#[from] auth::AuthError),
+    #[error("template: {0}")]
+    Template(#[from] askama::Error),
+    #[error("{context}: {source}")]
+    Internal {
+        context: &'static str,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
 }
 
 impl From<api::ApiError> for WebError {
+    // The kinds a page shows as such; the rest keep their source for the log.
     fn from(e: api::ApiError) -> Self {
-        let text = e.to_string();
         match e {
             api::ApiError::NotFound { .. } => WebError::NotFound,
-            api::ApiError::Forbidden {
-                code: "STAGE_LOCKED",
-                ..
-            } => WebError::Locked,
-            api::ApiError::Forbidden {
-                code: "NOT_COURSE_STAFF",
-                ..
-            } => WebError::NotCourseStaff,
-            api::ApiError::Forbidden {
-                code: "FORBIDDEN_ROLE",
-                ..
-            } => WebError::StaffPage,
+            api::ApiError::StageLocked { .. } => WebError::Locked,
+            ref e if e.refusal() == Some(api::Refusal::NotCourseStaff) => WebError::NotCourseStaff,
+            ref e if e.refusal() == Some(api::Refusal::Role) => WebError::StaffPage,
             api::ApiError::Forbidden { .. } => WebError::Forbidden,
-            _ => WebError::Internal(text),
+            other => WebError::Api(other),
         }
-    }
-}
-
-impl From<auth::AuthError> for WebError {
-    fn from(e: auth::AuthError) -> Self {
-        WebError::Internal(e.to_string())
-    }
-}
-
-impl From<askama::Error> for WebError {
-    fn from(e: askama::Error) -> Self {
-        WebError::Internal(e.to_string())
     }
 }
 
@@ -178,8 +169,11 @@ impl IntoResponse for WebError {
                 "Sign-in is temporarily unavailable",
                 "We cannot check your session right now. Please try again in a few minutes.",
             ),
-            WebError::Internal(detail) => {
-                tracing::error!(error = %detail, "page failed");
+            err @ (WebError::Api(_)
+            | WebError::Auth(_)
+            | WebError::Template(_)
+            | WebError::Internal { .. }) => {
+                tracing::error!(error = %err, "page failed");
                 page(
                     StatusCode::INTERNAL_SERVER_ERROR,
                     "Something went wrong",

@@ -7,7 +7,10 @@ use crate::error::WebError;
 
 /// An SVG of `data`, quiet zone included, scaled by CSS.
 pub fn svg(data: &str) -> Result<String, WebError> {
-    let code = QrCode::new(data.as_bytes()).map_err(|e| WebError::Internal(e.to_string()))?;
+    let code = QrCode::new(data.as_bytes()).map_err(|e| WebError::Internal {
+        context: "drawing the QR code",
+        source: Box::new(e),
+    })?;
     let image = code
         .render::<svg::Color>()
         .min_dimensions(200, 200)

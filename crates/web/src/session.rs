@@ -43,9 +43,9 @@ impl Viewer {
     }
 
     /// The caller as the learning backend sees it.
-    pub fn as_api_user(&self) -> api::extract::AuthenticatedUser {
+    pub fn as_api_user(&self) -> api::AuthenticatedUser {
         let u = self.user();
-        api::extract::AuthenticatedUser {
+        api::AuthenticatedUser {
             id: u.id.clone(),
             email: u.email.clone(),
             name: u.name.clone(),
@@ -57,7 +57,7 @@ impl Viewer {
 
 /// The session, if any. A failure to read sessions is `SignInUnavailable`.
 pub async fn viewer(state: &WebState, headers: &HeaderMap) -> Result<Option<Viewer>, WebError> {
-    match auth::http::request::current(headers, &state.auth).await {
+    match auth::current_session(headers, &state.auth).await {
         Ok(s) => Ok(s.map(|session| Viewer {
             acting_role: state.auth.acting_role(&session).to_string(),
             session,

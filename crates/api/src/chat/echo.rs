@@ -30,7 +30,7 @@ impl Responder<ChatContext> for EchoResponder {
         let base = ItemBase {
             id: id.clone(),
             thread_id: input.thread.id.clone(),
-            created_at: chrono::Utc::now(),
+            created_at: input.clock.now(),
         };
         let mut events = vec![
             ThreadStreamEvent::ItemAdded {

@@ -5,11 +5,25 @@
 
 pub mod echo;
 pub mod quota;
-pub mod repo;
-pub mod store;
+pub(crate) mod repo;
+pub(crate) mod store;
 pub mod usage;
 
-use crate::extract::AuthenticatedUser;
+use std::sync::Arc;
+
+use common::{Db, SharedClock};
+
+use crate::caller::AuthenticatedUser;
+
+/// The ChatKit store over this database, for the chat server.
+pub fn sql_store(db: Db, clock: SharedClock) -> Arc<dyn chatkit::Store<ChatContext>> {
+    Arc::new(store::SqlStore { db, clock })
+}
+
+/// The tutor's repository over this database (passages, stages, exercises).
+pub fn tutor_repository(db: Db, clock: SharedClock) -> Arc<dyn tutor::turn::Repository> {
+    Arc::new(repo::SqlRepository { db, clock })
+}
 
 /// What the page says about where the student is (the tutor's type).
 pub use tutor::turn::Page as PageContext;

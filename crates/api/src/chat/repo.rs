@@ -222,40 +222,28 @@ impl Repository for SqlRepository {
     /// with where they were, the rule and the text.
     async fn record_flag(&self, thread_id: &str, event: &FlagEvent) -> Result<(), RepoError> {
         let now = self.clock.now();
-        on_db!(&self.db, pool => async {
-            let mut tx = pool.begin().await?;
-            // Rewriting the row first takes its lock (PostgreSQL) or the
-            // write lock (SQLite): concurrent turns keep each other's flags.
-            sqlx::query("UPDATE chatkit_thread SET metadata = metadata WHERE id = $1")
-                .bind(thread_id).execute(&mut *tx).await?;
-            let row: Option<(String,)> = sqlx::query_as("SELECT metadata FROM chatkit_thread WHERE id = $1")
-                .bind(thread_id).fetch_optional(&mut *tx).await?;
-            if let Some((m,)) = row {
-                let mut meta: serde_json::Map<String, serde_json::Value> =
-                    serde_json::from_str(&m).unwrap_or_default();
-                let flags = meta.entry("flags").or_insert_with(|| serde_json::json!([]));
-                if let Some(list) = flags.as_array_mut()
-                    && !list.iter().any(|f| f == event.flag.as_str())
-                {
-                    list.push(serde_json::Value::String(event.flag.clone()));
-                }
-                if !event.source.is_empty() {
-                    let events = meta.entry("flag_events").or_insert_with(|| serde_json::json!([]));
-                    if let Some(list) = events.as_array_mut() {
-                        list.push(serde_json::json!({
-                            "flag": event.flag, "source": event.source, "rule": event.rule,
-                            "text": event.text, "at": now.to_rfc3339(),
-                        }));
-                        let extra = list.len().saturating_sub(50);
-                        list.drain(..extra);
-                    }
-                }
-                let text = serde_json::Value::Object(meta).to_string();
-                sqlx::query("UPDATE chatkit_thread SET metadata = $1 WHERE id = $2")
-                    .bind(text).bind(thread_id).execute(&mut *tx).await?;
+        super::store::update_thread_metadata(&self.db, thread_id, |meta| {
+            let flags = meta.entry("flags").or_insert_with(|| serde_json::json!([]));
+            if let Some(list) = flags.as_array_mut()
+                && !list.iter().any(|f| f == event.flag.as_str())
+            {
+                list.push(serde_json::Value::String(event.flag.clone()));
             }
-            tx.commit().await
-        }.await)
+            if !event.source.is_empty() {
+                let events = meta
+                    .entry("flag_events")
+                    .or_insert_with(|| serde_json::json!([]));
+                if let Some(list) = events.as_array_mut() {
+                    list.push(serde_json::json!({
+                        "flag": event.flag, "source": event.source, "rule": event.rule,
+                        "text": event.text, "at": now.to_rfc3339(),
+                    }));
+                    let extra = list.len().saturating_sub(50);
+                    list.drain(..extra);
+                }
+            }
+        })
+        .await
         .map_err(failed)
     }
 

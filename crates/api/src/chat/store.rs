@@ -3,8 +3,8 @@
 
 use async_trait::async_trait;
 use chatkit::request::{FeedbackKind, Order};
-use chatkit::store::{Store, StoreError};
 use chatkit::types::{Page, ThreadItem, ThreadMetadata, ThreadStatus};
+use chatkit::{Store, StoreError};
 use chrono::{DateTime, Utc};
 use common::{Db, SharedClock, on_db};
 use serde_json::{Map, Value};
@@ -24,6 +24,38 @@ pub async fn set_course_threads_ended(
         "UPDATE chatkit_thread SET enrollment_ended_at = $1 WHERE user_id = $2 AND course_id IN ($3, $4)")
         .bind(ended_at).bind(user_id).bind(course.0).bind(course.1)
         .execute(pool).await.map(|r| r.rows_affected()))
+}
+
+/// Deletes threads whose enrolment ended before `cutoff` (retention).
+pub async fn delete_threads_ended_before(db: &Db, cutoff: DateTime<Utc>) -> sqlx::Result<u64> {
+    on_db!(db, pool => sqlx::query(
+        "DELETE FROM chatkit_thread WHERE enrollment_ended_at IS NOT NULL AND enrollment_ended_at < $1")
+        .bind(cutoff).execute(pool).await.map(|r| r.rows_affected()))
+}
+
+/// Changes a thread's metadata object (the tutor's flags) in one
+/// transaction; nothing happens when the thread is gone.
+pub async fn update_thread_metadata(
+    db: &Db,
+    thread_id: &str,
+    change: impl FnOnce(&mut Map<String, Value>),
+) -> sqlx::Result<()> {
+    on_db!(db, pool => async {
+        let mut tx = pool.begin().await?;
+        // Rewriting the row first takes its lock (PostgreSQL) or the
+        // write lock (SQLite): concurrent turns keep each other's changes.
+        sqlx::query("UPDATE chatkit_thread SET metadata = metadata WHERE id = $1")
+            .bind(thread_id).execute(&mut *tx).await?;
+        let row: Option<(String,)> = sqlx::query_as("SELECT metadata FROM chatkit_thread WHERE id = $1")
+            .bind(thread_id).fetch_optional(&mut *tx).await?;
+        if let Some((m,)) = row {
+            let mut meta: Map<String, Value> = serde_json::from_str(&m).unwrap_or_default();
+            change(&mut meta);
+            sqlx::query("UPDATE chatkit_thread SET metadata = $1 WHERE id = $2")
+                .bind(Value::Object(meta).to_string()).bind(thread_id).execute(&mut *tx).await?;
+        }
+        tx.commit().await
+    }.await)
 }
 
 /// Threads that belong to no course the catalogue knows (asked away from a
@@ -350,21 +382,6 @@ impl Store<ChatContext> for SqlStore {
         } else {
             self.touch(thread_id).await
         }
-    }
-
-    async fn load_item(
-        &self,
-        thread_id: &str,
-        item_id: &str,
-        ctx: &ChatContext,
-    ) -> Result<ThreadItem, StoreError> {
-        self.owns(thread_id, ctx).await?;
-        let row: Option<(String,)> = on_db!(&self.db, pool => sqlx::query_as(
-            "SELECT content FROM chatkit_thread_item WHERE id = $1 AND thread_id = $2")
-            .bind(item_id).bind(thread_id).fetch_optional(pool).await)
-        .map_err(backend)?;
-        let (content,) = row.ok_or(StoreError::NotFound)?;
-        serde_json::from_str(&content).map_err(backend)
     }
 
     async fn delete_thread_item(

@@ -3,7 +3,7 @@
 
 pub mod loader;
 pub mod render;
-pub mod store;
+pub(crate) mod store;
 
 use serde::Serialize;
 pub use tutor::exercise::{Exercise, ExerciseError, Spec};

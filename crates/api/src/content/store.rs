@@ -44,11 +44,7 @@ pub struct Lesson {
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Enrolment {
-    pub user_id: String,
-    pub course_id: String,
     pub unlocked_position: i64,
-    pub enrolled_at: DateTime<Utc>,
-    pub enrolment_ended_at: Option<DateTime<Utc>>,
 }
 
 pub async fn courses(db: &Db) -> sqlx::Result<Vec<Course>> {
@@ -175,10 +171,26 @@ pub async fn delete_stage(db: &Db, id: &str) -> sqlx::Result<u64> {
 
 /// Sets positions 1..n in the given order, in one transaction.
 pub async fn reorder_stages(db: &Db, ids: &[String], now: DateTime<Utc>) -> sqlx::Result<()> {
+    reorder(
+        db,
+        "UPDATE stage SET position = $1, updated_at = $2 WHERE id = $3",
+        ids,
+        now,
+    )
+    .await
+}
+
+/// Runs `update` (position, time, id) for each id in order, in one transaction.
+async fn reorder(
+    db: &Db,
+    update: &'static str,
+    ids: &[String],
+    now: DateTime<Utc>,
+) -> sqlx::Result<()> {
     on_db!(db, pool => {
         let mut tx = pool.begin().await?;
         for (i, id) in ids.iter().enumerate() {
-            sqlx::query("UPDATE stage SET position = $1, updated_at = $2 WHERE id = $3")
+            sqlx::query(update)
                 .bind(i as i64 + 1).bind(now).bind(id).execute(&mut *tx).await?;
         }
         tx.commit().await
@@ -228,14 +240,13 @@ pub async fn delete_lesson(db: &Db, id: &str) -> sqlx::Result<u64> {
 }
 
 pub async fn reorder_lessons(db: &Db, ids: &[String], now: DateTime<Utc>) -> sqlx::Result<()> {
-    on_db!(db, pool => {
-        let mut tx = pool.begin().await?;
-        for (i, id) in ids.iter().enumerate() {
-            sqlx::query("UPDATE lesson SET position = $1, updated_at = $2 WHERE id = $3")
-                .bind(i as i64 + 1).bind(now).bind(id).execute(&mut *tx).await?;
-        }
-        tx.commit().await
-    })
+    reorder(
+        db,
+        "UPDATE lesson SET position = $1, updated_at = $2 WHERE id = $3",
+        ids,
+        now,
+    )
+    .await
 }
 
 /// The user's current enrolment; one that has ended counts as none.

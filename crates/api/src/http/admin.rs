@@ -12,8 +12,8 @@ use serde_json::{Value, json};
 use crate::ApiState;
 use crate::admin::{UsageRow, UsageTotals};
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{Admins, RequireRole};
 use crate::http::body::Body;
+use crate::http::extract::{Admins, RequireRole};
 
 #[derive(Deserialize, utoipa::ToSchema)]
 pub struct RoleChange {
@@ -50,17 +50,13 @@ pub async fn set_role(
         .auth
         .set_role(Some(&admin.id), &id, &change.role, &meta)
         .await
-        .map_err(|e| match e {
-            auth::AuthError::Coded {
-                code: "USER_NOT_FOUND",
-                ..
-            } => ApiError::not_found("USER_NOT_FOUND", "No such user"),
+        .map_err(|e| match e.kind() {
+            auth::error::Kind::NotFound => ApiError::not_found("USER_NOT_FOUND", "No such user"),
             // The caller stopped being an admin while the request was on its way.
-            auth::AuthError::Coded {
-                code: "YOU_ARE_NOT_ALLOWED_TO_CHANGE_USERS_ROLE",
-                ..
-            } => ApiError::forbidden("FORBIDDEN_ROLE", "This needs the admin role"),
-            other => other.into(),
+            auth::error::Kind::Forbidden => {
+                ApiError::forbidden("FORBIDDEN_ROLE", "This needs the admin role")
+            }
+            _ => e.into(),
         })?;
     Ok(Json(RoleChanged {
         id: user.id,
@@ -143,7 +139,7 @@ pub async fn events(
     Query(f): Query<EventFilter>,
 ) -> ApiResult<Json<Value>> {
     let q = event_query(&f, 500)?;
-    let (rows, total) = auth::audit::list(&s.db, &q).await?;
+    let (rows, total) = s.auth.audit_log().list(&q).await?;
     Ok(Json(json!({
         "events": rows.iter().map(event_json).collect::<Vec<_>>(),
         "total": total,
@@ -163,39 +159,16 @@ pub async fn export(
 ) -> ApiResult<Response> {
     f.limit = Some(f.limit.unwrap_or(100_000));
     let q = event_query(&f, 100_000)?;
-    let (rows, _) = auth::audit::list(&s.db, &q).await?;
+    let (rows, _) = s.auth.audit_log().list(&q).await?;
     match f.format.as_deref().unwrap_or("csv") {
-        "csv" => {
-            let body = crate::admin::events_csv(&rows)?;
-            Ok((
-                [
-                    (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
-                    (
-                        header::CONTENT_DISPOSITION,
-                        "attachment; filename=\"auth-events.csv\"",
-                    ),
-                ],
-                body,
-            )
-                .into_response())
-        }
+        "csv" => events_csv_download(&rows),
         "jsonl" => {
             let mut body = String::new();
             for e in &rows {
                 body.push_str(&event_json(e).to_string());
                 body.push('\n');
             }
-            Ok((
-                [
-                    (header::CONTENT_TYPE, "application/x-ndjson"),
-                    (
-                        header::CONTENT_DISPOSITION,
-                        "attachment; filename=\"auth-events.jsonl\"",
-                    ),
-                ],
-                body,
-            )
-                .into_response())
+            Ok(download("application/x-ndjson", "auth-events.jsonl", body))
         }
         other => Err(ApiError::invalid(
             "VALIDATION_ERROR",
@@ -264,4 +237,26 @@ pub async fn usage(
 pub async fn cleanup(State(s): State<ApiState>, _: RequireRole<Admins>) -> ApiResult<Json<Value>> {
     let deleted = crate::admin::run_retention(&s.db, s.clock.now()).await?;
     Ok(Json(json!({"deleted": deleted})))
+}
+
+/// A file to download: its type, the name browsers save it under, the body.
+fn download(content_type: &'static str, filename: &str, body: impl IntoResponse) -> Response {
+    let disposition = format!("attachment; filename=\"{filename}\"");
+    (
+        [
+            (header::CONTENT_TYPE, content_type.to_string()),
+            (header::CONTENT_DISPOSITION, disposition),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+/// The audit trail as a CSV download; the admin page offers the same file.
+pub fn events_csv_download(rows: &[auth::audit::StoredEvent]) -> ApiResult<Response> {
+    Ok(download(
+        "text/csv; charset=utf-8",
+        "auth-events.csv",
+        crate::admin::events_csv(rows)?,
+    ))
 }

@@ -8,8 +8,8 @@ use serde::Deserialize;
 use crate::ApiState;
 use crate::authoring::{LessonPatch, LessonSource, NewLesson, NewStage, StagePatch, StageView};
 use crate::error::ApiResult;
-use crate::extract::{RequireRole, Staff};
 use crate::http::body::Body;
+use crate::http::extract::{RequireRole, Staff};
 
 #[derive(Deserialize, utoipa::ToSchema)]
 pub struct Order {

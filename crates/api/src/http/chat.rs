@@ -20,7 +20,7 @@ use crate::ApiState;
 use crate::chat::quota::{self, Decision, QuotaState};
 use crate::chat::{ChatContext, PageContext};
 use crate::error::{ApiError, ApiResult};
-use crate::extract::RequireVerifiedEmail;
+use crate::http::extract::RequireVerifiedEmail;
 
 fn rate_headers(headers: &mut HeaderMap, q: &QuotaState) {
     let mut put = |name: &'static str, v: String| {
@@ -43,16 +43,10 @@ async fn audit(
         .user(&ctx.user.id)
         .email(&ctx.user.email)
         .details(details);
-    if let Err(e) = auth::audit::record(
-        &s.db,
-        &auth::audit::RequestMeta::default(),
-        entry,
-        s.clock.now(),
-    )
-    .await
-    {
-        tracing::error!(error = %e, "audit log write failed");
-    }
+    s.auth
+        .audit_log()
+        .record(&auth::audit::RequestMeta::default(), entry)
+        .await;
 }
 
 /// A refusal before any stream opens, with the quota as it stands.

@@ -6,8 +6,8 @@ use axum::http::StatusCode;
 use serde_json::{Value, json};
 
 use crate::ApiState;
+use crate::caller::AuthenticatedUser;
 use crate::error::ApiResult;
-use crate::extract::AuthenticatedUser;
 use crate::learning::{Completion, CourseSummary, LessonView, Outline};
 
 /// The caller as the API sees them.

@@ -6,9 +6,9 @@ use axum::http::StatusCode;
 use serde::Deserialize;
 
 use crate::ApiState;
+use crate::caller::AuthenticatedUser;
 use crate::error::ApiResult;
 use crate::exercises::{AttemptInput, AttemptResult, AttemptView};
-use crate::extract::AuthenticatedUser;
 use crate::http::body::Body;
 
 #[utoipa::path(post, path = "/api/v1/exercises/{id}/attempts", tag = "learning", request_body = AttemptInput,

@@ -5,7 +5,9 @@ pub mod authoring;
 pub mod body;
 pub mod chat;
 pub mod courses;
+pub mod error;
 pub mod exercises;
+pub mod extract;
 pub mod teaching;
 
 use axum::Json;

@@ -10,11 +10,12 @@ use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 
 use crate::ApiState;
+use crate::caller::AuthenticatedUser;
 use crate::content::render::{Heading, render};
 use crate::course_files::CourseFiles;
 use crate::error::ApiResult;
-use crate::extract::{AuthenticatedUser, RequireRole, Staff};
 use crate::http::body::Body;
+use crate::http::extract::{RequireRole, Staff};
 use crate::insight::{FlaggedThread, Insight, ThreadTranscript};
 use crate::teaching::{CoursePatch, CourseView, NewCourse, StaffInput, StaffMember};
 

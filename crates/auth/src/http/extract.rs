@@ -1,7 +1,9 @@
 //! Axum extractors for the auth routes: the session (required or optional),
-//! the request's signed cookies, and a Better-Auth body (JSON, with its
-//! 415/400 answers). A handler that names [`SessionUser`] cannot forget the
-//! session check.
+//! an admin session with one permission, the request's signed cookies, and
+//! a Better-Auth body (JSON, with its 415/400 answers). A handler that names
+//! [`SessionUser`] or [`Admin`] cannot forget the check.
+
+use std::marker::PhantomData;
 
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Request};
@@ -28,6 +30,44 @@ impl FromRequestParts<Auth> for SessionUser {
             .ok_or(AuthError::Unauthorized)
     }
 }
+
+/// A permission an admin route asks of the session's role, with the code and
+/// message Better-Auth refuses it with. Declared with [`admin_permissions`].
+pub trait AdminPermission: Send + Sync + 'static {
+    const PERMISSION: (&'static str, &'static str);
+    const CODE: &'static str;
+    const MESSAGE: &'static str;
+}
+
+/// The session, if its role grants `P` (checked against the database row);
+/// 401 without a session, 403 with `P`'s code otherwise.
+pub struct Admin<P>(pub Authenticated, pub PhantomData<P>);
+
+impl<P: AdminPermission> FromRequestParts<Auth> for Admin<P> {
+    type Rejection = AuthError;
+
+    async fn from_request_parts(parts: &mut Parts, auth: &Auth) -> Result<Self, Self::Rejection> {
+        let who = current(&parts.headers, auth)
+            .await?
+            .ok_or(AuthError::Unauthorized)?;
+        auth.require_permission(&who, P::PERMISSION, P::CODE, P::MESSAGE)?;
+        Ok(Admin(who, PhantomData))
+    }
+}
+
+/// `Name = ("resource", "action"), "CODE", "message";` declares one
+/// [`AdminPermission`] per line.
+macro_rules! admin_permissions {
+    ($($name:ident = ($res:literal, $act:literal), $code:literal, $msg:literal;)*) => {$(
+        pub struct $name;
+        impl $crate::http::extract::AdminPermission for $name {
+            const PERMISSION: (&'static str, &'static str) = ($res, $act);
+            const CODE: &'static str = $code;
+            const MESSAGE: &'static str = $msg;
+        }
+    )*};
+}
+pub(crate) use admin_permissions;
 
 /// The session if there is one.
 pub struct MaybeSession(pub Option<Authenticated>);

@@ -1,5 +1,7 @@
 //! Middleware in front of every auth route: the Origin/CSRF check for
-//! state-changing requests and the per-IP rate limits.
+//! state-changing requests that carry cookies. What a route adds — a rate
+//! limit, the sign-in form's stricter origin rules — is a [`Policy`]
+//! declared where the route is registered, never chosen by its path.
 
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, Method, header};
@@ -13,28 +15,39 @@ use crate::error::AuthError;
 use crate::ratelimit;
 
 pub async fn guard(State(auth): State<Auth>, req: Request, next: Next) -> Response {
-    let (parts, body) = req.into_parts();
-    // Path relative to /api/auth.
-    let path = parts
-        .uri
-        .path()
-        .strip_prefix("/api/auth")
-        .unwrap_or(parts.uri.path())
-        .to_owned();
-
-    if !matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS)
-        && let Err(err) = check_origin(&auth, &parts.headers, &path)
+    if !matches!(
+        req.method(),
+        &Method::GET | &Method::HEAD | &Method::OPTIONS
+    ) && req.headers().contains_key(header::COOKIE)
+        && let Err(err) = validate_origin(&auth, req.headers())
     {
         return err.into_response();
     }
+    next.run(req).await
+}
 
-    if parts.method == Method::POST
-        && let Some(rule) = ratelimit::rule_for(&path)
-        && let Err(err) = count_hit(&auth, rule, &parts, &path).await
-    {
-        return err.into_response();
+/// What a route adds to the guard, declared where it is registered:
+/// `post(handler).route_layer(guard::policy(&auth, Policy::limit(ratelimit::SIGN_IN).form()))`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Policy {
+    /// Counted per client address against this rule.
+    pub limit: Option<ratelimit::Rule>,
+    /// A sign-in or sign-up form: refuses cross-site navigations and checks
+    /// any origin a browser declares, cookies or not.
+    pub form: bool,
+}
+
+impl Policy {
+    pub fn limit(rule: ratelimit::Rule) -> Self {
+        Policy {
+            limit: Some(rule),
+            form: false,
+        }
     }
-    next.run(Request::from_parts(parts, body)).await
+
+    pub fn form(self) -> Self {
+        Policy { form: true, ..self }
+    }
 }
 
 /// Counts a request against `rule` for its client address.
@@ -44,7 +57,7 @@ async fn count_hit(
     parts: &axum::http::request::Parts,
     path: &str,
 ) -> Result<(), AuthError> {
-    if !auth.config.auth.rate_limit_enabled {
+    if !auth.settings.rate_limit_enabled {
         return Ok(());
     }
     let meta = meta_of(parts, auth);
@@ -63,50 +76,55 @@ async fn count_hit(
     }
 }
 
-type LimitFn = fn(
-    State<(Auth, ratelimit::Rule)>,
+type PolicyFn = fn(
+    State<(Auth, Policy)>,
     Request,
     Next,
 ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Response> + Send>>;
 
-/// The layer [`limit`] makes.
-pub type RateLimitLayer = axum::middleware::FromFnLayer<
-    LimitFn,
-    (Auth, ratelimit::Rule),
-    (State<(Auth, ratelimit::Rule)>, Request),
->;
+/// The layer [`policy`] makes.
+pub type PolicyLayer =
+    axum::middleware::FromFnLayer<PolicyFn, (Auth, Policy), (State<(Auth, Policy)>, Request)>;
 
-/// A rate limit declared where a route is registered:
-/// `post(handler).route_layer(guard::limit(&auth, ratelimit::TWO_FACTOR))`.
-pub fn limit(auth: &Auth, rule: ratelimit::Rule) -> RateLimitLayer {
+/// The route layer that applies `policy`: the form's origin rules first,
+/// then the rate limit, so a refused cross-site request is not counted.
+pub fn policy(auth: &Auth, policy: Policy) -> PolicyLayer {
     fn run(
-        State((auth, rule)): State<(Auth, ratelimit::Rule)>,
+        State((auth, policy)): State<(Auth, Policy)>,
         req: Request,
         next: Next,
     ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Response> + Send>> {
         Box::pin(async move {
             let (parts, body) = req.into_parts();
-            let path = parts.uri.path().to_owned();
-            if let Err(err) = count_hit(&auth, rule, &parts, &path).await {
+            if policy.form
+                && let Err(err) = check_form_origin(&auth, &parts.headers)
+            {
                 return err.into_response();
+            }
+            if let Some(rule) = policy.limit {
+                // Inside the nested router the path is relative to /api/auth.
+                let path = parts.uri.path().to_owned();
+                if let Err(err) = count_hit(&auth, rule, &parts, &path).await {
+                    return err.into_response();
+                }
             }
             next.run(Request::from_parts(parts, body)).await
         })
     }
-    axum::middleware::from_fn_with_state((auth.clone(), rule), run as LimitFn)
+    axum::middleware::from_fn_with_state((auth.clone(), policy), run as PolicyFn)
 }
 
-/// Better-Auth's rules: requests that carry cookies must come from a trusted
-/// origin; sign-in and sign-up also refuse cross-site navigations and check
-/// any origin a browser declares. Bearer-only requests carry no ambient
-/// credential and pass.
-fn check_origin(auth: &Auth, headers: &HeaderMap, path: &str) -> Result<(), AuthError> {
-    let has_cookie = headers.contains_key(header::COOKIE);
-    let is_form_route = path == "/sign-in/email" || path == "/sign-up/email";
-    if has_cookie {
-        return validate_origin(auth, headers);
-    }
-    if !is_form_route {
+/// A rate limit alone: `policy(auth, Policy::limit(rule))`.
+pub fn limit(auth: &Auth, rule: ratelimit::Rule) -> PolicyLayer {
+    policy(auth, Policy::limit(rule))
+}
+
+/// Better-Auth's rules for the sign-in and sign-up forms: requests that
+/// carry cookies were checked by [`guard`]; the rest are refused as
+/// cross-site navigations, and any origin a browser declares must be
+/// trusted. Elsewhere bearer-only requests carry no ambient credential and pass.
+fn check_form_origin(auth: &Auth, headers: &HeaderMap) -> Result<(), AuthError> {
+    if headers.contains_key(header::COOKIE) {
         return Ok(());
     }
     let site = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok());

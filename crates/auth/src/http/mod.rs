@@ -15,23 +15,35 @@ use axum::http::StatusCode;
 use axum::middleware;
 use axum::routing::{get, post};
 
-use crate::{Auth, ratelimit};
+use crate::Auth;
+use crate::ratelimit::{CHANGE_EMAIL, CHANGE_PASSWORD, MAIL, SIGN_IN, SIGN_UP, TWO_FACTOR};
+use guard::{Policy, limit, policy};
 
 /// Every `/api/auth` route. Unknown paths and methods answer 404 with an
 /// empty body, as Better-Auth's router does.
 pub fn router(auth: Auth) -> Router {
     use routes::*;
     let api = Router::new()
-        .route("/sign-up/email", post(email::sign_up))
-        .route("/sign-in/email", post(email::sign_in))
-        .route("/sign-in/social", post(social::sign_in))
+        // Each route's rate limit and origin rules are declared here, with it.
+        .route(
+            "/sign-up/email",
+            post(email::sign_up).route_layer(policy(&auth, Policy::limit(SIGN_UP).form())),
+        )
+        .route(
+            "/sign-in/email",
+            post(email::sign_in).route_layer(policy(&auth, Policy::limit(SIGN_IN).form())),
+        )
+        .route(
+            "/sign-in/social",
+            post(social::sign_in).route_layer(limit(&auth, SIGN_IN)),
+        )
         .route("/callback/{provider}", get(social::callback))
         .route("/link-social", post(social::link))
         .route("/unlink-account", post(social::unlink))
         .route("/error", get(social::error_page))
         .route(
             "/send-verification-email",
-            post(email::send_verification_email),
+            post(email::send_verification_email).route_layer(limit(&auth, MAIL)),
         )
         .route("/verify-email", get(email::verify_email))
         .route("/get-session", get(session::get_session))
@@ -43,16 +55,25 @@ pub fn router(auth: Auth) -> Router {
             "/revoke-other-sessions",
             post(session::revoke_other_sessions),
         )
-        .route("/request-password-reset", post(recovery::request))
-        .route("/forget-password", post(recovery::request))
+        .route(
+            "/request-password-reset",
+            post(recovery::request).route_layer(limit(&auth, MAIL)),
+        )
+        .route(
+            "/forget-password",
+            post(recovery::request).route_layer(limit(&auth, MAIL)),
+        )
         .route("/reset-password/{token}", get(recovery::follow_link))
         .route("/reset-password", post(recovery::reset))
-        .route("/change-password", post(user::change_password))
+        .route(
+            "/change-password",
+            post(user::change_password).route_layer(limit(&auth, CHANGE_PASSWORD)),
+        )
         .route("/update-user", post(user::update_user))
         .route("/list-accounts", get(user::list_accounts))
         .route(
             "/change-email",
-            post(account::change_email).route_layer(guard::limit(&auth, ratelimit::CHANGE_EMAIL)),
+            post(account::change_email).route_layer(limit(&auth, CHANGE_EMAIL)),
         )
         .route("/update-session", post(account::update_session))
         .route("/verify-password", post(account::verify_password))
@@ -86,37 +107,35 @@ pub fn router(auth: Auth) -> Router {
         // Better-Auth's twoFactor plugin; every route 3 requests per 10 s per address.
         .route(
             "/two-factor/enable",
-            post(two_factor::enable).route_layer(guard::limit(&auth, ratelimit::TWO_FACTOR)),
+            post(two_factor::enable).route_layer(limit(&auth, TWO_FACTOR)),
         )
         .route(
             "/two-factor/disable",
-            post(two_factor::disable).route_layer(guard::limit(&auth, ratelimit::TWO_FACTOR)),
+            post(two_factor::disable).route_layer(limit(&auth, TWO_FACTOR)),
         )
         .route(
             "/two-factor/get-totp-uri",
-            post(two_factor::get_totp_uri).route_layer(guard::limit(&auth, ratelimit::TWO_FACTOR)),
+            post(two_factor::get_totp_uri).route_layer(limit(&auth, TWO_FACTOR)),
         )
         .route(
             "/two-factor/verify-totp",
-            post(two_factor::verify_totp).route_layer(guard::limit(&auth, ratelimit::TWO_FACTOR)),
+            post(two_factor::verify_totp).route_layer(limit(&auth, TWO_FACTOR)),
         )
         .route(
             "/two-factor/send-otp",
-            post(two_factor::send_otp).route_layer(guard::limit(&auth, ratelimit::TWO_FACTOR)),
+            post(two_factor::send_otp).route_layer(limit(&auth, TWO_FACTOR)),
         )
         .route(
             "/two-factor/verify-otp",
-            post(two_factor::verify_otp).route_layer(guard::limit(&auth, ratelimit::TWO_FACTOR)),
+            post(two_factor::verify_otp).route_layer(limit(&auth, TWO_FACTOR)),
         )
         .route(
             "/two-factor/verify-backup-code",
-            post(two_factor::verify_backup_code)
-                .route_layer(guard::limit(&auth, ratelimit::TWO_FACTOR)),
+            post(two_factor::verify_backup_code).route_layer(limit(&auth, TWO_FACTOR)),
         )
         .route(
             "/two-factor/generate-backup-codes",
-            post(two_factor::generate_backup_codes)
-                .route_layer(guard::limit(&auth, ratelimit::TWO_FACTOR)),
+            post(two_factor::generate_backup_codes).route_layer(limit(&auth, TWO_FACTOR)),
         )
         // Better-Auth's passkey plugin.
         .route(
@@ -133,8 +152,7 @@ pub fn router(auth: Auth) -> Router {
         )
         .route(
             "/passkey/verify-authentication",
-            post(passkey::verify_authentication)
-                .route_layer(guard::limit(&auth, ratelimit::SIGN_IN)),
+            post(passkey::verify_authentication).route_layer(limit(&auth, SIGN_IN)),
         )
         .route(
             "/passkey/list-user-passkeys",

@@ -59,7 +59,7 @@ pub fn meta_of(parts: &Parts, auth: &Auth) -> RequestMeta {
         .get::<ConnectInfo<SocketAddr>>()
         .map(|c| c.0.ip());
     let ip =
-        client_ip(&parts.headers, peer, &auth.config.auth.trusted_proxies).map(|ip| ip.to_string());
+        client_ip(&parts.headers, peer, &auth.settings.trusted_proxies).map(|ip| ip.to_string());
     let user_agent = parts
         .headers
         .get(header::USER_AGENT)
@@ -178,6 +178,11 @@ pub async fn current(headers: &HeaderMap, auth: &Auth) -> AuthResult<Option<Auth
 /// The current session, or 401.
 pub async fn require(headers: &HeaderMap, auth: &Auth) -> AuthResult<Authenticated> {
     current(headers, auth).await?.ok_or(AuthError::Unauthorized)
+}
+
+/// `callbackURL`, checked as [`check_redirect`] checks any redirect target.
+pub fn check_callback_url(auth: &Auth, value: Option<&str>) -> AuthResult<()> {
+    check_redirect(auth, value, "INVALID_CALLBACK_URL", "callbackURL")
 }
 
 /// A redirect target must be a relative path on this site or lie within the

@@ -11,7 +11,7 @@
 //! (`signed_until`) before signing: a retired key stays published until the
 //! last token it signed has expired, as recorded rather than assumed.
 
-pub mod store;
+pub(crate) mod store;
 
 use std::sync::Arc;
 
@@ -20,7 +20,9 @@ use aws_lc_rs::signature::{Ed25519KeyPair, KeyPair as _};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use chrono::{DateTime, Duration, Utc};
-use common::{Db, JwtAlg, SharedClock};
+use common::{Db, SharedClock};
+
+use crate::settings::JwtAlg;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};

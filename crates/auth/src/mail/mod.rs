@@ -8,7 +8,9 @@ pub mod templates;
 
 use std::sync::Arc;
 
-use common::{Config, MailTransport};
+use std::path::Path;
+
+use crate::settings::{AuthSettings, MailTransport};
 
 /// A message with a plain-text and an HTML part.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
@@ -34,17 +36,17 @@ pub trait Mailer: Send + Sync {
 
 pub type SharedMailer = Arc<dyn Mailer>;
 
-/// The sender chosen by configuration.
-pub fn from_config(config: &Config) -> Result<SharedMailer, MailError> {
-    Ok(match &config.auth.mail {
-        MailTransport::Outbox => Arc::new(outbox::Outbox::new(config.data_dir.join("outbox"))),
+/// The sender chosen by the settings; the outbox lives under `data_dir`.
+pub fn from_settings(settings: &AuthSettings, data_dir: &Path) -> Result<SharedMailer, MailError> {
+    Ok(match &settings.mail {
+        MailTransport::Outbox => Arc::new(outbox::Outbox::new(data_dir.join("outbox"))),
         MailTransport::Smtp { url } => {
-            Arc::new(smtp::Smtp::new(url.expose(), &config.auth.mail_from)?)
+            Arc::new(smtp::Smtp::new(url.expose(), &settings.mail_from)?)
         }
         MailTransport::Resend { api_key, api_url } => Arc::new(resend::Resend::new(
             api_key.clone(),
             api_url.clone(),
-            &config.auth.mail_from,
+            &settings.mail_from,
         )),
     })
 }

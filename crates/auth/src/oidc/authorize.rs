@@ -245,7 +245,7 @@ impl Auth {
                     "the user is not signed in",
                 ));
             }
-            return Ok(self.page(&self.config.auth.oidc.login_page, params));
+            return Ok(self.page(&self.settings.oidc.login_page, params));
         }
         let Some(s) = session else {
             return Err(AuthError::internal("authorization without a session"));
@@ -273,7 +273,7 @@ impl Auth {
                         "the user has not consented",
                     ));
                 }
-                return Ok(self.page(&self.config.auth.oidc.consent_page, params));
+                return Ok(self.page(&self.settings.oidc.consent_page, params));
             }
         }
         self.issue_code(&c, s).await
@@ -296,7 +296,7 @@ impl Auth {
                 nonce: c.nonce.as_deref(),
                 code_challenge: c.code_challenge.as_deref(),
                 auth_time: s.session.created_at,
-                expires_at: now + self.config.auth.oidc.code_ttl,
+                expires_at: now + self.settings.oidc.code_ttl,
                 now,
             },
         )
@@ -310,7 +310,9 @@ impl Auth {
         Ok(with_query(&c.redirect_uri, &pairs))
     }
 
-    fn verify_oauth_query(&self, oauth_query: &str) -> AuthResult<signed_query::Verified> {
+    /// The parameters of an authorization request this provider signed
+    /// (the consent page reads them), if the signature holds and is fresh.
+    pub fn verify_oauth_query(&self, oauth_query: &str) -> AuthResult<signed_query::Verified> {
         signed_query::verify(self.secret(), oauth_query, self.clock.now()).map_err(|e| match e {
             SignatureError::Invalid => AuthError::oauth("invalid_signature", e.to_string()),
             SignatureError::Expired => AuthError::oauth("invalid_request", e.to_string()),

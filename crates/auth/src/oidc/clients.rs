@@ -457,7 +457,7 @@ pub struct ClientCredentials {
     pub post_secret: Option<String>,
 }
 
-pub mod store {
+pub(crate) mod store {
     use super::*;
 
     #[derive(sqlx::FromRow)]

@@ -9,7 +9,7 @@ pub mod clients;
 pub mod consents;
 pub mod grants;
 pub mod signed_query;
-pub mod store;
+pub(crate) mod store;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -95,7 +95,7 @@ impl Auth {
             "request_parameter_supported": false,
             "request_uri_parameter_supported": false,
         });
-        if self.config.auth.oidc.registration != common::config::Registration::Off {
+        if self.settings.oidc.registration != crate::settings::Registration::Off {
             doc["registration_endpoint"] = json!(format!("{base}/oauth2/register"));
         }
         doc
@@ -127,8 +127,8 @@ impl Auth {
     fn at_hash(&self, access_token: &str) -> String {
         use aws_lc_rs::digest;
         let alg = match self.keys.alg() {
-            common::JwtAlg::Rs256 => &digest::SHA256,
-            common::JwtAlg::EdDsa => &digest::SHA512,
+            crate::settings::JwtAlg::Rs256 => &digest::SHA256,
+            crate::settings::JwtAlg::EdDsa => &digest::SHA512,
         };
         let d = digest::digest(alg, access_token.as_bytes());
         let bytes = d.as_ref();

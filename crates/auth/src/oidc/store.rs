@@ -18,7 +18,6 @@ pub struct CodeRow {
     pub code_challenge: Option<String>,
     pub auth_time: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
-    pub consumed_at: Option<DateTime<Utc>>,
 }
 
 pub struct NewCode<'a> {

@@ -1,6 +1,6 @@
 //! Sessions: 7 days, sliding by a day on use; one day without "remember me".
 
-pub mod store;
+pub(crate) mod store;
 
 use chrono::{DateTime, Duration, Utc};
 

@@ -8,7 +8,7 @@
 //! (the last step used is kept), and a verified code is bound to a session
 //! that records which factor it proved.
 
-pub mod store;
+pub(crate) mod store;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -94,6 +94,24 @@ pub struct Passed {
     /// A new trusted-device cookie value (signed by the caller).
     pub trust: Option<String>,
     pub resume: Resume,
+}
+
+impl Passed {
+    /// A factor proved inside a session: the client keeps its token, or
+    /// takes the rotated session's when enrolment rotated it.
+    fn in_session(who: &Authenticated, session: Option<Session>, user: User) -> Self {
+        Passed {
+            token: Some(
+                session
+                    .as_ref()
+                    .map_or(who.session.token.clone(), |s| s.token.clone()),
+            ),
+            session,
+            user,
+            trust: None,
+            resume: Resume::default(),
+        }
+    }
 }
 
 /// What `enable` answers.
@@ -245,6 +263,20 @@ fn trust_value(secret: &str, user_id: &str, id: &str) -> String {
             .unwrap_or_default(),
     );
     format!("{t}!{id}")
+}
+
+impl Auth {
+    /// Records a second-factor event for `user` with the method used.
+    async fn audit_factor(&self, meta: &RequestMeta, event: Event, user: &User, method: &str) {
+        self.audit(
+            meta,
+            Entry::new(event)
+                .user(&user.id)
+                .email(&user.email)
+                .details(json!({"method": method})),
+        )
+        .await;
+    }
 }
 
 impl Auth {
@@ -596,14 +628,8 @@ impl Auth {
         method: &str,
         meta: &RequestMeta,
     ) -> AuthResult<()> {
-        self.audit(
-            meta,
-            Entry::new(Event::TwoFactorFailed)
-                .user(&user.id)
-                .email(&user.email)
-                .details(json!({"method": method})),
-        )
-        .await;
+        self.audit_factor(meta, Event::TwoFactorFailed, user, method)
+            .await;
         let Some(row) = row else { return Ok(()) };
         let now = self.clock.now();
         if let Some(until) =
@@ -714,35 +740,13 @@ impl Auth {
                         self.rotate_session(who, Some(SecondFactor::Totp), meta)
                             .await?,
                     );
-                    self.audit(
-                        meta,
-                        Entry::new(Event::TwoFactorEnabled)
-                            .user(&user.id)
-                            .email(&user.email)
-                            .details(json!({"method": "totp"})),
-                    )
-                    .await;
+                    self.audit_factor(meta, Event::TwoFactorEnabled, &user, "totp")
+                        .await;
                 } else {
-                    self.audit(
-                        meta,
-                        Entry::new(Event::TwoFactorVerified)
-                            .user(&user.id)
-                            .email(&user.email)
-                            .details(json!({"method": "totp"})),
-                    )
-                    .await;
+                    self.audit_factor(meta, Event::TwoFactorVerified, &user, "totp")
+                        .await;
                 }
-                Ok(Passed {
-                    token: Some(
-                        session
-                            .as_ref()
-                            .map_or(who.session.token.clone(), |s| s.token.clone()),
-                    ),
-                    session,
-                    user,
-                    trust: None,
-                    resume: Resume::default(),
-                })
+                Ok(Passed::in_session(who, session, user))
             }
             Step::SignIn(token) => {
                 let (_, _, user) = self.challenge(token).await?;
@@ -962,25 +966,9 @@ impl Auth {
                             .await?,
                     );
                 }
-                self.audit(
-                    meta,
-                    Entry::new(Event::TwoFactorVerified)
-                        .user(&user.id)
-                        .email(&user.email)
-                        .details(json!({"method": "otp"})),
-                )
-                .await;
-                Ok(Passed {
-                    token: Some(
-                        session
-                            .as_ref()
-                            .map_or(who.session.token.clone(), |s| s.token.clone()),
-                    ),
-                    session,
-                    user,
-                    trust: None,
-                    resume: Resume::default(),
-                })
+                self.audit_factor(meta, Event::TwoFactorVerified, &user, "otp")
+                    .await;
+                Ok(Passed::in_session(who, session, user))
             }
             Step::SignIn(token) => {
                 if !user.two_factor_enabled {

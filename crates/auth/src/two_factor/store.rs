@@ -4,20 +4,17 @@
 use chrono::{DateTime, Utc};
 use common::{Db, on_db};
 
+/// The columns of a `two_factor` row the domain reads (the counters and
+/// timestamps are updated in SQL).
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct TwoFactorRow {
     pub id: String,
-    pub user_id: String,
     /// Encrypted under the secret.
     pub secret: String,
     /// JSON list of the unused codes' hashes.
     pub backup_codes: String,
     pub verified: bool,
-    pub failed_verification_count: i64,
     pub locked_until: Option<DateTime<Utc>>,
-    pub last_used_step: Option<i64>,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
 }
 
 pub async fn find(db: &Db, user_id: &str) -> sqlx::Result<Option<TwoFactorRow>> {

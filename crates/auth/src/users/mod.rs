@@ -1,6 +1,8 @@
 //! Users and their sign-in methods (`account` rows).
 
-pub mod store;
+pub(crate) mod store;
+
+pub use store::{SearchField, SearchOperator, SortField, UserQuery};
 
 use chrono::{DateTime, Utc};
 

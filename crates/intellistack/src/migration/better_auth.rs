@@ -13,9 +13,7 @@ use serde_json::Value;
 use sqlx::{AssertSqlSafe, Row as _};
 
 use super::backup::columns;
-use super::{
-    BATCH, MigrateError, Report, Row, flatten_roles, progress, user_with_email, write_batch,
-};
+use super::{BATCH, MigrateError, Report, Row, flatten_roles, user_with_email, write_all};
 
 pub struct Plan {
     pub rows: Vec<Row>,
@@ -427,7 +425,6 @@ pub async fn import(
 ) -> Result<Report, MigrateError> {
     let Plan { rows, mut report } = plan(source, target, secret, old_secret, now).await?;
     report.dry_run = dry_run;
-    let bar = progress(rows.len() as u64, "importing");
     // Users come first in the plan, so committed batches satisfy the
     // foreign keys of later ones; a dry run keeps everything in one.
     let size = if dry_run {
@@ -435,13 +432,6 @@ pub async fn import(
     } else {
         BATCH * 4
     };
-    for chunk in rows.chunks(size) {
-        let added = write_batch(target, chunk, dry_run).await?;
-        for (row, added) in chunk.iter().zip(added) {
-            report.written(row.table(), added);
-        }
-        bar.inc(chunk.len() as u64);
-    }
-    bar.finish_and_clear();
+    write_all(target, rows.chunks(size), rows.len(), dry_run, &mut report).await?;
     Ok(report)
 }

@@ -7,9 +7,7 @@ use chrono::{DateTime, Utc};
 use common::{Db, on_db};
 use serde_json::json;
 
-use super::{
-    BATCH, MigrateError, Report, Row, flatten_roles, progress, user_with_email, write_batch,
-};
+use super::{BATCH, MigrateError, Report, Row, flatten_roles, user_with_email, write_all};
 
 /// What to do with a second account whose email differs only in case.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -394,7 +392,6 @@ pub async fn import(
     } = plan(source, target, secret, duplicates, now).await?;
     report.dry_run = dry_run;
     let total = batches.iter().map(|b| b.len()).sum::<usize>() + events.len();
-    let bar = progress(total as u64, "importing");
     // A dry run cannot commit users, so their accounts and sessions must
     // share one transaction with them to satisfy foreign keys.
     let groups: Vec<Vec<Row>> = if dry_run {
@@ -402,19 +399,10 @@ pub async fn import(
     } else {
         batches
     };
-    for rows in groups.iter().chain(
-        events
-            .chunks(BATCH * 4)
-            .map(|c| c.to_vec())
-            .collect::<Vec<_>>()
-            .iter(),
-    ) {
-        let added = write_batch(target, rows, dry_run).await?;
-        for (row, added) in rows.iter().zip(added) {
-            report.written(row.table(), added);
-        }
-        bar.inc(rows.len() as u64);
-    }
-    bar.finish_and_clear();
+    let groups = groups
+        .iter()
+        .map(Vec::as_slice)
+        .chain(events.chunks(BATCH * 4));
+    write_all(target, groups, total, dry_run, &mut report).await?;
     Ok(report)
 }

@@ -200,6 +200,27 @@ pub fn progress(len: u64, what: &str) -> indicatif::ProgressBar {
 /// Splits a list into batches (each written in one transaction).
 pub const BATCH: usize = 250;
 
+/// Writes `groups` in order, each in one transaction (a dry run rolls each
+/// back), counting what was added into `report` and showing progress.
+pub async fn write_all<'a>(
+    target: &Db,
+    groups: impl IntoIterator<Item = &'a [Row]>,
+    total: usize,
+    dry_run: bool,
+    report: &mut Report,
+) -> Result<(), MigrateError> {
+    let bar = progress(total as u64, "importing");
+    for rows in groups {
+        let added = write_batch(target, rows, dry_run).await?;
+        for (row, added) in rows.iter().zip(added) {
+            report.written(row.table(), added);
+        }
+        bar.inc(rows.len() as u64);
+    }
+    bar.finish_and_clear();
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

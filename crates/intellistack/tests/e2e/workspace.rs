@@ -310,16 +310,16 @@ async fn every_new_screen_at_desktop_and_phone_widths_with_axe() {
         .unwrap()
         .to_string();
     // Enough audit entries for a second page.
+    let audit =
+        ::auth::audit::AuditLog::new(server.db.clone(), std::sync::Arc::new(common::SystemClock));
     for i in 0..60 {
         let email = format!("x{i}@example.com");
-        ::auth::audit::record(
-            &server.db,
-            &Default::default(),
-            ::auth::audit::Entry::new(::auth::audit::Event::LoginFailed).email(&email),
-            chrono::Utc::now(),
-        )
-        .await
-        .unwrap();
+        audit
+            .record(
+                &Default::default(),
+                ::auth::audit::Entry::new(::auth::audit::Event::LoginFailed).email(&email),
+            )
+            .await;
     }
     run("screens", &server.url, |b| async move {
         // The front door, signed out.

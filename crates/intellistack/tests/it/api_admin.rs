@@ -4,13 +4,12 @@ use chrono::Duration;
 use common::Clock;
 use serde_json::{Value, json};
 
+use crate::support::TestServer;
 use crate::support::api::*;
 use crate::support::auth::*;
-use crate::support::{Backend, TestServer};
 
-#[tokio::test]
-async fn auth_events_filter_page_and_export() {
-    for backend in Backend::ALL {
+crate::per_database! {
+    async fn auth_events_filter_page_and_export(backend) {
         let server = TestServer::start(backend).await;
         let boss = admin(&server, "boss@example.com").await;
         let t = token(&boss, &server).await;
@@ -127,9 +126,8 @@ async fn auth_events_filter_page_and_export() {
     }
 }
 
-#[tokio::test]
-async fn ai_usage_reports_per_user_per_day_with_totals() {
-    for backend in Backend::ALL {
+crate::per_database! {
+    async fn ai_usage_reports_per_user_per_day_with_totals(backend) {
         let server = TestServer::start(backend).await;
         let boss = admin(&server, "boss@example.com").await;
         let t = token(&boss, &server).await;
@@ -169,9 +167,8 @@ async fn ai_usage_reports_per_user_per_day_with_totals() {
     }
 }
 
-#[tokio::test]
-async fn cleanup_deletes_threads_past_retention() {
-    for backend in Backend::ALL {
+crate::per_database! {
+    async fn cleanup_deletes_threads_past_retention(backend) {
         let server = TestServer::start(backend).await;
         let boss = admin(&server, "boss@example.com").await;
         let t = token(&boss, &server).await;
@@ -206,9 +203,8 @@ async fn cleanup_deletes_threads_past_retention() {
     }
 }
 
-#[tokio::test]
-async fn the_openapi_document_covers_every_route_and_its_errors() {
-    for backend in Backend::ALL {
+crate::per_database! {
+    async fn the_openapi_document_covers_every_route_and_its_errors(backend) {
         let server = TestServer::start(backend).await;
         let doc: Value = reqwest::get(server.at("/api/v1/openapi.json"))
             .await

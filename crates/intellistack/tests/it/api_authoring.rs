@@ -2,13 +2,12 @@
 
 use serde_json::json;
 
+use crate::support::TestServer;
 use crate::support::api::*;
 use crate::support::auth::*;
-use crate::support::{Backend, TestServer};
 
-#[tokio::test]
-async fn a_new_role_opens_authoring_on_the_next_token_without_signing_in_again() {
-    for backend in Backend::ALL {
+crate::per_database! {
+    async fn a_new_role_opens_authoring_on_the_next_token_without_signing_in_again(backend) {
         let server = TestServer::start(backend).await;
         let boss = admin(&server, "boss@example.com").await;
         let boss_t = token(&boss, &server).await;
@@ -108,9 +107,8 @@ async fn a_new_role_opens_authoring_on_the_next_token_without_signing_in_again()
     }
 }
 
-#[tokio::test]
-async fn instructors_create_edit_reorder_and_delete_with_reindexing() {
-    for backend in Backend::ALL {
+crate::per_database! {
+    async fn instructors_create_edit_reorder_and_delete_with_reindexing(backend) {
         let server = TestServer::start(backend).await;
         let boss = admin(&server, "boss@example.com").await;
         let t = token(&boss, &server).await;

@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use crate::support::api::*;
 use crate::support::auth::*;
 use crate::support::chat::{create, send};
-use crate::support::{Backend, Options, TestServer};
+use crate::support::{Options, TestServer};
 
 async fn user_id(client: &reqwest::Client, server: &TestServer) -> String {
     session_user(client, server).await["id"]
@@ -24,9 +24,8 @@ async fn role_in_db(server: &TestServer, id: &str) -> String {
     role
 }
 
-#[tokio::test]
-async fn a_demoted_admin_cannot_restore_its_role_with_an_earlier_token() {
-    for backend in Backend::ALL {
+crate::per_database! {
+    async fn a_demoted_admin_cannot_restore_its_role_with_an_earlier_token(backend) {
         let server = TestServer::start(backend).await;
         let demoted = admin(&server, "was-admin@example.com").await;
         let old_token = token(&demoted, &server).await;
@@ -65,9 +64,8 @@ async fn a_demoted_admin_cannot_restore_its_role_with_an_earlier_token() {
     }
 }
 
-#[tokio::test]
-async fn a_banned_admins_token_promotes_nobody_and_banned_users_are_refused() {
-    for backend in Backend::ALL {
+crate::per_database! {
+    async fn a_banned_admins_token_promotes_nobody_and_banned_users_are_refused(backend) {
         let server = TestServer::start(backend).await;
         let rogue = admin(&server, "rogue@example.com").await;
         let rogue_token = token(&rogue, &server).await;
@@ -140,9 +138,8 @@ async fn a_banned_admins_token_promotes_nobody_and_banned_users_are_refused() {
     }
 }
 
-#[tokio::test]
-async fn a_deleted_users_token_is_refused_with_401_not_500() {
-    for backend in Backend::ALL {
+crate::per_database! {
+    async fn a_deleted_users_token_is_refused_with_401_not_500(backend) {
         let server = TestServer::start(backend).await;
         let boss = admin(&server, "boss@example.com").await;
         let gone = verified_user(&server, "gone@example.com").await;
@@ -175,9 +172,8 @@ async fn a_deleted_users_token_is_refused_with_401_not_500() {
     }
 }
 
-#[tokio::test]
-async fn another_instance_follows_within_the_cache_bound_and_never_undoes_a_demotion() {
-    for backend in Backend::ALL {
+crate::per_database! {
+    async fn another_instance_follows_within_the_cache_bound_and_never_undoes_a_demotion(backend) {
         let first = TestServer::start(backend).await;
         let second = TestServer::start_with(
             backend,

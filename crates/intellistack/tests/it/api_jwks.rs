@@ -44,9 +44,8 @@ async fn split_deployment(backend: Backend) -> (TestServer, TcpProxy, TestServer
     (auth, proxy, api)
 }
 
-#[tokio::test]
-async fn cached_keys_survive_an_outage_and_rotation_needs_no_restart() {
-    for backend in Backend::ALL {
+crate::per_database! {
+    async fn cached_keys_survive_an_outage_and_rotation_needs_no_restart(backend) {
         let (auth, mut proxy, api) = split_deployment(backend).await;
         let b = verified_user(&auth, "split@example.com").await;
         let t = token(&b, &auth).await;
@@ -80,9 +79,8 @@ async fn cached_keys_survive_an_outage_and_rotation_needs_no_restart() {
     }
 }
 
-#[tokio::test]
-async fn with_no_key_at_all_the_answer_is_503_with_retry_after() {
-    for backend in Backend::ALL {
+crate::per_database! {
+    async fn with_no_key_at_all_the_answer_is_503_with_retry_after(backend) {
         let (auth, mut proxy, api) = split_deployment(backend).await;
         let b = verified_user(&auth, "nokeys@example.com").await;
         let t = token(&b, &auth).await;
@@ -102,9 +100,8 @@ fn b64(v: &Value) -> String {
     URL_SAFE_NO_PAD.encode(serde_json::to_vec(v).unwrap())
 }
 
-#[tokio::test]
-async fn forged_tokens_are_rejected() {
-    for backend in Backend::ALL {
+crate::per_database! {
+    async fn forged_tokens_are_rejected(backend) {
         let server = TestServer::start(backend).await;
         let b = verified_user(&server, "victim@example.com").await;
         let good = token(&b, &server).await;

@@ -2,9 +2,9 @@
 
 use serde_json::{Value, json};
 
+use crate::support::TestServer;
 use crate::support::api::*;
 use crate::support::auth::*;
-use crate::support::{Backend, TestServer};
 
 const COURSE: &str = "/api/v1/courses/physical-ai";
 
@@ -21,9 +21,8 @@ fn lesson_path(outline: &Value, s: usize, l: usize) -> String {
     )
 }
 
-#[tokio::test]
-async fn finishing_a_stage_unlocks_the_next() {
-    for backend in Backend::ALL {
+crate::per_database! {
+    async fn finishing_a_stage_unlocks_the_next(backend) {
         let server = TestServer::start(backend).await;
         let b = verified_user(&server, "learner@example.com").await;
         let t = token(&b, &server).await;
@@ -129,9 +128,8 @@ async fn finishing_a_stage_unlocks_the_next() {
     }
 }
 
-#[tokio::test]
-async fn instructors_and_admins_see_every_stage() {
-    for backend in Backend::ALL {
+crate::per_database! {
+    async fn instructors_and_admins_see_every_stage(backend) {
         let server = TestServer::start(backend).await;
         let a = admin(&server, "boss@example.com").await;
         let t = token(&a, &server).await;
@@ -149,9 +147,8 @@ async fn instructors_and_admins_see_every_stage() {
     }
 }
 
-#[tokio::test]
-async fn requests_without_a_valid_token_get_401_with_a_challenge() {
-    for backend in Backend::ALL {
+crate::per_database! {
+    async fn requests_without_a_valid_token_get_401_with_a_challenge(backend) {
         let server = TestServer::start(backend).await;
         let (s, body, h) = call(&server, reqwest::Method::GET, "/api/v1/courses", None, None).await;
         assert_eq!((s, code(&body)), (401, "UNAUTHENTICATED"));
@@ -186,9 +183,8 @@ async fn requests_without_a_valid_token_get_401_with_a_challenge() {
     }
 }
 
-#[tokio::test]
-async fn the_token_tells_the_api_whether_the_email_is_verified() {
-    for backend in Backend::ALL {
+crate::per_database! {
+    async fn the_token_tells_the_api_whether_the_email_is_verified(backend) {
         use crate::support::Options;
         let server = TestServer::start_with(
             backend,
@@ -218,11 +214,10 @@ async fn thread_ended(db: &common::Db, id: &str) -> Option<Option<chrono::DateTi
     row.map(|r| r.0)
 }
 
-#[tokio::test]
-async fn leaving_closes_the_course_and_schedules_its_threads_for_deletion() {
-    use crate::support::chat::{events, message, send};
-    use chrono::{Duration, Utc};
-    for backend in Backend::ALL {
+crate::per_database! {
+    async fn leaving_closes_the_course_and_schedules_its_threads_for_deletion(backend) {
+        use crate::support::chat::{events, message, send};
+        use chrono::{Duration, Utc};
         let server = TestServer::start(backend).await;
         let b = verified_user(&server, "leaver@example.com").await;
         let t = token(&b, &server).await;

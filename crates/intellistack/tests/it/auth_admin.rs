@@ -2,12 +2,11 @@
 
 use serde_json::{Value, json};
 
+use crate::support::TestServer;
 use crate::support::auth::*;
-use crate::support::{Backend, TestServer};
 
-#[tokio::test]
-async fn admin_routes_are_admin_only_and_audited() {
-    for backend in Backend::ALL {
+crate::per_database! {
+    async fn admin_routes_are_admin_only_and_audited(backend) {
         let server = TestServer::start(backend).await;
         let admin_b = admin(&server, "root@example.com").await;
         let student = verified_user(&server, "stu@example.com").await;
@@ -433,9 +432,8 @@ async fn users_cli_bootstraps_an_admin_and_changes_roles() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("no user with email"));
 }
 
-#[tokio::test]
-async fn every_admin_route_refuses_students_and_strangers() {
-    for backend in Backend::ALL {
+crate::per_database! {
+    async fn every_admin_route_refuses_students_and_strangers(backend) {
         let server = TestServer::start(backend).await;
         let student = verified_user(&server, "nosy@example.com").await;
         let posts = [

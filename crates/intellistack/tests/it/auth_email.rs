@@ -6,9 +6,8 @@ use serde_json::json;
 use crate::support::auth::*;
 use crate::support::{Backend, Options, TestServer};
 
-#[tokio::test]
-async fn sign_up_verify_sign_in_on_both_databases() {
-    for backend in Backend::ALL {
+crate::per_database! {
+    async fn sign_up_verify_sign_in_on_both_databases(backend) {
         let server = TestServer::start(backend).await;
         let b = browser(&server);
         let (s, body, headers) = post(
@@ -131,9 +130,8 @@ async fn sign_up_verify_sign_in_on_both_databases() {
     }
 }
 
-#[tokio::test]
-async fn verification_links_expire_after_an_hour() {
-    for backend in Backend::ALL {
+crate::per_database! {
+    async fn verification_links_expire_after_an_hour(backend) {
         let server = TestServer::start(backend).await;
         let b = browser(&server);
         post(
@@ -160,9 +158,8 @@ async fn verification_links_expire_after_an_hour() {
     }
 }
 
-#[tokio::test]
-async fn password_policy_names_every_failed_rule() {
-    for backend in Backend::ALL {
+crate::per_database! {
+    async fn password_policy_names_every_failed_rule(backend) {
         let server = TestServer::start(backend).await;
         let b = browser(&server);
         let cases = [
@@ -221,9 +218,8 @@ async fn password_policy_names_every_failed_rule() {
     }
 }
 
-#[tokio::test]
-async fn sign_up_input_errors() {
-    for backend in Backend::ALL {
+crate::per_database! {
+    async fn sign_up_input_errors(backend) {
         let server = TestServer::start(backend).await;
         let b = browser(&server);
         let (s, body, _) = post(
@@ -353,9 +349,8 @@ async fn an_existing_email_is_not_revealed_at_sign_up() {
     );
 }
 
-#[tokio::test]
-async fn five_failures_lock_an_email_for_thirty_minutes_known_or_not() {
-    for backend in Backend::ALL {
+crate::per_database! {
+    async fn five_failures_lock_an_email_for_thirty_minutes_known_or_not(backend) {
         let server = TestServer::start(backend).await;
         let _ = verified_user(&server, "lock@example.com").await;
         let c = plain();
@@ -446,9 +441,8 @@ async fn five_failures_lock_an_email_for_thirty_minutes_known_or_not() {
     }
 }
 
-#[tokio::test]
-async fn wrong_password_and_unknown_email_answer_alike() {
-    for backend in Backend::ALL {
+crate::per_database! {
+    async fn wrong_password_and_unknown_email_answer_alike(backend) {
         let server = TestServer::start(backend).await;
         let _ = verified_user(&server, "real@example.com").await;
         let c = plain();
@@ -482,9 +476,8 @@ async fn wrong_password_and_unknown_email_answer_alike() {
     }
 }
 
-#[tokio::test]
-async fn verification_can_be_switched_off() {
-    for backend in Backend::ALL {
+crate::per_database! {
+    async fn verification_can_be_switched_off(backend) {
         let server = TestServer::start_with(
             backend,
             Options::default().var("AUTH_REQUIRE_EMAIL_VERIFICATION", "false"),
@@ -511,9 +504,8 @@ async fn verification_can_be_switched_off() {
     }
 }
 
-#[tokio::test]
-async fn send_verification_email_never_reveals_accounts() {
-    for backend in Backend::ALL {
+crate::per_database! {
+    async fn send_verification_email_never_reveals_accounts(backend) {
         let server = TestServer::start(backend).await;
         let c = plain();
         let (s, body, _) = post(
@@ -578,9 +570,8 @@ async fn send_verification_email_never_reveals_accounts() {
     }
 }
 
-#[tokio::test]
-async fn per_ip_rate_limits_follow_better_auth_defaults() {
-    for backend in Backend::ALL {
+crate::per_database! {
+    async fn per_ip_rate_limits_follow_better_auth_defaults(backend) {
         let server = TestServer::start_with(
             backend,
             Options::default().var("AUTH_RATE_LIMIT_ENABLED", "true"),
@@ -657,9 +648,8 @@ async fn per_ip_rate_limits_follow_better_auth_defaults() {
     }
 }
 
-#[tokio::test]
-async fn forwarded_addresses_count_only_through_trusted_proxies() {
-    for backend in Backend::ALL {
+crate::per_database! {
+    async fn forwarded_addresses_count_only_through_trusted_proxies(backend) {
         let server = TestServer::start_with(
             backend,
             Options::default()

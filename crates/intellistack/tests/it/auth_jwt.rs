@@ -5,7 +5,7 @@ use jsonwebtoken::{Algorithm, DecodingKey, Validation, decode, decode_header};
 use serde_json::{Value, json};
 
 use crate::support::auth::*;
-use crate::support::{Backend, Options, TestServer};
+use crate::support::{Options, TestServer};
 
 async fn jwt_of(client: &reqwest::Client, server: &TestServer) -> String {
     let (s, body, _) = get(client, server, "/api/auth/token").await;
@@ -35,9 +35,8 @@ async fn verify(server: &TestServer, token: &str) -> Result<Value, String> {
         .map_err(|e| e.to_string())
 }
 
-#[tokio::test]
-async fn tokens_are_rs256_with_the_documented_claims() {
-    for backend in Backend::ALL {
+crate::per_database! {
+    async fn tokens_are_rs256_with_the_documented_claims(backend) {
         let server = TestServer::start(backend).await;
         let b = verified_user(&server, "jwt@example.com").await;
         let token = jwt_of(&b, &server).await;
@@ -87,9 +86,8 @@ fn base64_url(data: &[u8]) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(data)
 }
 
-#[tokio::test]
-async fn a_role_change_shows_in_the_next_token_without_signing_in_again() {
-    for backend in Backend::ALL {
+crate::per_database! {
+    async fn a_role_change_shows_in_the_next_token_without_signing_in_again(backend) {
         let server = TestServer::start(backend).await;
         let admin_b = admin(&server, "a@example.com").await;
         let b = verified_user(&server, "promote@example.com").await;
@@ -246,9 +244,8 @@ crate::per_database! {
     }
 }
 
-#[tokio::test]
-async fn eddsa_is_available() {
-    for backend in Backend::ALL {
+crate::per_database! {
+    async fn eddsa_is_available(backend) {
         let server =
             TestServer::start_with(backend, Options::default().var("JWT_ALG", "EdDSA")).await;
         let b = verified_user(&server, "ed@example.com").await;

@@ -4,8 +4,8 @@
 
 use serde_json::json;
 
+use crate::support::TestServer;
 use crate::support::auth::*;
-use crate::support::{Backend, TestServer};
 
 const WRONG: &str = "Wrong-Password-1!";
 
@@ -37,9 +37,8 @@ async fn lockout_row(server: &TestServer, email: &str) -> (i64, bool) {
     (count, until.is_some())
 }
 
-#[tokio::test]
-async fn twenty_concurrent_wrong_passwords_verify_at_most_five() {
-    for backend in Backend::ALL {
+crate::per_database! {
+    async fn twenty_concurrent_wrong_passwords_verify_at_most_five(backend) {
         let server = TestServer::start(backend).await;
         let _ = verified_user(&server, "target@example.com").await;
         for email in ["target@example.com", "nobody@example.com"] {
@@ -70,9 +69,8 @@ async fn twenty_concurrent_wrong_passwords_verify_at_most_five() {
     }
 }
 
-#[tokio::test]
-async fn a_right_password_racing_nineteen_wrong_ones_is_refused_while_locked() {
-    for backend in Backend::ALL {
+crate::per_database! {
+    async fn a_right_password_racing_nineteen_wrong_ones_is_refused_while_locked(backend) {
         let server = TestServer::start(backend).await;
         let _ = verified_user(&server, "raced@example.com").await;
         let mut passwords = vec![WRONG; 19];
@@ -99,9 +97,8 @@ async fn a_right_password_racing_nineteen_wrong_ones_is_refused_while_locked() {
     }
 }
 
-#[tokio::test]
-async fn a_success_clears_only_its_own_count() {
-    for backend in Backend::ALL {
+crate::per_database! {
+    async fn a_success_clears_only_its_own_count(backend) {
         let server = TestServer::start(backend).await;
         let db = &server.db;
         let now = common::Clock::now(&server.clock);

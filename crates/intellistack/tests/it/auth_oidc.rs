@@ -147,9 +147,8 @@ async fn verify_id_token(server: &TestServer, token: &str, aud: &str) -> Value {
         .claims
 }
 
-#[tokio::test]
-async fn authorization_code_flow_end_to_end() {
-    for backend in Backend::ALL {
+crate::per_database! {
+    async fn authorization_code_flow_end_to_end(backend) {
         let server = TestServer::start(backend).await;
         let reg = notes_client(&server).await;
         let client_id = reg["client_id"].as_str().unwrap();
@@ -519,9 +518,8 @@ async fn authorize_validates_before_trusting_the_redirect() {
     server.stop().await;
 }
 
-#[tokio::test]
-async fn confidential_clients_trusted_first_party_and_token_management() {
-    for backend in Backend::ALL {
+crate::per_database! {
+    async fn confidential_clients_trusted_first_party_and_token_management(backend) {
         let server = TestServer::start(backend).await;
         let admin = admin(&server, "admin@example.com").await;
         let reg = register(
@@ -841,9 +839,8 @@ async fn code_for(server: &TestServer, b: &reqwest::Client, client_id: &str) -> 
     query_param(&back, "code")
 }
 
-#[tokio::test]
-async fn users_list_and_withdraw_their_consents() {
-    for backend in Backend::ALL {
+crate::per_database! {
+    async fn users_list_and_withdraw_their_consents(backend) {
         let server = TestServer::start(backend).await;
         let reg = notes_client(&server).await;
         let client_id = reg["client_id"].as_str().unwrap();

@@ -3,12 +3,11 @@
 use chrono::Duration;
 use serde_json::{Value, json};
 
+use crate::support::TestServer;
 use crate::support::auth::*;
-use crate::support::{Backend, TestServer};
 
-#[tokio::test]
-async fn reset_by_mailed_link_ends_other_sessions_and_works_once() {
-    for backend in Backend::ALL {
+crate::per_database! {
+    async fn reset_by_mailed_link_ends_other_sessions_and_works_once(backend) {
         let server = TestServer::start(backend).await;
         let b = verified_user(&server, "forgot@example.com").await;
         let before = mails_to(&server, "forgot@example.com").len();
@@ -104,9 +103,8 @@ async fn reset_by_mailed_link_ends_other_sessions_and_works_once() {
     }
 }
 
-#[tokio::test]
-async fn reset_links_expire_after_an_hour() {
-    for backend in Backend::ALL {
+crate::per_database! {
+    async fn reset_links_expire_after_an_hour(backend) {
         let server = TestServer::start(backend).await;
         let _ = verified_user(&server, "late@example.com").await;
         let c = plain();
@@ -146,9 +144,8 @@ async fn reset_links_expire_after_an_hour() {
     }
 }
 
-#[tokio::test]
-async fn unknown_emails_get_the_same_answer_and_no_mail() {
-    for backend in Backend::ALL {
+crate::per_database! {
+    async fn unknown_emails_get_the_same_answer_and_no_mail(backend) {
         let server = TestServer::start(backend).await;
         let _ = verified_user(&server, "known@example.com").await;
         let c = plain();

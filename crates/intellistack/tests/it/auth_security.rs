@@ -4,11 +4,10 @@
 use serde_json::json;
 
 use crate::support::auth::*;
-use crate::support::{Backend, Options, TestServer};
+use crate::support::{Options, TestServer};
 
-#[tokio::test]
-async fn cookie_bearing_posts_need_a_trusted_origin() {
-    for backend in Backend::ALL {
+crate::per_database! {
+    async fn cookie_bearing_posts_need_a_trusted_origin(backend) {
         let server = TestServer::start(backend).await;
         let b = verified_user(&server, "csrf@example.com").await;
         let token = session_user(&b, &server).await;
@@ -69,9 +68,8 @@ fn auth_secret() -> &'static str {
     crate::support::TEST_SECRET
 }
 
-#[tokio::test]
-async fn sign_in_refuses_cross_site_forms_and_foreign_origins() {
-    for backend in Backend::ALL {
+crate::per_database! {
+    async fn sign_in_refuses_cross_site_forms_and_foreign_origins(backend) {
         let server = TestServer::start(backend).await;
         let _ = verified_user(&server, "form@example.com").await;
         let c = plain();
@@ -108,9 +106,8 @@ async fn sign_in_refuses_cross_site_forms_and_foreign_origins() {
     }
 }
 
-#[tokio::test]
-async fn callback_urls_are_allow_listed() {
-    for backend in Backend::ALL {
+crate::per_database! {
+    async fn callback_urls_are_allow_listed(backend) {
         let server = TestServer::start_with(
             backend,
             Options::default().var("BETTER_AUTH_TRUSTED_ORIGINS", "https://app.example.com"),
@@ -165,9 +162,8 @@ async fn callback_urls_are_allow_listed() {
     }
 }
 
-#[tokio::test]
-async fn cors_allows_credentials_for_trusted_origins_only() {
-    for backend in Backend::ALL {
+crate::per_database! {
+    async fn cors_allows_credentials_for_trusted_origins_only(backend) {
         let server = TestServer::start_with(
             backend,
             Options::default().var("BETTER_AUTH_TRUSTED_ORIGINS", "https://app.example.com"),
@@ -210,9 +206,8 @@ async fn cors_allows_credentials_for_trusted_origins_only() {
     }
 }
 
-#[tokio::test]
-async fn the_audit_log_never_holds_passwords_or_tokens() {
-    for backend in Backend::ALL {
+crate::per_database! {
+    async fn the_audit_log_never_holds_passwords_or_tokens(backend) {
         let server = TestServer::start(backend).await;
         let b = verified_user(&server, "audit@example.com").await;
         post(
@@ -256,9 +251,8 @@ async fn the_audit_log_never_holds_passwords_or_tokens() {
     }
 }
 
-#[tokio::test]
-async fn the_development_outbox_page_lists_mail_and_is_absent_in_production() {
-    for backend in Backend::ALL {
+crate::per_database! {
+    async fn the_development_outbox_page_lists_mail_and_is_absent_in_production(backend) {
         let server = TestServer::start(backend).await;
         post(
             &plain(),
@@ -291,9 +285,8 @@ async fn the_development_outbox_page_lists_mail_and_is_absent_in_production() {
     }
 }
 
-#[tokio::test]
-async fn the_outbox_is_refused_to_anonymous_clients_on_other_machines() {
-    for backend in Backend::ALL {
+crate::per_database! {
+    async fn the_outbox_is_refused_to_anonymous_clients_on_other_machines(backend) {
         // Through a trusted proxy on loopback, the client it names counts.
         let server = TestServer::start_with(
             backend,

@@ -5,7 +5,7 @@ use chrono::Duration;
 use serde_json::{Value, json};
 
 use crate::support::auth::*;
-use crate::support::{Backend, Options, TestServer};
+use crate::support::{Options, TestServer};
 
 fn cookie<'a>(h: &'a reqwest::header::HeaderMap, prefix: &str) -> Option<&'a str> {
     h.get_all("set-cookie")
@@ -14,9 +14,8 @@ fn cookie<'a>(h: &'a reqwest::header::HeaderMap, prefix: &str) -> Option<&'a str
         .find(|c| c.starts_with(prefix))
 }
 
-#[tokio::test]
-async fn get_session_returns_null_or_the_session_with_a_jwt() {
-    for backend in Backend::ALL {
+crate::per_database! {
+    async fn get_session_returns_null_or_the_session_with_a_jwt(backend) {
         let server = TestServer::start(backend).await;
         let (s, body, h) = get(&plain(), &server, "/api/auth/get-session").await;
         assert_eq!((s, body), (200, Value::Null));
@@ -53,9 +52,8 @@ async fn get_session_returns_null_or_the_session_with_a_jwt() {
     }
 }
 
-#[tokio::test]
-async fn bearer_tokens_work_like_the_cookie() {
-    for backend in Backend::ALL {
+crate::per_database! {
+    async fn bearer_tokens_work_like_the_cookie(backend) {
         let server = TestServer::start(backend).await;
         let _ = verified_user(&server, "bearer@example.com").await;
         let c = plain();
@@ -105,9 +103,8 @@ async fn bearer_tokens_work_like_the_cookie() {
     }
 }
 
-#[tokio::test]
-async fn sessions_slide_daily_and_expire_after_a_week() {
-    for backend in Backend::ALL {
+crate::per_database! {
+    async fn sessions_slide_daily_and_expire_after_a_week(backend) {
         let server = TestServer::start(backend).await;
         let b = verified_user(&server, "slide@example.com").await;
         let (_, first, h) = get(&b, &server, "/api/auth/get-session").await;
@@ -139,9 +136,8 @@ async fn sessions_slide_daily_and_expire_after_a_week() {
     }
 }
 
-#[tokio::test]
-async fn remember_me_off_gives_a_browser_session_cookie_for_a_day() {
-    for backend in Backend::ALL {
+crate::per_database! {
+    async fn remember_me_off_gives_a_browser_session_cookie_for_a_day(backend) {
         let server = TestServer::start(backend).await;
         let _ = verified_user(&server, "rm@example.com").await;
         let b = browser(&server);
@@ -164,9 +160,8 @@ async fn remember_me_off_gives_a_browser_session_cookie_for_a_day() {
     }
 }
 
-#[tokio::test]
-async fn https_base_urls_use_secure_prefixed_cookies() {
-    for backend in Backend::ALL {
+crate::per_database! {
+    async fn https_base_urls_use_secure_prefixed_cookies(backend) {
         let server = TestServer::start_with(
             backend,
             Options::default()
@@ -190,9 +185,8 @@ async fn https_base_urls_use_secure_prefixed_cookies() {
     }
 }
 
-#[tokio::test]
-async fn list_revoke_and_sign_out() {
-    for backend in Backend::ALL {
+crate::per_database! {
+    async fn list_revoke_and_sign_out(backend) {
         let server = TestServer::start(backend).await;
         let a = verified_user(&server, "multi@example.com").await;
         let second = browser(&server);
@@ -313,9 +307,8 @@ async fn list_revoke_and_sign_out() {
     }
 }
 
-#[tokio::test]
-async fn listing_sessions_needs_a_fresh_session() {
-    for backend in Backend::ALL {
+crate::per_database! {
+    async fn listing_sessions_needs_a_fresh_session(backend) {
         let server = TestServer::start(backend).await;
         let b = verified_user(&server, "fresh@example.com").await;
         server.clock.advance(Duration::hours(25));
@@ -324,9 +317,8 @@ async fn listing_sessions_needs_a_fresh_session() {
     }
 }
 
-#[tokio::test]
-async fn change_password_checks_the_current_one_and_can_end_other_sessions() {
-    for backend in Backend::ALL {
+crate::per_database! {
+    async fn change_password_checks_the_current_one_and_can_end_other_sessions(backend) {
         let server = TestServer::start(backend).await;
         let a = verified_user(&server, "cp@example.com").await;
         let other = browser(&server);
@@ -395,9 +387,8 @@ async fn change_password_checks_the_current_one_and_can_end_other_sessions() {
     }
 }
 
-#[tokio::test]
-async fn update_user_and_list_accounts() {
-    for backend in Backend::ALL {
+crate::per_database! {
+    async fn update_user_and_list_accounts(backend) {
         let server = TestServer::start(backend).await;
         let b = verified_user(&server, "upd@example.com").await;
         let (s, body, _) = post(

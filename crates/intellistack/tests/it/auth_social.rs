@@ -173,9 +173,8 @@ async fn round(
     callback(server, b, code, &state).await
 }
 
-#[tokio::test]
-async fn first_and_returning_sign_in_with_github() {
-    for backend in Backend::ALL {
+crate::per_database! {
+    async fn first_and_returning_sign_in_with_github(backend) {
         let (server, gh) = start(backend).await;
         {
             let mut g = gh.lock().unwrap();
@@ -223,9 +222,8 @@ async fn first_and_returning_sign_in_with_github() {
     }
 }
 
-#[tokio::test]
-async fn linking_follows_the_verification_rules() {
-    for backend in Backend::ALL {
+crate::per_database! {
+    async fn linking_follows_the_verification_rules(backend) {
         let (server, gh) = start(backend).await;
         // A verified local account links to a GitHub account with the same verified email.
         let local = verified_user(&server, "dev@example.com").await;
@@ -293,9 +291,8 @@ async fn linking_follows_the_verification_rules() {
     }
 }
 
-#[tokio::test]
-async fn bad_state_wrong_or_missing_verifier_and_foreign_urls_are_refused() {
-    for backend in Backend::ALL {
+crate::per_database! {
+    async fn bad_state_wrong_or_missing_verifier_and_foreign_urls_are_refused(backend) {
         let (server, gh) = start(backend).await;
         {
             let mut g = gh.lock().unwrap();
@@ -440,9 +437,8 @@ async fn link_round(server: &TestServer, b: &reqwest::Client, gh: &Shared) -> St
     callback(server, b, "good-code", &q["state"]).await
 }
 
-#[tokio::test]
-async fn a_signed_in_user_links_and_unlinks_but_never_the_last_method() {
-    for backend in Backend::ALL {
+crate::per_database! {
+    async fn a_signed_in_user_links_and_unlinks_but_never_the_last_method(backend) {
         let (server, gh) = start(backend).await;
         let b = verified_user(&server, "linker@example.com").await;
         {

@@ -133,9 +133,8 @@ async fn server(backend: Backend) -> TestServer {
     .await
 }
 
-#[tokio::test]
-async fn sign_up_takes_as_long_for_a_taken_address_as_for_a_new_one() {
-    for backend in Backend::ALL {
+crate::per_database! {
+    async fn sign_up_takes_as_long_for_a_taken_address_as_for_a_new_one(backend) {
         let server = server(backend).await;
         let _ = verified_user(&server, "taken@example.com").await;
         compare(
@@ -151,9 +150,8 @@ async fn sign_up_takes_as_long_for_a_taken_address_as_for_a_new_one() {
     }
 }
 
-#[tokio::test]
-async fn verification_and_reset_requests_take_as_long_for_unknown_addresses() {
-    for backend in Backend::ALL {
+crate::per_database! {
+    async fn verification_and_reset_requests_take_as_long_for_unknown_addresses(backend) {
         let server = server(backend).await;
         let _ = verified_user(&server, "known@example.com").await;
         // Unverified, so a verification mail is really sent to it.

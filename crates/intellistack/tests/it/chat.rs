@@ -8,15 +8,14 @@ use serde_json::{Value, json};
 use crate::support::api::{code, token};
 use crate::support::auth::*;
 use crate::support::chat::*;
-use crate::support::{Backend, Options, TestServer};
+use crate::support::{Options, TestServer};
 
 fn echo() -> Options {
     Options::default().var("CHATKIT_RESPONDER", "echo")
 }
 
-#[tokio::test]
-async fn a_turn_streams_in_order_and_everything_is_saved() {
-    for backend in Backend::ALL {
+crate::per_database! {
+    async fn a_turn_streams_in_order_and_everything_is_saved(backend) {
         let server = TestServer::start_with(backend, echo()).await;
         let b = verified_user(&server, "chat@example.com").await;
         let t = token(&b, &server).await;
@@ -178,9 +177,8 @@ async fn a_turn_streams_in_order_and_everything_is_saved() {
     }
 }
 
-#[tokio::test]
-async fn threads_belong_to_their_user_only() {
-    for backend in Backend::ALL {
+crate::per_database! {
+    async fn threads_belong_to_their_user_only(backend) {
         let server = TestServer::start_with(backend, echo()).await;
         let a = verified_user(&server, "alice@example.com").await;
         let m = verified_user(&server, "mallory@example.com").await;
@@ -220,9 +218,8 @@ async fn threads_belong_to_their_user_only() {
     }
 }
 
-#[tokio::test]
-async fn fifty_concurrent_sends_by_one_student_are_accepted_exactly_twenty_times() {
-    for backend in Backend::ALL {
+crate::per_database! {
+    async fn fifty_concurrent_sends_by_one_student_are_accepted_exactly_twenty_times(backend) {
         let server = TestServer::start_with(backend, echo()).await;
         let b = verified_user(&server, "burst@example.com").await;
         let t = token(&b, &server).await;
@@ -255,9 +252,8 @@ async fn fifty_concurrent_sends_by_one_student_are_accepted_exactly_twenty_times
     }
 }
 
-#[tokio::test]
-async fn rate_limit_headers_and_the_429_before_any_stream() {
-    for backend in Backend::ALL {
+crate::per_database! {
+    async fn rate_limit_headers_and_the_429_before_any_stream(backend) {
         let server = TestServer::start_with(backend, echo().var("CHAT_DAILY_LIMIT", "3")).await;
         let b = verified_user(&server, "quota@example.com").await;
         let t = token(&b, &server).await;
@@ -346,9 +342,8 @@ async fn verified_user_again(server: &TestServer, b: &reqwest::Client) -> reqwes
     }
 }
 
-#[tokio::test]
-async fn a_disconnect_mid_stream_keeps_the_user_item_and_the_partial_reply() {
-    for backend in Backend::ALL {
+crate::per_database! {
+    async fn a_disconnect_mid_stream_keeps_the_user_item_and_the_partial_reply(backend) {
         let server =
             TestServer::start_with(backend, echo().var("CHATKIT_ECHO_DELAY_MS", "40")).await;
         let b = verified_user(&server, "leaver@example.com").await;
@@ -409,9 +404,8 @@ async fn a_disconnect_mid_stream_keeps_the_user_item_and_the_partial_reply() {
     }
 }
 
-#[tokio::test]
-async fn errors_before_a_stream_are_json_with_a_status() {
-    for backend in Backend::ALL {
+crate::per_database! {
+    async fn errors_before_a_stream_are_json_with_a_status(backend) {
         let server = TestServer::start_with(backend, echo()).await;
         let b = verified_user(&server, "err@example.com").await;
         let t = token(&b, &server).await;
@@ -468,9 +462,8 @@ async fn errors_before_a_stream_are_json_with_a_status() {
     }
 }
 
-#[tokio::test]
-async fn unverified_emails_cannot_chat() {
-    for backend in Backend::ALL {
+crate::per_database! {
+    async fn unverified_emails_cannot_chat(backend) {
         let server = TestServer::start_with(
             backend,
             echo().var("AUTH_REQUIRE_EMAIL_VERIFICATION", "false"),
@@ -492,9 +485,8 @@ async fn unverified_emails_cannot_chat() {
     }
 }
 
-#[tokio::test]
-async fn usage_and_audit_are_recorded() {
-    for backend in Backend::ALL {
+crate::per_database! {
+    async fn usage_and_audit_are_recorded(backend) {
         let server = TestServer::start_with(backend, echo()).await;
         let b = verified_user(&server, "usage@example.com").await;
         let t = token(&b, &server).await;
@@ -521,9 +513,8 @@ async fn usage_and_audit_are_recorded() {
     }
 }
 
-#[tokio::test]
-async fn retention_runs_on_one_instance_at_a_time() {
-    for backend in Backend::ALL {
+crate::per_database! {
+    async fn retention_runs_on_one_instance_at_a_time(backend) {
         let server = TestServer::start(backend).await;
         let now = chrono::Utc::now();
         let b = verified_user(&server, "ret@example.com").await;

@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use crate::support::api::{api_post, token};
 use crate::support::auth::*;
 use crate::support::chat::*;
-use crate::support::{Backend, Options, TestServer};
+use crate::support::{Options, TestServer};
 
 const COURSE: &str = "physical-ai";
 
@@ -27,9 +27,8 @@ fn retry(thread: &str, item: &str) -> Value {
     json!({"type": "threads.retry_after_item", "params": {"thread_id": thread, "item_id": item}})
 }
 
-#[tokio::test]
-async fn retries_count_against_the_daily_limit_and_past_it_get_429() {
-    for backend in Backend::ALL {
+crate::per_database! {
+    async fn retries_count_against_the_daily_limit_and_past_it_get_429(backend) {
         let server = TestServer::start_with(backend, echo().var("CHAT_DAILY_LIMIT", "3")).await;
         let b = verified_user(&server, "retrier@example.com").await;
         let t = token(&b, &server).await;
@@ -76,9 +75,8 @@ async fn retries_count_against_the_daily_limit_and_past_it_get_429() {
     }
 }
 
-#[tokio::test]
-async fn a_one_megabyte_message_stores_nothing_and_charges_nothing() {
-    for backend in Backend::ALL {
+crate::per_database! {
+    async fn a_one_megabyte_message_stores_nothing_and_charges_nothing(backend) {
         let server = TestServer::start_with(backend, echo()).await;
         let b = verified_user(&server, "verbose@example.com").await;
         let t = token(&b, &server).await;
@@ -145,9 +143,8 @@ async fn a_one_megabyte_message_stores_nothing_and_charges_nothing() {
     }
 }
 
-#[tokio::test]
-async fn sixty_concurrent_messages_into_one_thread_all_succeed() {
-    for backend in Backend::ALL {
+crate::per_database! {
+    async fn sixty_concurrent_messages_into_one_thread_all_succeed(backend) {
         let server = TestServer::start_with(backend, echo().var("CHAT_DAILY_LIMIT", "500")).await;
         let b = verified_user(&server, "crowd@example.com").await;
         let t = token(&b, &server).await;
@@ -192,9 +189,8 @@ async fn sixty_concurrent_messages_into_one_thread_all_succeed() {
     }
 }
 
-#[tokio::test]
-async fn a_thread_started_after_leaving_is_deleted_thirty_days_later() {
-    for backend in Backend::ALL {
+crate::per_database! {
+    async fn a_thread_started_after_leaving_is_deleted_thirty_days_later(backend) {
         let server = TestServer::start_with(backend, echo()).await;
         let b = verified_user(&server, "alumnus@example.com").await;
         let t = token(&b, &server).await;
@@ -270,9 +266,8 @@ async fn a_thread_started_after_leaving_is_deleted_thirty_days_later() {
     }
 }
 
-#[tokio::test]
-async fn feedback_names_at_most_a_hundred_items() {
-    for backend in Backend::ALL {
+crate::per_database! {
+    async fn feedback_names_at_most_a_hundred_items(backend) {
         let server = TestServer::start_with(backend, echo()).await;
         let b = verified_user(&server, "critic@example.com").await;
         let t = token(&b, &server).await;

@@ -24,9 +24,8 @@ async fn attempts_of(server: &TestServer, t: &str, id: &str) -> Vec<Value> {
     list.as_array().unwrap().clone()
 }
 
-#[tokio::test]
-async fn attempts_are_checked_stored_and_listed() {
-    for backend in Backend::ALL {
+crate::per_database! {
+    async fn attempts_are_checked_stored_and_listed(backend) {
         let server = TestServer::start(backend).await;
         let t = student(&server, "solver@example.com").await;
 
@@ -214,9 +213,8 @@ async fn attempts_are_checked_stored_and_listed() {
     }
 }
 
-#[tokio::test]
-async fn correct_answers_complete_lessons_and_open_the_next_stage() {
-    for backend in Backend::ALL {
+crate::per_database! {
+    async fn correct_answers_complete_lessons_and_open_the_next_stage(backend) {
         let server = TestServer::start(backend).await;
         let t = student(&server, "stager@example.com").await;
         api_post(&server, &format!("{COURSE}/enrol"), &t, json!({})).await;
@@ -273,9 +271,8 @@ async fn correct_answers_complete_lessons_and_open_the_next_stage() {
     }
 }
 
-#[tokio::test]
-async fn concurrent_right_answers_complete_the_lesson_once() {
-    for backend in Backend::ALL {
+crate::per_database! {
+    async fn concurrent_right_answers_complete_the_lesson_once(backend) {
         let server = TestServer::start(backend).await;
         let t = student(&server, "racer@example.com").await;
         api_post(&server, &format!("{COURSE}/enrol"), &t, json!({})).await;

@@ -162,9 +162,8 @@ async fn data_survives_a_restart() {
     );
 }
 
-#[tokio::test]
-async fn health_ready_and_metrics_answer_on_both_databases() {
-    for backend in Backend::ALL {
+crate::per_database! {
+    async fn health_ready_and_metrics_answer_on_both_databases(backend) {
         let server = TestServer::start(backend).await;
         let http = reqwest::Client::new();
         let health = http.get(server.at("/health")).send().await.unwrap();
@@ -356,16 +355,75 @@ fn migrate_command_applies_migrations_to_postgres() {
     let _ = pg::admin_url();
 }
 
-#[test]
-fn env_example_documents_every_variable() {
+/// `NAME=value` lines of `.env.example`, commented out or not.
+fn env_example_lines() -> Vec<(String, String)> {
     let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../.env.example"))
         .unwrap();
-    for var in common::config::VARS {
-        let line = text
-            .lines()
-            .find(|l| l.trim_start_matches("# ").starts_with(&format!("{var}=")));
-        assert!(line.is_some(), "{var} is missing from .env.example");
+    text.lines()
+        .map(|l| l.trim_start_matches('#').trim())
+        .filter_map(|l| l.split_once('='))
+        .filter(|(k, _)| {
+            !k.is_empty()
+                && k.chars()
+                    .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
+        })
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+#[test]
+fn env_example_documents_every_variable() {
+    use common::settings::WhenUnset;
+    let lines = env_example_lines();
+    let declared = intellistack::settings::declared();
+    for (krate, var) in &declared {
+        let line = lines.iter().find(|(k, _)| k == var.name);
+        assert!(
+            line.is_some(),
+            "{} ({krate}) is missing from .env.example",
+            var.name
+        );
+        if let (Some((_, shown)), WhenUnset::Value(default)) = (line, var.default) {
+            assert_eq!(
+                shown, default,
+                "{}: .env.example shows `{shown}`, the declaration's default is `{default}`",
+                var.name
+            );
+        }
     }
+    // Read outside the settings: by the test support and by the import commands.
+    const ELSEWHERE: [&str; 2] = ["DATABASE_URL_TEST", "BETTER_AUTH_OLD_SECRET"];
+    for (name, _) in &lines {
+        assert!(
+            ELSEWHERE.contains(&name.as_str()) || declared.iter().any(|(_, v)| v.name == name),
+            ".env.example documents {name}, which no crate declares"
+        );
+    }
+}
+
+#[test]
+fn readme_table_of_variables_is_the_declarations() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../README.md");
+    let readme = std::fs::read_to_string(path).unwrap();
+    let header = "| Variable | Default | Meaning |";
+    let start = readme
+        .find(header)
+        .expect("the README has its table of variables");
+    let end = readme[start..]
+        .find("\n\n")
+        .map(|i| start + i + 1)
+        .unwrap_or(readme.len());
+    let wanted = intellistack::settings::markdown_table();
+    if std::env::var("INTELLISTACK_BLESS").is_ok_and(|v| v == "1") {
+        let updated = format!("{}{}{}", &readme[..start], wanted, &readme[end..]);
+        std::fs::write(path, updated).unwrap();
+        return;
+    }
+    assert_eq!(
+        &readme[start..end],
+        wanted,
+        "the README's table differs from the declarations; rerun with INTELLISTACK_BLESS=1"
+    );
 }
 
 #[tokio::test]

@@ -34,9 +34,8 @@ async fn raw(res: reqwest::Response) -> (u16, String, Value) {
     )
 }
 
-#[tokio::test]
-async fn nul_and_control_characters_get_a_400_in_each_apis_shape() {
-    for backend in Backend::ALL {
+crate::per_database! {
+    async fn nul_and_control_characters_get_a_400_in_each_apis_shape(backend) {
         let server = TestServer::start(backend).await;
         let boss = admin(&server, "boss@example.com").await;
         let bt = token(&boss, &server).await;
@@ -177,9 +176,8 @@ async fn nul_and_control_characters_get_a_400_in_each_apis_shape() {
     }
 }
 
-#[tokio::test]
-async fn look_alike_emails_are_the_same_account_or_refused_and_names_are_capped() {
-    for backend in Backend::ALL {
+crate::per_database! {
+    async fn look_alike_emails_are_the_same_account_or_refused_and_names_are_capped(backend) {
         let server = TestServer::start(backend).await;
         let _ = verified_user(&server, "ada@example.com").await;
         let c = plain();
@@ -272,9 +270,8 @@ async fn look_alike_emails_are_the_same_account_or_refused_and_names_are_capped(
     }
 }
 
-#[tokio::test]
-async fn oversized_bodies_slow_requests_and_malformed_urls_keep_the_error_shape() {
-    for backend in Backend::ALL {
+crate::per_database! {
+    async fn oversized_bodies_slow_requests_and_malformed_urls_keep_the_error_shape(backend) {
         let server =
             TestServer::start_with(backend, Options::default().var("REQUEST_TIMEOUT_SECS", "1"))
                 .await;

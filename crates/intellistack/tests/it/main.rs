@@ -8,6 +8,7 @@ mod api_authoring;
 mod api_current_state;
 mod api_jwks;
 mod api_learning;
+mod architecture;
 mod auth_account;
 mod auth_admin;
 mod auth_email;

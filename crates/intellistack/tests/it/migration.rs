@@ -48,9 +48,8 @@ async fn scalar(db: &Db, sql: &'static str) -> i64 {
     row.0
 }
 
-#[tokio::test]
-async fn legacy_users_move_with_nothing_lost_on_both_databases() {
-    for backend in Backend::ALL {
+crate::per_database! {
+    async fn legacy_users_move_with_nothing_lost_on_both_databases(backend) {
         let server = TestServer::start(backend).await;
         let dir = tempfile::tempdir().unwrap();
         let pg_source;
@@ -221,9 +220,8 @@ async fn legacy_users_move_with_nothing_lost_on_both_databases() {
     }
 }
 
-#[tokio::test]
-async fn backup_wipe_restore_gives_back_the_same_data() {
-    for backend in Backend::ALL {
+crate::per_database! {
+    async fn backup_wipe_restore_gives_back_the_same_data(backend) {
         let dir = tempfile::tempdir().unwrap();
         let pg_target;
         let url = match backend {

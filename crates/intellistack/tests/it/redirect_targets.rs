@@ -5,8 +5,8 @@
 
 use serde_json::json;
 
+use crate::support::TestServer;
 use crate::support::auth::*;
-use crate::support::{Backend, TestServer};
 
 /// Targets a browser would follow off-site once it has dropped or decoded
 /// what it does not keep.
@@ -22,9 +22,8 @@ const HOSTILE_NEXT: [&str; 9] = [
     "%2F%2Fevil.example",
 ];
 
-#[tokio::test]
-async fn next_with_control_characters_never_leaves_the_site() {
-    for backend in Backend::ALL {
+crate::per_database! {
+    async fn next_with_control_characters_never_leaves_the_site(backend) {
         let server = TestServer::start(backend).await;
         let signed_in = verified_user(&server, "nav@example.com").await;
         let anonymous = plain();
@@ -59,9 +58,8 @@ async fn next_with_control_characters_never_leaves_the_site() {
     }
 }
 
-#[tokio::test]
-async fn callback_targets_with_control_characters_are_refused_by_the_auth_role() {
-    for backend in Backend::ALL {
+crate::per_database! {
+    async fn callback_targets_with_control_characters_are_refused_by_the_auth_role(backend) {
         let server = TestServer::start(backend).await;
         let _ = verified_user(&server, "cb@example.com").await;
         let b = browser(&server);

@@ -75,9 +75,8 @@ async fn ask(server: &TestServer, t: &str, text: &str) -> (String, Vec<Value>) {
     )
 }
 
-#[tokio::test]
-async fn retrieval_only_answers_cite_unlocked_lessons_and_say_what_they_are() {
-    for backend in Backend::ALL {
+crate::per_database! {
+    async fn retrieval_only_answers_cite_unlocked_lessons_and_say_what_they_are(backend) {
         let server = TestServer::start(backend).await;
         with_course(&server).await;
         let b = verified_user(&server, "pilot@example.com").await;

@@ -182,9 +182,8 @@ impl Server {
     }
 }
 
-#[tokio::test]
-async fn a_cold_burst_of_turns_builds_the_index_once() {
-    for backend in Backend::ALL {
+crate::per_database! {
+    async fn a_cold_burst_of_turns_builds_the_index_once(backend) {
         let dir = tempfile::tempdir().unwrap();
         let pg = match backend {
             Backend::Postgres => Some(PgDatabase::create().await),

@@ -69,9 +69,8 @@ async fn ask(server: &TestServer, t: &str, text: &str) -> Vec<Value> {
     events(send(server, t, json!({"type": "threads.create", "params": {"input": message(text)}, "metadata": {"page": {"course": "drones"}}})).await).await
 }
 
-#[tokio::test]
-async fn qdrant_searches_are_filtered_by_course_and_unlocked_stages() {
-    for backend in Backend::ALL {
+crate::per_database! {
+    async fn qdrant_searches_are_filtered_by_course_and_unlocked_stages(backend) {
         let fake = FakeLlm::start().await;
         let qdrant = FakeQdrant::start().await;
         let server = TestServer::start_with(

@@ -82,9 +82,8 @@ fn locked_sentences() -> Vec<String> {
     out
 }
 
-#[tokio::test]
-async fn retrieval_only_tutoring_listens_to_the_selection_and_knows_its_limits() {
-    for backend in Backend::ALL {
+crate::per_database! {
+    async fn retrieval_only_tutoring_listens_to_the_selection_and_knows_its_limits(backend) {
         let server = TestServer::start(backend).await;
         let t = student(&server, "learner@example.com").await;
 
@@ -226,9 +225,8 @@ async fn retrieval_only_tutoring_listens_to_the_selection_and_knows_its_limits()
     }
 }
 
-#[tokio::test]
-async fn injections_in_messages_titles_headings_and_selections_are_flagged_with_their_source() {
-    for backend in Backend::ALL {
+crate::per_database! {
+    async fn injections_in_messages_titles_headings_and_selections_are_flagged_with_their_source(backend) {
         let server = TestServer::start(backend).await;
         let t = student(&server, "tricky@example.com").await;
         let mut page = imu_page(Some(

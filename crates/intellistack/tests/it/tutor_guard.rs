@@ -80,9 +80,8 @@ fn everything_streamed(ev: &[Value]) -> String {
     out
 }
 
-#[tokio::test]
-async fn no_leak_form_reaches_the_student_in_any_chunking() {
-    for backend in Backend::ALL {
+crate::per_database! {
+    async fn no_leak_form_reaches_the_student_in_any_chunking(backend) {
         let (server, fake) = server(backend, &[]).await;
         let t = instructor(&server).await;
         let mut caught = 0;
@@ -176,9 +175,8 @@ async fn harmless_pass(
     (passed, gagged)
 }
 
-#[tokio::test]
-async fn harmless_replies_from_the_lessons_pass_unaltered() {
-    for backend in Backend::ALL {
+crate::per_database! {
+    async fn harmless_replies_from_the_lessons_pass_unaltered(backend) {
         let (server, fake) = server(backend, &[]).await;
         let t = instructor(&server).await;
         let n = corpus::HARMLESS.len();
@@ -208,9 +206,8 @@ async fn harmless_replies_from_the_lessons_pass_unaltered() {
     }
 }
 
-#[tokio::test]
-async fn a_leak_through_the_search_tool_is_caught() {
-    for backend in Backend::ALL {
+crate::per_database! {
+    async fn a_leak_through_the_search_tool_is_caught(backend) {
         let (server, fake) = server(backend, &[]).await;
         let t = instructor(&server).await;
         // The page and the question bring nothing about lidar into play;
@@ -259,9 +256,8 @@ async fn a_leak_through_the_search_tool_is_caught() {
     }
 }
 
-#[tokio::test]
-async fn a_leak_about_an_exercise_from_an_earlier_turn_is_caught() {
-    for backend in Backend::ALL {
+crate::per_database! {
+    async fn a_leak_about_an_exercise_from_an_earlier_turn_is_caught(backend) {
         let (server, fake) = server(backend, &[]).await;
         let t = instructor(&server).await;
         fake.push(Script::Text(
@@ -303,9 +299,8 @@ async fn a_leak_about_an_exercise_from_an_earlier_turn_is_caught() {
     }
 }
 
-#[tokio::test]
-async fn an_attempt_in_a_message_is_checked_without_giving_the_answer() {
-    for backend in Backend::ALL {
+crate::per_database! {
+    async fn an_attempt_in_a_message_is_checked_without_giving_the_answer(backend) {
         for with_model in [false, true] {
             let (server, fake) = if with_model {
                 server(backend, &[]).await
@@ -358,9 +353,8 @@ async fn an_attempt_in_a_message_is_checked_without_giving_the_answer() {
     }
 }
 
-#[tokio::test]
-async fn the_judge_second_pass_is_logged_and_counted() {
-    for backend in Backend::ALL {
+crate::per_database! {
+    async fn the_judge_second_pass_is_logged_and_counted(backend) {
         let (server, fake) = server(backend, &[("TUTOR_JUDGE", "true")]).await;
         let t = instructor(&server).await;
         fake.judge_with("LEAK gyro-drift");
@@ -437,9 +431,8 @@ async fn the_judge_second_pass_is_logged_and_counted() {
     }
 }
 
-#[tokio::test]
-async fn the_tutor_knows_the_students_attempts_on_the_page() {
-    for backend in Backend::ALL {
+crate::per_database! {
+    async fn the_tutor_knows_the_students_attempts_on_the_page(backend) {
         let (server, fake) = server(backend, &[]).await;
         let b = verified_user(&server, "tried@example.com").await;
         let t = token(&b, &server).await;

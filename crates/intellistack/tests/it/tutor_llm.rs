@@ -92,9 +92,8 @@ fn final_text(ev: &[Value]) -> String {
         .unwrap_or_default()
 }
 
-#[tokio::test]
-async fn replies_stream_token_by_token_with_checked_citations() {
-    for backend in Backend::ALL {
+crate::per_database! {
+    async fn replies_stream_token_by_token_with_checked_citations(backend) {
         let (server, fake, t) = setup(backend, &[]).await;
         fake.push(Script::Text(
             vec![
@@ -224,9 +223,8 @@ async fn locked_stage_text_never_reaches_the_prompt_or_a_citation() {
     }
 }
 
-#[tokio::test]
-async fn a_leaking_draft_is_withdrawn_and_regenerated() {
-    for backend in Backend::ALL {
+crate::per_database! {
+    async fn a_leaking_draft_is_withdrawn_and_regenerated(backend) {
         let (server, fake, t) = setup(backend, &[]).await;
         fake.push(Script::Text(
             vec![
@@ -336,9 +334,8 @@ async fn an_injection_in_the_selection_stays_inside_its_block() {
     assert!(meta.contains("injection"), "flagged: {meta}");
 }
 
-#[tokio::test]
-async fn a_model_timeout_ends_with_an_error_event_and_counts_an_error() {
-    for backend in Backend::ALL {
+crate::per_database! {
+    async fn a_model_timeout_ends_with_an_error_event_and_counts_an_error(backend) {
         let (server, fake, t) = setup(
             backend,
             &[("LLM_TIMEOUT_SECS", "1"), ("LLM_MAX_RETRIES", "0")],

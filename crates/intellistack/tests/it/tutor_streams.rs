@@ -80,9 +80,8 @@ async fn usage_errors(server: &TestServer) -> i64 {
     errors
 }
 
-#[tokio::test]
-async fn characters_split_between_reads_arrive_and_are_stored_whole() {
-    for backend in Backend::ALL {
+crate::per_database! {
+    async fn characters_split_between_reads_arrive_and_are_stored_whole(backend) {
         let (server, fake, t) = setup(backend).await;
         let pieces = vec![
             "What is θ × π ",
@@ -105,9 +104,8 @@ async fn characters_split_between_reads_arrive_and_are_stored_whole() {
     }
 }
 
-#[tokio::test]
-async fn a_reply_that_stops_without_a_finish_is_an_error_and_keeps_the_partial_text() {
-    for backend in Backend::ALL {
+crate::per_database! {
+    async fn a_reply_that_stops_without_a_finish_is_an_error_and_keeps_the_partial_text(backend) {
         let (server, fake, t) = setup(backend).await;
         fake.push(Script::NoFinish(
             vec!["Let us think ", "about the phase ", "angle: what"],

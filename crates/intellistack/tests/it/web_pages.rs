@@ -6,9 +6,8 @@ use serde_json::json;
 use crate::support::auth::*;
 use crate::support::{Backend, TestServer};
 
-#[tokio::test]
-async fn guards_redirect_refuse_and_follow_role_changes() {
-    for backend in Backend::ALL {
+crate::per_database! {
+    async fn guards_redirect_refuse_and_follow_role_changes(backend) {
         let server = TestServer::start(backend).await;
         let anon = plain();
         for page in [

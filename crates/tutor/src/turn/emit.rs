@@ -6,7 +6,6 @@ use chatkit::types::{
     Annotation, AssistantMessageItem, ItemBase, OutputText, Source, ThreadItem, ThreadItemUpdate,
     ThreadStreamEvent,
 };
-use chrono::Utc;
 use tokio::sync::mpsc;
 
 use crate::agent;
@@ -22,15 +21,18 @@ pub struct Gone;
 /// Sends events for one assistant message, starting it lazily.
 pub struct Writer<'a> {
     tx: &'a Events,
+    /// The chat server's clock, so item times follow the application's.
+    clock: chatkit::Clock,
     thread_id: String,
     id: Option<String>,
     text: String,
 }
 
 impl<'a> Writer<'a> {
-    pub fn new(tx: &'a Events, thread_id: &str) -> Self {
+    pub fn new(tx: &'a Events, thread_id: &str, clock: chatkit::Clock) -> Self {
         Writer {
             tx,
+            clock,
             thread_id: thread_id.to_string(),
             id: None,
             text: String::new(),
@@ -56,7 +58,7 @@ impl<'a> Writer<'a> {
             let base = ItemBase {
                 id: id.clone(),
                 thread_id: self.thread_id.clone(),
-                created_at: Utc::now(),
+                created_at: self.clock.now(),
             };
             self.id = Some(id.clone());
             self.send(ThreadStreamEvent::ItemAdded {
@@ -133,7 +135,7 @@ impl<'a> Writer<'a> {
         let base = ItemBase {
             id,
             thread_id: self.thread_id.clone(),
-            created_at: Utc::now(),
+            created_at: self.clock.now(),
         };
         self.id = None;
         self.send(ThreadStreamEvent::ItemDone {

@@ -623,7 +623,7 @@ impl<C: TurnContext> Tutor<C> {
         }
         self.check_injections(&learner, &thread_id, &question, page)
             .await;
-        let mut w = Writer::new(tx, &thread_id);
+        let mut w = Writer::new(tx, &thread_id, input.clock.clone());
         if guardrails::mentions_self_harm(&question) {
             tracing::warn!(user = %learner.id, thread = %thread_id, "self-harm language in chat; safety text sent");
             self.flag(

@@ -222,9 +222,10 @@ pub async fn consent(
 ) -> Result<Response, WebError> {
     let raw = raw.unwrap_or_default();
     let v = require(&state, &headers, &format!("/consent?{raw}")).await?;
-    let verified =
-        auth::oidc::signed_query::verify(state.auth.secret(), &raw, state.auth.clock.now())
-            .map_err(|_| WebError::NotFound)?;
+    let verified = state
+        .auth
+        .verify_oauth_query(&raw)
+        .map_err(|_| WebError::NotFound)?;
     let get = |k: &str| {
         verified
             .params
@@ -319,9 +320,7 @@ pub async fn account(
             token: s.token,
         })
         .collect();
-    let linked = auth::users::store::accounts_of(&state.auth.db, &v.user().id)
-        .await
-        .map_err(|e| WebError::Internal(e.to_string()))?;
+    let linked = state.auth.linked_accounts(&v.user().id).await?;
     let accounts: Vec<(String, String)> = linked
         .iter()
         .map(|a| {

@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 
 use askama::Template;
 use axum::extract::{Query, State};
-use axum::http::{HeaderMap, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::HeaderMap;
+use axum::response::Response;
 use chrono::{Duration, NaiveDate};
 use serde::Deserialize;
 
@@ -172,41 +172,34 @@ pub async fn admin(
     Query(f): Query<EventFilter>,
 ) -> Result<Response, WebError> {
     let v = admin_only(&state, &headers, "/admin").await?;
-    let db = &state.auth.db;
     let search =
         f.q.as_deref()
             .map(str::trim)
             .filter(|q| !q.is_empty())
             .map(str::to_string);
     let user_offset = (f.user_page() - 1) * USERS_PER_PAGE;
+    let auth = &state.auth;
     let list_users = |field| {
         let search = search.clone();
         async move {
-            auth::users::store::list(
-                db,
-                &auth::users::store::UserQuery {
-                    search,
-                    search_field: field,
-                    limit: USERS_PER_PAGE,
-                    offset: user_offset,
-                    ..Default::default()
-                },
-            )
+            auth.list_users(&auth::users::UserQuery {
+                search,
+                search_field: field,
+                limit: USERS_PER_PAGE,
+                offset: user_offset,
+                ..Default::default()
+            })
             .await
-            .map_err(|e| WebError::Internal(e.to_string()))
         }
     };
     // One search box finds an email or, failing that, a name.
-    let (mut users, mut user_total) = list_users(auth::users::store::SearchField::Email).await?;
+    let (mut users, mut user_total) = list_users(auth::users::SearchField::Email).await?;
     if search.is_some() && user_total == 0 {
-        (users, user_total) = list_users(auth::users::store::SearchField::Name).await?;
+        (users, user_total) = list_users(auth::users::SearchField::Name).await?;
     }
-    let (rows, event_total) = auth::audit::list(db, &f.query(EVENTS_PER_PAGE))
-        .await
-        .map_err(|e| WebError::Internal(e.to_string()))?;
-    let event_types = auth::audit::event_types(db)
-        .await
-        .map_err(|e| WebError::Internal(e.to_string()))?;
+    let audit = state.auth.audit_log();
+    let (rows, event_total) = audit.list(&f.query(EVENTS_PER_PAGE)).await?;
+    let event_types = audit.event_types().await?;
     let event_paging = paging(f.page(), EVENTS_PER_PAGE, rows.len(), event_total, |p| {
         f.link(p, f.user_page())
     });
@@ -297,19 +290,6 @@ pub async fn events_csv(
     Query(f): Query<EventFilter>,
 ) -> Result<Response, WebError> {
     admin_only(&state, &headers, "/admin").await?;
-    let (rows, _) = auth::audit::list(&state.auth.db, &f.query(100_000))
-        .await
-        .map_err(|e| WebError::Internal(e.to_string()))?;
-    let body = api::admin::events_csv(&rows)?;
-    Ok((
-        [
-            (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
-            (
-                header::CONTENT_DISPOSITION,
-                "attachment; filename=\"auth-events.csv\"",
-            ),
-        ],
-        body,
-    )
-        .into_response())
+    let (rows, _) = state.auth.audit_log().list(&f.query(100_000)).await?;
+    Ok(api::events_csv_download(&rows)?)
 }

@@ -85,22 +85,11 @@ async fn find_lesson(
     lesson: &str,
 ) -> Result<api::learning::LessonView, WebError> {
     let user = v.as_api_user();
-    let courses = api::content::store::courses(&state.api.db)
-        .await
-        .map_err(|e| WebError::Internal(e.to_string()))?;
-    for c in courses {
-        match state
-            .api
-            .learning()
-            .lesson(&user, &c.slug, stage, lesson)
-            .await
-        {
-            Ok(view) => return Ok(view),
-            Err(api::ApiError::NotFound { .. }) => continue,
-            Err(e) => return Err(e.into()),
-        }
-    }
-    Err(WebError::NotFound)
+    Ok(state
+        .api
+        .learning()
+        .lesson_by_slugs(&user, stage, lesson)
+        .await?)
 }
 
 #[derive(Template)]
@@ -120,11 +109,11 @@ async fn lesson_page(
     view: api::learning::LessonView,
 ) -> Result<Response, WebError> {
     let user = v.as_api_user();
-    let course = api::content::store::course_by_slug(&state.api.db, &view.course_slug)
-        .await
-        .map_err(|e| WebError::Internal(e.to_string()))?
-        .ok_or(WebError::NotFound)?;
-    let can_edit = state.api.learning().teaches(&user, &course.id).await?;
+    let can_edit = state
+        .api
+        .learning()
+        .teaches_slug(&user, &view.course_slug)
+        .await?;
     render(&LessonPage {
         chrome: Chrome::of(Some(v)),
         is_student: !v.is_staff(),

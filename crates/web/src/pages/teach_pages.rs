@@ -124,7 +124,10 @@ pub async fn editor(
         .find(|s| s.id == source.stage_id)
         .ok_or(WebError::NotFound)?;
     let exercises_json =
-        serde_json::to_string(&source.exercises).map_err(|e| WebError::Internal(e.to_string()))?;
+        serde_json::to_string(&source.exercises).map_err(|e| WebError::Internal {
+            context: "writing the exercises for the editor",
+            source: Box::new(e),
+        })?;
     render(&EditorPage {
         chrome: Chrome::of(Some(&v)),
         course: api::teaching::CourseView::from(&c),

@@ -12,7 +12,7 @@ use crate::Auth;
 use crate::error::{AuthError, AuthResult};
 use crate::http::extract::{Body, SessionUser};
 use crate::http::reply::Reply;
-use crate::http::request::{Meta, check_redirect};
+use crate::http::request::{Meta, check_callback_url};
 use crate::provider_tokens::AccountSelector;
 
 #[derive(Serialize)]
@@ -37,12 +37,7 @@ pub async fn change_email(
     SessionUser(who): SessionUser,
     Body(b): Body<ChangeEmailBody>,
 ) -> AuthResult<Reply> {
-    check_redirect(
-        &auth,
-        b.callback_url.as_deref(),
-        "INVALID_CALLBACK_URL",
-        "callbackURL",
-    )?;
+    check_callback_url(&auth, b.callback_url.as_deref())?;
     auth.request_email_change(&who, &b.new_email, b.callback_url.as_deref(), &meta)
         .await?;
     Ok(Reply::serialize(&OK))

@@ -1,8 +1,6 @@
 //! Admin routes (`/admin/*`), admin role only.
 
-use axum::body::Bytes;
 use axum::extract::{Query, State};
-use axum::http::HeaderMap;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
@@ -11,24 +9,23 @@ use crate::access::Permissions;
 use crate::admin::NewUserByAdmin;
 use crate::cookies::{self, DONT_REMEMBER};
 use crate::error::{AuthError, AuthResult, Kind};
-use crate::http::extract::{Body, Cookies, SessionUser};
+use crate::http::extract::{Admin, Body, Cookies, SessionUser, admin_permissions};
 use crate::http::reply::Reply;
-use crate::http::request::{Meta, parse_body, require};
+use crate::http::request::Meta;
 use crate::http::views;
-use crate::sessions::Authenticated;
 use crate::users::store::{self as user_store, SearchField, SearchOperator, SortField, UserQuery};
 
-/// The session, if its role grants `permission` (Better-Auth's statement for the route).
-async fn admin(
-    auth: &Auth,
-    headers: &HeaderMap,
-    permission: (&str, &str),
-    code: &'static str,
-    message: &'static str,
-) -> AuthResult<Authenticated> {
-    let who = require(headers, auth).await?;
-    auth.require_permission(&who, permission, code, message)?;
-    Ok(who)
+admin_permissions! {
+    SessionList = ("session", "list"), "YOU_ARE_NOT_ALLOWED_TO_LIST_USERS_SESSIONS", "You are not allowed to list users sessions";
+    SessionRevoke = ("session", "revoke"), "YOU_ARE_NOT_ALLOWED_TO_REVOKE_USERS_SESSIONS", "You are not allowed to revoke users sessions";
+    UserBan = ("user", "ban"), "YOU_ARE_NOT_ALLOWED_TO_BAN_USERS", "You are not allowed to ban users";
+    UserCreate = ("user", "create"), "YOU_ARE_NOT_ALLOWED_TO_CREATE_USERS", "You are not allowed to create users";
+    UserDelete = ("user", "delete"), "YOU_ARE_NOT_ALLOWED_TO_DELETE_USERS", "You are not allowed to delete users";
+    UserGet = ("user", "get"), "YOU_ARE_NOT_ALLOWED_TO_GET_USER", "You are not allowed to get user";
+    UserList = ("user", "list"), "YOU_ARE_NOT_ALLOWED_TO_LIST_USERS", "You are not allowed to list users";
+    UserSetPassword = ("user", "set-password"), "YOU_ARE_NOT_ALLOWED_TO_SET_USERS_PASSWORD", "You are not allowed to set users password";
+    UserSetRole = ("user", "set-role"), "YOU_ARE_NOT_ALLOWED_TO_CHANGE_USERS_ROLE", "You are not allowed to change users role";
+    UserUpdate = ("user", "update"), "YOU_ARE_NOT_ALLOWED_TO_UPDATE_USERS", "You are not allowed to update users";
 }
 
 /// `role` may be a string or, as the admin client allows, a one-element list.
@@ -44,7 +41,7 @@ fn single_role(v: &Value) -> AuthResult<String> {
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct SetRoleBody {
+pub struct SetRoleBody {
     user_id: String,
     role: Value,
 }
@@ -52,18 +49,9 @@ struct SetRoleBody {
 pub async fn set_role(
     State(auth): State<Auth>,
     Meta(meta): Meta,
-    headers: HeaderMap,
-    body: Bytes,
+    Admin(who, _): Admin<UserSetRole>,
+    Body(b): Body<SetRoleBody>,
 ) -> AuthResult<Reply> {
-    let who = admin(
-        &auth,
-        &headers,
-        ("user", "set-role"),
-        "YOU_ARE_NOT_ALLOWED_TO_CHANGE_USERS_ROLE",
-        "You are not allowed to change users role",
-    )
-    .await?;
-    let b: SetRoleBody = parse_body(&headers, &body, false)?;
     let role = single_role(&b.role)?;
     let user = auth
         .set_role(Some(&who.user.id), &b.user_id, &role, &meta)
@@ -87,17 +75,9 @@ pub struct ListQuery {
 
 pub async fn list_users(
     State(auth): State<Auth>,
-    headers: HeaderMap,
     Query(q): Query<ListQuery>,
+    _: Admin<UserList>,
 ) -> AuthResult<Reply> {
-    admin(
-        &auth,
-        &headers,
-        ("user", "list"),
-        "YOU_ARE_NOT_ALLOWED_TO_LIST_USERS",
-        "You are not allowed to list users",
-    )
-    .await?;
     let num = |v: &Option<String>, default: i64, field: &str| -> AuthResult<i64> {
         match v {
             None => Ok(default),
@@ -155,17 +135,9 @@ pub struct IdQuery {
 
 pub async fn get_user(
     State(auth): State<Auth>,
-    headers: HeaderMap,
     Query(q): Query<IdQuery>,
+    _: Admin<UserGet>,
 ) -> AuthResult<Reply> {
-    admin(
-        &auth,
-        &headers,
-        ("user", "get"),
-        "YOU_ARE_NOT_ALLOWED_TO_GET_USER",
-        "You are not allowed to get user",
-    )
-    .await?;
     let user = user_store::find_by_id(&auth.db, &q.id)
         .await?
         .ok_or_else(AuthError::user_not_found)?;
@@ -173,7 +145,7 @@ pub async fn get_user(
 }
 
 #[derive(Deserialize)]
-struct CreateUserBody {
+pub struct CreateUserBody {
     email: String,
     password: Option<String>,
     name: String,
@@ -185,18 +157,9 @@ struct CreateUserBody {
 pub async fn create_user(
     State(auth): State<Auth>,
     Meta(meta): Meta,
-    headers: HeaderMap,
-    body: Bytes,
+    _: Admin<UserCreate>,
+    Body(b): Body<CreateUserBody>,
 ) -> AuthResult<Reply> {
-    admin(
-        &auth,
-        &headers,
-        ("user", "create"),
-        "YOU_ARE_NOT_ALLOWED_TO_CREATE_USERS",
-        "You are not allowed to create users",
-    )
-    .await?;
-    let b: CreateUserBody = parse_body(&headers, &body, false)?;
     let role = match &b.role {
         Some(v) => single_role(v)?,
         None => "student".into(),
@@ -222,7 +185,7 @@ pub async fn create_user(
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct UpdateUserBody {
+pub struct UpdateUserBody {
     user_id: String,
     data: Map<String, Value>,
 }
@@ -230,18 +193,9 @@ struct UpdateUserBody {
 pub async fn update_user(
     State(auth): State<Auth>,
     Meta(meta): Meta,
-    headers: HeaderMap,
-    body: Bytes,
+    Admin(who, _): Admin<UserUpdate>,
+    Body(b): Body<UpdateUserBody>,
 ) -> AuthResult<Reply> {
-    let who = admin(
-        &auth,
-        &headers,
-        ("user", "update"),
-        "YOU_ARE_NOT_ALLOWED_TO_UPDATE_USERS",
-        "You are not allowed to update users",
-    )
-    .await?;
-    let b: UpdateUserBody = parse_body(&headers, &body, false)?;
     let user = auth
         .admin_update_user(&who.user, &b.user_id, &b.data, &meta)
         .await?;
@@ -250,7 +204,7 @@ pub async fn update_user(
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct BanBody {
+pub struct BanBody {
     user_id: String,
     ban_reason: Option<String>,
     ban_expires_in: Option<i64>,
@@ -259,18 +213,9 @@ struct BanBody {
 pub async fn ban_user(
     State(auth): State<Auth>,
     Meta(meta): Meta,
-    headers: HeaderMap,
-    body: Bytes,
+    Admin(who, _): Admin<UserBan>,
+    Body(b): Body<BanBody>,
 ) -> AuthResult<Reply> {
-    let who = admin(
-        &auth,
-        &headers,
-        ("user", "ban"),
-        "YOU_ARE_NOT_ALLOWED_TO_BAN_USERS",
-        "You are not allowed to ban users",
-    )
-    .await?;
-    let b: BanBody = parse_body(&headers, &body, false)?;
     let user = auth
         .ban(&who.user, &b.user_id, b.ban_reason, b.ban_expires_in, &meta)
         .await?;
@@ -279,25 +224,16 @@ pub async fn ban_user(
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct UserIdBody {
+pub struct UserIdBody {
     user_id: String,
 }
 
 pub async fn unban_user(
     State(auth): State<Auth>,
     Meta(meta): Meta,
-    headers: HeaderMap,
-    body: Bytes,
+    Admin(who, _): Admin<UserBan>,
+    Body(b): Body<UserIdBody>,
 ) -> AuthResult<Reply> {
-    let who = admin(
-        &auth,
-        &headers,
-        ("user", "ban"),
-        "YOU_ARE_NOT_ALLOWED_TO_BAN_USERS",
-        "You are not allowed to ban users",
-    )
-    .await?;
-    let b: UserIdBody = parse_body(&headers, &body, false)?;
     let user = auth.unban(&who.user, &b.user_id, &meta).await?;
     Ok(Reply::json(json!({"user": views::user(&user)})))
 }
@@ -305,25 +241,16 @@ pub async fn unban_user(
 pub async fn remove_user(
     State(auth): State<Auth>,
     Meta(meta): Meta,
-    headers: HeaderMap,
-    body: Bytes,
+    Admin(who, _): Admin<UserDelete>,
+    Body(b): Body<UserIdBody>,
 ) -> AuthResult<Reply> {
-    let who = admin(
-        &auth,
-        &headers,
-        ("user", "delete"),
-        "YOU_ARE_NOT_ALLOWED_TO_DELETE_USERS",
-        "You are not allowed to delete users",
-    )
-    .await?;
-    let b: UserIdBody = parse_body(&headers, &body, false)?;
     auth.remove_user(&who.user, &b.user_id, &meta).await?;
     Ok(Reply::json(json!({"success": true})))
 }
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct SetPasswordBody {
+pub struct SetPasswordBody {
     user_id: String,
     new_password: String,
 }
@@ -331,18 +258,9 @@ struct SetPasswordBody {
 pub async fn set_user_password(
     State(auth): State<Auth>,
     Meta(meta): Meta,
-    headers: HeaderMap,
-    body: Bytes,
+    Admin(who, _): Admin<UserSetPassword>,
+    Body(b): Body<SetPasswordBody>,
 ) -> AuthResult<Reply> {
-    let who = admin(
-        &auth,
-        &headers,
-        ("user", "set-password"),
-        "YOU_ARE_NOT_ALLOWED_TO_SET_USERS_PASSWORD",
-        "You are not allowed to set users password",
-    )
-    .await?;
-    let b: SetPasswordBody = parse_body(&headers, &body, false)?;
     auth.set_user_password(&who.user, &b.user_id, &b.new_password, &meta)
         .await?;
     Ok(Reply::json(json!({"status": true})))
@@ -350,18 +268,9 @@ pub async fn set_user_password(
 
 pub async fn list_user_sessions(
     State(auth): State<Auth>,
-    headers: HeaderMap,
-    body: Bytes,
+    _: Admin<SessionList>,
+    Body(b): Body<UserIdBody>,
 ) -> AuthResult<Reply> {
-    admin(
-        &auth,
-        &headers,
-        ("session", "list"),
-        "YOU_ARE_NOT_ALLOWED_TO_LIST_USERS_SESSIONS",
-        "You are not allowed to list users sessions",
-    )
-    .await?;
-    let b: UserIdBody = parse_body(&headers, &body, false)?;
     let sessions = auth.user_sessions(&b.user_id).await?;
     Ok(Reply::json(
         json!({"sessions": sessions.iter().map(views::session).collect::<Vec<_>>()}),
@@ -370,25 +279,16 @@ pub async fn list_user_sessions(
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct SessionTokenBody {
+pub struct SessionTokenBody {
     session_token: String,
 }
 
 pub async fn revoke_user_session(
     State(auth): State<Auth>,
     Meta(meta): Meta,
-    headers: HeaderMap,
-    body: Bytes,
+    Admin(who, _): Admin<SessionRevoke>,
+    Body(b): Body<SessionTokenBody>,
 ) -> AuthResult<Reply> {
-    let who = admin(
-        &auth,
-        &headers,
-        ("session", "revoke"),
-        "YOU_ARE_NOT_ALLOWED_TO_REVOKE_USERS_SESSIONS",
-        "You are not allowed to revoke users sessions",
-    )
-    .await?;
-    let b: SessionTokenBody = parse_body(&headers, &body, false)?;
     auth.revoke_user_session(&who.user, &b.session_token, &meta)
         .await?;
     Ok(Reply::json(json!({"success": true})))
@@ -397,18 +297,9 @@ pub async fn revoke_user_session(
 pub async fn revoke_user_sessions(
     State(auth): State<Auth>,
     Meta(meta): Meta,
-    headers: HeaderMap,
-    body: Bytes,
+    Admin(who, _): Admin<SessionRevoke>,
+    Body(b): Body<UserIdBody>,
 ) -> AuthResult<Reply> {
-    let who = admin(
-        &auth,
-        &headers,
-        ("session", "revoke"),
-        "YOU_ARE_NOT_ALLOWED_TO_REVOKE_USERS_SESSIONS",
-        "You are not allowed to revoke users sessions",
-    )
-    .await?;
-    let b: UserIdBody = parse_body(&headers, &body, false)?;
     auth.revoke_user_sessions(&who.user, &b.user_id, &meta)
         .await?;
     Ok(Reply::json(json!({"success": true})))

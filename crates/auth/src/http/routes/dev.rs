@@ -32,7 +32,7 @@ fn is_local(meta: &crate::audit::RequestMeta) -> bool {
 /// only a client on this machine, or a signed-in admin.
 pub async fn outbox(State(auth): State<Auth>, Meta(meta): Meta, headers: HeaderMap) -> Response {
     if auth.config.mode.is_production()
-        || !matches!(auth.config.auth.mail, common::MailTransport::Outbox)
+        || !matches!(auth.settings.mail, crate::settings::MailTransport::Outbox)
     {
         return StatusCode::NOT_FOUND.into_response();
     }

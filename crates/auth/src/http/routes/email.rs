@@ -11,7 +11,7 @@ use crate::accounts::{SignIn, SignInOutcome, SignUp, SignUpOutcome};
 use crate::error::{AuthError, AuthResult};
 use crate::http::extract::Cookies;
 use crate::http::reply::Reply;
-use crate::http::request::{Meta, check_redirect, current, parse_body};
+use crate::http::request::{Meta, check_callback_url, current, parse_body};
 use crate::http::routes::two_factor;
 use crate::http::views;
 
@@ -57,12 +57,7 @@ pub async fn sign_up(
 ) -> AuthResult<Reply> {
     let b: SignUpBody = parse_body(&headers, &body, true)?;
     refuse_protected(&b.extra)?;
-    check_redirect(
-        &auth,
-        b.callback_url.as_deref(),
-        "INVALID_CALLBACK_URL",
-        "callbackURL",
-    )?;
+    check_callback_url(&auth, b.callback_url.as_deref())?;
     let outcome = auth
         .sign_up(
             SignUp {
@@ -108,12 +103,7 @@ pub async fn sign_in(
     body: Bytes,
 ) -> AuthResult<Reply> {
     let b: SignInBody = parse_body(&headers, &body, true)?;
-    check_redirect(
-        &auth,
-        b.callback_url.as_deref(),
-        "INVALID_CALLBACK_URL",
-        "callbackURL",
-    )?;
+    check_callback_url(&auth, b.callback_url.as_deref())?;
     let outcome = auth
         .sign_in(
             SignIn {
@@ -170,12 +160,7 @@ pub async fn send_verification_email(
     body: Bytes,
 ) -> AuthResult<Reply> {
     let b: SendVerificationBody = parse_body(&headers, &body, false)?;
-    check_redirect(
-        &auth,
-        b.callback_url.as_deref(),
-        "INVALID_CALLBACK_URL",
-        "callbackURL",
-    )?;
+    check_callback_url(&auth, b.callback_url.as_deref())?;
     match current(&headers, &auth).await? {
         Some(session) => {
             let requested = crate::users::normalize_email(&b.email);
@@ -213,12 +198,7 @@ pub async fn verify_email(
     Meta(meta): Meta,
     Query(q): Query<VerifyQuery>,
 ) -> AuthResult<Reply> {
-    check_redirect(
-        &auth,
-        q.callback_url.as_deref(),
-        "INVALID_CALLBACK_URL",
-        "callbackURL",
-    )?;
+    check_callback_url(&auth, q.callback_url.as_deref())?;
     let result = auth.verify_email(&q.token, &meta).await;
     match (result, q.callback_url) {
         (Ok(_), Some(cb)) => Ok(Reply::redirect(&cb)),

@@ -11,11 +11,12 @@ use serde_json::json;
 
 use crate::Auth;
 use crate::error::{AuthError, AuthResult};
+use crate::http::extract::{Admin, Body, SessionUser, admin_permissions};
 use crate::http::reply::Reply;
 use crate::http::request::{Meta, current, parse_body, require};
 use crate::oidc::clients::{ClientCredentials, Metadata};
 use crate::oidc::grants::TokenParams;
-use common::config::Registration;
+use crate::settings::Registration;
 
 pub async fn discovery(State(auth): State<Auth>) -> Reply {
     Reply::json(auth.discovery()).with_header(
@@ -327,7 +328,7 @@ pub async fn register(
     let is_admin = who
         .as_ref()
         .is_some_and(|w| auth.may(w, "oauth-client", "register"));
-    match auth.config.auth.oidc.registration {
+    match auth.settings.oidc.registration {
         Registration::Off => {
             return Err(AuthError::oauth(
                 "access_denied",
@@ -354,19 +355,11 @@ pub async fn register(
     Ok((StatusCode::CREATED, no_store(Reply::json(view))).into_response())
 }
 
-async fn admin(auth: &Auth, headers: &HeaderMap) -> AuthResult<crate::sessions::Authenticated> {
-    let who = require(headers, auth).await?;
-    auth.require_permission(
-        &who,
-        ("oauth-client", "manage"),
-        "YOU_ARE_NOT_ALLOWED_TO_MANAGE_CLIENTS",
-        "You are not allowed to manage OAuth clients",
-    )?;
-    Ok(who)
+admin_permissions! {
+    ManageClients = ("oauth-client", "manage"), "YOU_ARE_NOT_ALLOWED_TO_MANAGE_CLIENTS", "You are not allowed to manage OAuth clients";
 }
 
-pub async fn get_clients(State(auth): State<Auth>, headers: HeaderMap) -> AuthResult<Reply> {
-    admin(&auth, &headers).await?;
+pub async fn get_clients(State(auth): State<Auth>, _: Admin<ManageClients>) -> AuthResult<Reply> {
     let clients: Vec<_> = auth
         .list_clients()
         .await?
@@ -383,10 +376,9 @@ pub struct ClientQuery {
 
 pub async fn get_client(
     State(auth): State<Auth>,
-    headers: HeaderMap,
     Query(q): Query<ClientQuery>,
+    _: Admin<ManageClients>,
 ) -> AuthResult<Reply> {
-    admin(&auth, &headers).await?;
     let c = auth
         .find_client(&q.client_id)
         .await?
@@ -395,7 +387,7 @@ pub async fn get_client(
 }
 
 #[derive(Deserialize)]
-struct UpdateBody {
+pub struct UpdateBody {
     client_id: String,
     update: Metadata,
 }
@@ -403,11 +395,9 @@ struct UpdateBody {
 pub async fn update_client(
     State(auth): State<Auth>,
     Meta(meta): Meta,
-    headers: HeaderMap,
-    body: Bytes,
+    Admin(who, _): Admin<ManageClients>,
+    Body(b): Body<UpdateBody>,
 ) -> AuthResult<Reply> {
-    let who = admin(&auth, &headers).await?;
-    let b: UpdateBody = parse_body(&headers, &body, false)?;
     let c = auth
         .update_client(&b.client_id, b.update, &who.user.id, &meta)
         .await?;
@@ -415,18 +405,16 @@ pub async fn update_client(
 }
 
 #[derive(Deserialize)]
-struct ClientIdBody {
+pub struct ClientIdBody {
     client_id: String,
 }
 
 pub async fn rotate_secret(
     State(auth): State<Auth>,
     Meta(meta): Meta,
-    headers: HeaderMap,
-    body: Bytes,
+    Admin(who, _): Admin<ManageClients>,
+    Body(b): Body<ClientIdBody>,
 ) -> AuthResult<Reply> {
-    let who = admin(&auth, &headers).await?;
-    let b: ClientIdBody = parse_body(&headers, &body, false)?;
     let secret = auth
         .rotate_client_secret(&b.client_id, &who.user.id, &meta)
         .await?;
@@ -438,18 +426,18 @@ pub async fn rotate_secret(
 pub async fn delete_client(
     State(auth): State<Auth>,
     Meta(meta): Meta,
-    headers: HeaderMap,
-    body: Bytes,
+    Admin(who, _): Admin<ManageClients>,
+    Body(b): Body<ClientIdBody>,
 ) -> AuthResult<Reply> {
-    let who = admin(&auth, &headers).await?;
-    let b: ClientIdBody = parse_body(&headers, &body, false)?;
     auth.delete_client(&b.client_id, &who.user.id, &meta)
         .await?;
     Ok(Reply::json(json!({"status": true})))
 }
 
-pub async fn get_consents(State(auth): State<Auth>, headers: HeaderMap) -> AuthResult<Reply> {
-    let me = require(&headers, &auth).await?;
+pub async fn get_consents(
+    State(auth): State<Auth>,
+    SessionUser(me): SessionUser,
+) -> AuthResult<Reply> {
     let consents: Vec<_> = auth
         .list_consents(&me.user.id)
         .await?
@@ -467,11 +455,9 @@ pub struct ConsentIdBody {
 pub async fn delete_consent(
     State(auth): State<Auth>,
     Meta(meta): Meta,
-    headers: HeaderMap,
-    body: Bytes,
+    SessionUser(me): SessionUser,
+    Body(b): Body<ConsentIdBody>,
 ) -> AuthResult<Reply> {
-    let me = require(&headers, &auth).await?;
-    let b: ConsentIdBody = parse_body(&headers, &body, false)?;
     auth.delete_consent(&me.user.id, &b.id, &meta).await?;
     Ok(Reply::json(json!({"status": true})))
 }

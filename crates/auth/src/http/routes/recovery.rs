@@ -9,7 +9,7 @@ use serde_json::json;
 use crate::Auth;
 use crate::error::{AuthError, AuthResult};
 use crate::http::reply::Reply;
-use crate::http::request::{Meta, check_redirect, parse_body};
+use crate::http::request::{Meta, check_callback_url, check_redirect, parse_body};
 use crate::recovery::RESET_MESSAGE;
 
 #[derive(Deserialize)]
@@ -58,12 +58,7 @@ pub async fn follow_link(
             "[query.callbackURL] callbackURL is required",
         ));
     };
-    check_redirect(
-        &auth,
-        Some(&callback),
-        "INVALID_CALLBACK_URL",
-        "callbackURL",
-    )?;
+    check_callback_url(&auth, Some(&callback))?;
     let sep = if callback.contains('?') { '&' } else { '?' };
     let target = if auth.reset_token_status(&token).await? {
         format!("{callback}{sep}token={}", crate::cookies::encode(&token))

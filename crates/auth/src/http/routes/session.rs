@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use crate::Auth;
 use crate::error::{AuthError, AuthResult};
 use crate::http::reply::Reply;
-use crate::http::request::{Meta, check_redirect, parse_body, require, session_token};
+use crate::http::request::{Meta, check_callback_url, parse_body, require, session_token};
 use crate::http::views;
 use crate::session_ops::SessionRead;
 
@@ -50,12 +50,7 @@ pub async fn sign_out(
     body: Bytes,
 ) -> AuthResult<Reply> {
     let b: SignOutBody = parse_body(&headers, &body, false)?;
-    check_redirect(
-        &auth,
-        b.callback_url.as_deref(),
-        "INVALID_CALLBACK_URL",
-        "callbackURL",
-    )?;
+    check_callback_url(&auth, b.callback_url.as_deref())?;
     if let Some(token) = session_token(&headers, &auth) {
         auth.sign_out(&token, &meta).await?;
     }

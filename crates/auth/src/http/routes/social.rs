@@ -11,7 +11,7 @@ use crate::Auth;
 use crate::cookies::{self, find, sign, verify};
 use crate::error::AuthResult;
 use crate::http::reply::Reply;
-use crate::http::request::{Meta, check_redirect, parse_body};
+use crate::http::request::{Meta, check_callback_url, check_redirect, parse_body};
 use crate::social::{Finished, StateData};
 
 const STATE_COOKIE: &str = "state";
@@ -35,12 +35,7 @@ pub async fn sign_in(
     body: Bytes,
 ) -> AuthResult<Reply> {
     let b: SocialBody = parse_body(&headers, &body, false)?;
-    check_redirect(
-        &auth,
-        b.callback_url.as_deref(),
-        "INVALID_CALLBACK_URL",
-        "callbackURL",
-    )?;
+    check_callback_url(&auth, b.callback_url.as_deref())?;
     check_redirect(
         &auth,
         b.error_callback_url.as_deref(),
@@ -181,12 +176,7 @@ pub async fn error_page(Query(q): Query<ErrorQuery>) -> impl IntoResponse {
 pub async fn link(State(auth): State<Auth>, headers: HeaderMap, body: Bytes) -> AuthResult<Reply> {
     let current = crate::http::request::require(&headers, &auth).await?;
     let b: SocialBody = parse_body(&headers, &body, false)?;
-    check_redirect(
-        &auth,
-        b.callback_url.as_deref(),
-        "INVALID_CALLBACK_URL",
-        "callbackURL",
-    )?;
+    check_callback_url(&auth, b.callback_url.as_deref())?;
     check_redirect(
         &auth,
         b.error_callback_url.as_deref(),

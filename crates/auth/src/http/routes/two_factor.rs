@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::Auth;
+use crate::audit::RequestMeta;
 use crate::cookies::{self, DONT_REMEMBER, SESSION_TOKEN};
 use crate::error::{AuthError, AuthResult};
 use crate::http::extract::{Body, Cookies, MaybeSession, SessionUser};
@@ -214,6 +215,41 @@ pub struct CodeBody {
     disable_session: Option<bool>,
 }
 
+/// Which second factor a code is checked against.
+enum Factor {
+    Totp,
+    Otp,
+    BackupCode,
+}
+
+/// The three ways to prove a second factor share one shape: the step (a
+/// sign-in in progress or the session), the code, then the reply.
+async fn verify_code(
+    auth: &Auth,
+    meta: &RequestMeta,
+    session: &Option<Authenticated>,
+    cookies: &Cookies,
+    b: CodeBody,
+    factor: Factor,
+) -> AuthResult<Reply> {
+    let challenge = cookies.signed(TWO_FACTOR);
+    let step = step(session, &challenge)?;
+    let sign_in = matches!(step, Step::SignIn(_));
+    let trust = b.trust_device.unwrap_or(false);
+    let (passed, sign_in) = match factor {
+        Factor::Totp => (auth.verify_totp(step, &b.code, trust, meta).await?, sign_in),
+        Factor::Otp => (auth.verify_otp(step, &b.code, trust, meta).await?, sign_in),
+        Factor::BackupCode => {
+            let disable_session = b.disable_session.unwrap_or(false);
+            let passed = auth
+                .verify_backup_code(step, &b.code, trust, disable_session, meta)
+                .await?;
+            (passed, sign_in && !disable_session)
+        }
+    };
+    passed_reply(auth, passed, sign_in).await
+}
+
 /// `POST /two-factor/verify-totp`.
 pub async fn verify_totp(
     State(auth): State<Auth>,
@@ -222,13 +258,7 @@ pub async fn verify_totp(
     cookies: Cookies,
     Body(b): Body<CodeBody>,
 ) -> AuthResult<Reply> {
-    let challenge = cookies.signed(TWO_FACTOR);
-    let step = step(&session, &challenge)?;
-    let sign_in = matches!(step, Step::SignIn(_));
-    let passed = auth
-        .verify_totp(step, &b.code, b.trust_device.unwrap_or(false), &meta)
-        .await?;
-    passed_reply(&auth, passed, sign_in).await
+    verify_code(&auth, &meta, &session, &cookies, b, Factor::Totp).await
 }
 
 /// `POST /two-factor/send-otp`: mails a code to the account's address.
@@ -251,13 +281,7 @@ pub async fn verify_otp(
     cookies: Cookies,
     Body(b): Body<CodeBody>,
 ) -> AuthResult<Reply> {
-    let challenge = cookies.signed(TWO_FACTOR);
-    let step = step(&session, &challenge)?;
-    let sign_in = matches!(step, Step::SignIn(_));
-    let passed = auth
-        .verify_otp(step, &b.code, b.trust_device.unwrap_or(false), &meta)
-        .await?;
-    passed_reply(&auth, passed, sign_in).await
+    verify_code(&auth, &meta, &session, &cookies, b, Factor::Otp).await
 }
 
 /// `POST /two-factor/verify-backup-code`.
@@ -268,20 +292,7 @@ pub async fn verify_backup_code(
     cookies: Cookies,
     Body(b): Body<CodeBody>,
 ) -> AuthResult<Reply> {
-    let challenge = cookies.signed(TWO_FACTOR);
-    let step = step(&session, &challenge)?;
-    let sign_in = matches!(step, Step::SignIn(_));
-    let disable_session = b.disable_session.unwrap_or(false);
-    let passed = auth
-        .verify_backup_code(
-            step,
-            &b.code,
-            b.trust_device.unwrap_or(false),
-            disable_session,
-            &meta,
-        )
-        .await?;
-    passed_reply(&auth, passed, sign_in && !disable_session).await
+    verify_code(&auth, &meta, &session, &cookies, b, Factor::BackupCode).await
 }
 
 #[derive(Serialize)]

@@ -208,15 +208,15 @@ pub async fn audit_events(
     server: &TestServer,
     event_type: &str,
 ) -> Vec<::auth::audit::StoredEvent> {
-    ::auth::audit::list(
-        &server.db,
-        &::auth::audit::EventQuery {
+    server
+        .auth()
+        .audit_log()
+        .list(&::auth::audit::EventQuery {
             event_type: Some(event_type.into()),
             limit: 100,
             ..Default::default()
-        },
-    )
-    .await
-    .unwrap()
-    .0
+        })
+        .await
+        .unwrap()
+        .0
 }

@@ -24,7 +24,7 @@ use std::collections::{BTreeSet, HashMap};
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use common::{Config, Db, ManualClock, Role};
+use common::{Db, ManualClock, Role};
 use intellistack::App;
 use tempfile::TempDir;
 use tokio::net::TcpListener;
@@ -130,7 +130,7 @@ impl TestServer {
         .collect();
         vars.extend(opts.vars);
         let vars_db_url = vars["DATABASE_URL"].clone();
-        let config = Config::from_vars(&vars).expect("test configuration");
+        let config = intellistack::Settings::from_vars(&vars).expect("test configuration");
 
         let roles = if opts.roles.is_empty() {
             Role::ALL.into_iter().collect()

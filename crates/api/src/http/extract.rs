@@ -1,44 +1,17 @@
 //! Request guards: who is calling (from a verified JWT), and what they may do.
+//! The caller itself is a domain type (`crate::caller`); this module only
+//! reads it from a request.
 
 use std::marker::PhantomData;
 
-use axum::extract::FromRequestParts;
-use axum::http::header;
-use axum::http::request::Parts;
-use serde::Serialize;
-
 use crate::ApiState;
+use crate::caller::{AuthenticatedUser, lesser_role};
 use crate::error::ApiError;
 use crate::jwks::VerifyError;
 use auth::standing::Standing;
-
-/// The caller: who the token names, with role, email and ban as the
-/// database holds them now (see `auth::standing`), so a demotion, a ban or a
-/// deletion takes effect within seconds rather than when the token expires.
-/// The role is never higher than the token's.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct AuthenticatedUser {
-    pub id: String,
-    pub email: String,
-    pub name: String,
-    pub role: String,
-    pub email_verified: bool,
-}
-
-impl AuthenticatedUser {
-    /// Whether the caller's role grants `action` on `resource` (the statements
-    /// in `auth::access`).
-    pub fn can(&self, resource: &str, action: &str) -> bool {
-        auth::access::allows(&self.role, resource, action)
-    }
-
-    /// Instructors and admins: they see every stage and are not held to the
-    /// daily message limit.
-    pub fn is_staff(&self) -> bool {
-        self.can("course", "read-locked")
-    }
-}
+use axum::extract::FromRequestParts;
+use axum::http::header;
+use axum::http::request::Parts;
 
 impl FromRequestParts<ApiState> for AuthenticatedUser {
     type Rejection = ApiError;
@@ -92,18 +65,6 @@ impl FromRequestParts<ApiState> for AuthenticatedUser {
                 retry_after_secs: 30,
             }),
         }
-    }
-}
-
-/// The caller's role: the database's, unless the token was issued for less.
-/// A demotion takes effect through the database; a token issued for a
-/// session that proved no second factor (when staff must) keeps its
-/// student role even though the account's role is higher.
-fn lesser_role(current: String, token: &str) -> String {
-    let rank = |name: &str| auth::access::ROLES.iter().position(|r| r.name == name);
-    match (rank(&current), rank(token)) {
-        (Some(now), Some(issued)) if issued < now => token.to_string(),
-        _ => current,
     }
 }
 
