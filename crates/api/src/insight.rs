@@ -6,11 +6,11 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use chrono::{DateTime, Utc};
 use common::{Db, SharedClock, on_db};
 use serde::Serialize;
 
 use crate::caller::AuthenticatedUser;
+use crate::chat::store as chat_store;
 use crate::content::store::{self, Course};
 use crate::error::{ApiError, ApiResult};
 use crate::teaching::{Teaching, teaches_all};
@@ -114,18 +114,6 @@ pub struct ThreadTranscript {
 pub struct Insights<'a> {
     pub db: &'a Db,
     pub clock: &'a SharedClock,
-}
-
-#[derive(sqlx::FromRow)]
-struct ThreadRow {
-    id: String,
-    user_id: String,
-    course_id: Option<String>,
-    title: Option<String>,
-    metadata: String,
-    updated_at: DateTime<Utc>,
-    name: String,
-    email: String,
 }
 
 fn flags_of(metadata: &str) -> Vec<String> {
@@ -275,10 +263,7 @@ impl Insights<'_> {
 
         // Tutor questions per lesson: students' messages, by the lesson they
         // were asked on.
-        let asked: Vec<(String, String)> = on_db!(self.db, pool => sqlx::query_as(
-            "SELECT t.user_id, i.metadata FROM chatkit_thread_item i JOIN chatkit_thread t ON t.id = i.thread_id
-             WHERE t.course_id IN ($1, $2) AND i.type = 'user_message'")
-            .bind(&c.id).bind(&c.slug).fetch_all(pool).await)?;
+        let asked = chat_store::course_questions(self.db, (&c.id, &c.slug)).await?;
         let mut per_lesson: HashMap<(String, String), usize> = HashMap::new();
         for (user, meta) in &asked {
             if staff.contains(user) {
@@ -321,11 +306,7 @@ impl Insights<'_> {
 
     /// Flagged threads of the given courses, newest first.
     async fn flagged_in(&self, courses: &[Course]) -> ApiResult<Vec<FlaggedThread>> {
-        let rows: Vec<ThreadRow> = on_db!(self.db, pool => sqlx::query_as(
-            r#"SELECT t.id, t.user_id, t.course_id, t.title, t.metadata, t.updated_at, u.name, u.email
-               FROM chatkit_thread t JOIN "user" u ON u.id = t.user_id
-               WHERE t.metadata LIKE '%"flags"%' ORDER BY t.updated_at DESC, t.id"#)
-            .fetch_all(pool).await)?;
+        let rows = chat_store::flagged_threads(self.db).await?;
         let mut out = Vec::new();
         for r in rows {
             let flags = flags_of(&r.metadata);
@@ -337,9 +318,7 @@ impl Insights<'_> {
                 .as_deref()
                 .and_then(|k| courses.iter().find(|c| c.id == k || c.slug == k));
             let Some(course) = course else { continue };
-            let last: Option<(String,)> = on_db!(self.db, pool => sqlx::query_as(
-                "SELECT content FROM chatkit_thread_item WHERE thread_id = $1 AND type = 'user_message' ORDER BY seq DESC LIMIT 1")
-                .bind(&r.id).fetch_optional(pool).await)?;
+            let last = chat_store::last_user_message(self.db, &r.id).await?;
             out.push(FlaggedThread {
                 thread_id: r.id,
                 course_slug: Some(course.slug.clone()),
@@ -350,7 +329,7 @@ impl Insights<'_> {
                 // The flagged text itself when the guardrails kept it, else
                 // the student's latest message.
                 message: newest_flagged_text(&r.metadata)
-                    .or_else(|| last.map(|(c,)| item_text(&c)))
+                    .or_else(|| last.map(|c| item_text(&c)))
                     .unwrap_or_default(),
                 updated_at: common::clock::to_iso(&r.updated_at),
             });
@@ -379,10 +358,7 @@ impl Insights<'_> {
         thread_id: &str,
     ) -> ApiResult<ThreadTranscript> {
         let missing = || ApiError::not_found("THREAD_NOT_FOUND", "No such thread");
-        let row: Option<ThreadRow> = on_db!(self.db, pool => sqlx::query_as(
-            r#"SELECT t.id, t.user_id, t.course_id, t.title, t.metadata, t.updated_at, u.name, u.email
-               FROM chatkit_thread t JOIN "user" u ON u.id = t.user_id WHERE t.id = $1"#)
-            .bind(thread_id).fetch_optional(pool).await)?;
+        let row = chat_store::student_thread(self.db, thread_id).await?;
         let row = row.ok_or_else(missing)?;
         let course = match row.course_id.as_deref() {
             Some(k) => match store::course_by_id(self.db, k).await? {
@@ -408,9 +384,7 @@ impl Insights<'_> {
                 "The student is not enrolled in this course",
             ));
         }
-        let items: Vec<(String, String, DateTime<Utc>)> = on_db!(self.db, pool => sqlx::query_as(
-            "SELECT type, content, created_at FROM chatkit_thread_item WHERE thread_id = $1 AND type IN ('user_message', 'assistant_message') ORDER BY seq")
-            .bind(thread_id).fetch_all(pool).await)?;
+        let items = chat_store::transcript(self.db, thread_id).await?;
         Ok(ThreadTranscript {
             id: row.id,
             title: row.title,

@@ -26,6 +26,66 @@ pub async fn set_course_threads_ended(
         .execute(pool).await.map(|r| r.rows_affected()))
 }
 
+/// A thread with its student, as staff views list it.
+#[derive(sqlx::FromRow)]
+pub struct StudentThread {
+    pub id: String,
+    pub user_id: String,
+    pub course_id: Option<String>,
+    pub title: Option<String>,
+    pub metadata: String,
+    pub updated_at: DateTime<Utc>,
+    pub name: String,
+    pub email: String,
+}
+
+/// Threads whose metadata holds flags, newest first.
+pub async fn flagged_threads(db: &Db) -> sqlx::Result<Vec<StudentThread>> {
+    on_db!(db, pool => sqlx::query_as(
+        r#"SELECT t.id, t.user_id, t.course_id, t.title, t.metadata, t.updated_at, u.name, u.email
+           FROM chatkit_thread t JOIN "user" u ON u.id = t.user_id
+           WHERE t.metadata LIKE '%"flags"%' ORDER BY t.updated_at DESC, t.id"#)
+        .fetch_all(pool).await)
+}
+
+/// One thread with its student.
+pub async fn student_thread(db: &Db, thread_id: &str) -> sqlx::Result<Option<StudentThread>> {
+    on_db!(db, pool => sqlx::query_as(
+        r#"SELECT t.id, t.user_id, t.course_id, t.title, t.metadata, t.updated_at, u.name, u.email
+           FROM chatkit_thread t JOIN "user" u ON u.id = t.user_id WHERE t.id = $1"#)
+        .bind(thread_id).fetch_optional(pool).await)
+}
+
+/// The content of a thread's newest user message.
+pub async fn last_user_message(db: &Db, thread_id: &str) -> sqlx::Result<Option<String>> {
+    let row: Option<(String,)> = on_db!(db, pool => sqlx::query_as(
+        "SELECT content FROM chatkit_thread_item WHERE thread_id = $1 AND type = 'user_message' ORDER BY seq DESC LIMIT 1")
+        .bind(thread_id).fetch_optional(pool).await)?;
+    Ok(row.map(|(c,)| c))
+}
+
+/// A thread's messages in order: (item type, content, created at).
+pub async fn transcript(
+    db: &Db,
+    thread_id: &str,
+) -> sqlx::Result<Vec<(String, String, DateTime<Utc>)>> {
+    on_db!(db, pool => sqlx::query_as(
+        "SELECT type, content, created_at FROM chatkit_thread_item WHERE thread_id = $1 AND type IN ('user_message', 'assistant_message') ORDER BY seq")
+        .bind(thread_id).fetch_all(pool).await)
+}
+
+/// Every user message on a course's threads (named by id or slug): the
+/// author and the item's metadata (the page it was asked on).
+pub async fn course_questions(
+    db: &Db,
+    course: (&str, &str),
+) -> sqlx::Result<Vec<(String, String)>> {
+    on_db!(db, pool => sqlx::query_as(
+        "SELECT t.user_id, i.metadata FROM chatkit_thread_item i JOIN chatkit_thread t ON t.id = i.thread_id
+         WHERE t.course_id IN ($1, $2) AND i.type = 'user_message'")
+        .bind(course.0).bind(course.1).fetch_all(pool).await)
+}
+
 /// Deletes threads whose enrolment ended before `cutoff` (retention).
 pub async fn delete_threads_ended_before(db: &Db, cutoff: DateTime<Utc>) -> sqlx::Result<u64> {
     on_db!(db, pool => sqlx::query(
