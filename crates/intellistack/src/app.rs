@@ -78,7 +78,16 @@ impl App {
                 db: db.clone(),
                 clock: clock.clone(),
             });
-        let tutor_stats = Arc::new(tutor::turn::Stats::default());
+        let repo = Arc::new(api::chat::repo::SqlRepository {
+            db: db.clone(),
+            clock: clock.clone(),
+        });
+        // One index per process, on disk under the data folder; started with
+        // the server (see `server::serve`).
+        let search = Arc::new(tutor::retrieval::index::SearchIndex::new(
+            repo.clone(),
+            Some(config.data_dir.join("search")),
+        ));
         let responder: Arc<dyn chatkit::Responder<api::chat::ChatContext>> =
             match config.chat.responder {
                 common::config::ResponderKind::Echo => Arc::new(api::chat::echo::EchoResponder {
@@ -116,17 +125,13 @@ impl App {
                             tutor::turn::Dense::new(embedder, vectors)
                         },
                     );
-                    let repo = Arc::new(api::chat::repo::SqlRepository {
-                        db: db.clone(),
-                        clock: clock.clone(),
-                    });
                     Arc::new(tutor::turn::Tutor::new(
                         repo,
                         store.clone(),
                         llm,
                         dense,
                         judge,
-                        tutor_stats.clone(),
+                        search.clone(),
                     ))
                 }
             };
@@ -146,7 +151,7 @@ impl App {
             auth: auth.clone(),
             chat,
             chat_daily_limit: config.chat.daily_limit,
-            tutor_stats,
+            search,
         };
         let state = AppState {
             config,

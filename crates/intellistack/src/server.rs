@@ -130,6 +130,11 @@ fn spawn_jobs(app: &App) {
     if !app.state.roles.contains(&common::Role::Api) {
         return;
     }
+    if app.state.config.chat.responder == common::config::ResponderKind::Tutor {
+        // Built in the background: requests are served meanwhile, and the
+        // tutor says search is warming up until it is done.
+        app.state.api.search.start();
+    }
     let db = app.state.db.clone();
     let clock = app.state.clock.clone();
     let holder = common::ids::random_alphanumeric(16);

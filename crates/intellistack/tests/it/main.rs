@@ -36,6 +36,7 @@ mod tutor;
 mod tutor_burst;
 mod tutor_dense;
 mod tutor_guard;
+mod tutor_index;
 mod tutor_llm;
 mod tutor_streams;
 mod web_pages;

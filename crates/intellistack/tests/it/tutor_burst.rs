@@ -1,8 +1,10 @@
-//! One retrieval index build at a time, shared by every waiting turn: a cold
-//! burst of 30 turns right after start-up, and another right after a lesson
-//! edit, each build the index once, and the server's memory stays within
-//! 60 MB of a warm server. The server runs as its own process, so its
-//! resident memory is its own and the build count (`/metrics`) is its own.
+//! Turns never build the retrieval index: it is built once in the background
+//! at start-up, a lesson edit is applied as a one-lesson delta however many
+//! turns arrive together, a restart reopens the index on disk, and a cold
+//! burst of 30 turns with no index on disk still builds it exactly once. The
+//! server's memory stays within 60 MB of a warm server. The server runs as
+//! its own process, so its resident memory is its own and the counters
+//! (`/metrics`) are its own.
 
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -161,6 +163,10 @@ impl Server {
     }
 
     async fn builds(&self) -> u64 {
+        self.counter("tutor_index_builds_total").await
+    }
+
+    async fn counter(&self, name: &str) -> u64 {
         let text = self
             .http
             .get(format!("{}/metrics", self.base))
@@ -171,7 +177,7 @@ impl Server {
             .await
             .unwrap();
         text.lines()
-            .find(|l| l.starts_with("tutor_index_builds_total"))
+            .find(|l| l.split_whitespace().next() == Some(name))
             .and_then(|l| l.split_whitespace().last())
             .and_then(|v| v.parse().ok())
             .unwrap_or(0)
@@ -234,12 +240,32 @@ async fn a_cold_burst_of_turns_builds_the_index_once() {
         let after_edit = warm_server.rss();
         assert_eq!(
             warm_server.builds().await,
-            2,
-            "{backend:?}: the edit's burst built the index once"
+            1,
+            "{backend:?}: the edit's burst rebuilt nothing"
+        );
+        assert_eq!(
+            warm_server
+                .counter("tutor_index_lessons_reindexed_total")
+                .await,
+            1,
+            "{backend:?}: the edited lesson was reindexed once, alone"
         );
         drop(warm_server);
 
-        // Cold: 30 turns right after start-up.
+        // Restarted: the index on disk is reopened, a burst builds nothing.
+        let reopened = start(&url, dir.path()).await;
+        let jwt = reopened.jwt().await;
+        reopened.burst(&jwt, 30).await;
+        assert_eq!(reopened.builds().await, 0, "{backend:?}: reopened");
+        assert_eq!(
+            reopened.counter("tutor_index_reopened_total").await,
+            1,
+            "{backend:?}"
+        );
+        drop(reopened);
+
+        // Cold, with no index on disk: 30 turns right after start-up.
+        std::fs::remove_dir_all(dir.path().join("search")).unwrap();
         let cold_server = start(&url, dir.path()).await;
         let jwt = cold_server.jwt().await;
         cold_server.burst(&jwt, 30).await;

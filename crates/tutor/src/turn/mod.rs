@@ -44,9 +44,13 @@ use emit::{Events, Gone, Writer, cite, compose};
 pub use repo::{
     AttemptSummary, Learner, Page, PageLesson, RepoError, Repository, Scope, TurnContext, Verdicts,
 };
-pub use retrieve::{Dense, Found, Retrieval, RetrieveError, Stats};
+pub use retrieve::{Dense, Found, Retrieval, RetrieveError, SearchIndex, Stats};
 
 pub const LIMITED_NOTICE: &str = "Search results may be limited";
+
+/// The notice, and the reply, while the search index's first build runs.
+pub const WARMING_NOTICE: &str = "Search is warming up";
+pub const WARMING_TEXT: &str = "Search is warming up: the lessons are still being indexed after a restart, so I cannot look anything up yet. Ask again in a few seconds and I will answer from your lessons.";
 
 pub const OFF_TOPIC: &str = "That seems to be outside what this course covers, or outside the lessons you have unlocked so far. Ask me about something from your lessons — for example, one of the sections on this page — and we can work through it together.";
 
@@ -111,6 +115,8 @@ struct Retrieved {
     scope: Option<Scope>,
     passages: Vec<Passage>,
     limited: bool,
+    /// The search index is still being built: the turn says so and stops.
+    warming: bool,
     page: Option<PageLesson>,
 }
 
@@ -191,7 +197,7 @@ impl<C: TurnContext> Tutor<C> {
         llm: Option<LlmClient>,
         dense: Option<Dense>,
         judge: bool,
-        stats: Arc<Stats>,
+        search: Arc<SearchIndex>,
     ) -> Self {
         Tutor {
             inner: Arc::new(Inner {
@@ -199,7 +205,7 @@ impl<C: TurnContext> Tutor<C> {
                 store,
                 llm,
                 judge,
-                retrieval: Retrieval::new(dense, stats),
+                retrieval: Retrieval::new(dense, search),
             }),
         }
     }
@@ -227,6 +233,7 @@ impl<C: TurnContext> Tutor<C> {
                 scope: None,
                 passages: Vec::new(),
                 limited: false,
+                warming: false,
                 page: None,
             });
         };
@@ -235,11 +242,21 @@ impl<C: TurnContext> Tutor<C> {
             .retrieval
             .search(self.repo(), query, &scope, 4)
             .await?;
+        if found.warming {
+            return Ok(Retrieved {
+                scope: Some(scope),
+                passages: Vec::new(),
+                limited: false,
+                warming: true,
+                page: None,
+            });
+        }
         let page_lesson = self.repo().page_lesson(&scope, page).await?;
         Ok(Retrieved {
             scope: Some(scope),
             passages: found.passages,
             limited: found.limited,
+            warming: false,
             page: page_lesson,
         })
     }
@@ -466,6 +483,17 @@ impl<C: TurnContext> Tutor<C> {
             None => question.clone(),
         };
         let r = self.retrieve(&learner, page, &query).await?;
+        if r.warming {
+            // Never a stall: the turn says what is happening, at once.
+            w.send(ThreadStreamEvent::Notice {
+                level: NoticeLevel::Info,
+                message: WARMING_NOTICE.into(),
+                title: None,
+            })
+            .await?;
+            w.say(WARMING_TEXT, Vec::new()).await?;
+            return Ok(());
+        }
         if r.limited {
             w.send(ThreadStreamEvent::Notice {
                 level: NoticeLevel::Warning,
