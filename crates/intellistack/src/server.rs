@@ -160,12 +160,15 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     let router = build_router(&app);
     spawn_jobs(&app);
-    axum::serve(
+    let served = axum::serve(
         listener,
         router.into_make_service_with_connect_info::<SocketAddr>(),
     )
     .with_graceful_shutdown(shutdown)
-    .await
+    .await;
+    // Lets go of the search index folder for whoever starts next.
+    app.state.api.search.close().await;
+    served
 }
 
 /// Resolves on SIGINT or SIGTERM.

@@ -183,6 +183,26 @@ impl Server {
             .unwrap_or(0)
     }
 
+    async fn search_ready(&self) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let r: Value = self
+                .http
+                .get(format!("{}/ready", self.base))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            if r["search"]["state"] == "ready" {
+                return;
+            }
+            assert!(Instant::now() < deadline, "search never became ready: {r}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
     fn rss(&self) -> f64 {
         rss_mib(self.child.id())
     }
@@ -204,6 +224,7 @@ async fn a_cold_burst_of_turns_builds_the_index_once() {
         // Warm: one turn built the index.
         let warm_server = start(&url, dir.path()).await;
         let jwt = warm_server.jwt().await;
+        warm_server.search_ready().await;
         warm_server.turn(&jwt, 0).await;
         tokio::time::sleep(Duration::from_millis(500)).await;
         let warm = warm_server.rss();
@@ -256,6 +277,7 @@ async fn a_cold_burst_of_turns_builds_the_index_once() {
         let reopened = start(&url, dir.path()).await;
         let jwt = reopened.jwt().await;
         reopened.burst(&jwt, 30).await;
+        reopened.search_ready().await;
         assert_eq!(reopened.builds().await, 0, "{backend:?}: reopened");
         assert_eq!(
             reopened.counter("tutor_index_reopened_total").await,
@@ -269,6 +291,9 @@ async fn a_cold_burst_of_turns_builds_the_index_once() {
         let cold_server = start(&url, dir.path()).await;
         let jwt = cold_server.jwt().await;
         cold_server.burst(&jwt, 30).await;
+        // The turns did not wait for it (they may have been told search is
+        // warming up); the one build finishes in the background.
+        cold_server.search_ready().await;
         let cold = cold_server.rss();
         assert_eq!(
             cold_server.builds().await,

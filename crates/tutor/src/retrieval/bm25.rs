@@ -402,4 +402,34 @@ mod tests {
             "query syntax in user text is harmless"
         );
     }
+
+    #[test]
+    fn a_folder_index_replaces_one_lesson_and_reopens_with_its_payload() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut a = p("a1", 1, "Gyroscopes", "A gyroscope measures angular velocity.");
+        a.lesson_id = "la".into();
+        let mut b = p("b1", 1, "Encoders", "Encoders count wheel ticks.");
+        b.lesson_id = "lb".into();
+        {
+            let (idx, payload) = Bm25::open_dir(dir.path()).unwrap();
+            assert!(payload.is_none());
+            idx.rebuild(vec![Ok(vec![a.clone(), b.clone()])], Some("v1"))
+                .unwrap();
+            assert_eq!(idx.len(), 2);
+            let mut a2 = p("a2", 1, "Gyroscopes", "A gyroscope drifts without correction.");
+            a2.lesson_id = "la".into();
+            idx.replace_lessons(&["la".into()], &[a2], Some("v2")).unwrap();
+            let hits = idx.search("gyroscope", "c", &[1], 5).unwrap();
+            assert_eq!(hits.len(), 1);
+            assert_eq!(hits[0].1.chunk_id, "a2", "the old passage is gone");
+            // A deleted lesson: no passages left.
+            idx.replace_lessons(&["lb".into()], &[], Some("v3")).unwrap();
+            assert!(idx.search("encoders", "c", &[1], 5).unwrap().is_empty());
+        }
+        let (idx, payload) = Bm25::open_dir(dir.path()).unwrap();
+        assert_eq!(payload.as_deref(), Some("v3"));
+        assert_eq!(idx.len(), 1);
+        assert_eq!(idx.all_passages().unwrap()[0].chunk_id, "a2");
+        assert_eq!(idx.by_chunk_ids(&["a2".into(), "zz".into()]).unwrap().len(), 1);
+    }
 }

@@ -6,7 +6,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
@@ -151,6 +151,7 @@ pub struct SearchIndex {
     /// The applied change number, readable without waiting.
     applied_seq: AtomicU64,
     state: AtomicU8,
+    stopped: AtomicBool,
     warm_ms: AtomicU64,
     wake: Notify,
     /// Tests hold the first build here to watch a warming server.
@@ -170,6 +171,7 @@ impl SearchIndex {
             applied: Mutex::new(None),
             applied_seq: AtomicU64::new(0),
             state: AtomicU8::new(0),
+            stopped: AtomicBool::new(false),
             warm_ms: AtomicU64::new(u64::MAX),
             wake: Notify::new(),
             gate: std::sync::Mutex::new(None),
@@ -228,12 +230,40 @@ impl SearchIndex {
         tokio::spawn(async move { this.run().await });
     }
 
+    /// Ends the background task (at its next wake-up); the index stays
+    /// searchable until [`Self::close`].
+    pub fn halt(&self) {
+        self.stopped.store(true, Ordering::Release);
+        self.wake.notify_one();
+    }
+
+    /// Stops following the log and lets go of the index and its folder
+    /// (server shutdown: another process may take the folder over).
+    pub async fn close(&self) {
+        self.halt();
+        let _writer = self.applied.lock().await;
+        *self.live.write().await = None;
+        if let Ok(mut l) = self.lock.lock() {
+            *l = None;
+        }
+    }
+
+    fn halted(&self) -> bool {
+        self.stopped.load(Ordering::Acquire)
+    }
+
     async fn run(self: Arc<Self>) {
         let gate = self.gate.lock().ok().and_then(|g| g.clone());
         if let Some(gate) = gate {
-            let _ = gate.acquire().await;
+            tokio::select! {
+                _ = gate.acquire() => {}
+                _ = self.wake.notified() => {}
+            }
         }
         loop {
+            if self.halted() {
+                return;
+            }
             let started = Instant::now();
             match self.warm_up().await {
                 Ok(()) => {
@@ -254,6 +284,9 @@ impl SearchIndex {
             tokio::select! {
                 _ = tokio::time::sleep(POLL) => {}
                 _ = self.wake.notified() => {}
+            }
+            if self.halted() {
+                return;
             }
             if let Err(e) = self.catch_up(usize::MAX).await {
                 tracing::warn!(error = %e, "applying content changes to the search index failed; will retry");
@@ -398,26 +431,51 @@ impl SearchIndex {
         written
     }
 
+    /// Replaces the passages of `lessons` with their current ones, in one
+    /// commit recording `record`.
+    async fn apply(
+        &self,
+        live: &Live,
+        lessons: &[String],
+        record: &Version,
+    ) -> Result<(), SourceError> {
+        let passages = self.source.passages_of(lessons).await?;
+        let bm25 = live.bm25.clone();
+        let ids = lessons.to_vec();
+        let p = payload(record);
+        tokio::task::spawn_blocking(move || bm25.replace_lessons(&ids, &passages, Some(&p)))
+            .await
+            .map_err(|e| SourceError(e.to_string()))?
+            .map_err(ierr)?;
+        self.stats
+            .lessons_reindexed
+            .fetch_add(lessons.len() as u64, Ordering::Relaxed);
+        metrics::counter!("tutor_index_lessons_reindexed_total").increment(lessons.len() as u64);
+        Ok(())
+    }
+
     /// Applies the changes logged since the index's version. A turn calls it
-    /// with a small `limit`: a larger delta is left to the background task,
-    /// and a turn never waits for another turn's delta.
+    /// with a small `limit` and waits at most for a delta of one batch that
+    /// is being applied; a larger delta is left to the background task, which
+    /// applies it batch by batch so turns can go between.
     pub async fn catch_up(&self, limit: usize) -> Result<(), SourceError> {
         let Some(live) = self.live.read().await.clone() else {
             return Ok(());
         };
-        let version = self.source.version().await?;
         let inline = limit != usize::MAX;
-        let mut applied = if inline {
-            match self.applied.try_lock() {
-                Ok(a) => a,
-                Err(_) => return Ok(()),
-            }
-        } else {
-            self.applied.lock().await
-        };
+        // The common case, without queueing behind other turns: nothing new.
+        let seen = self.source.version().await?;
+        if seen.seq.max(0) as u64 == self.applied_seq.load(Ordering::Relaxed)
+            && self.applied.try_lock().is_ok_and(|a| a.as_ref() == Some(&seen))
+        {
+            return Ok(());
+        }
+        let mut applied = self.applied.lock().await;
         let Some(current) = applied.clone() else {
             return Ok(());
         };
+        // Read under the lock: nothing else moves the index meanwhile.
+        let version = self.source.version().await?;
         if current == version {
             return Ok(());
         }
@@ -446,46 +504,31 @@ impl SearchIndex {
         // Every change up to the version read before the log was committed
         // before it (numbers are taken under one row lock), so it is in `lessons`.
         let upto = upto.max(current.seq).max(version.seq);
-        for (i, batch) in lessons.chunks(DELTA_BATCH).enumerate() {
-            let passages = self.source.passages_of(batch).await?;
-            let last = (i + 1) * DELTA_BATCH >= lessons.len();
-            // The commit records the new version only with the last batch.
-            let record = Version {
-                epoch: current.epoch.clone(),
-                seq: if last { upto } else { current.seq },
-            };
-            let bm25 = live.bm25.clone();
-            let ids = batch.to_vec();
-            let p = payload(&record);
-            tokio::task::spawn_blocking(move || bm25.replace_lessons(&ids, &passages, Some(&p)))
-                .await
-                .map_err(|e| SourceError(e.to_string()))?
-                .map_err(ierr)?;
-            self.stats
-                .lessons_reindexed
-                .fetch_add(batch.len() as u64, Ordering::Relaxed);
-            metrics::counter!("tutor_index_lessons_reindexed_total").increment(batch.len() as u64);
-        }
-        if lessons.is_empty() && upto > current.seq {
-            // Nothing to replace, but remember how far the log was read.
-            let bm25 = live.bm25.clone();
-            let p = payload(&Version {
-                epoch: current.epoch.clone(),
-                seq: upto,
-            });
-            tokio::task::spawn_blocking(move || bm25.replace_lessons(&[], &[], Some(&p)))
-                .await
-                .map_err(|e| SourceError(e.to_string()))?
-                .map_err(ierr)?;
+        let done = Version {
+            epoch: current.epoch.clone(),
+            seq: upto,
+        };
+        if lessons.len() <= DELTA_BATCH {
+            // Also records how far the log was read when no lesson is left.
+            self.apply(&live, &lessons, &done).await?;
+        } else {
+            drop(applied);
+            for batch in lessons.chunks(DELTA_BATCH) {
+                let _one_writer = self.applied.lock().await;
+                // Committed with the old version: a restart redoes the delta.
+                self.apply(&live, batch, &current).await?;
+            }
+            applied = self.applied.lock().await;
+            if applied.as_ref() != Some(&current) {
+                return Ok(());
+            }
+            self.apply(&live, &[], &done).await?;
         }
         if !lessons.is_empty() {
             tracing::info!(lessons = lessons.len(), seq = upto, "search index updated");
         }
         self.applied_seq.store(upto.max(0) as u64, Ordering::Relaxed);
-        *applied = Some(Version {
-            epoch: current.epoch,
-            seq: upto,
-        });
+        *applied = Some(done);
         Ok(())
     }
 

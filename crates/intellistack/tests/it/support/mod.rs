@@ -229,6 +229,7 @@ impl TestServer {
 
 impl Drop for TestServer {
     fn drop(&mut self) {
+        self.search.halt();
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
