@@ -81,18 +81,103 @@ impl Rng {
 }
 
 const WORDS: &[&str] = &[
-    "robot", "sensor", "actuator", "controller", "feedback", "motor", "torque", "encoder",
-    "gyroscope", "accelerometer", "kinematics", "dynamics", "trajectory", "planner", "map",
-    "localisation", "odometry", "lidar", "camera", "calibration", "filter", "kalman", "noise",
-    "signal", "frequency", "sampling", "latency", "bandwidth", "stability", "gain", "integral",
-    "derivative", "proportional", "error", "setpoint", "overshoot", "damping", "inertia", "mass",
-    "friction", "wheel", "joint", "link", "gripper", "manipulator", "workspace", "frame",
-    "transform", "rotation", "quaternion", "velocity", "acceleration", "force", "power",
-    "battery", "voltage", "current", "resistance", "network", "message", "topic", "node",
-    "simulation", "model", "learning", "policy", "reward", "grid", "graph", "search", "path",
-    "obstacle", "collision", "safety", "human", "grasp", "vision", "depth", "point", "cloud",
-    "segment", "feature", "detection", "tracking", "estimate", "state", "observer", "bias",
-    "drift", "scale", "offset", "measure", "update", "predict", "correct", "loop", "cycle",
+    "robot",
+    "sensor",
+    "actuator",
+    "controller",
+    "feedback",
+    "motor",
+    "torque",
+    "encoder",
+    "gyroscope",
+    "accelerometer",
+    "kinematics",
+    "dynamics",
+    "trajectory",
+    "planner",
+    "map",
+    "localisation",
+    "odometry",
+    "lidar",
+    "camera",
+    "calibration",
+    "filter",
+    "kalman",
+    "noise",
+    "signal",
+    "frequency",
+    "sampling",
+    "latency",
+    "bandwidth",
+    "stability",
+    "gain",
+    "integral",
+    "derivative",
+    "proportional",
+    "error",
+    "setpoint",
+    "overshoot",
+    "damping",
+    "inertia",
+    "mass",
+    "friction",
+    "wheel",
+    "joint",
+    "link",
+    "gripper",
+    "manipulator",
+    "workspace",
+    "frame",
+    "transform",
+    "rotation",
+    "quaternion",
+    "velocity",
+    "acceleration",
+    "force",
+    "power",
+    "battery",
+    "voltage",
+    "current",
+    "resistance",
+    "network",
+    "message",
+    "topic",
+    "node",
+    "simulation",
+    "model",
+    "learning",
+    "policy",
+    "reward",
+    "grid",
+    "graph",
+    "search",
+    "path",
+    "obstacle",
+    "collision",
+    "safety",
+    "human",
+    "grasp",
+    "vision",
+    "depth",
+    "point",
+    "cloud",
+    "segment",
+    "feature",
+    "detection",
+    "tracking",
+    "estimate",
+    "state",
+    "observer",
+    "bias",
+    "drift",
+    "scale",
+    "offset",
+    "measure",
+    "update",
+    "predict",
+    "correct",
+    "loop",
+    "cycle",
 ];
 
 fn sentence(rng: &mut Rng) -> String {
@@ -132,11 +217,7 @@ fn generate(root: &Path, lessons: usize) -> u64 {
         for l in 1..=100usize.min(lessons - (s - 1) * 100) {
             let mut body = format!("Lesson {l} of stage {s} introduces lessonmark{s}x{l}.\n\n");
             for h in 1..=4 {
-                body.push_str(&format!(
-                    "## {} {}\n\n",
-                    rng.pick(WORDS).to_uppercase(),
-                    h
-                ));
+                body.push_str(&format!("## {} {}\n\n", rng.pick(WORDS).to_uppercase(), h));
                 for _ in 0..2 {
                     let para: Vec<String> = (0..4).map(|_| sentence(&mut rng)).collect();
                     body.push_str(&para.join(" "));
@@ -388,9 +469,7 @@ async fn main() {
     let work = PathBuf::from(arg("--work").unwrap_or_else(|| "bench/scale-work".into()));
     std::fs::create_dir_all(&work).expect("create the work folder");
     let work = std::fs::canonicalize(&work).expect("work folder");
-    let turns: usize = arg("--turns")
-        .and_then(|t| t.parse().ok())
-        .unwrap_or(200);
+    let turns: usize = arg("--turns").and_then(|t| t.parse().ok()).unwrap_or(200);
     let sizes: Vec<usize> = arg("--lessons")
         .unwrap_or_else(|| "1000,10000".into())
         .split(',')
@@ -445,21 +524,31 @@ async fn main() {
                 let _ = env
                     .command("http://127.0.0.1:1", None)
                     .args([
-                        "users", "create", "--email", "scale@example.com", "--role", "admin",
-                        "--password", PASSWORD,
+                        "users",
+                        "create",
+                        "--email",
+                        "scale@example.com",
+                        "--role",
+                        "admin",
+                        "--password",
+                        PASSWORD,
                     ])
                     .status();
                 s
             }
         };
-        eprintln!("{n} lessons: catalogue {:.1} MB, import {import_s:.1} s", bytes as f64 / 1e6);
+        eprintln!(
+            "{n} lessons: catalogue {:.1} MB, import {import_s:.1} s",
+            bytes as f64 / 1e6
+        );
 
         // 1. No index on disk: a full build in the background.
         let _ = std::fs::remove_dir_all(data.join("search"));
         let (server, started) = env.start(None);
         wait_http(&http, &server).await;
         let jwt = jwt(&http, &server).await;
-        let (first_d, first_text) = turn(&http, &server, &jwt, "How does feedback correct drift?").await;
+        let (first_d, first_text) =
+            turn(&http, &server, &jwt, "How does feedback correct drift?").await;
         let first_warming = first_text.contains("Search is warming up");
         let st = wait_search(&http, &server).await;
         let build_s = started.elapsed().as_secs_f64();
@@ -489,11 +578,15 @@ async fn main() {
             .expect("edit");
         assert!(res.status().is_success(), "edit: {}", res.status());
         let found = loop {
-            let (_, text) = turn(&http, &server, &jwt, &format!("what is a {word} coupling?")).await;
+            let (_, text) =
+                turn(&http, &server, &jwt, &format!("what is a {word} coupling?")).await;
             if text.contains(&word) {
                 break edited.elapsed();
             }
-            assert!(edited.elapsed() < Duration::from_secs(60), "the edit was never found");
+            assert!(
+                edited.elapsed() < Duration::from_secs(60),
+                "the edit was never found"
+            );
         };
         let reindexed = search_status(&http, &server).await["lessons_reindexed"]
             .as_u64()
@@ -528,15 +621,26 @@ async fn main() {
             format!(
                 "{:.0} ms ({})",
                 first_d.as_secs_f64() * 1000.0,
-                if first_warming { "warming notice" } else { "answered" }
+                if first_warming {
+                    "warming notice"
+                } else {
+                    "answered"
+                }
             ),
             format!("{reopen_s:.2} s"),
             format!(
                 "{:.0} ms ({})",
                 restart_turn.as_secs_f64() * 1000.0,
-                if restart_found { "answered, edit found" } else { "edit not found" }
+                if restart_found {
+                    "answered, edit found"
+                } else {
+                    "edit not found"
+                }
             ),
-            format!("{:.0} ms ({reindexed} lesson)", found.as_secs_f64() * 1000.0),
+            format!(
+                "{:.0} ms ({reindexed} lesson)",
+                found.as_secs_f64() * 1000.0
+            ),
             format!("{p50:.1} / {p99:.1} ms"),
             format!("{m50:.1} / {m99:.1} ms"),
             format!("{idle:.1} MiB"),

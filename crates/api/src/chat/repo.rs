@@ -243,9 +243,10 @@ impl ContentSource for SqlRepository {
         limit: usize,
     ) -> Result<Vec<Passage>, SourceError> {
         let sql = format!("{CHUNKS} WHERE c.id > $1 ORDER BY c.id LIMIT $2");
-        let rows: Vec<ChunkRow> = on_db!(&self.db, pool => sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
+        let rows: Vec<ChunkRow> =
+            on_db!(&self.db, pool => sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
             .bind(after.unwrap_or("")).bind(limit as i64).fetch_all(pool).await)
-        .map_err(source_failed)?;
+            .map_err(source_failed)?;
         Ok(rows.into_iter().map(passage).collect())
     }
 

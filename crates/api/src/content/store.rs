@@ -89,7 +89,8 @@ pub async fn insert_stage(db: &Db, s: &Stage) -> sqlx::Result<()> {
 // the next number under content_version's row lock, and the lessons touched.
 // Search indexes on every instance replay exactly these lessons.
 const NEXT_CHANGE: &str = "UPDATE content_version SET seq = seq + 1 WHERE id = 1 RETURNING seq";
-const LOG_LESSON: &str = "INSERT INTO content_change (seq, lesson_id, changed_at) VALUES ($1, $2, $3)";
+const LOG_LESSON: &str =
+    "INSERT INTO content_change (seq, lesson_id, changed_at) VALUES ($1, $2, $3)";
 const LOG_STAGE: &str = "INSERT INTO content_change (seq, lesson_id, changed_at) SELECT $1, id, $2 FROM lesson WHERE stage_id = $3";
 const LOG_COURSE: &str = "INSERT INTO content_change (seq, lesson_id, changed_at) SELECT $1, l.id, $2 FROM lesson l JOIN stage s ON s.id = l.stage_id WHERE s.course_id = $3";
 
@@ -292,7 +293,11 @@ pub async fn replace_chunks(
 
 /// Keeps chunk stage positions in step after stages are reordered, and logs
 /// the course's lessons for retrieval.
-pub async fn sync_chunk_positions(db: &Db, course_id: &str, now: DateTime<Utc>) -> sqlx::Result<()> {
+pub async fn sync_chunk_positions(
+    db: &Db,
+    course_id: &str,
+    now: DateTime<Utc>,
+) -> sqlx::Result<()> {
     on_db!(db, pool => {
         let mut tx = pool.begin().await?;
         let (seq,): (i64,) = sqlx::query_as(NEXT_CHANGE).fetch_one(&mut *tx).await?;

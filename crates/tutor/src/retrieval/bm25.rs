@@ -6,6 +6,7 @@
 use std::path::Path;
 
 use tantivy::collector::TopDocs;
+use tantivy::directory::MmapDirectory;
 use tantivy::query::{BooleanQuery, Occur, Query, QueryParser, TermQuery};
 use tantivy::schema::{
     Field, INDEXED, IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing, TextOptions,
@@ -14,7 +15,6 @@ use tantivy::schema::{
 use tantivy::tokenizer::{
     Language, LowerCaser, RemoveLongFilter, SimpleTokenizer, Stemmer, StopWordFilter, TextAnalyzer,
 };
-use tantivy::directory::MmapDirectory;
 use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term, doc};
 
 const TOKENIZER: &str = "en_stem_stop";
@@ -406,7 +406,12 @@ mod tests {
     #[test]
     fn a_folder_index_replaces_one_lesson_and_reopens_with_its_payload() {
         let dir = tempfile::tempdir().unwrap();
-        let mut a = p("a1", 1, "Gyroscopes", "A gyroscope measures angular velocity.");
+        let mut a = p(
+            "a1",
+            1,
+            "Gyroscopes",
+            "A gyroscope measures angular velocity.",
+        );
         a.lesson_id = "la".into();
         let mut b = p("b1", 1, "Encoders", "Encoders count wheel ticks.");
         b.lesson_id = "lb".into();
@@ -416,20 +421,30 @@ mod tests {
             idx.rebuild(vec![Ok(vec![a.clone(), b.clone()])], Some("v1"))
                 .unwrap();
             assert_eq!(idx.len(), 2);
-            let mut a2 = p("a2", 1, "Gyroscopes", "A gyroscope drifts without correction.");
+            let mut a2 = p(
+                "a2",
+                1,
+                "Gyroscopes",
+                "A gyroscope drifts without correction.",
+            );
             a2.lesson_id = "la".into();
-            idx.replace_lessons(&["la".into()], &[a2], Some("v2")).unwrap();
+            idx.replace_lessons(&["la".into()], &[a2], Some("v2"))
+                .unwrap();
             let hits = idx.search("gyroscope", "c", &[1], 5).unwrap();
             assert_eq!(hits.len(), 1);
             assert_eq!(hits[0].1.chunk_id, "a2", "the old passage is gone");
             // A deleted lesson: no passages left.
-            idx.replace_lessons(&["lb".into()], &[], Some("v3")).unwrap();
+            idx.replace_lessons(&["lb".into()], &[], Some("v3"))
+                .unwrap();
             assert!(idx.search("encoders", "c", &[1], 5).unwrap().is_empty());
         }
         let (idx, payload) = Bm25::open_dir(dir.path()).unwrap();
         assert_eq!(payload.as_deref(), Some("v3"));
         assert_eq!(idx.len(), 1);
         assert_eq!(idx.all_passages().unwrap()[0].chunk_id, "a2");
-        assert_eq!(idx.by_chunk_ids(&["a2".into(), "zz".into()]).unwrap().len(), 1);
+        assert_eq!(
+            idx.by_chunk_ids(&["a2".into(), "zz".into()]).unwrap().len(),
+            1
+        );
     }
 }

@@ -426,7 +426,10 @@ mod tests {
         let qb = Quantized::new(&b);
         assert!(cosine_q(&q, qn, &qa.data) > cosine_q(&q, qn, &qb.data));
         let back = qa.to_f32();
-        assert!(a.iter().zip(&back).all(|(x, y)| (x - y).abs() < 0.01), "{back:?}");
+        assert!(
+            a.iter().zip(&back).all(|(x, y)| (x - y).abs() < 0.01),
+            "{back:?}"
+        );
     }
 
     #[test]

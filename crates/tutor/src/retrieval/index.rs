@@ -307,9 +307,7 @@ impl SearchIndex {
         let reusable = found
             .as_deref()
             .and_then(|p| serde_json::from_str::<Payload>(p).ok())
-            .filter(|p| {
-                p.schema == SCHEMA && p.epoch == version.epoch && p.seq <= version.seq
-            });
+            .filter(|p| p.schema == SCHEMA && p.epoch == version.epoch && p.seq <= version.seq);
         let applied = match reusable {
             Some(p) => {
                 self.stats.index_reopened.fetch_add(1, Ordering::Relaxed);
@@ -346,7 +344,8 @@ impl SearchIndex {
         let Some(root) = &self.dir else {
             return Ok((Bm25::build(&[]).map_err(ierr)?, None, None));
         };
-        let io = |e: std::io::Error| SourceError(format!("search index folder {}: {e}", root.display()));
+        let io =
+            |e: std::io::Error| SourceError(format!("search index folder {}: {e}", root.display()));
         std::fs::create_dir_all(root).map_err(io)?;
         let held = self.lock.lock().is_ok_and(|l| l.is_some());
         let lock = std::fs::OpenOptions::new()
@@ -466,7 +465,10 @@ impl SearchIndex {
         // The common case, without queueing behind other turns: nothing new.
         let seen = self.source.version().await?;
         if seen.seq.max(0) as u64 == self.applied_seq.load(Ordering::Relaxed)
-            && self.applied.try_lock().is_ok_and(|a| a.as_ref() == Some(&seen))
+            && self
+                .applied
+                .try_lock()
+                .is_ok_and(|a| a.as_ref() == Some(&seen))
         {
             return Ok(());
         }
@@ -527,7 +529,8 @@ impl SearchIndex {
         if !lessons.is_empty() {
             tracing::info!(lessons = lessons.len(), seq = upto, "search index updated");
         }
-        self.applied_seq.store(upto.max(0) as u64, Ordering::Relaxed);
+        self.applied_seq
+            .store(upto.max(0) as u64, Ordering::Relaxed);
         *applied = Some(done);
         Ok(())
     }
