@@ -59,8 +59,10 @@ export function uniqueEmail(tag) {
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** Newest outbox mail whose `to` is `email`, waiting up to `timeoutMs` for one. */
-export async function latestMail(email, { timeoutMs = 5_000 } = {}) {
+/** Newest outbox mail whose `to` is `email` (and that `where` accepts: mail is
+ *  written after the response, so an older mail may still be the newest one),
+ *  waiting up to `timeoutMs` for one. */
+export async function latestMail(email, { timeoutMs = 5_000, where = () => true } = {}) {
   const outbox = join(DATA_DIR, "outbox");
   const deadline = Date.now() + timeoutMs;
   for (;;) {
@@ -74,7 +76,7 @@ export async function latestMail(email, { timeoutMs = 5_000 } = {}) {
     names.sort((a, b) => parseInt(b, 10) - parseInt(a, 10) || b.localeCompare(a));
     for (const name of names) {
       const mail = JSON.parse(await readFile(join(outbox, name), "utf8"));
-      if (mail.to === email) return mail;
+      if (mail.to === email && where(mail)) return mail;
     }
     if (Date.now() > deadline) {
       throw new Error(`no mail to ${email} in ${outbox} after ${timeoutMs} ms (${names.length} mails there)`);

@@ -114,6 +114,9 @@ pub fn query_param(url: &str, key: &str) -> String {
 /// Signs up, follows the verification link and signs in; returns the signed-in browser.
 pub async fn verified_user(server: &TestServer, email: &str) -> reqwest::Client {
     let b = browser(server);
+    // Counted before signing up: the verification mail is written asynchronously,
+    // and an address may already hold other mail (a change-email link, say).
+    let before = mails_to(server, email).len();
     let (s, body, _) = post(
         &b,
         server,
@@ -122,8 +125,7 @@ pub async fn verified_user(server: &TestServer, email: &str) -> reqwest::Client 
     )
     .await;
     assert_eq!(s, 200, "{body}");
-    let before = mails_to(server, email).len().max(1);
-    let mail = wait_for_mail(server, email, before).await;
+    let mail = wait_for_mail(server, email, before + 1).await;
     let link = link_in(&mail);
     let token = query_param(&link, "token");
     let (s, body, _) = get(&b, server, &format!("/api/auth/verify-email?token={token}")).await;
