@@ -231,9 +231,11 @@ fn placeholders(from: usize, n: usize) -> String {
 #[async_trait]
 impl ContentSource for SqlRepository {
     async fn version(&self) -> Result<Version, SourceError> {
-        let (epoch, seq): (String, i64) = on_db!(&self.db, pool => sqlx::query_as(
-            "SELECT epoch, seq FROM content_version WHERE id = 1").fetch_one(pool).await)
+        let row: Option<(String, i64)> = on_db!(&self.db, pool => sqlx::query_as(
+            "SELECT epoch, seq FROM content_version WHERE id = 1").fetch_optional(pool).await)
         .map_err(source_failed)?;
+        // No row: no change was ever logged (an empty database).
+        let (epoch, seq) = row.unwrap_or_default();
         Ok(Version { epoch, seq })
     }
 

@@ -88,7 +88,9 @@ pub async fn insert_stage(db: &Db, s: &Stage) -> sqlx::Result<()> {
 // position, the slugs a citation links to) is logged in its transaction:
 // the next number under content_version's row lock, and the lessons touched.
 // Search indexes on every instance replay exactly these lessons.
-const NEXT_CHANGE: &str = "UPDATE content_version SET seq = seq + 1 WHERE id = 1 RETURNING seq";
+// The first change creates the row with a random epoch (bound as $1).
+const NEXT_CHANGE: &str = "INSERT INTO content_version (id, epoch, seq) VALUES (1, $1, 1)
+     ON CONFLICT (id) DO UPDATE SET seq = content_version.seq + 1 RETURNING seq";
 const LOG_LESSON: &str =
     "INSERT INTO content_change (seq, lesson_id, changed_at) VALUES ($1, $2, $3)";
 const LOG_STAGE: &str = "INSERT INTO content_change (seq, lesson_id, changed_at) SELECT $1, id, $2 FROM lesson WHERE stage_id = $3";
@@ -105,7 +107,7 @@ pub async fn update_stage(db: &Db, s: &Stage) -> sqlx::Result<()> {
             .bind(&s.slug).bind(&s.title).bind(&s.summary).bind(s.updated_at).bind(&s.id)
             .execute(&mut *tx).await?;
         if old.is_some_and(|(slug,)| slug != s.slug) {
-            let (seq,): (i64,) = sqlx::query_as(NEXT_CHANGE).fetch_one(&mut *tx).await?;
+            let (seq,): (i64,) = sqlx::query_as(NEXT_CHANGE).bind(common::ids::new_id()).fetch_one(&mut *tx).await?;
             sqlx::query(LOG_STAGE).bind(seq).bind(s.updated_at).bind(&s.id).execute(&mut *tx).await?;
         }
         tx.commit().await
@@ -116,7 +118,7 @@ pub async fn update_stage(db: &Db, s: &Stage) -> sqlx::Result<()> {
 pub async fn delete_stage(db: &Db, id: &str, now: DateTime<Utc>) -> sqlx::Result<u64> {
     on_db!(db, pool => {
         let mut tx = pool.begin().await?;
-        let (seq,): (i64,) = sqlx::query_as(NEXT_CHANGE).fetch_one(&mut *tx).await?;
+        let (seq,): (i64,) = sqlx::query_as(NEXT_CHANGE).bind(common::ids::new_id()).fetch_one(&mut *tx).await?;
         sqlx::query(LOG_STAGE).bind(seq).bind(now).bind(id).execute(&mut *tx).await?;
         let n = sqlx::query("DELETE FROM stage WHERE id = $1").bind(id).execute(&mut *tx).await?.rows_affected();
         tx.commit().await?;
@@ -170,7 +172,7 @@ pub async fn update_lesson(db: &Db, l: &Lesson) -> sqlx::Result<()> {
 pub async fn delete_lesson(db: &Db, id: &str, now: DateTime<Utc>) -> sqlx::Result<u64> {
     on_db!(db, pool => {
         let mut tx = pool.begin().await?;
-        let (seq,): (i64,) = sqlx::query_as(NEXT_CHANGE).fetch_one(&mut *tx).await?;
+        let (seq,): (i64,) = sqlx::query_as(NEXT_CHANGE).bind(common::ids::new_id()).fetch_one(&mut *tx).await?;
         sqlx::query(LOG_LESSON).bind(seq).bind(id).bind(now).execute(&mut *tx).await?;
         let n = sqlx::query("DELETE FROM lesson WHERE id = $1").bind(id).execute(&mut *tx).await?.rows_affected();
         tx.commit().await?;
@@ -275,7 +277,7 @@ pub async fn replace_chunks(
 ) -> sqlx::Result<()> {
     on_db!(db, pool => {
         let mut tx = pool.begin().await?;
-        let (seq,): (i64,) = sqlx::query_as(NEXT_CHANGE).fetch_one(&mut *tx).await?;
+        let (seq,): (i64,) = sqlx::query_as(NEXT_CHANGE).bind(common::ids::new_id()).fetch_one(&mut *tx).await?;
         sqlx::query(LOG_LESSON).bind(seq).bind(lesson_id).bind(now).execute(&mut *tx).await?;
         sqlx::query("DELETE FROM content_chunk WHERE lesson_id = $1").bind(lesson_id).execute(&mut *tx).await?;
         for (i, c) in chunks.iter().enumerate() {
@@ -300,7 +302,7 @@ pub async fn sync_chunk_positions(
 ) -> sqlx::Result<()> {
     on_db!(db, pool => {
         let mut tx = pool.begin().await?;
-        let (seq,): (i64,) = sqlx::query_as(NEXT_CHANGE).fetch_one(&mut *tx).await?;
+        let (seq,): (i64,) = sqlx::query_as(NEXT_CHANGE).bind(common::ids::new_id()).fetch_one(&mut *tx).await?;
         sqlx::query(
             "UPDATE content_chunk SET stage_position = (SELECT s.position FROM lesson l JOIN stage s ON s.id = l.stage_id WHERE l.id = content_chunk.lesson_id)
              WHERE course_id = $1")
