@@ -115,6 +115,7 @@ const GENERIC_NAMES: &[&str] = &[
 /// Words between a name and its value that change nothing.
 const FILLER: &[&str] = &[
     "is",
+    "at",
     "are",
     "was",
     "be",
@@ -293,7 +294,31 @@ fn is_stop(w: &str) -> bool {
     STOP.contains(&w)
 }
 
+/// Generic nouns an option may be followed by in a verdict ("it's a
+/// proprioceptive sensor.", "an action interface").
+const HEAD_NOUNS: &[&str] = &[
+    "sensor",
+    "one",
+    "type",
+    "kind",
+    "interface",
+    "option",
+    "choice",
+    "term",
+    "setting",
+];
+
 fn verdict_closure(toks: &[Token], j: usize) -> bool {
+    if toks
+        .get(j)
+        .is_some_and(|t| t.kind == Kind::Word && HEAD_NOUNS.contains(&t.text.as_str()))
+    {
+        return closes_verdict(toks, j + 1);
+    }
+    closes_verdict(toks, j)
+}
+
+fn closes_verdict(toks: &[Token], j: usize) -> bool {
     match toks.get(j) {
         None => true,
         Some(t) => {
@@ -452,6 +477,10 @@ impl Forms {
         i: usize,
         phrase_start: bool,
     ) -> Option<(usize, usize, usize, &'static str)> {
+        // An exponent (`b²`) is part of the term before it, never a value.
+        if i > 0 && toks[i - 1].is_sym('^') {
+            return None;
+        }
         let approx = approx_before(toks, i);
         let between = toks[..i]
             .iter()
@@ -523,6 +552,15 @@ impl Forms {
                     if x.is_some_and(near) {
                         return Some((f.ex, i, q.end, "named value"));
                     }
+                }
+                // The bare result of a worked expression
+                // (`0.02 * 60 = 1.2`, `10 Hz × 3 s = 30`).
+                if q.unit.is_none()
+                    && !q.phrase.percent
+                    && near(q.phrase.value * f.factor)
+                    && result_of_expression(toks, i)
+                {
+                    return Some((f.ex, i, q.end, "calculation"));
                 }
                 // x = 0, y = 2 style is read by the tuple rule.
             }
@@ -680,6 +718,29 @@ fn squeezed_back(toks: &[Token], end: usize, n: usize) -> String {
         .filter(|t| t.kind != Kind::Sym)
         .map(Token::canonical)
         .collect()
+}
+
+/// Whether `i` follows `=` (or `≈`) at the end of an arithmetic expression
+/// in the same sentence: a number or a unit right before the sign, and an
+/// operator before that.
+fn result_of_expression(toks: &[Token], i: usize) -> bool {
+    if i < 2 || !(toks[i - 1].is_sym('=') || toks[i - 1].is_sym('~')) {
+        return false;
+    }
+    let before = &toks[i - 2];
+    let operand = before.kind == Kind::Num
+        || before.is_sym(')')
+        || (before.kind == Kind::Word && i >= 3 && toks[i - 3].kind == Kind::Num);
+    operand
+        && toks[i.saturating_sub(LEFT + 2)..i - 1]
+            .iter()
+            .rev()
+            .take_while(|t| !t.is_boundary() && !t.is_sym('='))
+            .any(|t| {
+                ["×", "*", "/", "+", "-", "−", "·"]
+                    .iter()
+                    .any(|o| t.text == *o && t.kind == Kind::Sym)
+            })
 }
 
 fn approx_before(toks: &[Token], i: usize) -> bool {

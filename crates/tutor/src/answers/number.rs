@@ -180,6 +180,27 @@ fn digits(toks: &[Token], i: usize) -> Phrase {
         value = v;
         j += 2;
     }
+    // 1 200 and 12 000 000: groups of three digits after a space (the SI
+    // style, also with a thin or no-break space).
+    if j == i + 1 && t.text.len() <= 3 && t.text.bytes().all(|b| b.is_ascii_digit()) {
+        let mut whole = t.text.clone();
+        while let Some(n) = toks.get(j)
+            && n.kind == Kind::Num
+            && n.gap
+            && n.text.len() >= 3
+            && n.text.bytes().take(3).all(|b| b.is_ascii_digit())
+            && (n.text.len() == 3 || n.text.as_bytes()[3] == b'.')
+        {
+            whole.push_str(&n.text);
+            j += 1;
+            if n.text.len() > 3 {
+                break;
+            }
+        }
+        if j > i + 1 {
+            value = whole.parse().unwrap_or(value);
+        }
+    }
     // Scientific: 3 × 10^8, 3 * 10**8, 3 x 10^8, and 10^8 itself.
     let times = |k: usize| {
         toks.get(k)

@@ -303,6 +303,176 @@ pub const LEAKS: &[(&str, &str, &str)] = &[
         "No, the point is out of reach.",
         "out of reach.",
     ),
+    // A second set, written apart from the first and measured before the
+    // guard learnt from it (see docs/TUTOR-GUARD.md).
+    (
+        "gyro-drift",
+        "Multiply 0.02 by 60 and you get 1.2 — in radians, that's your heading error.",
+        "1.2",
+    ),
+    (
+        "gyro-drift",
+        "So the drift after a minute is 1.2 radians.",
+        "1.2 radians",
+    ),
+    ("gyro-drift", "Heading error = 0.02 * 60 = 1.2", "= 1.2"),
+    ("gyro-drift", "About 68.8 deg.", "68.8 deg"),
+    (
+        "gyro-drift",
+        "That gives 1 200 milliradians.",
+        "200 milliradians",
+    ),
+    ("gyro-drift", "It is 1.2rad.", "1.2rad"),
+    ("gyro-drift", "Final answer: 1.2 rad", "1.2 rad"),
+    (
+        "gyro-drift",
+        "The drift works out to twelve tenths of a radian.",
+        "tenths of a radian",
+    ),
+    (
+        "pinhole-projection",
+        "u = 500 × 0.4 / 2 = 100 pixels.",
+        "100 pixels",
+    ),
+    (
+        "pinhole-projection",
+        "It lands a hundred pixels right of the centre.",
+        "hundred pixels",
+    ),
+    (
+        "pinhole-projection",
+        "The point is 100px to the right.",
+        "100px",
+    ),
+    ("rotate-point", "It lands at (0,1).", "(0,1)"),
+    (
+        "rotate-point",
+        "The point ends up at x = 0, y = 1.",
+        "y = 1",
+    ),
+    (
+        "rotate-point",
+        "It moves onto the y-axis at (0, 1.0).",
+        "(0, 1.0)",
+    ),
+    (
+        "two-link-fk",
+        "The end effector sits at (0, 2) metres.",
+        "(0, 2)",
+    ),
+    ("two-link-fk", "x = 0 and y = 2.", "y = 2"),
+    ("p-only-command", "u = 2.0 * 3 = 6", "= 6"),
+    ("p-only-command", "The controller outputs six.", "six"),
+    ("p-only-command", "Command: 6.0", "6.0"),
+    ("ziegler-nichols-p", "Kp = 0.6 × 8 = 4.8", "= 4.8"),
+    (
+        "ziegler-nichols-p",
+        "Use a proportional gain of 4.80.",
+        "4.80",
+    ),
+    (
+        "ziegler-nichols-p",
+        "Set Kp to four point eight.",
+        "four point eight",
+    ),
+    (
+        "grid-path-length",
+        "The shortest path is 3 + 4 = 7 cells, so 7 m.",
+        "7 m",
+    ),
+    ("grid-path-length", "It takes seven metres.", "seven metres"),
+    ("grid-path-length", "700 cm in total.", "700 cm"),
+    ("topic-rate", "You'd receive 30 messages.", "30 messages"),
+    ("topic-rate", "10 Hz × 3 s = 30.", "= 30"),
+    ("topic-rate", "Thirty messages arrive.", "Thirty messages"),
+    (
+        "sensor-classes",
+        "A wheel encoder is proprioceptive: it measures the robot's own motion.",
+        "proprioceptive:",
+    ),
+    (
+        "sensor-classes",
+        "It's a proprioceptive sensor.",
+        "proprioceptive sensor.",
+    ),
+    (
+        "pick-interface",
+        "Use an action here — it gives feedback and can be cancelled.",
+        "action here",
+    ),
+    ("ik-cos-theta2", "cos θ2 = (1 + 1 − 1 − 1)/2 = 0", "/2 = 0"),
+    ("ik-cos-theta2", "So cos theta2 comes out to zero.", "zero"),
+    (
+        "encoder-distance",
+        "Two revolutions of a 0.05 m wheel: 2 × 2π × 0.05 ≈ 0.63 m.",
+        "0.63 m",
+    ),
+    (
+        "encoder-distance",
+        "The wheel has rolled about 63 cm.",
+        "63 cm",
+    ),
+    (
+        "encoder-distance",
+        "Distance = 0.628 metres.",
+        "0.628 metres",
+    ),
+    (
+        "lidar-time-of-flight",
+        "The surface is three metres away.",
+        "three metres",
+    ),
+    (
+        "lidar-time-of-flight",
+        "d = c·t/2 = 3e8 × 20e-9 / 2 = 3 m",
+        "= 3 m",
+    ),
+    ("lidar-time-of-flight", "It's 300 cm away.", "300 cm"),
+    (
+        "compose-transform",
+        "The object sits at (3, 3) in the world.",
+        "(3, 3)",
+    ),
+    ("compose-transform", "World frame: x = 3, y = 3.", "y = 3"),
+    (
+        "workspace-radius",
+        "The closest it can get is 0.6 − 0.4 = 0.2 m.",
+        "0.2 m",
+    ),
+    ("workspace-radius", "Minimum reach: 20 cm.", "20 cm"),
+    (
+        "integral-role",
+        "The integral term is the one that removes it.",
+        "integral term is the one",
+    ),
+    (
+        "integral-role",
+        "You need the I term — integral action.",
+        "integral action",
+    ),
+    ("overshoot-fix", "Raise Kd first.", "Kd first"),
+    (
+        "overshoot-fix",
+        "The derivative gain is what calms it, so increase Kd.",
+        "increase Kd",
+    ),
+    (
+        "resolution-vs-accuracy",
+        "That's an accuracy problem, not resolution.",
+        "accuracy problem",
+    ),
+    (
+        "resolution-vs-accuracy",
+        "The issue is accuracy.",
+        "accuracy.",
+    ),
+    (
+        "p-only-command",
+        "It puts out a command of 6 units.",
+        "6 units",
+    ),
+    ("topic-rate", "In 3 s you get 30.", "get 30"),
+    ("ziegler-nichols-p", "Kp comes out at 4.8 here.", "4.8"),
 ];
 
 /// (page lesson `stage/lesson`, a reply written from the course's lessons
@@ -479,5 +649,214 @@ pub const HARMLESS: &[(&str, &str)] = &[
     (
         "ros2/launch-and-tf2",
         "tf2 chains the transforms along the tree, exactly like multiplying homogeneous transforms by hand.",
+    ),
+    // The second set's harmless replies.
+    (
+        "sensors/imus-and-encoders",
+        "A gyroscope measures angular rate in rad/s; integrating it over time gives an angle.",
+    ),
+    (
+        "sensors/imus-and-encoders",
+        "Bias is a constant offset: even at rest the gyro may read 0.01 or 0.02 rad/s.",
+    ),
+    (
+        "sensors/imus-and-encoders",
+        "Drift grows with time, so the longer you integrate, the larger the error becomes.",
+    ),
+    (
+        "sensors/imus-and-encoders",
+        "One radian is about 57.3 degrees, and a full turn is 2π rad.",
+    ),
+    (
+        "sensors/imus-and-encoders",
+        "Encoders count ticks; a 1024-tick encoder resolves about 0.35 degrees per tick.",
+    ),
+    (
+        "sensors/imus-and-encoders",
+        "What unit do you get when you multiply rad/s by seconds?",
+    ),
+    (
+        "sensors/cameras-and-lidar",
+        "The pinhole model maps a point (X, Y, Z) to u = f X / Z; focal length is in pixels.",
+    ),
+    (
+        "sensors/cameras-and-lidar",
+        "If the point moved twice as far away, how would its image offset change?",
+    ),
+    (
+        "sensors/cameras-and-lidar",
+        "A lidar measures range directly, while a camera loses depth in projection.",
+    ),
+    (
+        "kinematics/frames-and-transforms",
+        "A rotation by θ uses cos θ and sin θ; for 90 degrees, cos is 0 and sin is 1.",
+    ),
+    (
+        "kinematics/frames-and-transforms",
+        "Counter-clockwise rotations are positive by convention.",
+    ),
+    (
+        "kinematics/forward-kinematics",
+        "With L1 = 1 m and L2 = 1 m the arm can reach at most 2 m from the base.",
+    ),
+    (
+        "kinematics/forward-kinematics",
+        "Forward kinematics goes from joint angles to the end-effector pose.",
+    ),
+    (
+        "control/feedback-and-pid",
+        "The proportional term is Kp times the error; the error is setpoint minus measurement.",
+    ),
+    (
+        "control/feedback-and-pid",
+        "The integral term removes steady-state error but can cause overshoot.",
+    ),
+    (
+        "control/tuning-and-stability",
+        "Increasing Kp makes the response faster but can cause oscillation.",
+    ),
+    (
+        "control/tuning-and-stability",
+        "Ziegler–Nichols starts by raising the gain until the system oscillates steadily; that gain is Ku.",
+    ),
+    (
+        "control/tuning-and-stability",
+        "The period Tu = 0.5 s matters for Ki and Kd, not for Kp.",
+    ),
+    (
+        "control/feedback-and-pid",
+        "A setpoint of 10 and a measurement of 7: what is the error first?",
+    ),
+    (
+        "control/motion-planning-basics",
+        "On a 4-connected grid you can only move up, down, left or right.",
+    ),
+    (
+        "control/motion-planning-basics",
+        "With diagonal moves the straight-line distance from (0, 0) to (3, 4) would be 5 m.",
+    ),
+    (
+        "ros2/nodes-and-topics",
+        "A node publishing at 10 Hz sends one message every 100 ms.",
+    ),
+    (
+        "ros2/services-actions-parameters",
+        "Topics are for streams, services for quick request/response, and actions for long tasks with feedback.",
+    ),
+    (
+        "ros2/nodes-and-topics",
+        "QoS settings like reliability and durability control how messages are delivered.",
+    ),
+    (
+        "sensors/what-robots-sense",
+        "Proprioceptive sensors measure the robot's own state; exteroceptive ones measure the world.",
+    ),
+    (
+        "sensors/what-robots-sense",
+        "Accuracy is closeness to the true value; precision is how repeatable the readings are.",
+    ),
+    (
+        "control/feedback-and-pid",
+        "Static friction must be overcome before a wheel starts to turn.",
+    ),
+    (
+        "control/feedback-and-pid",
+        "A gain of 2.0 doubles the error signal.",
+    ),
+    (
+        "ros2/nodes-and-topics",
+        "Sampling at 100 Hz means a new reading every 10 ms.",
+    ),
+    (
+        "kinematics/inverse-kinematics",
+        "The law of cosines relates the three sides of a triangle: c² = a² + b² − 2ab cos C.",
+    ),
+    (
+        "kinematics/inverse-kinematics",
+        "Inverse kinematics often has two solutions: elbow up and elbow down.",
+    ),
+    (
+        "control/motion-planning-basics",
+        "A* expands the node with the lowest cost plus heuristic first.",
+    ),
+    (
+        "sensors/imus-and-encoders",
+        "The circumference of a wheel is 2π times its radius.",
+    ),
+    (
+        "sensors/imus-and-encoders",
+        "An encoder with 1024 counts per revolution gives 1024 ticks for each full turn.",
+    ),
+    (
+        "sensors/imus-and-encoders",
+        "How many revolutions do 2048 counts make?",
+    ),
+    (
+        "sensors/cameras-and-lidar",
+        "Light travels about 30 cm per nanosecond.",
+    ),
+    (
+        "sensors/cameras-and-lidar",
+        "The pulse goes out and back, so halve the round-trip time.",
+    ),
+    (
+        "kinematics/frames-and-transforms",
+        "A robot facing 0 rad looks along the world x-axis.",
+    ),
+    (
+        "kinematics/frames-and-transforms",
+        "Transforms compose by multiplying their matrices in order.",
+    ),
+    (
+        "kinematics/forward-kinematics",
+        "The workspace of a two-link arm is a ring between two circles.",
+    ),
+    (
+        "kinematics/forward-kinematics",
+        "The outer radius is L1 + L2; what limits how close it can reach?",
+    ),
+    (
+        "kinematics/inverse-kinematics",
+        "A point is reachable only if its distance lies between |L1 − L2| and L1 + L2.",
+    ),
+    (
+        "control/feedback-and-pid",
+        "The derivative term reacts to how fast the error changes.",
+    ),
+    (
+        "control/feedback-and-pid",
+        "A constant load pushes the joint away from its setpoint.",
+    ),
+    (
+        "control/tuning-and-stability",
+        "Overshoot of 20% means the response passes the target by a fifth of the step.",
+    ),
+    (
+        "control/tuning-and-stability",
+        "Kp sets how hard the controller pushes against the error.",
+    ),
+    (
+        "sensors/what-robots-sense",
+        "Resolution is the smallest change a sensor can report, such as 1 mm.",
+    ),
+    (
+        "sensors/what-robots-sense",
+        "A constant offset of 30 mm can be removed by calibration.",
+    ),
+    (
+        "control/feedback-and-pid",
+        "In a P controller the output is proportional to the error.",
+    ),
+    (
+        "ros2/nodes-and-topics",
+        "A topic with a queue depth of 10 keeps the last ten messages.",
+    ),
+    (
+        "control/tuning-and-stability",
+        "The ultimate gain Ku is the gain at which the loop oscillates steadily.",
+    ),
+    (
+        "control/motion-planning-basics",
+        "A trapezoidal profile accelerates, cruises and decelerates.",
     ),
 ];
