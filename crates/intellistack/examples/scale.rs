@@ -289,8 +289,9 @@ impl Env {
         let port = free_port();
         let base = format!("http://127.0.0.1:{port}");
         let started = Instant::now();
+        // One public URL for every start, so a token outlives a restart.
         let child = self
-            .command(&base, llm)
+            .command("http://127.0.0.1:3999", llm)
             .args(["serve", "--port", &port.to_string()])
             .spawn()
             .expect("start the server");
