@@ -8,6 +8,7 @@ use crate::content::store::{self, ChunkRow, Lesson, Stage};
 use crate::content::{Exercise, valid_slug};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::AuthenticatedUser;
+use crate::teaching::Teaching;
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct NewStage {
@@ -150,12 +151,22 @@ fn conflict_on_unique(e: sqlx::Error) -> ApiError {
 }
 
 impl Authoring<'_> {
-    pub async fn create_stage(&self, course_slug: &str, input: NewStage) -> ApiResult<Stage> {
+    fn teaching(&self) -> Teaching<'_> {
+        Teaching {
+            db: self.db,
+            clock: self.clock,
+        }
+    }
+
+    pub async fn create_stage(
+        &self,
+        user: &AuthenticatedUser,
+        course_slug: &str,
+        input: NewStage,
+    ) -> ApiResult<Stage> {
+        let course = self.teaching().course(user, course_slug).await?;
         check_slug(&input.slug)?;
         check_title(&input.title)?;
-        let course = store::course_by_slug(self.db, course_slug)
-            .await?
-            .ok_or_else(|| ApiError::not_found("COURSE_NOT_FOUND", "No such course"))?;
         let stages = store::stages(self.db, &course.id).await?;
         let now = self.clock.now();
         let stage = Stage {
@@ -174,14 +185,22 @@ impl Authoring<'_> {
         Ok(stage)
     }
 
-    async fn stage(&self, id: &str) -> ApiResult<Stage> {
-        store::stage_by_id(self.db, id)
+    /// The stage, if `user` teaches its course.
+    async fn stage(&self, user: &AuthenticatedUser, id: &str) -> ApiResult<Stage> {
+        let s = store::stage_by_id(self.db, id)
             .await?
-            .ok_or_else(|| ApiError::not_found("STAGE_NOT_FOUND", "No such stage"))
+            .ok_or_else(|| ApiError::not_found("STAGE_NOT_FOUND", "No such stage"))?;
+        self.teaching().require(user, &s.course_id).await?;
+        Ok(s)
     }
 
-    pub async fn update_stage(&self, id: &str, patch: StagePatch) -> ApiResult<Stage> {
-        let mut s = self.stage(id).await?;
+    pub async fn update_stage(
+        &self,
+        user: &AuthenticatedUser,
+        id: &str,
+        patch: StagePatch,
+    ) -> ApiResult<Stage> {
+        let mut s = self.stage(user, id).await?;
         if let Some(slug) = patch.slug {
             check_slug(&slug)?;
             s.slug = slug;
@@ -200,8 +219,8 @@ impl Authoring<'_> {
         Ok(s)
     }
 
-    pub async fn delete_stage(&self, id: &str) -> ApiResult<()> {
-        let s = self.stage(id).await?;
+    pub async fn delete_stage(&self, user: &AuthenticatedUser, id: &str) -> ApiResult<()> {
+        let s = self.stage(user, id).await?;
         store::delete_stage(self.db, id, self.clock.now()).await?;
         // Keep positions contiguous so "the next stage" stays well defined.
         let remaining: Vec<String> = store::stages(self.db, &s.course_id)
@@ -216,12 +235,11 @@ impl Authoring<'_> {
 
     pub async fn reorder_stages(
         &self,
+        user: &AuthenticatedUser,
         course_slug: &str,
         ids: Vec<String>,
     ) -> ApiResult<Vec<Stage>> {
-        let course = store::course_by_slug(self.db, course_slug)
-            .await?
-            .ok_or_else(|| ApiError::not_found("COURSE_NOT_FOUND", "No such course"))?;
+        let course = self.teaching().course(user, course_slug).await?;
         let current: Vec<String> = store::stages(self.db, &course.id)
             .await?
             .into_iter()
@@ -244,10 +262,10 @@ impl Authoring<'_> {
         stage_id: &str,
         input: NewLesson,
     ) -> ApiResult<Lesson> {
+        let stage = self.stage(author, stage_id).await?;
         check_slug(&input.slug)?;
         check_title(&input.title)?;
         let exercises = check_exercises(input.exercises)?;
-        let stage = self.stage(stage_id).await?;
         let existing = store::lessons_of_stage(self.db, stage_id).await?;
         let now = self.clock.now();
         let lesson = Lesson {
@@ -277,10 +295,13 @@ impl Authoring<'_> {
         Ok(lesson)
     }
 
-    async fn lesson(&self, id: &str) -> ApiResult<Lesson> {
-        store::lesson_by_id(self.db, id)
+    /// The lesson and its stage, if `user` teaches its course.
+    async fn lesson(&self, user: &AuthenticatedUser, id: &str) -> ApiResult<(Lesson, Stage)> {
+        let l = store::lesson_by_id(self.db, id)
             .await?
-            .ok_or_else(|| ApiError::not_found("LESSON_NOT_FOUND", "No such lesson"))
+            .ok_or_else(|| ApiError::not_found("LESSON_NOT_FOUND", "No such lesson"))?;
+        let s = self.stage(user, &l.stage_id).await?;
+        Ok((l, s))
     }
 
     pub async fn update_lesson(
@@ -289,7 +310,7 @@ impl Authoring<'_> {
         id: &str,
         patch: LessonPatch,
     ) -> ApiResult<Lesson> {
-        let mut l = self.lesson(id).await?;
+        let (mut l, stage) = self.lesson(author, id).await?;
         if let Some(slug) = patch.slug {
             check_slug(&slug)?;
             l.slug = slug;
@@ -314,13 +335,12 @@ impl Authoring<'_> {
         store::update_lesson(self.db, &l)
             .await
             .map_err(conflict_on_unique)?;
-        let stage = self.stage(&l.stage_id).await?;
         self.reindex(&l, &stage).await?;
         Ok(l)
     }
 
-    pub async fn delete_lesson(&self, id: &str) -> ApiResult<()> {
-        let l = self.lesson(id).await?;
+    pub async fn delete_lesson(&self, user: &AuthenticatedUser, id: &str) -> ApiResult<()> {
+        let (l, _) = self.lesson(user, id).await?;
         // Chunks go with the lesson (foreign key cascade).
         store::delete_lesson(self.db, &l.id, self.clock.now()).await?;
         let remaining: Vec<String> = store::lessons_of_stage(self.db, &l.stage_id)
@@ -334,10 +354,11 @@ impl Authoring<'_> {
 
     pub async fn reorder_lessons(
         &self,
+        user: &AuthenticatedUser,
         stage_id: &str,
         ids: Vec<String>,
     ) -> ApiResult<Vec<Lesson>> {
-        self.stage(stage_id).await?;
+        self.stage(user, stage_id).await?;
         let current: Vec<String> = store::lessons_of_stage(self.db, stage_id)
             .await?
             .into_iter()
@@ -353,8 +374,8 @@ impl Authoring<'_> {
         Ok(store::lessons_of_stage(self.db, stage_id).await?)
     }
 
-    pub async fn source(&self, id: &str) -> ApiResult<LessonSource> {
-        let l = self.lesson(id).await?;
+    pub async fn source(&self, user: &AuthenticatedUser, id: &str) -> ApiResult<LessonSource> {
+        let (l, _) = self.lesson(user, id).await?;
         let chunks = store::chunk_count(self.db, &l.id).await?;
         Ok(LessonSource {
             exercises: store::exercises_of_lesson(self.db, &l.id).await?,

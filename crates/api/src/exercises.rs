@@ -41,8 +41,11 @@ pub struct AttemptResult {
     /// Whether every exercise of the lesson is now answered correctly.
     pub lesson_completed: bool,
     pub stage_completed: bool,
-    /// The stage this answer opened, if any.
+    /// The stage this answer opened, if any (its slug).
     pub unlocked_stage: Option<String>,
+    /// That stage's title and its first lesson (`stage/lesson`), to link to.
+    pub unlocked_title: Option<String>,
+    pub unlocked_first: Option<String>,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -139,7 +142,8 @@ impl Exercises<'_> {
         let history = store::attempts(self.db, &user.id, &exercise.id).await?;
         let wrong = history.iter().filter(|a| !a.correct).count();
         let solved_before = history.iter().any(|a| a.correct && a.id != attempt.id);
-        let (mut lesson_completed, mut stage_completed, mut unlocked_stage) = (false, false, None);
+        let (mut lesson_completed, mut stage_completed) = (false, false);
+        let (mut unlocked_stage, mut unlocked_title, mut unlocked_first) = (None, None, None);
         if verdict.correct {
             let (_, _, all) = self.learning().exercise_views(user, &lesson.id).await?;
             if all {
@@ -150,6 +154,8 @@ impl Exercises<'_> {
                 lesson_completed = true;
                 stage_completed = c.stage_completed;
                 unlocked_stage = c.unlocked_stage;
+                unlocked_title = c.unlocked_title;
+                unlocked_first = c.unlocked_first;
             }
         }
         Ok(AttemptResult {
@@ -174,6 +180,8 @@ impl Exercises<'_> {
             lesson_completed,
             stage_completed,
             unlocked_stage,
+            unlocked_title,
+            unlocked_first,
         })
     }
 
@@ -196,6 +204,11 @@ impl Exercises<'_> {
                         "Only instructors and admins see other students' attempts",
                     ));
                 }
+                // Only the course's own staff.
+                let course_id = store::course_of_lesson(self.db, &lesson_id)
+                    .await?
+                    .ok_or_else(not_found)?;
+                self.learning().teaching_check(user, &course_id).await?;
                 other.to_string()
             }
             _ => {

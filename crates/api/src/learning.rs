@@ -13,6 +13,7 @@ use crate::content::store::{self, Course, Lesson, Stage};
 use crate::content::{Exercise, PublicExercise};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::AuthenticatedUser;
+use crate::teaching::Teaching;
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -22,6 +23,9 @@ pub struct CourseSummary {
     pub title: String,
     pub summary: String,
     pub enrolled: bool,
+    /// The caller is an instructor of this course (or an admin).
+    pub teaching: bool,
+    pub published: bool,
     pub stage_count: usize,
     pub lesson_count: usize,
     pub completed_count: usize,
@@ -80,7 +84,11 @@ pub struct LessonView {
     /// others with "Mark complete".
     pub completed_by_exercises: bool,
     pub previous: Option<String>,
+    /// The next lesson, when the caller may open it.
     pub next: Option<String>,
+    /// The title of the next stage when it is still locked for the caller
+    /// (this is the stage's last lesson).
+    pub next_stage_locked: Option<String>,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -88,8 +96,11 @@ pub struct LessonView {
 pub struct Completion {
     pub completed: bool,
     pub stage_completed: bool,
-    /// The stage that this completion opened, if any.
+    /// The stage that this completion opened, if any (its slug).
     pub unlocked_stage: Option<String>,
+    /// That stage's title and its first lesson (`stage/lesson`), to link to.
+    pub unlocked_title: Option<String>,
+    pub unlocked_first: Option<String>,
 }
 
 pub struct Learning<'a> {
@@ -97,29 +108,87 @@ pub struct Learning<'a> {
     pub clock: &'a SharedClock,
 }
 
-/// Which stage positions a user may open.
-fn open_positions(
-    user: &AuthenticatedUser,
-    stages: &[Stage],
-    unlocked: Option<i64>,
-) -> HashSet<i64> {
+/// Which stage positions a user may open: every one for the course's
+/// staff, the unlocked ones for students.
+fn open_positions(teaches: bool, stages: &[Stage], unlocked: Option<i64>) -> HashSet<i64> {
     stages
         .iter()
-        .filter(|s| user.is_staff() || unlocked.is_some_and(|u| s.position <= u))
+        .filter(|s| teaches || unlocked.is_some_and(|u| s.position <= u))
         .map(|s| s.position)
         .collect()
 }
 
 impl Learning<'_> {
-    async fn course(&self, slug: &str) -> ApiResult<Course> {
-        store::course_by_slug(self.db, slug)
+    fn teaching(&self) -> Teaching<'_> {
+        Teaching {
+            db: self.db,
+            clock: self.clock,
+        }
+    }
+
+    /// Whether the caller is staff of the course (admins are of every one).
+    pub async fn teaches(&self, user: &AuthenticatedUser, course_id: &str) -> ApiResult<bool> {
+        self.teaching().may_teach(user, course_id).await
+    }
+
+    /// 403 `NOT_COURSE_STAFF` unless the caller teaches the course.
+    pub async fn teaching_check(&self, user: &AuthenticatedUser, course_id: &str) -> ApiResult<()> {
+        self.teaching().require(user, course_id).await
+    }
+
+    /// A course the caller may see: a draft only for its staff.
+    async fn course(&self, user: &AuthenticatedUser, slug: &str) -> ApiResult<Course> {
+        let missing = || ApiError::not_found("COURSE_NOT_FOUND", format!("No course `{slug}`"));
+        let c = store::course_by_slug(self.db, slug)
             .await?
-            .ok_or_else(|| ApiError::not_found("COURSE_NOT_FOUND", format!("No course `{slug}`")))
+            .ok_or_else(missing)?;
+        if !c.published && !self.teaches(user, &c.id).await? {
+            return Err(missing());
+        }
+        Ok(c)
+    }
+
+    /// Where a lesson named by its stage and lesson slugs lives: (course
+    /// slug, lesson id), in the first course that has them. Names only, no
+    /// content: the pages that follow check access.
+    pub async fn locate(&self, stage: &str, lesson: &str) -> ApiResult<Option<(String, String)>> {
+        for c in store::courses(self.db).await? {
+            for s in store::stages(self.db, &c.id).await? {
+                if s.slug != stage {
+                    continue;
+                }
+                if let Some(l) = store::lessons_of_stage(self.db, &s.id)
+                    .await?
+                    .into_iter()
+                    .find(|l| l.slug == lesson)
+                {
+                    return Ok(Some((c.slug, l.id)));
+                }
+            }
+        }
+        Ok(None)
+    }
+
+    /// The published courses, as anyone may see them (the landing page):
+    /// title, summary and stage titles.
+    pub async fn public_catalogue(&self) -> ApiResult<Vec<(Course, Vec<Stage>)>> {
+        let mut out = Vec::new();
+        for c in store::courses(self.db).await? {
+            if c.published {
+                let stages = store::stages(self.db, &c.id).await?;
+                out.push((c, stages));
+            }
+        }
+        Ok(out)
     }
 
     pub async fn catalogue(&self, user: &AuthenticatedUser) -> ApiResult<Vec<CourseSummary>> {
         let mut out = Vec::new();
         for c in store::courses(self.db).await? {
+            let teaching = self.teaches(user, &c.id).await?;
+            if !c.published && !teaching {
+                continue;
+            }
             let stages = store::stages(self.db, &c.id).await?;
             let lessons = store::lessons_of_course(self.db, &c.id).await?;
             let enrolled = store::enrolment(self.db, &user.id, &c.id).await?.is_some();
@@ -132,6 +201,8 @@ impl Learning<'_> {
                 title: c.title,
                 summary: c.summary,
                 enrolled,
+                teaching,
+                published: c.published,
                 stage_count: stages.len(),
                 lesson_count: lessons.len(),
                 completed_count: done,
@@ -141,7 +212,7 @@ impl Learning<'_> {
     }
 
     pub async fn enrol(&self, user: &AuthenticatedUser, slug: &str) -> ApiResult<bool> {
-        let c = self.course(slug).await?;
+        let c = self.course(user, slug).await?;
         let new = store::enrol(self.db, &user.id, &c.id, self.clock.now()).await?;
         if new {
             // Coming back within the retention period keeps the old threads.
@@ -156,7 +227,7 @@ impl Learning<'_> {
     /// retention period unless they enrol again. Returns whether they were
     /// enrolled; leaving twice is not an error.
     pub async fn leave(&self, user: &AuthenticatedUser, slug: &str) -> ApiResult<bool> {
-        let c = self.course(slug).await?;
+        let c = self.course(user, slug).await?;
         let now = self.clock.now();
         // The enrolment first: if marking the threads then fails, they are
         // kept longer, never deleted early.
@@ -170,16 +241,17 @@ impl Learning<'_> {
     }
 
     pub async fn outline(&self, user: &AuthenticatedUser, slug: &str) -> ApiResult<Outline> {
-        let c = self.course(slug).await?;
+        let c = self.course(user, slug).await?;
         let stages = store::stages(self.db, &c.id).await?;
         let lessons = store::lessons_of_course(self.db, &c.id).await?;
         let enrolment = store::enrolment(self.db, &user.id, &c.id).await?;
+        let teaches = self.teaches(user, &c.id).await?;
         let done: HashSet<String> = store::completed_lessons(self.db, &user.id, &c.id)
             .await?
             .into_iter()
             .collect();
         let open = open_positions(
-            user,
+            teaches,
             &stages,
             enrolment.as_ref().map(|e| e.unlocked_position),
         );
@@ -225,7 +297,7 @@ impl Learning<'_> {
         stage: &str,
         lesson: &str,
     ) -> ApiResult<(Course, Stage, Lesson, Vec<Stage>)> {
-        let c = self.course(course).await?;
+        let c = self.course(user, course).await?;
         let stages = store::stages(self.db, &c.id).await?;
         let s = stages
             .iter()
@@ -259,14 +331,17 @@ impl Learning<'_> {
             .await?
             .ok_or_else(missing)?;
         let stages = store::stages(self.db, &c.id).await?;
+        if !c.published && !self.teaches(user, &c.id).await? {
+            return Err(missing());
+        }
         self.check_access(user, &c, &s).await?;
         Ok((c, s, l, stages))
     }
 
-    /// Students must be enrolled and have the stage unlocked; staff may
-    /// open everything.
+    /// Students must be enrolled and have the stage unlocked; the course's
+    /// staff may open everything.
     async fn check_access(&self, user: &AuthenticatedUser, c: &Course, s: &Stage) -> ApiResult<()> {
-        if !user.is_staff() {
+        if !self.teaches(user, &c.id).await? {
             let Some(e) = store::enrolment(self.db, &user.id, &c.id).await? else {
                 return Err(ApiError::forbidden(
                     "NOT_ENROLLED",
@@ -328,7 +403,19 @@ impl Learning<'_> {
             .and_then(|i| i.checked_sub(1))
             .and_then(|i| all.get(i))
             .and_then(path_of);
-        let next = idx.and_then(|i| all.get(i + 1)).and_then(path_of);
+        let unlocked = store::enrolment(self.db, &user.id, &c.id)
+            .await?
+            .map(|e| e.unlocked_position);
+        let open = open_positions(self.teaches(user, &c.id).await?, &stages, unlocked);
+        let next_lesson = idx.and_then(|i| all.get(i + 1));
+        let next_stage = next_lesson.and_then(|n| stages.iter().find(|st| st.id == n.stage_id));
+        // The last lesson of a stage leads into the next stage only once it is
+        // open; before that the page names the stage instead of a locked link.
+        let (next, next_stage_locked) = match (next_lesson, next_stage) {
+            (Some(n), Some(st)) if open.contains(&st.position) => (path_of(n), None),
+            (Some(_), Some(st)) => (None, Some(st.title.clone())),
+            _ => (None, None),
+        };
         let done = store::completed_lessons(self.db, &user.id, &c.id).await?;
         let rendered = render(&l.body);
         let (_, exercises, _) = self.exercise_views(user, &l.id).await?;
@@ -347,6 +434,7 @@ impl Learning<'_> {
             headings: rendered.headings,
             previous,
             next,
+            next_stage_locked,
         })
     }
 
@@ -389,17 +477,28 @@ impl Learning<'_> {
             .collect();
         let stage_lessons = store::lessons_of_stage(self.db, &s.id).await?;
         let stage_completed = stage_lessons.iter().all(|x| done.contains(&x.id));
-        let mut unlocked_stage = None;
+        let mut unlocked = None;
         if stage_completed
             && let Some(next) = stages.iter().find(|x| x.position > s.position)
             && store::raise_unlocked(self.db, &user.id, &c.id, next.position).await?
         {
-            unlocked_stage = Some(next.slug.clone());
+            let first = store::lessons_of_stage(self.db, &next.id)
+                .await?
+                .into_iter()
+                .next()
+                .map(|l| format!("{}/{}", next.slug, l.slug));
+            unlocked = Some((next.slug.clone(), next.title.clone(), first));
         }
+        let (unlocked_stage, unlocked_title, unlocked_first) = match unlocked {
+            Some((slug, title, first)) => (Some(slug), Some(title), first),
+            None => (None, None, None),
+        };
         Ok(Completion {
             completed: true,
             stage_completed,
             unlocked_stage,
+            unlocked_title,
+            unlocked_first,
         })
     }
 }

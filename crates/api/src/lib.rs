@@ -7,13 +7,16 @@ pub mod admin;
 pub mod authoring;
 pub mod chat;
 pub mod content;
+pub mod course_files;
 pub mod error;
 pub mod exercises;
 pub mod extract;
 pub mod http;
+pub mod insight;
 pub mod jwks;
 pub mod learning;
 pub mod seed;
+pub mod teaching;
 
 use common::{Db, SharedClock};
 
@@ -44,6 +47,20 @@ impl ApiState {
 
     pub fn exercises(&self) -> exercises::Exercises<'_> {
         exercises::Exercises {
+            db: &self.db,
+            clock: &self.clock,
+        }
+    }
+
+    pub fn insights(&self) -> insight::Insights<'_> {
+        insight::Insights {
+            db: &self.db,
+            clock: &self.clock,
+        }
+    }
+
+    pub fn teaching(&self) -> teaching::Teaching<'_> {
+        teaching::Teaching {
             db: &self.db,
             clock: &self.clock,
         }

@@ -29,8 +29,9 @@ pub const STATEMENTS: &[(&str, &[&str])] = &[
         ],
     ),
     ("session", &["list", "revoke", "delete"]),
-    // Lessons: everyone reads unlocked ones; staff see every stage and edit.
-    ("course", &["read", "read-locked", "author"]),
+    // Lessons: everyone reads unlocked ones; staff see every stage and edit
+    // (instructors: the courses they are staff of); admins manage every course.
+    ("course", &["read", "read-locked", "author", "manage-all"]),
     // The tutor: staff are not held to the daily message limit.
     ("chat", &["use", "unlimited", "cleanup"]),
     ("audit-log", &["read", "export"]),
@@ -80,7 +81,7 @@ pub const ADMIN: Role = Role {
             ],
         ),
         ("session", &["list", "revoke", "delete"]),
-        ("course", &["read", "read-locked", "author"]),
+        ("course", &["read", "read-locked", "author", "manage-all"]),
         ("chat", &["use", "unlimited", "cleanup"]),
         ("audit-log", &["read", "export"]),
         ("ai-usage", &["read"]),

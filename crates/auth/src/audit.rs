@@ -236,6 +236,14 @@ pub struct EventQuery {
     pub offset: i64,
 }
 
+/// The event types the log holds, by name: what the admin page's filter offers.
+pub async fn event_types(db: &Db) -> sqlx::Result<Vec<String>> {
+    let rows: Vec<(String,)> = on_db!(db, pool => sqlx::query_as(
+        "SELECT DISTINCT event_type FROM auth_event_log ORDER BY event_type")
+        .fetch_all(pool).await)?;
+    Ok(rows.into_iter().map(|r| r.0).collect())
+}
+
 /// Newest first, with the total that match.
 pub async fn list(db: &Db, q: &EventQuery) -> sqlx::Result<(Vec<StoredEvent>, i64)> {
     const FILTER: &str = "($1 IS NULL OR event_type = $1) AND ($2 IS NULL OR user_id = $2) AND ($3 IS NULL OR email = $3) \

@@ -142,6 +142,27 @@ pub enum EvalCommand {
         #[arg(long)]
         json: bool,
     },
+    /// The tutor's decisions: how often a selection's own section ranks
+    /// first, and how often off-course and locked-topic questions get the
+    /// "not found" or "locked stage" reply. Exits 1 below 90%.
+    Tutor {
+        /// Off-course and locked-topic questions (JSON); default: the
+        /// sample course's `tutor-eval.json`.
+        #[arg(long)]
+        set: Option<std::path::PathBuf>,
+        /// Judged on-topic questions (JSON); default: the course's `questions.json`.
+        #[arg(long)]
+        questions: Option<std::path::PathBuf>,
+        /// Course folder to read instead of the embedded sample course.
+        #[arg(long)]
+        content: Option<std::path::PathBuf>,
+        /// Course slug.
+        #[arg(long, default_value = "physical-ai")]
+        course: String,
+        /// Print JSON instead of a summary.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -240,13 +240,22 @@ pub async fn eval(config: Config, command: EvalCommand) -> Result<(), CommandErr
     use tutor::retrieval::dense::Embedder as _;
     use tutor::retrieval::dense::{MemoryVectors, Point, VectorStore};
 
-    let EvalCommand::Retrieval {
-        questions,
-        content,
-        course,
-        k,
-        json,
-    } = command;
+    let (questions, content, course, k, json) = match command {
+        EvalCommand::Retrieval {
+            questions,
+            content,
+            course,
+            k,
+            json,
+        } => (questions, content, course, k, json),
+        EvalCommand::Tutor {
+            set,
+            questions,
+            content,
+            course,
+            json,
+        } => return eval_tutor(set, questions, content, course, json),
+    };
     let docs = match &content {
         Some(dir) => api::content::loader::from_dir(dir),
         None => api::content::loader::embedded(),
@@ -434,6 +443,143 @@ pub async fn eval(config: Config, command: EvalCommand) -> Result<(), CommandErr
                 r.method, r.ndcg, r.recall, r.mrr
             );
         }
+    }
+    Ok(())
+}
+
+/// The course's text, from a folder or the embedded sample, and a file of
+/// the course (`questions.json`, `tutor-eval.json`) from a path or embedded.
+fn eval_input(
+    content: &Option<std::path::PathBuf>,
+    course: &str,
+    file: &Option<std::path::PathBuf>,
+    default_name: &str,
+) -> Result<(api::content::loader::CourseDoc, String), CommandError> {
+    let docs = match content {
+        Some(dir) => api::content::loader::from_dir(dir),
+        None => api::content::loader::embedded(),
+    }
+    .map_err(|e| CommandError::Usage(format!("{e}; fix the course files first")))?;
+    let doc = docs.into_iter().find(|d| d.slug == course).ok_or_else(|| {
+        CommandError::Usage(format!(
+            "no course `{course}`; pass --course with a slug from the content folder"
+        ))
+    })?;
+    let raw = match file {
+        Some(p) => std::fs::read_to_string(p)
+            .map_err(|e| CommandError::Usage(format!("cannot read {}: {e}", p.display())))?,
+        None => match content {
+            Some(dir) => {
+                std::fs::read_to_string(dir.join(course).join(default_name)).map_err(|e| {
+                    CommandError::Usage(format!(
+                        "the course `{course}` has no {default_name} ({e}); pass the file"
+                    ))
+                })?
+            }
+            None => api::content::loader::embedded_file(&format!("{course}/{default_name}"))
+                .ok_or_else(|| {
+                    CommandError::Usage(format!(
+                        "the course `{course}` ships no {default_name}; pass the file"
+                    ))
+                })?
+                .to_string(),
+        },
+    };
+    Ok((doc, raw))
+}
+
+/// Every lesson chunked the way the server does, with the key of each
+/// chunk (`stage/lesson`, heading) and a citation URL.
+fn eval_passages(
+    doc: &api::content::loader::CourseDoc,
+) -> (Vec<tutor::retrieval::bm25::Passage>, Vec<(String, String)>) {
+    let mut passages = Vec::new();
+    let mut keys = Vec::new();
+    for (si, stage) in doc.stages.iter().enumerate() {
+        for lesson in &stage.lessons {
+            for (ci, chunk) in tutor::retrieval::chunk::chunk_markdown(&lesson.title, &lesson.body)
+                .into_iter()
+                .enumerate()
+            {
+                let lesson_key = format!("{}/{}", stage.slug, lesson.slug);
+                let heading = chunk.heading_path.last().cloned().unwrap_or_default();
+                keys.push((lesson_key.clone(), heading));
+                let url = if chunk.anchor.is_empty() {
+                    format!("/learn/{lesson_key}")
+                } else {
+                    format!("/learn/{lesson_key}#{}", chunk.anchor)
+                };
+                passages.push(tutor::retrieval::bm25::Passage {
+                    chunk_id: format!("{lesson_key}#{ci}"),
+                    lesson_id: lesson_key,
+                    course_id: doc.slug.clone(),
+                    stage_position: si as u64 + 1,
+                    title: chunk.heading_path.join(" › "),
+                    url,
+                    text: chunk.text,
+                });
+            }
+        }
+    }
+    (passages, keys)
+}
+
+/// `intellistack eval tutor`: the figures of the tutor's decisions.
+fn eval_tutor(
+    set: Option<std::path::PathBuf>,
+    questions: Option<std::path::PathBuf>,
+    content: Option<std::path::PathBuf>,
+    course: String,
+    json: bool,
+) -> Result<(), CommandError> {
+    use tutor::eval::{DecisionReport, DecisionSet, Question, check_decisions};
+    let (doc, raw) = eval_input(&content, &course, &set, "tutor-eval.json")?;
+    let set: DecisionSet = serde_json::from_str(&raw)
+        .map_err(|e| CommandError::Usage(format!("the decision set is not valid: {e}")))?;
+    let (_, raw) = eval_input(&content, &course, &questions, "questions.json")?;
+    let judged: Vec<Question> = serde_json::from_str(&raw)
+        .map_err(|e| CommandError::Usage(format!("the question set is not valid: {e}")))?;
+    let (passages, keys) = eval_passages(&doc);
+    let r = check_decisions(&passages, &keys, &set, &judged)
+        .map_err(|e| CommandError::Auth(e.to_string()))?;
+    let pct = DecisionReport::pct;
+    let selection = pct(r.selection_top1, r.selections);
+    let refused = pct(
+        r.off_course_refused + r.locked_named + r.locked_not_found,
+        r.off_course + r.locked,
+    );
+    if json {
+        println!(
+            "{}",
+            serde_json::json!({
+                "report": r,
+                "selection_top1_pct": selection,
+                "refused_pct": refused,
+                "locked_named_pct": pct(r.locked_named, r.locked),
+                "on_topic_found_pct": pct(r.on_topic_found, r.on_topic),
+            })
+        );
+    } else {
+        println!(
+            "selection's own section first: {}/{} ({selection:.1}%)",
+            r.selection_top1, r.selections
+        );
+        println!(
+            "off-course \"not found\": {}/{}; locked topic names its stage: {}/{} (\"not found\" instead: {}); together {refused:.1}%",
+            r.off_course_refused, r.off_course, r.locked_named, r.locked, r.locked_not_found
+        );
+        println!(
+            "judged on-topic questions answered: {}/{} (judged section among the passages: {})",
+            r.on_topic_found, r.on_topic, r.on_topic_relevant
+        );
+        for m in &r.misses {
+            println!("  miss: {m}");
+        }
+    }
+    if selection < 90.0 || refused < 90.0 {
+        return Err(CommandError::Auth(format!(
+            "below 90%: selection {selection:.1}%, not found / locked {refused:.1}%"
+        )));
     }
     Ok(())
 }

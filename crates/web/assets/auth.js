@@ -52,6 +52,9 @@ if (login) {
       email: login.email.value.trim(),
       password: login.password.value,
       rememberMe: login.remember.checked,
+      // If the address is not verified yet, the mail sent now lands on the
+      // page that says it is verified.
+      callbackURL: "/verify-email?verified=1",
     };
     if (login.dataset.oauthQuery) body.oauth_query = login.dataset.oauthQuery;
     const r = await authPost("/sign-in/email", body);
@@ -62,7 +65,9 @@ if (login) {
       return;
     }
     if (r.ok) {
-      location.href = r.body.url && r.body.redirect ? r.body.url : login.dataset.next || "/dashboard";
+      // Only another application's sign-in redirects elsewhere; the callback
+      // above is for the verification mail.
+      location.href = login.dataset.oauthQuery && r.body.url && r.body.redirect ? r.body.url : login.dataset.next || "/dashboard";
       return;
     }
     if (r.status === 423 || r.body.code === "ACCOUNT_LOCKED") {
@@ -160,7 +165,7 @@ if (reset) {
     busy(reset, true);
     const r = await authPost("/reset-password", { token: reset.dataset.token, newPassword: reset.password.value });
     busy(reset, false);
-    if (r.ok) location.href = "/login";
+    if (r.ok) location.href = "/login?notice=password-reset";
     else if (r.body.code === "INVALID_TOKEN") location.href = "/reset-password?error=INVALID_TOKEN";
     else show(reset.querySelector("#form-error"), errorText(r, "Could not save the password."));
   });

@@ -1,6 +1,8 @@
 // The tutor panel: speaks the ChatKit protocol to /api/v1/chatkit with a JWT
 // from the session, streams replies as they arrive, keeps a thread list, and
-// offers "Ask AI" on text selected in the lesson.
+// offers "Ask AI" on text selected in the lesson. The open thread and whether
+// the panel is open survive reloads and moves between lessons; a citation
+// opens its section beside the chat and highlights it.
 import { api, apiToken, show } from "/assets/pages.js";
 import { escapeHtml, renderMarkdown } from "/assets/markdown.js";
 
@@ -15,6 +17,22 @@ const retryBtn = document.getElementById("chat-retry");
 const threadList = document.getElementById("chat-threads");
 const askAi = document.getElementById("ask-ai");
 const lesson = document.getElementById("lesson");
+const empty = document.getElementById("chat-empty");
+const suggestions = document.getElementById("chat-suggestions");
+const leftBox = document.getElementById("chat-left");
+const announce = document.getElementById("chat-announce");
+const isStudent = panel.dataset.student === "true";
+document.body.classList.add("has-tutor");
+
+// Where the panel's state lives between pages: this browser only.
+const STATE_KEY = "intellistack.tutor";
+const HIGHLIGHT_KEY = "intellistack.tutor.highlight";
+function loadState() {
+  try { return JSON.parse(localStorage.getItem(STATE_KEY) || "{}") || {}; } catch { return {}; }
+}
+function saveState(patch) {
+  try { localStorage.setItem(STATE_KEY, JSON.stringify({ ...loadState(), ...patch })); } catch { /* private mode */ }
+}
 
 let threadId = null;
 let quote = "";
@@ -22,34 +40,136 @@ let pending = null; // the message that has not reached the server yet
 let countdown = null;
 
 // --- panel --------------------------------------------------------------------------
-function openPanel() {
+function openPanel(focus = true) {
   panel.hidden = false;
+  document.body.classList.add("chat-open");
   toggle.setAttribute("aria-expanded", "true");
-  input.focus();
+  saveState({ open: true });
+  if (focus) input.focus();
   loadThreads();
 }
 function closePanel() {
   panel.hidden = true;
+  document.body.classList.remove("chat-open");
   toggle.setAttribute("aria-expanded", "false");
+  saveState({ open: false });
   toggle.focus();
 }
 toggle.addEventListener("click", () => (panel.hidden ? openPanel() : closePanel()));
 document.getElementById("chat-close").addEventListener("click", closePanel);
 panel.addEventListener("keydown", (e) => { if (e.key === "Escape") closePanel(); });
 document.getElementById("chat-new").addEventListener("click", () => {
-  threadId = null;
-  messages.replaceChildren();
+  setThread(null);
+  clearMessages();
   markCurrent();
   input.focus();
 });
+
+function setThread(id) {
+  threadId = id;
+  saveState({ thread: id });
+}
+
+function clearMessages() {
+  for (const el of [...messages.children]) if (el !== empty) el.remove();
+  updateEmpty();
+}
+
+function updateEmpty() {
+  empty.hidden = [...messages.children].some((el) => el !== empty);
+}
+
+// --- the empty state: three questions drawn from this lesson -----------------------------
+function suggestedQuestions() {
+  const heads = [...document.querySelectorAll(".lesson-body h2")].map((h) => h.textContent.trim()).filter(Boolean);
+  const out = [];
+  if (heads[0]) out.push(`What is the main idea of “${heads[0]}”?`);
+  if (heads[1]) out.push(`Why does “${heads[1]}” matter for a real robot?`);
+  const exercise = document.querySelector(".exercise .prompt");
+  if (exercise) out.push("How should I start on the first exercise?");
+  else if (heads[2]) out.push(`Can you give an example of “${heads[2]}”?`);
+  const title = lesson?.querySelector("h1")?.textContent.trim();
+  if (out.length < 3 && title) out.push(`What should I remember from “${title}”?`);
+  return out.slice(0, 3);
+}
+
+for (const q of suggestedQuestions()) {
+  const li = document.createElement("li");
+  const b = document.createElement("button");
+  b.type = "button";
+  b.className = "secondary small suggestion";
+  b.textContent = q;
+  b.addEventListener("click", () => { input.value = q; form.requestSubmit(); });
+  li.append(b);
+  suggestions.append(li);
+}
+
+// --- messages left today, from the X-RateLimit-Remaining of every answer ---------------
+function showLeft(res) {
+  const left = res.headers.get("x-ratelimit-remaining");
+  if (!isStudent || left === null) return;
+  leftBox.textContent = `${left} message${left === "1" ? "" : "s"} left today`;
+  leftBox.dataset.left = left;
+  leftBox.hidden = false;
+}
 
 // --- rendering ------------------------------------------------------------------------
 function bubble(role) {
   const div = document.createElement("div");
   div.className = `msg ${role}`;
   messages.append(div);
+  updateEmpty();
   messages.scrollTop = messages.scrollHeight;
   return div;
+}
+
+// Streaming: finished Markdown blocks are rendered once and kept; only the
+// block being written is rendered again, at most once per frame.
+function lastBoundary(text, from) {
+  let cut = from;
+  let fence = false;
+  let at = from;
+  for (const line of text.slice(from).split("\n")) {
+    at += line.length + 1;
+    if (/^```/.test(line)) fence = !fence;
+    else if (!fence && line.trim() === "" && at <= text.length) cut = at;
+  }
+  return cut;
+}
+
+function streamer(div) {
+  const done = document.createElement("div");
+  const live = document.createElement("div");
+  div.replaceChildren(done, live);
+  let text = "";
+  let committed = 0;
+  let frame = 0;
+  const paint = () => {
+    frame = 0;
+    const cut = lastBoundary(text, committed);
+    if (cut > committed) {
+      done.insertAdjacentHTML("beforeend", renderMarkdown(text.slice(committed, cut)));
+      committed = cut;
+    }
+    live.innerHTML = renderMarkdown(text.slice(committed));
+    div.dataset.paints = String(Number(div.dataset.paints || 0) + 1);
+    const near = messages.scrollHeight - messages.scrollTop - messages.clientHeight < 80;
+    if (near) messages.scrollTop = messages.scrollHeight;
+  };
+  return {
+    div,
+    get text() { return text; },
+    append(delta) {
+      text += delta;
+      if (!frame) frame = requestAnimationFrame(paint);
+    },
+    finish(full, annotations) {
+      if (frame) cancelAnimationFrame(frame);
+      frame = 0;
+      renderAssistant(div, full, annotations);
+      div.dataset.done = "true";
+    },
+  };
 }
 
 function renderUser(text, quoted) {
@@ -64,7 +184,7 @@ function sourcesHtml(annotations) {
     if (s.url && !seen.has(s.url) && /^(\/(?!\/)|https?:\/\/)/.test(s.url)) seen.set(s.url, s.title || s.url);
   }
   if (!seen.size) return "";
-  const links = [...seen].map(([url, title]) => `<li><a href="${escapeHtml(url)}">${escapeHtml(title)}</a></li>`).join("");
+  const links = [...seen].map(([url, title]) => `<li><a class="cite" href="${escapeHtml(url)}">${escapeHtml(title)}</a></li>`).join("");
   return `<div class="sources"><strong>Sources</strong><ul>${links}</ul></div>`;
 }
 
@@ -79,9 +199,58 @@ function renderItem(item) {
     renderUser(text, item.quoted_text);
   } else if (item.type === "assistant_message") {
     const parts = item.content || [];
-    renderAssistant(bubble("assistant"), parts.map((c) => c.text || "").join(""), parts.flatMap((c) => c.annotations || []));
+    const div = bubble("assistant");
+    renderAssistant(div, parts.map((c) => c.text || "").join(""), parts.flatMap((c) => c.annotations || []));
+    div.dataset.done = "true";
   }
 }
+
+// --- citations: the cited section opens beside the chat, highlighted --------------------
+function highlight(hash) {
+  for (const el of document.querySelectorAll(".cited")) el.classList.remove("cited");
+  const body = document.querySelector(".lesson-body");
+  if (!body) return false;
+  const id = decodeURIComponent((hash || "").replace(/^#/, ""));
+  let start = id ? document.getElementById(id) : null;
+  if (id && !start) return false;
+  const level = (el) => (/^H([1-6])$/.exec(el.tagName) || [])[1];
+  const marked = [];
+  if (start) {
+    const mine = Number(level(start));
+    marked.push(start);
+    for (let el = start.nextElementSibling; el; el = el.nextElementSibling) {
+      const l = Number(level(el));
+      if (l && l <= mine) break;
+      marked.push(el);
+    }
+  } else {
+    // The lesson's opening text: everything before its first heading.
+    for (const el of body.children) { if (level(el)) break; marked.push(el); }
+    start = marked[0];
+  }
+  if (!start) return false;
+  for (const el of marked) el.classList.add("cited");
+  start.setAttribute("tabindex", "-1");
+  start.scrollIntoView({ block: "start", behavior: "instant" });
+  start.focus({ preventScroll: true });
+  return true;
+}
+
+messages.addEventListener("click", (e) => {
+  const a = e.target.closest("a");
+  if (!a || !messages.contains(a)) return;
+  const url = new URL(a.href, location.href);
+  if (url.origin !== location.origin || !url.pathname.startsWith("/learn/")) return;
+  if (url.pathname === location.pathname) {
+    e.preventDefault();
+    history.replaceState(null, "", url.hash || location.pathname);
+    highlight(url.hash);
+    return;
+  }
+  // Another lesson: the panel and its thread come along (saved state), and
+  // the passage is highlighted there.
+  try { sessionStorage.setItem(HIGHLIGHT_KEY, url.pathname + url.hash); } catch { /* ignore */ }
+});
 
 // --- errors -----------------------------------------------------------------------------
 function clearError() {
@@ -131,10 +300,12 @@ async function showHttpError(res) {
 
 // --- the protocol --------------------------------------------------------------------------
 async function chatkit(request) {
-  return api("/chatkit", { method: "POST", body: JSON.stringify(request) });
+  const res = await api("/chatkit", { method: "POST", body: JSON.stringify(request) });
+  showLeft(res);
+  return res;
 }
 
-function pageContext() {
+function pageContext(selected) {
   const a = lesson?.dataset || {};
   return {
     url: location.pathname,
@@ -143,8 +314,14 @@ function pageContext() {
     course: a.course,
     stage: a.stage,
     lesson: a.lesson,
-    selectedText: quote || undefined,
+    selectedText: selected || undefined,
   };
+}
+
+function plain(md) {
+  const d = document.createElement("div");
+  d.innerHTML = renderMarkdown(md);
+  return d.textContent.replace(/\s+/g, " ").trim();
 }
 
 /** Reads an SSE response and applies each ChatKit event as it arrives. */
@@ -152,7 +329,9 @@ async function consume(res) {
   const reader = res.body.getReader();
   const decoder = new TextDecoder();
   let buffer = "";
-  let current = null; // { div, text, annotations }
+  let current = null; // a streamer
+  let annotations = [];
+  const start = () => { current = streamer(bubble("assistant")); annotations = []; };
   for (;;) {
     const { value, done } = await reader.read();
     if (done) break;
@@ -167,25 +346,30 @@ async function consume(res) {
       try { ev = JSON.parse(data); } catch { continue; }
       switch (ev.type) {
         case "thread.created":
-          threadId = ev.thread.id;
+          setThread(ev.thread.id);
           break;
         case "thread.item.added":
-          if (ev.item.type === "assistant_message") current = { div: bubble("assistant"), text: "", annotations: [] };
+          if (ev.item.type === "assistant_message") start();
           break;
         case "thread.item.updated": {
           const u = ev.update || {};
-          if (!current) current = { div: bubble("assistant"), text: "", annotations: [] };
-          if (u.type === "assistant_message.content_part.text_delta") current.text += u.delta;
-          if (u.type === "assistant_message.content_part.annotation_added") current.annotations.push(u.annotation);
-          if (u.type === "assistant_message.content_part.done") current.text = u.content.text;
-          renderAssistant(current.div, current.text, current.annotations);
+          if (!current) start();
+          if (u.type === "assistant_message.content_part.text_delta") current.append(u.delta);
+          if (u.type === "assistant_message.content_part.annotation_added") annotations.push(u.annotation);
           break;
         }
+        case "thread.item.removed":
+          // A withdrawn draft disappears; the next one starts fresh.
+          if (current) { current.div.remove(); current = null; updateEmpty(); }
+          break;
         case "thread.item.done":
           if (ev.item.type === "assistant_message") {
             const parts = ev.item.content || [];
-            if (!current) current = { div: bubble("assistant") };
-            renderAssistant(current.div, parts.map((c) => c.text || "").join(""), parts.flatMap((c) => c.annotations || []));
+            if (!current) start();
+            const text = parts.map((c) => c.text || "").join("");
+            current.finish(text, parts.flatMap((c) => c.annotations || []));
+            // Only a finished reply is announced, once.
+            announce.textContent = `Tutor: ${plain(text)}`;
             current = null;
           }
           break;
@@ -208,7 +392,7 @@ async function consume(res) {
 async function send(text, quoted) {
   clearError();
   const input = { content: [{ type: "input_text", text }], quoted_text: quoted || null, attachments: [], inference_options: {} };
-  const metadata = { page: pageContext() };
+  const metadata = { page: pageContext(quoted) };
   const request = threadId
     ? { type: "threads.add_user_message", params: { thread_id: threadId, input }, metadata }
     : { type: "threads.create", params: { input }, metadata };
@@ -288,13 +472,20 @@ async function loadThreads() {
   markCurrent();
 }
 
-async function openThread(id) {
+async function openThread(id, quiet = false) {
   clearError();
-  const res = await chatkit({ type: "items.list", params: { thread_id: id, limit: 100, order: "asc" } });
-  if (!res.ok) { await showHttpError(res); return; }
-  threadId = id;
-  messages.replaceChildren();
+  let res;
+  try { res = await chatkit({ type: "items.list", params: { thread_id: id, limit: 100, order: "asc" } }); } catch { return; }
+  if (!res.ok) {
+    // A thread deleted elsewhere is simply gone.
+    if (res.status === 404) { setThread(null); return; }
+    if (!quiet) await showHttpError(res);
+    return;
+  }
+  setThread(id);
+  clearMessages();
   for (const item of (await res.json()).data || []) renderItem(item);
+  messages.scrollTop = messages.scrollHeight;
   markCurrent();
 }
 
@@ -302,7 +493,7 @@ async function deleteThread(id) {
   if (!confirm("Delete this thread? This cannot be undone.")) return;
   const res = await chatkit({ type: "threads.delete", params: { thread_id: id } });
   if (!res.ok) { await showHttpError(res); return; }
-  if (threadId === id) { threadId = null; messages.replaceChildren(); }
+  if (threadId === id) { setThread(null); clearMessages(); }
   loadThreads();
 }
 
@@ -339,6 +530,25 @@ askAi.addEventListener("click", () => {
   openPanel();
   if (!input.value) input.value = "Can you help me understand this?";
 });
+
+// Signing out forgets the open thread on this browser.
+for (const el of document.querySelectorAll("[data-action=sign-out]")) {
+  el.addEventListener("click", () => { try { localStorage.removeItem(STATE_KEY); } catch { /* ignore */ } });
+}
+
+// --- back where the student left off -------------------------------------------------------
+const saved = loadState();
+if (saved.open) openPanel(false);
+if (saved.thread) openThread(saved.thread, true);
+else if (!saved.open) chatkit({ type: "threads.list", params: { limit: 1 } }).catch(() => {});
+try {
+  const target = sessionStorage.getItem(HIGHLIGHT_KEY);
+  if (target) {
+    sessionStorage.removeItem(HIGHLIGHT_KEY);
+    const url = new URL(target, location.href);
+    if (url.pathname === location.pathname) highlight(url.hash);
+  }
+} catch { /* ignore */ }
 
 // Warm the token so the first message is quick.
 apiToken().catch(() => {});

@@ -1,4 +1,4 @@
-// A small Markdown renderer for the tutor's replies and the editor preview.
+// A small Markdown renderer for the tutor's replies.
 // Everything is HTML-escaped first; only the markup produced here is live,
 // and links are limited to http(s) and site-relative URLs.
 

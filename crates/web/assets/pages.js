@@ -1,6 +1,5 @@
 // Behaviour shared by every page: sign-out, the short-lived API token, and
-// the small actions of the dashboard, lesson, account, admin and editor pages.
-import { renderMarkdown } from "/assets/markdown.js";
+// the small actions of the dashboard, lesson, account and admin pages.
 
 export const UNAVAILABLE = "Sign-in is temporarily unavailable. Please try again in a few minutes.";
 
@@ -107,9 +106,26 @@ on("[data-leave]", "click", async (btn) => {
   if (!confirm(`Leave ${btn.dataset.title}? Your progress is kept if you come back; your tutor conversations for it are deleted after ${btn.dataset.retentionDays} days.`)) return;
   btn.disabled = true;
   const res = await api(`/courses/${encodeURIComponent(btn.dataset.leave)}/leave`, { method: "POST" });
-  if (res.ok) location.reload();
+  if (res.ok) location.href = "/dashboard?notice=left";
   else btn.disabled = false;
 });
+
+/** Marks the lesson done; when that opened the next stage, names it and links its first lesson. */
+function completed(el, done, course) {
+  el.className = "done";
+  el.setAttribute("role", "status");
+  el.textContent = "✓ Completed";
+  if (done.unlockedStage) {
+    el.append(` — the stage “${done.unlockedTitle || done.unlockedStage}” is open: `);
+    const a = document.createElement("a");
+    a.id = "unlocked-link";
+    a.href = done.unlockedFirst ? `/learn/${course}/${done.unlockedFirst}` : "/dashboard";
+    a.textContent = done.unlockedFirst ? "start it" : "see it on your dashboard";
+    el.append(a);
+    const locked = document.getElementById("next-stage");
+    if (locked) locked.hidden = true;
+  }
+}
 
 on("#mark-complete", "click", async (btn) => {
   const a = document.getElementById("lesson").dataset;
@@ -118,8 +134,8 @@ on("#mark-complete", "click", async (btn) => {
   if (res.ok) {
     const done = await res.json();
     const span = document.createElement("span");
-    span.className = "done";
-    span.textContent = done.unlockedStage ? "✓ Completed — a new stage is open" : "✓ Completed";
+    span.id = "lesson-status";
+    completed(span, done, a.course);
     btn.replaceWith(span);
   } else {
     btn.disabled = false;
@@ -189,10 +205,7 @@ document.addEventListener("submit", async (e) => {
   }
   if (body.lessonCompleted) {
     const status = document.getElementById("lesson-status");
-    if (status) {
-      status.className = "done";
-      status.textContent = body.unlockedStage ? "✓ Completed — a new stage is open" : "✓ Completed";
-    }
+    if (status) completed(status, body, document.getElementById("lesson").dataset.course);
   }
 });
 
@@ -233,27 +246,3 @@ on("[data-ban]", "click", (btn) => {
   if (confirm("Ban this user? Their sessions end now.")) adminAction("/admin/ban-user", { userId: btn.dataset.ban, banReason: "Banned by an administrator" });
 });
 on("[data-unban]", "click", (btn) => adminAction("/admin/unban-user", { userId: btn.dataset.unban }));
-
-// --- editor ----------------------------------------------------------------
-const editor = document.getElementById("editor-form");
-if (editor) {
-  const body = editor.querySelector("#body");
-  const preview = document.getElementById("preview");
-  const update = () => { preview.innerHTML = renderMarkdown(body.value); };
-  body.addEventListener("input", update);
-  update();
-  editor.addEventListener("submit", async (e) => {
-    e.preventDefault();
-    show(document.getElementById("form-status"), "");
-    show(document.getElementById("form-error"), "");
-    const res = await api(`/lessons/${editor.dataset.lessonId}`, {
-      method: "PATCH",
-      body: JSON.stringify({ title: editor.querySelector("#title").value, body: body.value }),
-    });
-    if (res.ok) show(document.getElementById("form-status"), "Saved. Students see the new version now.");
-    else {
-      const body = await res.json().catch(() => ({}));
-      show(document.getElementById("form-error"), (body.error && body.error.message) || `Saving failed (${res.status}).`);
-    }
-  });
-}

@@ -15,6 +15,12 @@ pub enum WebError {
     StaffOnly,
     #[error("forbidden")]
     Forbidden,
+    /// A student on a page for course staff (flagged threads).
+    #[error("staff page")]
+    StaffPage,
+    /// An instructor on a course they do not teach.
+    #[error("not this course's staff")]
+    NotCourseStaff,
     #[error("not found")]
     NotFound,
     /// The page's stage is still locked for this student.
@@ -36,6 +42,14 @@ impl From<api::ApiError> for WebError {
                 code: "STAGE_LOCKED",
                 ..
             } => WebError::Locked,
+            api::ApiError::Forbidden {
+                code: "NOT_COURSE_STAFF",
+                ..
+            } => WebError::NotCourseStaff,
+            api::ApiError::Forbidden {
+                code: "FORBIDDEN_ROLE",
+                ..
+            } => WebError::StaffPage,
             api::ApiError::Forbidden { .. } => WebError::Forbidden,
             _ => WebError::Internal(text),
         }
@@ -62,16 +76,59 @@ struct ErrorPage<'a> {
     message: &'a str,
 }
 
-fn page(status: StatusCode, title: &str, message: &str) -> Response {
-    // Errors are shown without the viewer's details: the layout offers sign-in.
-    let body = ErrorPage {
-        chrome: crate::pages::Chrome::of(None),
-        title,
-        message,
+/// What an error page says, kept on the response so [`with_viewer`] can
+/// render it again around the signed-in viewer's menu.
+#[derive(Debug, Clone)]
+pub struct ErrorText {
+    pub title: &'static str,
+    pub message: &'static str,
+}
+
+/// The error page around `chrome`.
+pub fn error_page(chrome: crate::pages::Chrome, text: &ErrorText) -> String {
+    ErrorPage {
+        chrome,
+        title: text.title,
+        message: text.message,
     }
     .render()
-    .unwrap_or_else(|_| title.to_string());
-    (status, Html(body)).into_response()
+    .unwrap_or_else(|_| text.title.to_string())
+}
+
+fn page(status: StatusCode, title: &'static str, message: &'static str) -> Response {
+    // Rendered for an anonymous visitor here; `with_viewer` renders it again
+    // for a signed-in one, so they are not offered "Sign in".
+    let text = ErrorText { title, message };
+    let body = error_page(crate::pages::Chrome::of(None), &text);
+    let mut res = (status, Html(body)).into_response();
+    res.extensions_mut().insert(text);
+    res
+}
+
+/// Renders error pages with the viewer's own menu when they are signed in.
+pub async fn with_viewer(
+    axum::extract::State(state): axum::extract::State<crate::WebState>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let headers = req.headers().clone();
+    let res = next.run(req).await;
+    let Some(text) = res.extensions().get::<ErrorText>().cloned() else {
+        return res;
+    };
+    match crate::session::viewer(&state, &headers).await {
+        Ok(Some(v)) => {
+            let status = res.status();
+            let mut fresh = (
+                status,
+                Html(error_page(crate::pages::Chrome::of(Some(&v)), &text)),
+            )
+                .into_response();
+            fresh.extensions_mut().insert(text);
+            fresh
+        }
+        _ => res,
+    }
 }
 
 fn encode(s: &str) -> String {
@@ -95,6 +152,16 @@ impl IntoResponse for WebError {
                 StatusCode::FORBIDDEN,
                 "Not allowed",
                 "This page is for administrators. If you need access, ask an administrator to change your role.",
+            ),
+            WebError::StaffPage => page(
+                StatusCode::FORBIDDEN,
+                "Not allowed",
+                "This page is for instructors and administrators.",
+            ),
+            WebError::NotCourseStaff => page(
+                StatusCode::FORBIDDEN,
+                "Not your course",
+                "Only this course's instructors and administrators can open this page. An administrator can add you to the course.",
             ),
             WebError::NotFound => page(
                 StatusCode::NOT_FOUND,

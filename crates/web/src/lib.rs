@@ -38,9 +38,25 @@ pub fn router(state: WebState) -> Router {
         .route("/two-factor", get(account_pages::two_factor))
         .route("/dashboard", get(learning_pages::dashboard))
         .route("/learn/{stage}/{lesson}", get(learning_pages::lesson))
-        .route("/author/{stage}/{lesson}", get(learning_pages::editor))
+        .route(
+            "/learn/{course}/{stage}/{lesson}",
+            get(learning_pages::course_lesson),
+        )
+        .route("/author/{stage}/{lesson}", get(teach_pages::old_editor))
+        .route("/teach", get(teach_pages::teach))
+        .route("/teach/flagged", get(teach_pages::flagged))
+        .route("/teach/threads/{id}", get(teach_pages::thread))
+        .route("/teach/{course}", get(teach_pages::workspace))
+        .route("/teach/{course}/insight", get(teach_pages::insight))
+        .route("/teach/{course}/export.zip", get(teach_pages::export))
+        .route("/teach/{course}/lessons/{id}", get(teach_pages::editor))
         .route("/admin", get(admin_pages::admin))
         .route("/admin/events.csv", get(admin_pages::events_csv))
+        .route("/favicon.ico", get(assets::favicon))
         .route("/assets/{file}", get(assets::serve))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            error::with_viewer,
+        ))
         .with_state(state)
 }

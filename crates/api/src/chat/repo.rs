@@ -7,8 +7,9 @@ use common::{Db, SharedClock, on_db};
 use tutor::exercise::Exercise;
 use tutor::retrieval::bm25::Passage;
 use tutor::retrieval::index::{ContentSource, SourceError, Version};
+use tutor::turn::rank::StageInfo;
 use tutor::turn::{
-    AttemptSummary, Learner, Page, PageLesson, RepoError, Repository, Scope, Verdicts,
+    AttemptSummary, FlagEvent, Learner, Page, PageLesson, RepoError, Repository, Scope, Verdicts,
 };
 
 use crate::content::store as content;
@@ -70,7 +71,12 @@ impl Repository for SqlRepository {
         let stages = content::stages(&self.db, &course.id)
             .await
             .map_err(failed)?;
-        let allowed: Vec<u64> = if learner.staff {
+        // Staff see every stage of the courses they teach only.
+        let teaches = learner.staff
+            && content::teaches_course(&self.db, &learner.id, &course.id)
+                .await
+                .map_err(failed)?;
+        let allowed: Vec<u64> = if teaches {
             stages.iter().map(|s| s.position.max(0) as u64).collect()
         } else {
             match content::enrolment(&self.db, &learner.id, &course.id)
@@ -181,24 +187,70 @@ impl Repository for SqlRepository {
     }
 
     async fn flag_thread(&self, thread_id: &str, flag: &str) -> Result<(), RepoError> {
-        let row: Option<(String,)> = on_db!(&self.db, pool => sqlx::query_as("SELECT metadata FROM chatkit_thread WHERE id = $1")
-            .bind(thread_id).fetch_optional(pool).await)
-        .map_err(failed)?;
-        let Some((m,)) = row else {
-            return Ok(());
-        };
-        let mut meta: serde_json::Map<String, serde_json::Value> =
-            serde_json::from_str(&m).unwrap_or_default();
-        let flags = meta.entry("flags").or_insert_with(|| serde_json::json!([]));
-        if let Some(list) = flags.as_array_mut()
-            && !list.iter().any(|f| f == flag)
-        {
-            list.push(serde_json::Value::String(flag.to_string()));
-        }
-        let text = serde_json::Value::Object(meta).to_string();
-        on_db!(&self.db, pool => sqlx::query("UPDATE chatkit_thread SET metadata = $1 WHERE id = $2")
-            .bind(text).bind(thread_id).execute(pool).await.map(|_| ()))
+        self.record_flag(
+            thread_id,
+            &FlagEvent {
+                flag: flag.to_string(),
+                source: String::new(),
+                rule: String::new(),
+                text: String::new(),
+            },
+        )
+        .await
+    }
+
+    /// Flags live in the thread's `metadata`: `flags` lists each kind once
+    /// (what staff filter on), `flag_events` keeps the newest 50 findings
+    /// with where they were, the rule and the text.
+    async fn record_flag(&self, thread_id: &str, event: &FlagEvent) -> Result<(), RepoError> {
+        let now = self.clock.now();
+        on_db!(&self.db, pool => async {
+            let mut tx = pool.begin().await?;
+            // Rewriting the row first takes its lock (PostgreSQL) or the
+            // write lock (SQLite): concurrent turns keep each other's flags.
+            sqlx::query("UPDATE chatkit_thread SET metadata = metadata WHERE id = $1")
+                .bind(thread_id).execute(&mut *tx).await?;
+            let row: Option<(String,)> = sqlx::query_as("SELECT metadata FROM chatkit_thread WHERE id = $1")
+                .bind(thread_id).fetch_optional(&mut *tx).await?;
+            if let Some((m,)) = row {
+                let mut meta: serde_json::Map<String, serde_json::Value> =
+                    serde_json::from_str(&m).unwrap_or_default();
+                let flags = meta.entry("flags").or_insert_with(|| serde_json::json!([]));
+                if let Some(list) = flags.as_array_mut()
+                    && !list.iter().any(|f| f == event.flag.as_str())
+                {
+                    list.push(serde_json::Value::String(event.flag.clone()));
+                }
+                if !event.source.is_empty() {
+                    let events = meta.entry("flag_events").or_insert_with(|| serde_json::json!([]));
+                    if let Some(list) = events.as_array_mut() {
+                        list.push(serde_json::json!({
+                            "flag": event.flag, "source": event.source, "rule": event.rule,
+                            "text": event.text, "at": now.to_rfc3339(),
+                        }));
+                        let extra = list.len().saturating_sub(50);
+                        list.drain(..extra);
+                    }
+                }
+                let text = serde_json::Value::Object(meta).to_string();
+                sqlx::query("UPDATE chatkit_thread SET metadata = $1 WHERE id = $2")
+                    .bind(text).bind(thread_id).execute(&mut *tx).await?;
+            }
+            tx.commit().await
+        }.await)
         .map_err(failed)
+    }
+
+    async fn stages(&self, course_id: &str) -> Result<Vec<StageInfo>, RepoError> {
+        Ok(content::stages(&self.db, course_id)
+            .await
+            .map_err(failed)?
+            .into_iter()
+            .map(|s| StageInfo {
+                position: s.position.max(0) as u64,
+                title: s.title,
+            })
+            .collect())
     }
 
     async fn record_verdicts(&self, learner: &Learner, v: Verdicts) -> Result<(), RepoError> {

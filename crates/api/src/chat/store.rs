@@ -306,6 +306,14 @@ impl Store<ChatContext> for SqlStore {
         let (content, role) = Self::encode(item)?;
         let created = item.base().created_at;
         let now = self.clock.now();
+        // A question remembers the lesson it was asked on, for the course's
+        // class insight (tutor questions per lesson).
+        let meta = match (item, &ctx.page.stage, &ctx.page.lesson) {
+            (ThreadItem::UserMessage(_), Some(stage), Some(lesson)) => {
+                serde_json::json!({"stage": stage, "lesson": lesson}).to_string()
+            }
+            _ => "{}".to_string(),
+        };
         // The next position comes from the thread's own counter. The update
         // checks ownership, marks activity and locks the thread row until the
         // insert commits, so concurrent messages queue instead of colliding.
@@ -320,8 +328,8 @@ impl Store<ChatContext> for SqlStore {
             };
             sqlx::query(
                 "INSERT INTO chatkit_thread_item (id, thread_id, seq, type, role, content, metadata, created_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, '{}', $7)")
-                .bind(item.id()).bind(thread_id).bind(seq).bind(item.kind()).bind(role).bind(&content).bind(created)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
+                .bind(item.id()).bind(thread_id).bind(seq).bind(item.kind()).bind(role).bind(&content).bind(&meta).bind(created)
                 .execute(&mut *tx).await.map_err(backend)?;
             tx.commit().await.map_err(backend)
         })

@@ -128,7 +128,7 @@ fn parse<T: for<'de> Deserialize<'de>>(
 }
 
 /// A file tree: relative path → text.
-type Files = Vec<(PathBuf, String)>;
+pub type Files = Vec<(PathBuf, String)>;
 
 /// A file shipped under `content/` (for example a course's question set).
 pub fn embedded_file(path: &str) -> Option<&'static str> {
@@ -180,7 +180,8 @@ fn walk(root: &Path, dir: &Path, out: &mut Files) -> Result<(), ContentError> {
     Ok(())
 }
 
-fn from_files(files: Files) -> Result<Vec<CourseDoc>, ContentError> {
+/// Courses from a file tree held in memory (relative path, text).
+pub fn from_files(files: Files) -> Result<Vec<CourseDoc>, ContentError> {
     let mut courses = Vec::new();
     // Exercise ids name exercises in the API, so they are unique everywhere.
     let mut seen: std::collections::HashMap<String, String> = std::collections::HashMap::new();

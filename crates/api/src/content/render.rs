@@ -69,6 +69,10 @@ pub fn render(markdown: &str) -> Rendered {
         .add_tag_attributes("h3", &["id"])
         .add_tag_attributes("h4", &["id"])
         .add_tag_attributes("code", &["class"])
+        // Footnotes: the reference links to the definition's id.
+        .add_tag_attributes("div", &["id"])
+        .add_allowed_classes("div", &["footnote-definition"])
+        .add_allowed_classes("sup", &["footnote-definition-label", "footnote-reference"])
         .clean(&raw)
         .to_string();
     Rendered { html, headings }
@@ -97,5 +101,22 @@ mod tests {
         assert!(r.html.contains(r#"<code class="language-python">"#));
         assert_eq!(r.headings.len(), 2);
         assert_eq!(r.headings[0].text, "Why PID?");
+    }
+
+    #[test]
+    fn footnotes_keep_their_link_and_target() {
+        let r = render("Text.[^a]\n\n[^a]: The note.\n");
+        assert!(
+            r.html
+                .contains(r##"<sup class="footnote-reference"><a href="#a" rel="noopener noreferrer">1</a></sup>"##),
+            "{}",
+            r.html
+        );
+        assert!(
+            r.html
+                .contains(r#"<div class="footnote-definition" id="a">"#),
+            "{}",
+            r.html
+        );
     }
 }

@@ -13,6 +13,8 @@ pub struct Course {
     pub summary: String,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// Students see a course once it is published; its staff see it always.
+    pub published: bool,
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -63,9 +65,86 @@ pub async fn course_by_id(db: &Db, id: &str) -> sqlx::Result<Option<Course>> {
 
 pub async fn insert_course(db: &Db, c: &Course) -> sqlx::Result<()> {
     on_db!(db, pool => sqlx::query(
-        "INSERT INTO course (id, slug, title, summary, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6)")
-        .bind(&c.id).bind(&c.slug).bind(&c.title).bind(&c.summary).bind(c.created_at).bind(c.updated_at)
+        "INSERT INTO course (id, slug, title, summary, created_at, updated_at, published) VALUES ($1, $2, $3, $4, $5, $6, $7)")
+        .bind(&c.id).bind(&c.slug).bind(&c.title).bind(&c.summary).bind(c.created_at).bind(c.updated_at).bind(c.published)
         .execute(pool).await.map(|_| ()))
+}
+
+pub async fn delete_course(db: &Db, id: &str) -> sqlx::Result<u64> {
+    on_db!(db, pool => sqlx::query("DELETE FROM course WHERE id = $1").bind(id).execute(pool).await.map(|r| r.rows_affected()))
+}
+
+pub async fn update_course(db: &Db, c: &Course) -> sqlx::Result<()> {
+    on_db!(db, pool => sqlx::query(
+        "UPDATE course SET title = $1, summary = $2, published = $3, updated_at = $4 WHERE id = $5")
+        .bind(&c.title).bind(&c.summary).bind(c.published).bind(c.updated_at).bind(&c.id)
+        .execute(pool).await.map(|_| ()))
+}
+
+// --- course staff -------------------------------------------------------------
+
+/// Makes a user staff of a course; adding twice is not an error. Returns
+/// whether a row was added.
+pub async fn add_staff(
+    db: &Db,
+    course_id: &str,
+    user_id: &str,
+    added_by: Option<&str>,
+    now: DateTime<Utc>,
+) -> sqlx::Result<bool> {
+    on_db!(db, pool => sqlx::query(
+        "INSERT INTO course_staff (course_id, user_id, added_by, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT (course_id, user_id) DO NOTHING")
+        .bind(course_id).bind(user_id).bind(added_by).bind(now)
+        .execute(pool).await.map(|r| r.rows_affected() == 1))
+}
+
+pub async fn remove_staff(db: &Db, course_id: &str, user_id: &str) -> sqlx::Result<bool> {
+    on_db!(db, pool => sqlx::query("DELETE FROM course_staff WHERE course_id = $1 AND user_id = $2")
+        .bind(course_id).bind(user_id).execute(pool).await.map(|r| r.rows_affected() == 1))
+}
+
+pub async fn is_staff_of(db: &Db, user_id: &str, course_id: &str) -> sqlx::Result<bool> {
+    let (n,): (i64,) = on_db!(db, pool => sqlx::query_as(
+        "SELECT COUNT(*) FROM course_staff WHERE user_id = $1 AND course_id = $2")
+        .bind(user_id).bind(course_id).fetch_one(pool).await)?;
+    Ok(n > 0)
+}
+
+/// Whether the user teaches the course now: an admin, or listed as its staff.
+pub async fn teaches_course(db: &Db, user_id: &str, course_id: &str) -> sqlx::Result<bool> {
+    let role: Option<(String,)> = on_db!(db, pool => sqlx::query_as(
+        r#"SELECT role FROM "user" WHERE id = $1"#).bind(user_id).fetch_optional(pool).await)?;
+    match role {
+        Some((r,)) if auth::access::allows(&r, "course", "manage-all") => Ok(true),
+        Some((r,)) if auth::access::allows(&r, "course", "author") => {
+            is_staff_of(db, user_id, course_id).await
+        }
+        _ => Ok(false),
+    }
+}
+
+/// A course's staff: (user id, name, email), by name.
+pub async fn staff_of(db: &Db, course_id: &str) -> sqlx::Result<Vec<(String, String, String)>> {
+    on_db!(db, pool => sqlx::query_as(
+        r#"SELECT u.id, u.name, u.email FROM course_staff s JOIN "user" u ON u.id = s.user_id WHERE s.course_id = $1 ORDER BY u.name, u.email"#)
+        .bind(course_id).fetch_all(pool).await)
+}
+
+/// (id, name, email, role) of the account with this (lower-case) email.
+pub async fn account_by_email(
+    db: &Db,
+    email: &str,
+) -> sqlx::Result<Option<(String, String, String, String)>> {
+    on_db!(db, pool => sqlx::query_as(
+        r#"SELECT id, name, email, role FROM "user" WHERE email = $1"#)
+        .bind(email).fetch_optional(pool).await)
+}
+
+/// The courses a user is staff of, by title.
+pub async fn courses_taught(db: &Db, user_id: &str) -> sqlx::Result<Vec<Course>> {
+    on_db!(db, pool => sqlx::query_as::<_, Course>(
+        "SELECT c.* FROM course c JOIN course_staff s ON s.course_id = c.id WHERE s.user_id = $1 ORDER BY c.title")
+        .bind(user_id).fetch_all(pool).await)
 }
 
 pub async fn stages(db: &Db, course_id: &str) -> sqlx::Result<Vec<Stage>> {
@@ -151,6 +230,14 @@ pub async fn lessons_of_stage(db: &Db, stage_id: &str) -> sqlx::Result<Vec<Lesso
 
 pub async fn lesson_by_id(db: &Db, id: &str) -> sqlx::Result<Option<Lesson>> {
     on_db!(db, pool => sqlx::query_as::<_, Lesson>("SELECT * FROM lesson WHERE id = $1").bind(id).fetch_optional(pool).await)
+}
+
+/// The id of the course a lesson belongs to.
+pub async fn course_of_lesson(db: &Db, lesson_id: &str) -> sqlx::Result<Option<String>> {
+    let row: Option<(String,)> = on_db!(db, pool => sqlx::query_as(
+        "SELECT s.course_id FROM lesson l JOIN stage s ON s.id = l.stage_id WHERE l.id = $1")
+        .bind(lesson_id).fetch_optional(pool).await)?;
+    Ok(row.map(|r| r.0))
 }
 
 pub async fn insert_lesson(db: &Db, l: &Lesson) -> sqlx::Result<()> {

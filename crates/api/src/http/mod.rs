@@ -6,6 +6,7 @@ pub mod body;
 pub mod chat;
 pub mod courses;
 pub mod exercises;
+pub mod teaching;
 
 use axum::Json;
 use axum::Router;
@@ -25,6 +26,8 @@ use crate::error::ApiError;
         exercises::attempt, exercises::attempts, exercises::mine,
         authoring::create_stage, authoring::reorder_stages, authoring::update_stage, authoring::delete_stage,
         authoring::create_lesson, authoring::reorder_lessons, authoring::source, authoring::update_lesson, authoring::delete_lesson,
+        teaching::mine, teaching::create, teaching::update, teaching::staff, teaching::add_staff, teaching::remove_staff,
+        teaching::preview, teaching::insight, teaching::flagged, teaching::thread, teaching::export, teaching::import,
         admin::set_role, admin::events, admin::export, admin::usage, admin::cleanup,
         chat::chatkit,
     ),
@@ -146,8 +149,17 @@ async fn openapi() -> Json<utoipa::openapi::OpenApi> {
 pub fn router(state: ApiState) -> Router {
     let v1 = Router::new()
         .route("/me", get(courses::me))
-        .route("/courses", get(courses::list))
-        .route("/courses/{course}", get(courses::outline))
+        .route("/courses", get(courses::list).post(teaching::create))
+        .route("/courses/import", post(teaching::import))
+        .route("/courses/{course}", get(courses::outline).patch(teaching::update))
+        .route("/courses/{course}/staff", get(teaching::staff).post(teaching::add_staff))
+        .route("/courses/{course}/staff/{user}", delete(teaching::remove_staff))
+        .route("/courses/{course}/insight", get(teaching::insight))
+        .route("/courses/{course}/export", get(teaching::export))
+        .route("/teaching/courses", get(teaching::mine))
+        .route("/preview", post(teaching::preview))
+        .route("/flagged-threads", get(teaching::flagged))
+        .route("/student-threads/{id}", get(teaching::thread))
         .route("/courses/{course}/enrol", post(courses::enrol))
         .route("/courses/{course}/leave", post(courses::leave))
         .route("/courses/{course}/lessons/{stage}/{lesson}", get(courses::lesson))

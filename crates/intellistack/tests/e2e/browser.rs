@@ -282,6 +282,56 @@ impl Browser {
             .expect("resize");
     }
 
+    /// Runs axe-core on the current page and fails on any violation of
+    /// serious or critical impact. axe-core comes from npm (`scripts/test`
+    /// installs it); `AXE_CORE_JS` names its `axe.min.js`.
+    pub async fn check_axe(&self, name: &str) {
+        let path = std::env::var("AXE_CORE_JS").unwrap_or_else(|_| {
+            format!(
+                "{}/.cache/intellistack/axe-core/node_modules/axe-core/axe.min.js",
+                std::env::var("HOME").unwrap_or_default()
+            )
+        });
+        let source = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+            panic!("axe-core is not installed at {path} ({e}): run scripts/test, or npm install axe-core and set AXE_CORE_JS")
+        });
+        self.client
+            .execute(&format!("{source}\n;return true;"), vec![])
+            .await
+            .expect("load axe-core");
+        let result = self
+            .client
+            .execute_async(
+                r#"const done = arguments[arguments.length - 1];
+                   axe.run(document, {resultTypes: ["violations"]})
+                     .then((r) => done(r.violations
+                       .filter((v) => v.impact === "serious" || v.impact === "critical")
+                       .map((v) => `${v.impact} ${v.id}: ${v.help} at ${v.nodes.slice(0, 3).map((n) => n.target.join(" ")).join(", ")}`)))
+                     .catch((e) => done([`axe failed: ${e}`]));"#,
+                vec![],
+            )
+            .await
+            .expect("run axe-core");
+        let found = result.as_array().cloned().unwrap_or_default();
+        assert!(found.is_empty(), "{name}: axe-core found {found:#?}");
+    }
+
+    /// [`Browser::shots`] with axe-core at both widths as well.
+    pub async fn shots_checked(&self, name: &str) {
+        self.check_axe(name).await;
+        self.client
+            .set_window_size(PHONE.0, PHONE.1)
+            .await
+            .expect("resize");
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        self.check_axe(&format!("{name} (phone)")).await;
+        self.client
+            .set_window_size(DESKTOP.0, DESKTOP.1)
+            .await
+            .expect("resize");
+        self.shots(name).await;
+    }
+
     pub async fn close(self) {
         let _ = self.client.close().await;
     }

@@ -39,6 +39,14 @@ async fn open_first_lesson(b: &Browser) {
         b.click("[data-enrol]").await;
         b.wait(".stages").await;
     }
+    // Staff find the lessons under the outline of the courses they teach.
+    b.client
+        .execute(
+            "document.querySelectorAll('details.outline').forEach(d => d.open = true)",
+            vec![],
+        )
+        .await
+        .expect("open the outline");
     b.click(".lessons a").await;
     b.wait_path("/learn/").await;
     b.wait("#lesson").await;
@@ -153,8 +161,13 @@ async fn register_verify_learn_ask_and_sign_out() {
         let start: String = squash(&quoted).chars().take(40).collect();
         assert!(squash(&prompt.replace("\\n", " ")).contains(&start), "the selection reached the tutor");
 
+        // After a reload the panel is open again on the same thread.
         b.client.refresh().await.unwrap();
-        b.click("#chat-toggle").await;
+        b.wait_js(
+            "the thread, back after the reload",
+            "!document.getElementById('chat-panel').hidden && document.querySelectorAll('#chat-messages .msg.assistant').length === 1",
+        )
+        .await;
         b.click("#chat-threads-box summary").await;
         b.wait("#chat-threads li").await;
         b.click("#chat-threads li button.open").await;
@@ -215,7 +228,7 @@ async fn an_admin_promotes_a_student_and_the_editor_appears() {
         open_first_lesson(&student).await;
         let lesson_path = student.path().await;
         assert!(student.client.find(fantoccini::Locator::LinkText("Edit lesson")).await.is_err());
-        let author_path = lesson_path.replace("/learn/", "/author/");
+        let author_path = format!("/author/{}", lesson_path.rsplitn(3, '/').take(2).collect::<Vec<_>>().into_iter().rev().collect::<Vec<_>>().join("/"));
         student.goto(&author_path).await;
         student.wait_path("/dashboard?notice=staff-only").await;
         assert!(student.text(".alert").await.contains("for instructors"));
@@ -242,10 +255,17 @@ async fn an_admin_promotes_a_student_and_the_editor_appears() {
                 "[...document.querySelectorAll('#users tr')].some(r => r.textContent.includes('stu@example.com') && r.querySelector('select')?.value === 'instructor' && performance.getEntriesByType('navigation')[0].type === 'reload')",
             )
             .await;
+        // The admin makes them an instructor of the course in its workspace.
+        admin.goto("/teach/physical-ai").await;
+        admin.fill("#staff-email", "stu@example.com").await;
+        admin.click("#add-staff-form button[type=submit]").await;
+        admin
+            .wait_js("the new instructor", "document.getElementById('staff-list').textContent.includes('stu@example.com')")
+            .await;
         admin.close().await;
 
         student.goto(&lesson_path).await;
-        student.click("a[href^='/author/']").await;
+        student.click("a[href^='/teach/physical-ai/lessons/']").await;
         student.wait("#editor-form").await;
         student.shots("editor").await;
         student
@@ -411,6 +431,7 @@ async fn sign_in_explains_lockout_and_unverified_email() {
     .await;
     assert_eq!(s, 200);
     verified_user(&server, "lock@example.com").await;
+    let srv = &server;
     run("sign-in-messages", &server.url, |b| async move {
         b.goto("/login").await;
         b.fill("#email", "una@example.com").await;
@@ -423,6 +444,13 @@ async fn sign_in_explains_lockout_and_unverified_email() {
         .await;
         assert!(b.text("#form-error").await.contains("not verified"));
         b.shots("login-unverified").await;
+        // The mail this sign-in sent lands on a page that says the address is verified.
+        let mail = crate::support::auth::wait_for_mail(srv, "una@example.com", 2).await;
+        let link = link_in(&mail);
+        b.goto(&link).await;
+        b.wait_path("/verify-email?verified").await;
+        assert!(b.text("h1").await.contains("verified"));
+        b.goto("/login").await;
 
         b.fill("#email", "lock@example.com").await;
         for _ in 0..5 {

@@ -9,3 +9,5 @@ mod support;
 mod browser;
 mod journeys;
 mod security;
+mod tutor_panel;
+mod workspace;

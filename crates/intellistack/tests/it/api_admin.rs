@@ -245,6 +245,18 @@ async fn the_openapi_document_covers_every_route_and_its_errors() {
             ("post", "/api/v1/exercises/{id}/attempts"),
             ("get", "/api/v1/exercises/{id}/attempts"),
             ("get", "/api/v1/courses/{course}/attempts"),
+            ("get", "/api/v1/teaching/courses"),
+            ("post", "/api/v1/courses"),
+            ("patch", "/api/v1/courses/{course}"),
+            ("get", "/api/v1/courses/{course}/staff"),
+            ("post", "/api/v1/courses/{course}/staff"),
+            ("delete", "/api/v1/courses/{course}/staff/{user}"),
+            ("post", "/api/v1/preview"),
+            ("get", "/api/v1/courses/{course}/insight"),
+            ("get", "/api/v1/flagged-threads"),
+            ("get", "/api/v1/student-threads/{id}"),
+            ("get", "/api/v1/courses/{course}/export"),
+            ("post", "/api/v1/courses/import"),
         ];
         for (method, path) in routes {
             let op = &doc["paths"][path][method];

@@ -79,6 +79,26 @@ async fn a_new_role_opens_authoring_on_the_next_token_without_signing_in_again()
             json!({"slug": "extra", "title": "Extra"}),
         )
         .await;
+        assert_eq!(
+            (s, code(&body)),
+            (403, "NOT_COURSE_STAFF"),
+            "an instructor authors the courses they teach"
+        );
+        let (s, body) = api_post(
+            &server,
+            "/api/v1/courses/physical-ai/staff",
+            &boss_t,
+            json!({"email": "soon-instructor@example.com"}),
+        )
+        .await;
+        assert_eq!(s, 201, "{body}");
+        let (s, body) = api_post(
+            &server,
+            "/api/v1/courses/physical-ai/stages",
+            &t2,
+            json!({"slug": "extra", "title": "Extra"}),
+        )
+        .await;
         assert_eq!(s, 201, "{body}");
 
         let (n,): (i64,) = common::on_db!(&server.db, pool => sqlx::query_as(

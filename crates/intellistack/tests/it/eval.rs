@@ -125,3 +125,58 @@ fn a_judgement_naming_a_missing_section_is_refused() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// The tutor's decisions over the sample course: 111 selections from every
+/// section, 28 off-course and 21 locked-topic questions, 64 judged on-topic
+/// ones. The figures go to the test output and to docs/TUTOR.md.
+#[tokio::test]
+async fn the_tutor_decisions_meet_their_targets_on_the_sample_course() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_intellistack"))
+        .env_clear()
+        .env("DATA_DIR", dir.path())
+        .env("RUST_LOG", "warn")
+        .current_dir(dir.path())
+        .args(["eval", "tutor", "--json"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    println!("{stdout}");
+    assert!(
+        out.status.success(),
+        "{stdout} {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_str(stdout.trim()).unwrap();
+    let r = &v["report"];
+    assert!(r["selections"].as_u64().unwrap() >= 30);
+    assert!(r["off_course"].as_u64().unwrap() + r["locked"].as_u64().unwrap() >= 20);
+    assert!(v["selection_top1_pct"].as_f64().unwrap() >= 90.0, "{v}");
+    assert!(v["refused_pct"].as_f64().unwrap() >= 90.0, "{v}");
+    // On-topic questions must not be refused to reach those figures.
+    assert!(v["on_topic_found_pct"].as_f64().unwrap() >= 90.0, "{v}");
+
+    // Below the targets the command fails: a set whose "off-course"
+    // questions are the course's own.
+    let set = dir.path().join("set.json");
+    std::fs::write(
+        &set,
+        r#"{"off_course": ["why does a gyroscope drift?", "how do encoders count?", "how does lidar measure distance?"], "locked": []}"#,
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_intellistack"))
+        .env_clear()
+        .env("DATA_DIR", dir.path())
+        .env("RUST_LOG", "warn")
+        .current_dir(dir.path())
+        .args(["eval", "tutor", "--set", set.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("below 90%"));
+}

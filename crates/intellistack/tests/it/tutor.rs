@@ -97,7 +97,7 @@ async fn retrieval_only_answers_cite_unlocked_lessons_and_say_what_they_are() {
         );
         assert!(text.contains("square of rotor speed"), "{text}");
         assert!(
-            text.contains("A question to guide you"),
+            text.contains("**Your turn:**") || text.contains("**Try this:**"),
             "one guiding question: {text}"
         );
         assert_eq!(anns[0]["source"]["url"], "/learn/flight/lift#propellers");
@@ -108,8 +108,10 @@ async fn retrieval_only_answers_cite_unlocked_lessons_and_say_what_they_are() {
                 .starts_with("/learn/flight/")
         }));
 
-        // Locked content never reaches an answer or a citation.
+        // Locked content never reaches an answer or a citation: the stage is named.
         let (text, anns) = ask(&server, &t, "explain the zebracorn manoeuvre").await;
+        assert!(text.contains("stage 2, *Secrets*"), "{text}");
+        assert!(text.contains("stage 1, *Flight*"), "{text}");
         assert!(
             !text.to_lowercase().contains("zebracorn manoeuvre flips"),
             "{text}"

@@ -54,7 +54,29 @@ async fn guards_redirect_refuse_and_follow_role_changes() {
             .send()
             .await
             .unwrap();
-        assert_eq!(res.status(), 200, "the new role counts on the next load");
+        assert_eq!(res.status(), 303, "the new role counts on the next load");
+        let editor = res.headers()["location"].to_str().unwrap().to_string();
+        assert!(
+            editor.starts_with("/teach/physical-ai/lessons/"),
+            "{editor}"
+        );
+        let res = student.get(server.at(&editor)).send().await.unwrap();
+        assert_eq!(
+            res.status(),
+            403,
+            "an instructor edits the courses they teach"
+        );
+        let admin_token = crate::support::api::token(&admin, &server).await;
+        let (s, body) = crate::support::api::api_post(
+            &server,
+            "/api/v1/courses/physical-ai/staff",
+            &admin_token,
+            json!({"email": session_user(&student, &server).await["email"]}),
+        )
+        .await;
+        assert_eq!(s, 201, "{body}");
+        let res = student.get(server.at(&editor)).send().await.unwrap();
+        assert_eq!(res.status(), 200);
 
         let res = admin
             .get(server.at("/admin/events.csv?event=login_success"))

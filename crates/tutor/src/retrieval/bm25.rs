@@ -273,6 +273,21 @@ impl Bm25 {
         Ok(out)
     }
 
+    /// Every passage of one lesson.
+    pub fn lesson_passages(&self, lesson_id: &str) -> Result<Vec<Passage>, IndexError> {
+        let searcher = self.reader.searcher();
+        let q = TermQuery::new(
+            Term::from_field_text(self.f.lesson_id, lesson_id),
+            IndexRecordOption::Basic,
+        );
+        let mut out = Vec::new();
+        for (_, addr) in searcher.search(&q, &TopDocs::with_limit(1_000))? {
+            let d: TantivyDocument = searcher.doc(addr)?;
+            out.push(self.passage(&d));
+        }
+        Ok(out)
+    }
+
     /// The passages with these chunk ids, in that order (those that exist).
     pub fn by_chunk_ids(&self, ids: &[String]) -> Result<Vec<Passage>, IndexError> {
         let searcher = self.reader.searcher();
@@ -298,7 +313,31 @@ impl Bm25 {
         stages: &[u64],
         k: usize,
     ) -> Result<Vec<(f32, Passage)>, IndexError> {
-        if stages.is_empty() || query.trim().is_empty() {
+        if stages.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.search_in(query, course_id, Some(stages), k)
+    }
+
+    /// The best `k` passages for `query` in every stage of `course_id`,
+    /// locked ones included (callers decide what may be shown).
+    pub fn search_any_stage(
+        &self,
+        query: &str,
+        course_id: &str,
+        k: usize,
+    ) -> Result<Vec<(f32, Passage)>, IndexError> {
+        self.search_in(query, course_id, None, k)
+    }
+
+    fn search_in(
+        &self,
+        query: &str,
+        course_id: &str,
+        stages: Option<&[u64]>,
+        k: usize,
+    ) -> Result<Vec<(f32, Passage)>, IndexError> {
+        if query.trim().is_empty() {
             return Ok(Vec::new());
         }
         let mut parser = QueryParser::for_index(&self.index, vec![self.f.text, self.f.title]);
@@ -306,6 +345,7 @@ impl Bm25 {
         // User text is not query syntax: errors are ignored, terms kept.
         let (text_query, _errors) = parser.parse_query_lenient(query);
         let stage_filter: Vec<(Occur, Box<dyn Query>)> = stages
+            .unwrap_or_default()
             .iter()
             .map(|s| {
                 (
@@ -326,8 +366,15 @@ impl Bm25 {
                     IndexRecordOption::Basic,
                 )),
             ),
-            (Occur::Must, Box::new(BooleanQuery::new(stage_filter))),
         ]);
+        let q = if stages.is_some() {
+            BooleanQuery::new(vec![
+                (Occur::Must, Box::new(q) as Box<dyn Query>),
+                (Occur::Must, Box::new(BooleanQuery::new(stage_filter))),
+            ])
+        } else {
+            q
+        };
         let searcher = self.reader.searcher();
         let top = searcher.search(&q, &TopDocs::with_limit(k))?;
         let mut out = Vec::new();

@@ -18,10 +18,12 @@
 
 pub mod emit;
 pub mod judge;
+pub mod rank;
 pub mod repo;
 pub mod retrieve;
+pub mod tutoring;
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -40,9 +42,11 @@ use crate::guardrails;
 use crate::llm::{Chunk, LlmClient, LlmError, Message};
 use crate::retrieval::bm25::Passage;
 pub use emit::RETRIEVAL_ONLY_NOTICE;
-use emit::{Events, Gone, Writer, cite, compose};
+use emit::{Events, Gone, Writer, cite};
+use rank::{Decision, StageInfo, TermStats};
 pub use repo::{
-    AttemptSummary, Learner, Page, PageLesson, RepoError, Repository, Scope, TurnContext, Verdicts,
+    AttemptSummary, FlagEvent, Learner, Page, PageLesson, RepoError, Repository, Scope,
+    TurnContext, Verdicts,
 };
 pub use retrieve::{Dense, Found, Retrieval, RetrieveError, SearchIndex, Stats};
 
@@ -108,16 +112,69 @@ struct Inner<C> {
     /// Ask the model for a second opinion on every final reply.
     judge: bool,
     retrieval: Retrieval,
+    /// Term statistics per course, for the content generation they were
+    /// computed from.
+    stats: tokio::sync::Mutex<HashMap<String, (String, Arc<TermStats>)>>,
 }
 
 /// What step 1 found.
 struct Retrieved {
     scope: Option<Scope>,
+    /// The passages to answer from (unlocked only), best first.
     passages: Vec<Passage>,
     limited: bool,
     /// The search index is still being built: the turn says so and stops.
     warming: bool,
     page: Option<PageLesson>,
+    decision: Decision,
+    /// The question's informative terms.
+    focus: Vec<String>,
+    stats: Arc<TermStats>,
+    /// The page lesson's section headings, for suggestions.
+    page_sections: Vec<String>,
+}
+
+/// How many passages a reply works from.
+const PASSAGES: usize = 4;
+
+/// How many search results the decision reads, every stage included.
+const CANDIDATES: usize = 30;
+
+/// A thread's title: the question, or the selected section and the
+/// question when the question alone says nothing ("explain this").
+fn title_for(question: &str, section: Option<&str>) -> Option<String> {
+    let q = question.split_whitespace().collect::<Vec<_>>().join(" ");
+    let base = match section {
+        Some(h) if rank::informative(&q).is_empty() => {
+            if q.is_empty() {
+                h.to_string()
+            } else {
+                format!("{h}: {q}")
+            }
+        }
+        _ => q,
+    };
+    if base.is_empty() {
+        return None;
+    }
+    if base.chars().count() <= 60 {
+        return Some(base);
+    }
+    let mut out = String::new();
+    for w in base.split(' ') {
+        if out.chars().count() + w.chars().count() + 1 > 58 {
+            break;
+        }
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(w);
+    }
+    if out.is_empty() {
+        out = base.chars().take(58).collect();
+    }
+    out.push('…');
+    Some(out)
 }
 
 /// What step 2 put in play.
@@ -206,6 +263,7 @@ impl<C: TurnContext> Tutor<C> {
                 llm,
                 judge,
                 retrieval: Retrieval::new(dense, search),
+                stats: Default::default(),
             }),
         }
     }
@@ -214,10 +272,31 @@ impl<C: TurnContext> Tutor<C> {
         self.inner.repo.as_ref()
     }
 
-    async fn flag(&self, thread_id: &str, flag: &str) {
-        if let Err(e) = self.repo().flag_thread(thread_id, flag).await {
+    async fn flag(&self, thread_id: &str, event: FlagEvent) {
+        if let Err(e) = self.repo().record_flag(thread_id, &event).await {
             tracing::error!(error = %e, "flagging a thread failed");
         }
+    }
+
+    /// Term statistics of the course, recomputed when the content changes.
+    async fn term_stats(
+        &self,
+        generation: &str,
+        course_id: &str,
+        idx: &crate::retrieval::bm25::Bm25,
+    ) -> Arc<TermStats> {
+        let mut cache = self.inner.stats.lock().await;
+        if let Some((g, s)) = cache.get(course_id)
+            && g == generation
+        {
+            return s.clone();
+        }
+        let all = idx.all_passages().unwrap_or_default();
+        let s = Arc::new(TermStats::of(
+            all.iter().filter(|p| p.course_id == course_id),
+        ));
+        cache.insert(course_id.to_string(), (generation.to_string(), s.clone()));
+        s
     }
 
     // --- step 1: retrieve ---------------------------------------------------------
@@ -226,8 +305,10 @@ impl<C: TurnContext> Tutor<C> {
         &self,
         learner: &Learner,
         page: &Page,
-        query: &str,
+        question: &str,
     ) -> Result<Retrieved, TurnFailure> {
+        let selection = page.selected_text.as_deref();
+        let focus = rank::informative(question);
         let Some(scope) = self.repo().scope(learner, page).await? else {
             return Ok(Retrieved {
                 scope: None,
@@ -235,12 +316,21 @@ impl<C: TurnContext> Tutor<C> {
                 limited: false,
                 warming: false,
                 page: None,
+                decision: Decision::NotFound,
+                focus,
+                stats: Arc::default(),
+                page_sections: Vec::new(),
             });
         };
+        let query = match selection {
+            Some(sel) => format!("{question} {sel}"),
+            None => question.to_string(),
+        };
+        // Unlocked search (fused with dense vectors when configured) …
         let found = self
             .inner
             .retrieval
-            .search(self.repo(), query, &scope, 4)
+            .search(self.repo(), &query, &scope, PASSAGES * 2)
             .await?;
         if found.warming {
             return Ok(Retrieved {
@@ -249,15 +339,70 @@ impl<C: TurnContext> Tutor<C> {
                 limited: false,
                 warming: true,
                 page: None,
+                decision: Decision::NotFound,
+                focus,
+                stats: Arc::default(),
+                page_sections: Vec::new(),
             });
         }
+        // … and every stage of the course, for the decision only.
+        let (generation, idx, mut candidates) = self
+            .inner
+            .retrieval
+            .search_all_stages(self.repo(), &query, &scope.course_id, CANDIDATES)
+            .await?;
+        for p in found.passages {
+            if !candidates.iter().any(|c| c.chunk_id == p.chunk_id) {
+                candidates.push(p);
+            }
+        }
+        let stats = self.term_stats(&generation, &scope.course_id, &idx).await;
         let page_lesson = self.repo().page_lesson(&scope, page).await?;
+        // The page lesson's sections, its opening ones first.
+        let mut page_passages: Vec<Passage> = page_lesson
+            .as_ref()
+            .map(|l| l.passages.clone())
+            .unwrap_or_default();
+        if let Some(l) = &page_lesson {
+            let mut rest: Vec<Passage> = idx
+                .lesson_passages(&l.lesson_id)
+                .unwrap_or_default()
+                .into_iter()
+                .filter(|p| !page_passages.iter().any(|x| x.chunk_id == p.chunk_id))
+                .collect();
+            rest.sort_by(|a, b| a.chunk_id.cmp(&b.chunk_id));
+            page_passages.extend(rest);
+        }
+        page_passages.retain(|p| scope.stages.contains(&p.stage_position));
+        let decision = rank::decide(&rank::Query {
+            question,
+            selection,
+            page_lesson: page_lesson.as_ref().map(|l| l.lesson_id.as_str()),
+            page_passages: &page_passages,
+            candidates: &candidates,
+            unlocked: &scope.stages,
+            stats: &stats,
+            k: PASSAGES,
+        });
+        let passages = match &decision {
+            Decision::Found { passages, .. } => passages.clone(),
+            _ => Vec::new(),
+        };
+        let page_sections = page_passages
+            .iter()
+            .filter(|p| !rank::is_opening(p))
+            .filter_map(|p| p.title.rsplit(" › ").next().map(str::to_string))
+            .collect();
         Ok(Retrieved {
             scope: Some(scope),
-            passages: found.passages,
+            passages,
             limited: found.limited,
             warming: false,
             page: page_lesson,
+            decision,
+            focus,
+            stats,
+            page_sections,
         })
     }
 
@@ -448,6 +593,44 @@ impl<C: TurnContext> Tutor<C> {
         }
     }
 
+    /// Every text of the turn an injection could hide in, checked; each
+    /// finding flags the thread with where it was.
+    async fn check_injections(
+        &self,
+        learner: &Learner,
+        thread_id: &str,
+        question: &str,
+        page: &Page,
+    ) {
+        let mut sources: Vec<(&str, &str)> = vec![("message", question)];
+        if let Some(sel) = &page.selected_text {
+            sources.push(("selection", sel));
+        }
+        if let Some(t) = &page.title {
+            sources.push(("title", t));
+        }
+        for h in &page.headings {
+            sources.push(("heading", h));
+        }
+        for (source, text) in sources {
+            let rules = guardrails::injection_flags(text);
+            if rules.is_empty() {
+                continue;
+            }
+            tracing::warn!(user = %learner.id, thread = %thread_id, source, ?rules, "possible prompt injection in chat input");
+            self.flag(
+                thread_id,
+                FlagEvent {
+                    flag: "injection".into(),
+                    source: source.into(),
+                    rule: rules.join(","),
+                    text: text.chars().take(500).collect(),
+                },
+            )
+            .await;
+        }
+    }
+
     async fn run(&self, input: &TurnInput, ctx: &C, tx: &Events) -> Result<(), TurnFailure> {
         let learner = ctx.learner();
         let page = ctx.page();
@@ -456,33 +639,44 @@ impl<C: TurnContext> Tutor<C> {
             .as_ref()
             .map(|m| m.text())
             .unwrap_or_default();
-        let selection = page.selected_text.clone();
         let thread_id = input.thread.id.clone();
         if question.chars().count() > guardrails::MAX_MESSAGE_CHARS {
             return Err(TurnFailure::TooLong(guardrails::MAX_MESSAGE_CHARS));
         }
-        let mut flags = guardrails::injection_flags(&question);
-        if let Some(sel) = &selection {
-            flags.extend(guardrails::injection_flags(sel));
-        }
-        if !flags.is_empty() {
-            tracing::warn!(user = %learner.id, thread = %thread_id, ?flags, "possible prompt injection in chat input");
-            self.flag(&thread_id, "injection").await;
-        }
+        self.check_injections(&learner, &thread_id, &question, page)
+            .await;
         let mut w = Writer::new(tx, &thread_id);
         if guardrails::mentions_self_harm(&question) {
             tracing::warn!(user = %learner.id, thread = %thread_id, "self-harm language in chat; safety text sent");
-            self.flag(&thread_id, "self_harm").await;
+            self.flag(
+                &thread_id,
+                FlagEvent {
+                    flag: "self_harm".into(),
+                    source: "message".into(),
+                    rule: "self-harm".into(),
+                    text: question.chars().take(500).collect(),
+                },
+            )
+            .await;
+            self.set_title(&mut w, input, &question, None).await?;
             w.say(guardrails::SAFETY_TEXT, Vec::new()).await?;
             return Ok(());
         }
 
         // 1. retrieve
-        let query = match &selection {
-            Some(sel) => format!("{question} {sel}"),
-            None => question.clone(),
+        let r = self.retrieve(&learner, page, &question).await?;
+        let section = match &r.decision {
+            Decision::Found {
+                passages,
+                selection: true,
+            } => passages
+                .first()
+                .and_then(|p| p.title.rsplit(" › ").next().map(str::to_string)),
+            _ => None,
         };
-        let r = self.retrieve(&learner, page, &query).await?;
+        // The title first, so the thread list shows it whatever happens next.
+        self.set_title(&mut w, input, &question, section.as_deref())
+            .await?;
         if r.warming {
             // Never a stall: the turn says what is happening, at once.
             w.send(ThreadStreamEvent::Notice {
@@ -510,12 +704,32 @@ impl<C: TurnContext> Tutor<C> {
             // The student has it: there is nothing left to hide about it.
             play.guarded.retain(|e| e.id != a.exercise.id);
         }
+        let retrieval_only = self.inner.llm.is_none();
+        // A topic elsewhere in the course, or nowhere, needs no model: unless
+        // the message is an attempt, which is about the page.
+        if attempt.is_none() {
+            match &r.decision {
+                Decision::Locked { stage_position } => {
+                    let text = self
+                        .locked_reply(r.scope.as_ref(), *stage_position, retrieval_only)
+                        .await?;
+                    w.say(&text, Vec::new()).await?;
+                    return Ok(());
+                }
+                Decision::NotFound => {
+                    let text = tutoring::not_found(&r.page_sections, retrieval_only);
+                    w.say(&text, Vec::new()).await?;
+                    return Ok(());
+                }
+                Decision::Found { .. } => {}
+            }
+        }
 
         // 3. generate, and 4. emit
         let mut verdicts = Verdicts::default();
         let outcome = match self.inner.llm.clone() {
             None => {
-                self.retrieval_only(&mut w, &r, &play, attempt.as_ref())
+                self.retrieval_only(&mut w, input, ctx, &r, &play, attempt.as_ref())
                     .await
             }
             Some(llm) => {
@@ -547,18 +761,59 @@ impl<C: TurnContext> Tutor<C> {
             let learner = learner.clone();
             tokio::spawn(async move { this.judge(&llm, &learner, &exercises, &reply).await });
         }
-        if input.thread.title.is_none() && !question.trim().is_empty() {
+        Ok(())
+    }
+
+    async fn set_title(
+        &self,
+        w: &mut Writer<'_>,
+        input: &TurnInput,
+        question: &str,
+        section: Option<&str>,
+    ) -> Result<(), TurnFailure> {
+        if input.thread.title.is_some() {
+            return Ok(());
+        }
+        if let Some(title) = title_for(question, section) {
             let mut thread =
                 chatkit::types::Thread::from_metadata(&input.thread, Default::default());
-            thread.title = Some(question.chars().take(60).collect());
+            thread.title = Some(title);
             w.send(ThreadStreamEvent::ThreadUpdated { thread }).await?;
         }
         Ok(())
     }
 
+    /// Names the locked stage and what opens it.
+    async fn locked_reply(
+        &self,
+        scope: Option<&Scope>,
+        position: u64,
+        retrieval_only: bool,
+    ) -> Result<String, TurnFailure> {
+        let stages = match scope {
+            Some(s) => self.repo().stages(&s.course_id).await?,
+            None => Vec::new(),
+        };
+        let stage = stages
+            .iter()
+            .find(|s| s.position == position)
+            .cloned()
+            .unwrap_or(StageInfo {
+                position,
+                title: format!("Stage {position}"),
+            });
+        let previous = stages
+            .iter()
+            .filter(|s| s.position < position)
+            .max_by_key(|s| s.position);
+        Ok(tutoring::locked(&stage, previous, retrieval_only))
+    }
+
     async fn retrieval_only(
         &self,
         w: &mut Writer<'_>,
+        input: &TurnInput,
+        ctx: &C,
         r: &Retrieved,
         play: &InPlay,
         attempt: Option<&ChatAttempt>,
@@ -585,7 +840,61 @@ impl<C: TurnContext> Tutor<C> {
             .take(3)
             .cloned()
             .collect();
-        let (text, annotations) = compose(verdict.as_deref(), &passages);
+        // An attempt's verdict stands alone: its hint is the next step.
+        if passages.is_empty() || attempt.is_some_and(|a| !a.correct) {
+            let text = match &verdict {
+                Some(v) => format!("{RETRIEVAL_ONLY_NOTICE}\n\n{v}"),
+                None => tutoring::not_found(&r.page_sections, true),
+            };
+            w.say(&text, Vec::new()).await?;
+            return Ok(None);
+        }
+        let earlier: Vec<String> = self
+            .history(
+                &input.thread.id,
+                input.user_message.as_ref().map(|m| m.base.id.as_str()),
+                ctx,
+            )
+            .await?
+            .into_iter()
+            .filter(|(user, _)| !user)
+            .map(|(_, t)| t)
+            .collect();
+        // Exercises of the passages' lessons the learner has not solved,
+        // for a guiding question.
+        let exercises: Vec<(String, Exercise)> = {
+            let lessons: Vec<String> = passages
+                .iter()
+                .map(|p| p.lesson_id.clone())
+                .collect::<HashSet<_>>()
+                .into_iter()
+                .collect();
+            let mut out = Vec::new();
+            for l in lessons {
+                for e in self.repo().exercises_of(std::slice::from_ref(&l)).await? {
+                    if !play.solved(&e.id) && attempt.is_none_or(|a| a.exercise.id != e.id) {
+                        out.push((l.clone(), e));
+                    }
+                }
+            }
+            out
+        };
+        let selection = match &r.decision {
+            Decision::Found {
+                selection: true, ..
+            } => ctx.page().selected_text.as_deref(),
+            _ => None,
+        };
+        let material = tutoring::Material {
+            verdict: verdict.as_deref(),
+            passages: &passages,
+            selection,
+            focus: &r.focus,
+            stats: &r.stats,
+            exercises: &exercises,
+            earlier: &earlier,
+        };
+        let (text, annotations) = tutoring::found(&material);
         w.say(&text, annotations).await?;
         Ok(None)
     }
@@ -612,8 +921,7 @@ impl<C: TurnContext> Tutor<C> {
             .unwrap_or_default();
         let mut passages = r.passages;
         if passages.is_empty() {
-            // A question about the page itself ("what does this exercise
-            // want?") is on topic even when its words match nothing.
+            // An attempt is about the page even when its words match nothing.
             passages = r
                 .page
                 .as_ref()

@@ -109,6 +109,19 @@ pub struct Verdicts {
     pub judge_disagreements: i64,
 }
 
+/// One detected problem in a turn, for staff: what was found, where
+/// (`message`, `selection`, `title`, `heading`), and the text it was in.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct FlagEvent {
+    /// `injection` or `self_harm`.
+    pub flag: String,
+    pub source: String,
+    /// The rule that matched (for injections).
+    pub rule: String,
+    /// The flagged text, at most 500 characters.
+    pub text: String,
+}
+
 #[derive(Debug, Clone, thiserror::Error)]
 #[error("tutor storage failed: {0}")]
 pub struct RepoError(pub String);
@@ -139,5 +152,11 @@ pub trait Repository: Send + Sync {
     async fn remember_exercises(&self, thread_id: &str, ids: &[String]) -> Result<(), RepoError>;
     /// Marks a thread for staff (injection, self-harm).
     async fn flag_thread(&self, thread_id: &str, flag: &str) -> Result<(), RepoError>;
+    /// Marks a thread and keeps what was found and where, for staff.
+    async fn record_flag(&self, thread_id: &str, event: &FlagEvent) -> Result<(), RepoError> {
+        self.flag_thread(thread_id, &event.flag).await
+    }
+    /// The course's stages, locked ones included, to name where a topic lives.
+    async fn stages(&self, course_id: &str) -> Result<Vec<super::rank::StageInfo>, RepoError>;
     async fn record_verdicts(&self, learner: &Learner, v: Verdicts) -> Result<(), RepoError>;
 }

@@ -184,4 +184,29 @@ impl Retrieval {
             warming: false,
         })
     }
+
+    /// BM25 over every stage of `course_id`, locked ones included, with the
+    /// index it came from. For deciding what a question is about (a locked
+    /// stage can be named); callers show only passages of unlocked stages.
+    pub async fn search_all_stages(
+        &self,
+        _repo: &dyn Repository,
+        query: &str,
+        course_id: &str,
+        k: usize,
+    ) -> Result<(String, Arc<Bm25>, Vec<Passage>), RetrieveError> {
+        let Some((idx, seq)) = self.index.current().await else {
+            // Warming: the turn stops before it reads these.
+            return Err(RetrieveError::Index(
+                "the search index is warming up".into(),
+            ));
+        };
+        let hits = idx
+            .search_any_stage(query, course_id, k)
+            .map_err(|e| RetrieveError::Index(e.to_string()))?
+            .into_iter()
+            .map(|(_, p)| p)
+            .collect();
+        Ok((seq.to_string(), idx, hits))
+    }
 }

@@ -17,6 +17,7 @@ pub struct LoginQuery {
     next: Option<String>,
     error: Option<String>,
     sig: Option<String>,
+    notice: Option<String>,
 }
 
 #[derive(Template)]
@@ -25,6 +26,8 @@ struct LoginPage {
     chrome: Chrome,
     next: String,
     error: Option<String>,
+    /// A confirmation from the step before (a password just reset).
+    notice: Option<&'static str>,
     providers: Vec<(String, String)>,
     /// The signed authorization request when another application asked us to sign in.
     oauth_query: String,
@@ -73,6 +76,12 @@ pub async fn login(
         chrome: Chrome::of(v.as_ref()),
         next: safe_next(q.next.as_deref()),
         error: q.error.as_deref().map(describe),
+        notice: match q.notice.as_deref() {
+            Some("password-reset") => {
+                Some("Your password has been reset. Sign in with the new password.")
+            }
+            _ => None,
+        },
         providers: state
             .auth
             .configured_providers()

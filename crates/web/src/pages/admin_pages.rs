@@ -18,14 +18,73 @@ use crate::session::{Viewer, require};
 
 /// The days the usage charts cover.
 const USAGE_DAYS: i64 = 14;
+/// Rows per page of the event log and of the user list.
+const EVENTS_PER_PAGE: i64 = 50;
+const USERS_PER_PAGE: i64 = 50;
 
 #[derive(Deserialize, Default)]
 pub struct EventFilter {
     event: Option<String>,
     email: Option<String>,
+    /// The event log's page, from 1.
+    page: Option<i64>,
+    /// Users whose email or name contains this.
+    q: Option<String>,
+    /// The user list's page, from 1.
+    upage: Option<i64>,
+}
+
+/// "Showing 51–55 of 55" and the pages before and after, as links.
+struct Paging {
+    from: i64,
+    to: i64,
+    total: i64,
+    previous: Option<String>,
+    next: Option<String>,
+}
+
+fn paging(page: i64, per: i64, shown: usize, total: i64, link: impl Fn(i64) -> String) -> Paging {
+    let from = if shown == 0 { 0 } else { (page - 1) * per + 1 };
+    let to = (page - 1) * per + shown as i64;
+    Paging {
+        from,
+        to,
+        total,
+        previous: (page > 1).then(|| link(page - 1)),
+        next: (to < total).then(|| link(page + 1)),
+    }
 }
 
 impl EventFilter {
+    fn page(&self) -> i64 {
+        self.page.unwrap_or(1).clamp(1, 100_000)
+    }
+
+    fn user_page(&self) -> i64 {
+        self.upage.unwrap_or(1).clamp(1, 100_000)
+    }
+
+    /// The admin page's address with these filters and the given pages.
+    fn link(&self, page: i64, upage: i64) -> String {
+        let mut q = url::form_urlencoded::Serializer::new(String::new());
+        for (k, v) in [
+            ("event", &self.event),
+            ("email", &self.email),
+            ("q", &self.q),
+        ] {
+            if let Some(v) = v.as_deref().filter(|v| !v.trim().is_empty()) {
+                q.append_pair(k, v);
+            }
+        }
+        if page > 1 {
+            q.append_pair("page", &page.to_string());
+        }
+        if upage > 1 {
+            q.append_pair("upage", &upage.to_string());
+        }
+        format!("/admin?{}", q.finish())
+    }
+
     fn query(&self, limit: i64) -> auth::audit::EventQuery {
         let clean = |s: &Option<String>| {
             s.as_deref()
@@ -37,6 +96,11 @@ impl EventFilter {
             event_type: clean(&self.event),
             email: clean(&self.email).map(|e| e.to_lowercase()),
             limit,
+            offset: if limit == EVENTS_PER_PAGE {
+                (self.page() - 1) * limit
+            } else {
+                0
+            },
             ..Default::default()
         }
     }
@@ -87,11 +151,13 @@ struct AdminPage {
     chrome: Chrome,
     me: String,
     users: Vec<auth::users::User>,
-    user_total: i64,
+    user_paging: Paging,
     events: Vec<EventRow>,
-    event_total: i64,
+    event_paging: Paging,
+    event_types: Vec<String>,
     filter_event: String,
     filter_email: String,
+    filter_q: String,
     csv_query: String,
     totals: api::admin::UsageTotals,
     messages_chart: String,
@@ -107,18 +173,50 @@ pub async fn admin(
 ) -> Result<Response, WebError> {
     let v = admin_only(&state, &headers, "/admin").await?;
     let db = &state.auth.db;
-    let (users, user_total) = auth::users::store::list(
-        db,
-        &auth::users::store::UserQuery {
-            limit: 100,
-            ..Default::default()
-        },
-    )
-    .await
-    .map_err(|e| WebError::Internal(e.to_string()))?;
-    let (rows, event_total) = auth::audit::list(db, &f.query(50))
+    let search =
+        f.q.as_deref()
+            .map(str::trim)
+            .filter(|q| !q.is_empty())
+            .map(str::to_string);
+    let user_offset = (f.user_page() - 1) * USERS_PER_PAGE;
+    let list_users = |field| {
+        let search = search.clone();
+        async move {
+            auth::users::store::list(
+                db,
+                &auth::users::store::UserQuery {
+                    search,
+                    search_field: field,
+                    limit: USERS_PER_PAGE,
+                    offset: user_offset,
+                    ..Default::default()
+                },
+            )
+            .await
+            .map_err(|e| WebError::Internal(e.to_string()))
+        }
+    };
+    // One search box finds an email or, failing that, a name.
+    let (mut users, mut user_total) = list_users(auth::users::store::SearchField::Email).await?;
+    if search.is_some() && user_total == 0 {
+        (users, user_total) = list_users(auth::users::store::SearchField::Name).await?;
+    }
+    let (rows, event_total) = auth::audit::list(db, &f.query(EVENTS_PER_PAGE))
         .await
         .map_err(|e| WebError::Internal(e.to_string()))?;
+    let event_types = auth::audit::event_types(db)
+        .await
+        .map_err(|e| WebError::Internal(e.to_string()))?;
+    let event_paging = paging(f.page(), EVENTS_PER_PAGE, rows.len(), event_total, |p| {
+        f.link(p, f.user_page())
+    });
+    let user_paging = paging(
+        f.user_page(),
+        USERS_PER_PAGE,
+        users.len(),
+        user_total,
+        |p| f.link(f.page(), p),
+    );
     let events = rows
         .into_iter()
         .map(|e| EventRow {
@@ -153,7 +251,7 @@ pub async fn admin(
         .values()
         .map(|d| {
             if d.0 > 0 {
-                d.1 as f64 / d.0 as f64 / 1000.0
+                d.1 as f64 / d.0 as f64
             } else {
                 0.0
             }
@@ -172,15 +270,17 @@ pub async fn admin(
         chrome: Chrome::of(Some(&v)),
         me: v.user().id.clone(),
         users,
-        user_total,
+        user_paging,
         events,
-        event_total,
+        event_paging,
+        event_types,
         filter_event: f.event.clone().unwrap_or_default(),
         filter_email: f.email.clone().unwrap_or_default(),
+        filter_q: f.q.clone().unwrap_or_default(),
         csv_query,
         totals,
         messages_chart: charts::bars("Tutor messages per day", &labels, &messages, ""),
-        latency_chart: charts::bars("Average response time per day", &labels, &latency, " s"),
+        latency_chart: charts::bars("Average response time per day", &labels, &latency, " ms"),
         errors_chart: charts::bars("Tutor errors per day", &labels, &errors, ""),
         top_users_chart: if top.is_empty() {
             String::new()

@@ -44,7 +44,7 @@ pub async fn dashboard(
     let learning = state.api.learning();
     let mut courses = Vec::new();
     for summary in learning.catalogue(&user).await? {
-        let outline = if summary.enrolled {
+        let outline = if summary.enrolled || summary.teaching {
             Some(learning.outline(&user, &summary.slug).await?)
         } else {
             None
@@ -66,6 +66,9 @@ pub async fn dashboard(
             Some("staff-only") => {
                 Some("That page is for instructors. Ask an administrator if you need access.")
             }
+            Some("left") => Some(
+                "You have left the course. Your progress is kept: enrol again to continue where you stopped.",
+            ),
             _ => None,
         },
         courses,
@@ -73,7 +76,8 @@ pub async fn dashboard(
     })
 }
 
-/// Finds a lesson by its stage and lesson slugs in whichever course has them.
+/// Finds a lesson by its stage and lesson slugs in whichever course has them
+/// (the older, course-less lesson address).
 async fn find_lesson(
     state: &WebState,
     v: &Viewer,
@@ -106,6 +110,28 @@ struct LessonPage {
     lesson: api::learning::LessonView,
     daily_limit: u32,
     is_student: bool,
+    /// The viewer teaches this course: the page links to the editor.
+    can_edit: bool,
+}
+
+async fn lesson_page(
+    state: &WebState,
+    v: &Viewer,
+    view: api::learning::LessonView,
+) -> Result<Response, WebError> {
+    let user = v.as_api_user();
+    let course = api::content::store::course_by_slug(&state.api.db, &view.course_slug)
+        .await
+        .map_err(|e| WebError::Internal(e.to_string()))?
+        .ok_or(WebError::NotFound)?;
+    let can_edit = state.api.learning().teaches(&user, &course.id).await?;
+    render(&LessonPage {
+        chrome: Chrome::of(Some(v)),
+        is_student: !v.is_staff(),
+        daily_limit: state.api.chat_daily_limit,
+        can_edit,
+        lesson: view,
+    })
 }
 
 pub async fn lesson(
@@ -115,37 +141,26 @@ pub async fn lesson(
 ) -> Result<Response, WebError> {
     let v = require(&state, &headers, &format!("/learn/{stage}/{lesson}")).await?;
     let view = find_lesson(&state, &v, &stage, &lesson).await?;
-    render(&LessonPage {
-        chrome: Chrome::of(Some(&v)),
-        is_student: !v.is_staff(),
-        daily_limit: state.api.chat_daily_limit,
-        lesson: view,
-    })
+    lesson_page(&state, &v, view).await
 }
 
-#[derive(Template)]
-#[template(path = "editor.html")]
-struct EditorPage {
-    chrome: Chrome,
-    lesson: api::learning::LessonView,
-    source: api::authoring::LessonSource,
-}
-
-pub async fn editor(
+/// `/learn/{course}/{stage}/{lesson}`: a lesson named with its course, so
+/// two courses may use the same stage and lesson slugs.
+pub async fn course_lesson(
     State(state): State<WebState>,
     headers: HeaderMap,
-    Path((stage, lesson)): Path<(String, String)>,
+    Path((course, stage, lesson)): Path<(String, String, String)>,
 ) -> Result<Response, WebError> {
-    let v = require(&state, &headers, &format!("/author/{stage}/{lesson}")).await?;
-    // Checked on every load, so a role change shows at once.
-    if !v.is_staff() {
-        return Err(WebError::StaffOnly);
-    }
-    let view = find_lesson(&state, &v, &stage, &lesson).await?;
-    let source = state.api.authoring().source(&view.id).await?;
-    render(&EditorPage {
-        chrome: Chrome::of(Some(&v)),
-        lesson: view,
-        source,
-    })
+    let v = require(
+        &state,
+        &headers,
+        &format!("/learn/{course}/{stage}/{lesson}"),
+    )
+    .await?;
+    let view = state
+        .api
+        .learning()
+        .lesson(&v.as_api_user(), &course, &stage, &lesson)
+        .await?;
+    lesson_page(&state, &v, view).await
 }

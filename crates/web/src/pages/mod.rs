@@ -3,6 +3,7 @@
 pub mod account_pages;
 pub mod admin_pages;
 pub mod learning_pages;
+pub mod teach_pages;
 
 use askama::Template;
 use axum::extract::State;
@@ -54,11 +55,40 @@ pub fn render(t: &impl Template) -> Result<Response, WebError> {
     Ok(Html(t.render()?).into_response())
 }
 
-/// `/`: the dashboard for the signed in, the login page for the rest.
+struct CatalogueEntry {
+    title: String,
+    summary: String,
+    stages: Vec<String>,
+}
+
+#[derive(Template)]
+#[template(path = "home.html")]
+struct HomePage {
+    chrome: Chrome,
+    courses: Vec<CatalogueEntry>,
+}
+
+/// `/`: the dashboard for the signed in; for everyone else, what the
+/// platform is and which courses it offers, with the way in.
 pub async fn home(State(state): State<WebState>, headers: HeaderMap) -> Result<Response, WebError> {
-    Ok(match viewer(&state, &headers).await? {
-        Some(_) => Redirect::to("/dashboard").into_response(),
-        None => Redirect::to("/login").into_response(),
+    if viewer(&state, &headers).await?.is_some() {
+        return Ok(Redirect::to("/dashboard").into_response());
+    }
+    let courses = state
+        .api
+        .learning()
+        .public_catalogue()
+        .await?
+        .into_iter()
+        .map(|(c, stages)| CatalogueEntry {
+            title: c.title,
+            summary: c.summary,
+            stages: stages.into_iter().map(|s| s.title).collect(),
+        })
+        .collect();
+    render(&HomePage {
+        chrome: Chrome::of(None),
+        courses,
     })
 }
 
