@@ -221,7 +221,7 @@ impl Authoring<'_> {
 
     pub async fn delete_stage(&self, user: &AuthenticatedUser, id: &str) -> ApiResult<()> {
         let s = self.stage(user, id).await?;
-        store::delete_stage(self.db, id).await?;
+        store::delete_stage(self.db, id, self.clock.now()).await?;
         // Keep positions contiguous so "the next stage" stays well defined.
         let remaining: Vec<String> = store::stages(self.db, &s.course_id)
             .await?
@@ -229,7 +229,7 @@ impl Authoring<'_> {
             .map(|s| s.id)
             .collect();
         store::reorder_stages(self.db, &remaining, self.clock.now()).await?;
-        store::sync_chunk_positions(self.db, &s.course_id).await?;
+        store::sync_chunk_positions(self.db, &s.course_id, self.clock.now()).await?;
         Ok(())
     }
 
@@ -252,7 +252,7 @@ impl Authoring<'_> {
             ));
         }
         store::reorder_stages(self.db, &ids, self.clock.now()).await?;
-        store::sync_chunk_positions(self.db, &course.id).await?;
+        store::sync_chunk_positions(self.db, &course.id, self.clock.now()).await?;
         Ok(store::stages(self.db, &course.id).await?)
     }
 
@@ -288,7 +288,7 @@ impl Authoring<'_> {
             .await
             .map_err(conflict_on_unique)?;
         if let Some(id) = store::replace_exercises(self.db, &lesson.id, &exercises, now).await? {
-            store::delete_lesson(self.db, &lesson.id).await?;
+            store::delete_lesson(self.db, &lesson.id, now).await?;
             return Err(taken(id));
         }
         self.reindex(&lesson, &stage).await?;
@@ -342,7 +342,7 @@ impl Authoring<'_> {
     pub async fn delete_lesson(&self, user: &AuthenticatedUser, id: &str) -> ApiResult<()> {
         let (l, _) = self.lesson(user, id).await?;
         // Chunks go with the lesson (foreign key cascade).
-        store::delete_lesson(self.db, &l.id).await?;
+        store::delete_lesson(self.db, &l.id, self.clock.now()).await?;
         let remaining: Vec<String> = store::lessons_of_stage(self.db, &l.stage_id)
             .await?
             .into_iter()

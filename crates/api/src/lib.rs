@@ -38,8 +38,8 @@ pub struct ApiState {
     pub chat: chatkit::ChatKitServer<chat::ChatContext>,
     /// Student messages per rolling 24 hours.
     pub chat_daily_limit: u32,
-    /// The tutor's counters (index builds), shared with the responder.
-    pub tutor_stats: std::sync::Arc<tutor::turn::Stats>,
+    /// The tutor's search index (its state and counters), shared with the responder.
+    pub search: std::sync::Arc<tutor::retrieval::index::SearchIndex>,
 }
 
 impl ApiState {

@@ -256,7 +256,7 @@ const PUBLIC_DEV: &Var = &Var::new(
 const DATA_DIR: &Var = &Var::new(
     "DATA_DIR",
     WhenUnset::Value("./data"),
-    "SQLite file, development secret, mail outbox",
+    "SQLite file, development secret, mail outbox, the search index (`search/`)",
 );
 const CONTENT_DIR: &Var = &Var::new(
     "CONTENT_DIR",

@@ -22,6 +22,8 @@ pub struct AppState {
     /// The identity service; every role reads sessions through it.
     pub auth: auth::Auth,
     pub api: api::ApiState,
+    /// The tutor answers chat turns, so the search index is built and kept.
+    pub searches: bool,
 }
 
 /// A fully wired application, ready to be served.
@@ -82,7 +84,13 @@ impl App {
         let issuer = auth.issuer();
         let verifier = api::JwksVerifier::new(source, clock.clone(), issuer.clone(), issuer);
         let store = api::chat::sql_store(db.clone(), clock.clone());
-        let tutor_stats = Arc::new(tutor::turn::Stats::default());
+        let repo = api::chat::tutor_repository(db.clone(), clock.clone());
+        // One index per process, on disk under the data folder; started with
+        // the server (see `server::serve`).
+        let search = Arc::new(tutor::retrieval::index::SearchIndex::new(
+            api::chat::content_source(db.clone(), clock.clone()),
+            Some(config.data_dir.join("search")),
+        ));
         let responder: Arc<dyn chatkit::Responder<api::chat::ChatContext>> =
             match settings.chat.responder {
                 ResponderKind::Echo => Arc::new(api::chat::echo::EchoResponder {
@@ -117,14 +125,13 @@ impl App {
                             };
                             tutor::turn::Dense::new(embedder, vectors)
                         });
-                    let repo = api::chat::tutor_repository(db.clone(), clock.clone());
                     Arc::new(tutor::turn::Tutor::new(
                         repo,
                         store.clone(),
                         llm,
                         dense,
                         judge,
-                        tutor_stats.clone(),
+                        search.clone(),
                     ))
                 }
             };
@@ -146,9 +153,10 @@ impl App {
             auth: auth.clone(),
             chat,
             chat_daily_limit: settings.chat.daily_limit,
-            tutor_stats,
+            search,
         };
         let state = AppState {
+            searches: settings.chat.responder == ResponderKind::Tutor,
             config,
             db,
             clock,

@@ -29,9 +29,14 @@ async fn health() -> impl IntoResponse {
 }
 
 /// 200 when the database answers, 503 with the reason when it does not.
+/// `search` tells whether the tutor's index is `warming` (its first build
+/// runs; the tutor says so to students), `ready`, `failed` (retried), or
+/// `off` (this process answers no chat turns). A warming index does not make
+/// the instance unready: everything else is served, and turns never wait.
 async fn ready(State(state): State<AppState>) -> Response {
+    let search = state.api.search.status().await;
     match state.db.ping(READY_PROBE_TIMEOUT).await {
-        Ok(()) => Json(json!({ "status": "ready" })).into_response(),
+        Ok(()) => Json(json!({ "status": "ready", "search": search })).into_response(),
         Err(err) => {
             tracing::warn!(error = %err, "readiness check failed");
             let reason = match err {

@@ -130,6 +130,11 @@ fn spawn_jobs(app: &App) {
     if !app.state.roles.contains(&common::Role::Api) {
         return;
     }
+    if app.state.searches {
+        // Built in the background: requests are served meanwhile, and the
+        // tutor says search is warming up until it is done.
+        app.state.api.search.start();
+    }
     let db = app.state.db.clone();
     let clock = app.state.clock.clone();
     let holder = common::ids::random_alphanumeric(16);
@@ -155,12 +160,15 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     let router = build_router(&app);
     spawn_jobs(&app);
-    axum::serve(
+    let served = axum::serve(
         listener,
         router.into_make_service_with_connect_info::<SocketAddr>(),
     )
     .with_graceful_shutdown(shutdown)
-    .await
+    .await;
+    // Lets go of the search index folder for whoever starts next.
+    app.state.api.search.close().await;
+    served
 }
 
 /// Resolves on SIGINT or SIGTERM.

@@ -25,6 +25,14 @@ pub fn tutor_repository(db: Db, clock: SharedClock) -> Arc<dyn tutor::turn::Repo
     Arc::new(repo::SqlRepository { db, clock })
 }
 
+/// What the search index reads from this database (passages and the change log).
+pub fn content_source(
+    db: Db,
+    clock: SharedClock,
+) -> Arc<dyn tutor::retrieval::index::ContentSource> {
+    Arc::new(repo::SqlRepository { db, clock })
+}
+
 /// What the page says about where the student is (the tutor's type).
 pub use tutor::turn::Page as PageContext;
 

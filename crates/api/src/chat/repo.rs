@@ -3,10 +3,10 @@
 //! the exercises a thread has had in play, flags and verdict counts.
 
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
 use common::{Db, SharedClock, on_db};
 use tutor::exercise::Exercise;
 use tutor::retrieval::bm25::Passage;
+use tutor::retrieval::index::{ContentSource, SourceError, Version};
 use tutor::turn::rank::StageInfo;
 use tutor::turn::{
     AttemptSummary, FlagEvent, Learner, Page, PageLesson, RepoError, Repository, Scope, Verdicts,
@@ -95,24 +95,6 @@ impl Repository for SqlRepository {
             course_id: course.id.clone(),
             stages: allowed,
         }))
-    }
-
-    async fn generation(&self) -> Result<String, RepoError> {
-        // (chunk count, newest chunk) changes with every re-chunked lesson.
-        let (n, newest): (i64, Option<DateTime<Utc>>) = on_db!(&self.db, pool => sqlx::query_as(
-            "SELECT COUNT(*), MAX(created_at) FROM content_chunk").fetch_one(pool).await)
-        .map_err(failed)?;
-        Ok(format!(
-            "{n}:{}",
-            newest.map(|t| t.timestamp_micros()).unwrap_or(0)
-        ))
-    }
-
-    async fn passages(&self) -> Result<Vec<Passage>, RepoError> {
-        let rows: Vec<ChunkRow> =
-            on_db!(&self.db, pool => sqlx::query_as(CHUNKS).fetch_all(pool).await)
-                .map_err(failed)?;
-        Ok(rows.into_iter().map(passage).collect())
     }
 
     async fn page_lesson(
@@ -271,5 +253,70 @@ impl Repository for SqlRepository {
             .bind(&learner.id).bind(date).bind(v.guard_hits).bind(v.judge_calls).bind(v.judge_flags).bind(v.judge_disagreements)
             .execute(pool).await.map(|_| ()))
         .map_err(failed)
+    }
+}
+
+fn source_failed(e: impl std::fmt::Display) -> SourceError {
+    SourceError(e.to_string())
+}
+
+/// `$from, $from+1, …` for `n` values.
+fn placeholders(from: usize, n: usize) -> String {
+    (from..from + n)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+#[async_trait]
+impl ContentSource for SqlRepository {
+    async fn version(&self) -> Result<Version, SourceError> {
+        let row: Option<(String, i64)> = on_db!(&self.db, pool => sqlx::query_as(
+            "SELECT epoch, seq FROM content_version WHERE id = 1").fetch_optional(pool).await)
+        .map_err(source_failed)?;
+        // No row: no change was ever logged (an empty database).
+        let (epoch, seq) = row.unwrap_or_default();
+        Ok(Version { epoch, seq })
+    }
+
+    async fn passages_after(
+        &self,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<Passage>, SourceError> {
+        let sql = format!("{CHUNKS} WHERE c.id > $1 ORDER BY c.id LIMIT $2");
+        let rows: Vec<ChunkRow> =
+            on_db!(&self.db, pool => sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
+            .bind(after.unwrap_or("")).bind(limit as i64).fetch_all(pool).await)
+            .map_err(source_failed)?;
+        Ok(rows.into_iter().map(passage).collect())
+    }
+
+    async fn changed_since(&self, seq: i64) -> Result<(Vec<String>, i64), SourceError> {
+        let rows: Vec<(String, i64)> = on_db!(&self.db, pool => sqlx::query_as(
+            "SELECT lesson_id, MAX(seq) FROM content_change WHERE seq > $1 GROUP BY lesson_id ORDER BY lesson_id")
+            .bind(seq).fetch_all(pool).await)
+        .map_err(source_failed)?;
+        let upto = rows.iter().map(|r| r.1).max().unwrap_or(seq).max(seq);
+        Ok((rows.into_iter().map(|r| r.0).collect(), upto))
+    }
+
+    async fn passages_of(&self, lessons: &[String]) -> Result<Vec<Passage>, SourceError> {
+        if lessons.is_empty() {
+            return Ok(Vec::new());
+        }
+        let sql = format!(
+            "{CHUNKS} WHERE c.lesson_id IN ({}) ORDER BY c.lesson_id, c.position",
+            placeholders(1, lessons.len())
+        );
+        let rows: Vec<ChunkRow> = on_db!(&self.db, pool => {
+            let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()));
+            for l in lessons {
+                q = q.bind(l);
+            }
+            q.fetch_all(pool).await
+        })
+        .map_err(source_failed)?;
+        Ok(rows.into_iter().map(passage).collect())
     }
 }

@@ -159,14 +159,46 @@ pub async fn insert_stage(db: &Db, s: &Stage) -> sqlx::Result<()> {
         .execute(pool).await.map(|_| ()))
 }
 
+// Every change to what retrieval shows of a lesson (its chunks, their stage
+// position, the slugs a citation links to) is logged in its transaction:
+// the next number under content_version's row lock, and the lessons touched.
+// Search indexes on every instance replay exactly these lessons.
+// The first change creates the row with a random epoch (bound as $1).
+const NEXT_CHANGE: &str = "INSERT INTO content_version (id, epoch, seq) VALUES (1, $1, 1)
+     ON CONFLICT (id) DO UPDATE SET seq = content_version.seq + 1 RETURNING seq";
+const LOG_LESSON: &str =
+    "INSERT INTO content_change (seq, lesson_id, changed_at) VALUES ($1, $2, $3)";
+const LOG_STAGE: &str = "INSERT INTO content_change (seq, lesson_id, changed_at) SELECT $1, id, $2 FROM lesson WHERE stage_id = $3";
+const LOG_COURSE: &str = "INSERT INTO content_change (seq, lesson_id, changed_at) SELECT $1, l.id, $2 FROM lesson l JOIN stage s ON s.id = l.stage_id WHERE s.course_id = $3";
+
+/// Saves a stage; a new slug changes its lessons' citation links, so they
+/// are logged for retrieval.
 pub async fn update_stage(db: &Db, s: &Stage) -> sqlx::Result<()> {
-    on_db!(db, pool => sqlx::query("UPDATE stage SET slug = $1, title = $2, summary = $3, updated_at = $4 WHERE id = $5")
-        .bind(&s.slug).bind(&s.title).bind(&s.summary).bind(s.updated_at).bind(&s.id)
-        .execute(pool).await.map(|_| ()))
+    on_db!(db, pool => {
+        let mut tx = pool.begin().await?;
+        let old: Option<(String,)> = sqlx::query_as("SELECT slug FROM stage WHERE id = $1")
+            .bind(&s.id).fetch_optional(&mut *tx).await?;
+        sqlx::query("UPDATE stage SET slug = $1, title = $2, summary = $3, updated_at = $4 WHERE id = $5")
+            .bind(&s.slug).bind(&s.title).bind(&s.summary).bind(s.updated_at).bind(&s.id)
+            .execute(&mut *tx).await?;
+        if old.is_some_and(|(slug,)| slug != s.slug) {
+            let (seq,): (i64,) = sqlx::query_as(NEXT_CHANGE).bind(common::ids::new_id()).fetch_one(&mut *tx).await?;
+            sqlx::query(LOG_STAGE).bind(seq).bind(s.updated_at).bind(&s.id).execute(&mut *tx).await?;
+        }
+        tx.commit().await
+    })
 }
 
-pub async fn delete_stage(db: &Db, id: &str) -> sqlx::Result<u64> {
-    on_db!(db, pool => sqlx::query("DELETE FROM stage WHERE id = $1").bind(id).execute(pool).await.map(|r| r.rows_affected()))
+/// Deletes a stage with its lessons (cascade), logging them for retrieval.
+pub async fn delete_stage(db: &Db, id: &str, now: DateTime<Utc>) -> sqlx::Result<u64> {
+    on_db!(db, pool => {
+        let mut tx = pool.begin().await?;
+        let (seq,): (i64,) = sqlx::query_as(NEXT_CHANGE).bind(common::ids::new_id()).fetch_one(&mut *tx).await?;
+        sqlx::query(LOG_STAGE).bind(seq).bind(now).bind(id).execute(&mut *tx).await?;
+        let n = sqlx::query("DELETE FROM stage WHERE id = $1").bind(id).execute(&mut *tx).await?.rows_affected();
+        tx.commit().await?;
+        Ok(n)
+    })
 }
 
 /// Sets positions 1..n in the given order, in one transaction.
@@ -235,8 +267,16 @@ pub async fn update_lesson(db: &Db, l: &Lesson) -> sqlx::Result<()> {
         .execute(pool).await.map(|_| ()))
 }
 
-pub async fn delete_lesson(db: &Db, id: &str) -> sqlx::Result<u64> {
-    on_db!(db, pool => sqlx::query("DELETE FROM lesson WHERE id = $1").bind(id).execute(pool).await.map(|r| r.rows_affected()))
+/// Deletes a lesson with its chunks (cascade), logging it for retrieval.
+pub async fn delete_lesson(db: &Db, id: &str, now: DateTime<Utc>) -> sqlx::Result<u64> {
+    on_db!(db, pool => {
+        let mut tx = pool.begin().await?;
+        let (seq,): (i64,) = sqlx::query_as(NEXT_CHANGE).bind(common::ids::new_id()).fetch_one(&mut *tx).await?;
+        sqlx::query(LOG_LESSON).bind(seq).bind(id).bind(now).execute(&mut *tx).await?;
+        let n = sqlx::query("DELETE FROM lesson WHERE id = $1").bind(id).execute(&mut *tx).await?.rows_affected();
+        tx.commit().await?;
+        Ok(n)
+    })
 }
 
 pub async fn reorder_lessons(db: &Db, ids: &[String], now: DateTime<Utc>) -> sqlx::Result<()> {
@@ -335,6 +375,8 @@ pub async fn replace_chunks(
 ) -> sqlx::Result<()> {
     on_db!(db, pool => {
         let mut tx = pool.begin().await?;
+        let (seq,): (i64,) = sqlx::query_as(NEXT_CHANGE).bind(common::ids::new_id()).fetch_one(&mut *tx).await?;
+        sqlx::query(LOG_LESSON).bind(seq).bind(lesson_id).bind(now).execute(&mut *tx).await?;
         sqlx::query("DELETE FROM content_chunk WHERE lesson_id = $1").bind(lesson_id).execute(&mut *tx).await?;
         for (i, c) in chunks.iter().enumerate() {
             let hash = auth::crypto::token_hash(&c.text);
@@ -349,12 +391,23 @@ pub async fn replace_chunks(
     })
 }
 
-/// Keeps chunk stage positions in step after stages are reordered.
-pub async fn sync_chunk_positions(db: &Db, course_id: &str) -> sqlx::Result<()> {
-    on_db!(db, pool => sqlx::query(
-        "UPDATE content_chunk SET stage_position = (SELECT s.position FROM lesson l JOIN stage s ON s.id = l.stage_id WHERE l.id = content_chunk.lesson_id)
-         WHERE course_id = $1")
-        .bind(course_id).execute(pool).await.map(|_| ()))
+/// Keeps chunk stage positions in step after stages are reordered, and logs
+/// the course's lessons for retrieval.
+pub async fn sync_chunk_positions(
+    db: &Db,
+    course_id: &str,
+    now: DateTime<Utc>,
+) -> sqlx::Result<()> {
+    on_db!(db, pool => {
+        let mut tx = pool.begin().await?;
+        let (seq,): (i64,) = sqlx::query_as(NEXT_CHANGE).bind(common::ids::new_id()).fetch_one(&mut *tx).await?;
+        sqlx::query(
+            "UPDATE content_chunk SET stage_position = (SELECT s.position FROM lesson l JOIN stage s ON s.id = l.stage_id WHERE l.id = content_chunk.lesson_id)
+             WHERE course_id = $1")
+            .bind(course_id).execute(&mut *tx).await?;
+        sqlx::query(LOG_COURSE).bind(seq).bind(now).bind(course_id).execute(&mut *tx).await?;
+        tx.commit().await
+    })
 }
 
 pub async fn chunk_count(db: &Db, lesson_id: &str) -> sqlx::Result<i64> {

@@ -39,6 +39,7 @@ mod tutor_burst;
 mod tutor_dense;
 mod tutor_experience;
 mod tutor_guard;
+mod tutor_index;
 mod tutor_llm;
 mod tutor_streams;
 mod web_pages;

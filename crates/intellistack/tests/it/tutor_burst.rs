@@ -1,8 +1,10 @@
-//! One retrieval index build at a time, shared by every waiting turn: a cold
-//! burst of 30 turns right after start-up, and another right after a lesson
-//! edit, each build the index once, and the server's memory stays within
-//! 60 MB of a warm server. The server runs as its own process, so its
-//! resident memory is its own and the build count (`/metrics`) is its own.
+//! Turns never build the retrieval index: it is built once in the background
+//! at start-up, a lesson edit is applied as a one-lesson delta however many
+//! turns arrive together, a restart reopens the index on disk, and a cold
+//! burst of 30 turns with no index on disk still builds it exactly once. The
+//! server's memory stays within 60 MB of a warm server. The server runs as
+//! its own process, so its resident memory is its own and the counters
+//! (`/metrics`) are its own.
 
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -161,6 +163,10 @@ impl Server {
     }
 
     async fn builds(&self) -> u64 {
+        self.counter("tutor_index_builds_total").await
+    }
+
+    async fn counter(&self, name: &str) -> u64 {
         let text = self
             .http
             .get(format!("{}/metrics", self.base))
@@ -171,10 +177,30 @@ impl Server {
             .await
             .unwrap();
         text.lines()
-            .find(|l| l.starts_with("tutor_index_builds_total"))
+            .find(|l| l.split_whitespace().next() == Some(name))
             .and_then(|l| l.split_whitespace().last())
             .and_then(|v| v.parse().ok())
             .unwrap_or(0)
+    }
+
+    async fn search_ready(&self) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let r: Value = self
+                .http
+                .get(format!("{}/ready", self.base))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            if r["search"]["state"] == "ready" {
+                return;
+            }
+            assert!(Instant::now() < deadline, "search never became ready: {r}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
     }
 
     fn rss(&self) -> f64 {
@@ -197,6 +223,7 @@ crate::per_database! {
         // Warm: one turn built the index.
         let warm_server = start(&url, dir.path()).await;
         let jwt = warm_server.jwt().await;
+        warm_server.search_ready().await;
         warm_server.turn(&jwt, 0).await;
         tokio::time::sleep(Duration::from_millis(500)).await;
         let warm = warm_server.rss();
@@ -233,15 +260,39 @@ crate::per_database! {
         let after_edit = warm_server.rss();
         assert_eq!(
             warm_server.builds().await,
-            2,
-            "{backend:?}: the edit's burst built the index once"
+            1,
+            "{backend:?}: the edit's burst rebuilt nothing"
+        );
+        assert_eq!(
+            warm_server
+                .counter("tutor_index_lessons_reindexed_total")
+                .await,
+            1,
+            "{backend:?}: the edited lesson was reindexed once, alone"
         );
         drop(warm_server);
 
-        // Cold: 30 turns right after start-up.
+        // Restarted: the index on disk is reopened, a burst builds nothing.
+        let reopened = start(&url, dir.path()).await;
+        let jwt = reopened.jwt().await;
+        reopened.burst(&jwt, 30).await;
+        reopened.search_ready().await;
+        assert_eq!(reopened.builds().await, 0, "{backend:?}: reopened");
+        assert_eq!(
+            reopened.counter("tutor_index_reopened_total").await,
+            1,
+            "{backend:?}"
+        );
+        drop(reopened);
+
+        // Cold, with no index on disk: 30 turns right after start-up.
+        std::fs::remove_dir_all(dir.path().join("search")).unwrap();
         let cold_server = start(&url, dir.path()).await;
         let jwt = cold_server.jwt().await;
         cold_server.burst(&jwt, 30).await;
+        // The turns did not wait for it (they may have been told search is
+        // warming up); the one build finishes in the background.
+        cold_server.search_ready().await;
         let cold = cold_server.rss();
         assert_eq!(
             cold_server.builds().await,

@@ -1,8 +1,12 @@
 //! Lexical retrieval: BM25 over lesson chunks with tantivy and English
 //! stemming. Every search is filtered to one course and to the stages the
-//! student may see, inside the query itself.
+//! student may see, inside the query itself. The index lives in a folder
+//! (memory-mapped) or in memory, and changes lesson by lesson.
+
+use std::path::Path;
 
 use tantivy::collector::TopDocs;
+use tantivy::directory::MmapDirectory;
 use tantivy::query::{BooleanQuery, Occur, Query, QueryParser, TermQuery};
 use tantivy::schema::{
     Field, INDEXED, IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing, TextOptions,
@@ -11,7 +15,7 @@ use tantivy::schema::{
 use tantivy::tokenizer::{
     Language, LowerCaser, RemoveLongFilter, SimpleTokenizer, Stemmer, StopWordFilter, TextAnalyzer,
 };
-use tantivy::{Index, IndexReader, TantivyDocument, Term, doc};
+use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term, doc};
 
 const TOKENIZER: &str = "en_stem_stop";
 
@@ -46,12 +50,19 @@ pub struct Passage {
 #[error("search index error: {0}")]
 pub struct IndexError(String);
 
+impl IndexError {
+    pub fn new(reason: impl Into<String>) -> Self {
+        IndexError(reason.into())
+    }
+}
+
 impl From<tantivy::TantivyError> for IndexError {
     fn from(e: tantivy::TantivyError) -> Self {
         IndexError(e.to_string())
     }
 }
 
+#[derive(Clone, Copy)]
 struct Fields {
     chunk_id: Field,
     lesson_id: Field,
@@ -62,48 +73,236 @@ struct Fields {
     text: Field,
 }
 
+fn schema() -> (Schema, Fields) {
+    let mut sb = Schema::builder();
+    let stemmed = TextOptions::default()
+        .set_indexing_options(
+            TextFieldIndexing::default()
+                .set_tokenizer(TOKENIZER)
+                .set_index_option(IndexRecordOption::WithFreqsAndPositions),
+        )
+        .set_stored();
+    let f = Fields {
+        chunk_id: sb.add_text_field("chunk_id", STRING | STORED),
+        lesson_id: sb.add_text_field("lesson_id", STRING | STORED),
+        course_id: sb.add_text_field("course_id", STRING | STORED),
+        stage: sb.add_u64_field("stage", INDEXED | STORED),
+        title: sb.add_text_field("title", stemmed.clone()),
+        url: sb.add_text_field("url", STORED),
+        text: sb.add_text_field("text", stemmed),
+    };
+    (sb.build(), f)
+}
+
+/// The one indexing budget of a process: tantivy's minimum for one thread.
+/// Large builds close segments at this size and merge them; memory stays flat.
+pub const WRITER_BUDGET: usize = 15_000_000;
+
+/// Passages indexed for BM25. The passage text lives once, in the index's
+/// document store (on disk, memory-mapped, when the index has a folder).
 pub struct Bm25 {
     index: Index,
     reader: IndexReader,
+    writer: std::sync::Mutex<Option<IndexWriter>>,
     f: Fields,
 }
 
 impl Bm25 {
+    /// An index in memory holding exactly `passages` (evaluation, benchmarks).
     pub fn build(passages: &[Passage]) -> Result<Self, IndexError> {
-        let mut sb = Schema::builder();
-        let stemmed = TextOptions::default()
-            .set_indexing_options(
-                TextFieldIndexing::default()
-                    .set_tokenizer(TOKENIZER)
-                    .set_index_option(IndexRecordOption::WithFreqsAndPositions),
-            )
-            .set_stored();
-        let f = Fields {
-            chunk_id: sb.add_text_field("chunk_id", STRING | STORED),
-            lesson_id: sb.add_text_field("lesson_id", STRING | STORED),
-            course_id: sb.add_text_field("course_id", STRING | STORED),
-            stage: sb.add_u64_field("stage", INDEXED | STORED),
-            title: sb.add_text_field("title", stemmed.clone()),
-            url: sb.add_text_field("url", STORED),
-            text: sb.add_text_field("text", stemmed),
-        };
-        let index = Index::create_in_ram(sb.build());
+        let (schema, _) = schema();
+        let idx = Self::wrap(Index::create_in_ram(schema))?;
+        idx.replace_lessons(&[], passages, None)?;
+        Ok(idx)
+    }
+
+    /// The index kept in `dir`, opened as it was left (with the payload of
+    /// its last commit) or created empty. An index written with another
+    /// schema is an error: the caller clears the folder and builds again.
+    pub fn open_dir(dir: &Path) -> Result<(Self, Option<String>), IndexError> {
+        let (schema, _) = schema();
+        let mmap = MmapDirectory::open(dir).map_err(|e| IndexError(e.to_string()))?;
+        let index = Index::open_or_create(mmap, schema)?;
+        let payload = index.load_metas()?.payload;
+        Ok((Self::wrap(index)?, payload))
+    }
+
+    fn wrap(index: Index) -> Result<Self, IndexError> {
         index.tokenizers().register(TOKENIZER, english());
-        let mut writer = index.writer_with_num_threads(1, 20_000_000)?;
-        for p in passages {
-            writer.add_document(doc!(
-                f.chunk_id => p.chunk_id.clone(),
-                f.lesson_id => p.lesson_id.clone(),
-                f.course_id => p.course_id.clone(),
-                f.stage => p.stage_position,
-                f.title => p.title.clone(),
-                f.url => p.url.clone(),
-                f.text => p.text.clone(),
-            ))?;
+        let (_, f) = schema();
+        let reader = index
+            .reader_builder()
+            .reload_policy(ReloadPolicy::Manual)
+            .try_into()?;
+        Ok(Bm25 {
+            index,
+            reader,
+            writer: std::sync::Mutex::new(None),
+            f,
+        })
+    }
+
+    fn add(&self, w: &IndexWriter, p: &Passage) -> Result<(), IndexError> {
+        let f = self.f;
+        w.add_document(doc!(
+            f.chunk_id => p.chunk_id.clone(),
+            f.lesson_id => p.lesson_id.clone(),
+            f.course_id => p.course_id.clone(),
+            f.stage => p.stage_position,
+            f.title => p.title.clone(),
+            f.url => p.url.clone(),
+            f.text => p.text.clone(),
+        ))?;
+        Ok(())
+    }
+
+    /// Runs `f` with the index's one writer, created on first use.
+    fn with_writer<T>(
+        &self,
+        f: impl FnOnce(&mut IndexWriter) -> Result<T, IndexError>,
+    ) -> Result<T, IndexError> {
+        let mut guard = self
+            .writer
+            .lock()
+            .map_err(|_| IndexError("the index writer was poisoned".into()))?;
+        if guard.is_none() {
+            *guard = Some(self.index.writer_with_num_threads(1, WRITER_BUDGET)?);
         }
-        writer.commit()?;
-        let reader = index.reader()?;
-        Ok(Bm25 { index, reader, f })
+        let w = guard
+            .as_mut()
+            .ok_or_else(|| IndexError("no index writer".into()))?;
+        let out = f(w);
+        if out.is_err() {
+            // Whatever was staged is dropped; the index stays at its last commit.
+            let _ = w.rollback();
+        }
+        out
+    }
+
+    fn commit(&self, w: &mut IndexWriter, payload: Option<&str>) -> Result<(), IndexError> {
+        let mut prepared = w.prepare_commit()?;
+        if let Some(p) = payload {
+            prepared.set_payload(p);
+        }
+        prepared.commit()?;
+        self.reader.reload()?;
+        Ok(())
+    }
+
+    /// Replaces every passage with those of `batches`, in one commit:
+    /// searches see the old contents until it is done.
+    pub fn rebuild<I>(&self, batches: I, payload: Option<&str>) -> Result<u64, IndexError>
+    where
+        I: IntoIterator<Item = Result<Vec<Passage>, IndexError>>,
+    {
+        self.with_writer(|w| {
+            w.delete_all_documents()?;
+            let mut n = 0u64;
+            for batch in batches {
+                for p in batch? {
+                    self.add(w, &p)?;
+                    n += 1;
+                }
+            }
+            self.commit(w, payload)?;
+            Ok(n)
+        })
+    }
+
+    /// Makes the passages of `lessons` exactly those of `passages` (none for
+    /// a deleted lesson), leaving every other lesson alone, in one commit.
+    pub fn replace_lessons(
+        &self,
+        lessons: &[String],
+        passages: &[Passage],
+        payload: Option<&str>,
+    ) -> Result<(), IndexError> {
+        self.with_writer(|w| {
+            for l in lessons {
+                w.delete_term(Term::from_field_text(self.f.lesson_id, l));
+            }
+            for p in passages {
+                self.add(w, p)?;
+            }
+            self.commit(w, payload)
+        })
+    }
+
+    /// Passages in the index.
+    pub fn len(&self) -> u64 {
+        self.reader.searcher().num_docs()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn passage(&self, d: &TantivyDocument) -> Passage {
+        let text = |f: Field| {
+            d.get_first(f)
+                .and_then(|v| v.as_str())
+                .unwrap_or_default()
+                .to_string()
+        };
+        Passage {
+            chunk_id: text(self.f.chunk_id),
+            lesson_id: text(self.f.lesson_id),
+            course_id: text(self.f.course_id),
+            stage_position: d
+                .get_first(self.f.stage)
+                .and_then(|v| v.as_u64())
+                .unwrap_or_default(),
+            title: text(self.f.title),
+            url: text(self.f.url),
+            text: text(self.f.text),
+        }
+    }
+
+    /// Every passage, read from the document store (dense indexing).
+    pub fn all_passages(&self) -> Result<Vec<Passage>, IndexError> {
+        let searcher = self.reader.searcher();
+        let mut out = Vec::new();
+        for seg in searcher.segment_readers() {
+            let store = seg
+                .get_store_reader(1)
+                .map_err(|e| IndexError(e.to_string()))?;
+            for d in store.iter::<TantivyDocument>(seg.alive_bitset()) {
+                out.push(self.passage(&d?));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Every passage of one lesson.
+    pub fn lesson_passages(&self, lesson_id: &str) -> Result<Vec<Passage>, IndexError> {
+        let searcher = self.reader.searcher();
+        let q = TermQuery::new(
+            Term::from_field_text(self.f.lesson_id, lesson_id),
+            IndexRecordOption::Basic,
+        );
+        let mut out = Vec::new();
+        for (_, addr) in searcher.search(&q, &TopDocs::with_limit(1_000))? {
+            let d: TantivyDocument = searcher.doc(addr)?;
+            out.push(self.passage(&d));
+        }
+        Ok(out)
+    }
+
+    /// The passages with these chunk ids, in that order (those that exist).
+    pub fn by_chunk_ids(&self, ids: &[String]) -> Result<Vec<Passage>, IndexError> {
+        let searcher = self.reader.searcher();
+        let mut out = Vec::new();
+        for id in ids {
+            let q = TermQuery::new(
+                Term::from_field_text(self.f.chunk_id, id),
+                IndexRecordOption::Basic,
+            );
+            if let Some((_, addr)) = searcher.search(&q, &TopDocs::with_limit(1))?.first() {
+                let d: TantivyDocument = searcher.doc(*addr)?;
+                out.push(self.passage(&d));
+            }
+        }
+        Ok(out)
     }
 
     /// The best `k` passages for `query` within `course_id` and `stages`.
@@ -114,7 +313,31 @@ impl Bm25 {
         stages: &[u64],
         k: usize,
     ) -> Result<Vec<(f32, Passage)>, IndexError> {
-        if stages.is_empty() || query.trim().is_empty() {
+        if stages.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.search_in(query, course_id, Some(stages), k)
+    }
+
+    /// The best `k` passages for `query` in every stage of `course_id`,
+    /// locked ones included (callers decide what may be shown).
+    pub fn search_any_stage(
+        &self,
+        query: &str,
+        course_id: &str,
+        k: usize,
+    ) -> Result<Vec<(f32, Passage)>, IndexError> {
+        self.search_in(query, course_id, None, k)
+    }
+
+    fn search_in(
+        &self,
+        query: &str,
+        course_id: &str,
+        stages: Option<&[u64]>,
+        k: usize,
+    ) -> Result<Vec<(f32, Passage)>, IndexError> {
+        if query.trim().is_empty() {
             return Ok(Vec::new());
         }
         let mut parser = QueryParser::for_index(&self.index, vec![self.f.text, self.f.title]);
@@ -122,6 +345,7 @@ impl Bm25 {
         // User text is not query syntax: errors are ignored, terms kept.
         let (text_query, _errors) = parser.parse_query_lenient(query);
         let stage_filter: Vec<(Occur, Box<dyn Query>)> = stages
+            .unwrap_or_default()
             .iter()
             .map(|s| {
                 (
@@ -142,34 +366,21 @@ impl Bm25 {
                     IndexRecordOption::Basic,
                 )),
             ),
-            (Occur::Must, Box::new(BooleanQuery::new(stage_filter))),
         ]);
+        let q = if stages.is_some() {
+            BooleanQuery::new(vec![
+                (Occur::Must, Box::new(q) as Box<dyn Query>),
+                (Occur::Must, Box::new(BooleanQuery::new(stage_filter))),
+            ])
+        } else {
+            q
+        };
         let searcher = self.reader.searcher();
         let top = searcher.search(&q, &TopDocs::with_limit(k))?;
         let mut out = Vec::new();
         for (score, addr) in top {
             let d: TantivyDocument = searcher.doc(addr)?;
-            let text = |f: Field| {
-                d.get_first(f)
-                    .and_then(|v| v.as_str())
-                    .unwrap_or_default()
-                    .to_string()
-            };
-            out.push((
-                score,
-                Passage {
-                    chunk_id: text(self.f.chunk_id),
-                    lesson_id: text(self.f.lesson_id),
-                    course_id: text(self.f.course_id),
-                    stage_position: d
-                        .get_first(self.f.stage)
-                        .and_then(|v| v.as_u64())
-                        .unwrap_or_default(),
-                    title: text(self.f.title),
-                    url: text(self.f.url),
-                    text: text(self.f.text),
-                },
-            ));
+            out.push((score, self.passage(&d)));
         }
         Ok(out)
     }
@@ -236,6 +447,51 @@ mod tests {
         assert!(
             idx.search("AND OR (( \"", "c", &[1], 5).is_ok(),
             "query syntax in user text is harmless"
+        );
+    }
+
+    #[test]
+    fn a_folder_index_replaces_one_lesson_and_reopens_with_its_payload() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut a = p(
+            "a1",
+            1,
+            "Gyroscopes",
+            "A gyroscope measures angular velocity.",
+        );
+        a.lesson_id = "la".into();
+        let mut b = p("b1", 1, "Encoders", "Encoders count wheel ticks.");
+        b.lesson_id = "lb".into();
+        {
+            let (idx, payload) = Bm25::open_dir(dir.path()).unwrap();
+            assert!(payload.is_none());
+            idx.rebuild(vec![Ok(vec![a.clone(), b.clone()])], Some("v1"))
+                .unwrap();
+            assert_eq!(idx.len(), 2);
+            let mut a2 = p(
+                "a2",
+                1,
+                "Gyroscopes",
+                "A gyroscope drifts without correction.",
+            );
+            a2.lesson_id = "la".into();
+            idx.replace_lessons(&["la".into()], &[a2], Some("v2"))
+                .unwrap();
+            let hits = idx.search("gyroscope", "c", &[1], 5).unwrap();
+            assert_eq!(hits.len(), 1);
+            assert_eq!(hits[0].1.chunk_id, "a2", "the old passage is gone");
+            // A deleted lesson: no passages left.
+            idx.replace_lessons(&["lb".into()], &[], Some("v3"))
+                .unwrap();
+            assert!(idx.search("encoders", "c", &[1], 5).unwrap().is_empty());
+        }
+        let (idx, payload) = Bm25::open_dir(dir.path()).unwrap();
+        assert_eq!(payload.as_deref(), Some("v3"));
+        assert_eq!(idx.len(), 1);
+        assert_eq!(idx.all_passages().unwrap()[0].chunk_id, "a2");
+        assert_eq!(
+            idx.by_chunk_ids(&["a2".into(), "zz".into()]).unwrap().len(),
+            1
         );
     }
 }

@@ -104,27 +104,89 @@ pub trait VectorStore: Send + Sync {
     ) -> Result<Vec<String>, DenseError>;
 }
 
-fn cosine(a: &[f32], b: &[f32]) -> f32 {
-    let dot: f32 = a.iter().zip(b).map(|(x, y)| x * y).sum();
-    let na: f32 = a.iter().map(|x| x * x).sum::<f32>().sqrt();
-    let nb: f32 = b.iter().map(|x| x * x).sum::<f32>().sqrt();
-    if na == 0.0 || nb == 0.0 {
-        0.0
-    } else {
-        dot / (na * nb)
+/// A vector in a quarter of the space: components scaled to `i8` by the
+/// largest magnitude. Cosine similarity ignores the scale, and the rounding
+/// moves it by well under 1%.
+#[derive(Debug, Clone)]
+pub struct Quantized {
+    scale: f32,
+    data: Box<[i8]>,
+}
+
+impl Quantized {
+    pub fn new(v: &[f32]) -> Self {
+        let max = v.iter().fold(0f32, |m, x| m.max(x.abs()));
+        let scale = if max > 0.0 { max / 127.0 } else { 1.0 };
+        Quantized {
+            scale,
+            data: v
+                .iter()
+                .map(|x| (x / scale).round().clamp(-127.0, 127.0) as i8)
+                .collect(),
+        }
+    }
+
+    pub fn to_f32(&self) -> Vec<f32> {
+        self.data.iter().map(|x| *x as f32 * self.scale).collect()
     }
 }
 
-/// In-memory vectors: exact cosine search, enough for a few thousand chunks.
+fn cosine_q(q: &[f32], qn: f32, d: &[i8]) -> f32 {
+    let mut dot = 0f32;
+    let mut nd = 0f32;
+    for (x, y) in q.iter().zip(d) {
+        let y = *y as f32;
+        dot += x * y;
+        nd += y * y;
+    }
+    if qn == 0.0 || nd == 0.0 {
+        0.0
+    } else {
+        dot / (qn * nd.sqrt())
+    }
+}
+
+/// A stored point: the course as an index into the store's course list.
+struct Stored {
+    chunk_id: Box<str>,
+    course: u32,
+    stage_position: u64,
+    vector: Quantized,
+}
+
+#[derive(Default)]
+struct Points {
+    courses: Vec<String>,
+    points: Vec<Stored>,
+}
+
+/// In-memory vectors, quantized: exact cosine search over every point of a
+/// course, enough for tens of thousands of chunks.
 #[derive(Default)]
 pub struct MemoryVectors {
-    points: tokio::sync::RwLock<Vec<Point>>,
+    points: tokio::sync::RwLock<Points>,
 }
 
 #[async_trait]
 impl VectorStore for MemoryVectors {
     async fn replace_all(&self, points: Vec<Point>) -> Result<(), DenseError> {
-        *self.points.write().await = points;
+        let mut out = Points::default();
+        for p in points {
+            let course = match out.courses.iter().position(|c| *c == p.course_id) {
+                Some(i) => i,
+                None => {
+                    out.courses.push(p.course_id);
+                    out.courses.len() - 1
+                }
+            } as u32;
+            out.points.push(Stored {
+                chunk_id: p.chunk_id.into_boxed_str(),
+                course,
+                stage_position: p.stage_position,
+                vector: Quantized::new(&p.vector),
+            });
+        }
+        *self.points.write().await = out;
         Ok(())
     }
 
@@ -135,11 +197,16 @@ impl VectorStore for MemoryVectors {
         stages: &[u64],
         k: usize,
     ) -> Result<Vec<String>, DenseError> {
-        let points = self.points.read().await;
-        let mut scored: Vec<(f32, &str)> = points
+        let all = self.points.read().await;
+        let Some(course) = all.courses.iter().position(|c| c == course_id) else {
+            return Ok(Vec::new());
+        };
+        let qn = vector.iter().map(|x| x * x).sum::<f32>().sqrt();
+        let mut scored: Vec<(f32, &str)> = all
+            .points
             .iter()
-            .filter(|p| p.course_id == course_id && stages.contains(&p.stage_position))
-            .map(|p| (cosine(vector, &p.vector), p.chunk_id.as_str()))
+            .filter(|p| p.course == course as u32 && stages.contains(&p.stage_position))
+            .map(|p| (cosine_q(vector, qn, &p.vector.data), &*p.chunk_id))
             .collect();
         scored.sort_by(|a, b| b.0.total_cmp(&a.0));
         Ok(scored
@@ -275,10 +342,18 @@ impl VectorStore for Qdrant {
     }
 }
 
-/// Embeds every chunk once per text: a cache keyed by text survives rebuilds.
+/// Embeds every chunk once per text: a cache keyed by a hash of the text
+/// (the text itself is not kept) holding quantized vectors survives syncs.
 #[derive(Default)]
 pub struct EmbeddingCache {
-    map: tokio::sync::Mutex<HashMap<String, Vec<f32>>>,
+    map: tokio::sync::Mutex<HashMap<u64, Quantized>>,
+}
+
+fn text_key(t: &str) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    t.hash(&mut h);
+    h.finish()
 }
 
 impl EmbeddingCache {
@@ -290,18 +365,22 @@ impl EmbeddingCache {
         let mut map = self.map.lock().await;
         let missing: Vec<String> = texts
             .iter()
-            .filter(|t| !map.contains_key(*t))
+            .filter(|t| !map.contains_key(&text_key(t)))
             .cloned()
             .collect();
         if !missing.is_empty() {
             let vectors = embedder.embed(&missing).await?;
-            for (t, v) in missing.into_iter().zip(vectors) {
-                map.insert(t, v);
+            for (t, v) in missing.iter().zip(vectors) {
+                map.insert(text_key(t), Quantized::new(&v));
             }
         }
         Ok(texts
             .iter()
-            .map(|t| map.get(t).cloned().unwrap_or_default())
+            .map(|t| {
+                map.get(&text_key(t))
+                    .map(Quantized::to_f32)
+                    .unwrap_or_default()
+            })
             .collect())
     }
 }
@@ -334,6 +413,22 @@ mod tests {
         assert_eq!(
             store.search(&[1.0, 0.1], "c", &[1, 2], 5).await.unwrap(),
             vec!["b", "a"]
+        );
+    }
+
+    #[test]
+    fn quantized_vectors_keep_cosine_order() {
+        let a = [0.9f32, 0.1, -0.3, 0.05];
+        let b = [0.1f32, 0.8, 0.2, -0.4];
+        let q = [0.85f32, 0.15, -0.25, 0.0];
+        let qn = q.iter().map(|x| x * x).sum::<f32>().sqrt();
+        let qa = Quantized::new(&a);
+        let qb = Quantized::new(&b);
+        assert!(cosine_q(&q, qn, &qa.data) > cosine_q(&q, qn, &qb.data));
+        let back = qa.to_f32();
+        assert!(
+            a.iter().zip(&back).all(|(x, y)| (x - y).abs() < 0.01),
+            "{back:?}"
         );
     }
 

@@ -4,5 +4,6 @@ pub mod bm25;
 pub mod chunk;
 pub mod dense;
 pub mod fusion;
+pub mod index;
 #[cfg(feature = "local-embeddings")]
 pub mod local;

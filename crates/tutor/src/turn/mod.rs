@@ -48,9 +48,13 @@ pub use repo::{
     AttemptSummary, FlagEvent, Learner, Page, PageLesson, RepoError, Repository, Scope,
     TurnContext, Verdicts,
 };
-pub use retrieve::{Dense, Found, Retrieval, RetrieveError, Stats};
+pub use retrieve::{Dense, Found, Retrieval, RetrieveError, SearchIndex, Stats};
 
 pub const LIMITED_NOTICE: &str = "Search results may be limited";
+
+/// The notice, and the reply, while the search index's first build runs.
+pub const WARMING_NOTICE: &str = "Search is warming up";
+pub const WARMING_TEXT: &str = "Search is warming up: the lessons are still being indexed after a restart, so I cannot look anything up yet. Ask again in a few seconds and I will answer from your lessons.";
 
 pub const OFF_TOPIC: &str = "That seems to be outside what this course covers, or outside the lessons you have unlocked so far. Ask me about something from your lessons — for example, one of the sections on this page — and we can work through it together.";
 
@@ -119,6 +123,8 @@ struct Retrieved {
     /// The passages to answer from (unlocked only), best first.
     passages: Vec<Passage>,
     limited: bool,
+    /// The search index is still being built: the turn says so and stops.
+    warming: bool,
     page: Option<PageLesson>,
     decision: Decision,
     /// The question's informative terms.
@@ -248,7 +254,7 @@ impl<C: TurnContext> Tutor<C> {
         llm: Option<LlmClient>,
         dense: Option<Dense>,
         judge: bool,
-        stats: Arc<Stats>,
+        search: Arc<SearchIndex>,
     ) -> Self {
         Tutor {
             inner: Arc::new(Inner {
@@ -256,7 +262,7 @@ impl<C: TurnContext> Tutor<C> {
                 store,
                 llm,
                 judge,
-                retrieval: Retrieval::new(dense, stats),
+                retrieval: Retrieval::new(dense, search),
                 stats: Default::default(),
             }),
         }
@@ -277,7 +283,7 @@ impl<C: TurnContext> Tutor<C> {
         &self,
         generation: &str,
         course_id: &str,
-        idx: &retrieve::Indexed,
+        idx: &crate::retrieval::bm25::Bm25,
     ) -> Arc<TermStats> {
         let mut cache = self.inner.stats.lock().await;
         if let Some((g, s)) = cache.get(course_id)
@@ -285,8 +291,9 @@ impl<C: TurnContext> Tutor<C> {
         {
             return s.clone();
         }
+        let all = idx.all_passages().unwrap_or_default();
         let s = Arc::new(TermStats::of(
-            idx.passages().filter(|p| p.course_id == course_id),
+            all.iter().filter(|p| p.course_id == course_id),
         ));
         cache.insert(course_id.to_string(), (generation.to_string(), s.clone()));
         s
@@ -307,6 +314,7 @@ impl<C: TurnContext> Tutor<C> {
                 scope: None,
                 passages: Vec::new(),
                 limited: false,
+                warming: false,
                 page: None,
                 decision: Decision::NotFound,
                 focus,
@@ -324,6 +332,19 @@ impl<C: TurnContext> Tutor<C> {
             .retrieval
             .search(self.repo(), &query, &scope, PASSAGES * 2)
             .await?;
+        if found.warming {
+            return Ok(Retrieved {
+                scope: Some(scope),
+                passages: Vec::new(),
+                limited: false,
+                warming: true,
+                page: None,
+                decision: Decision::NotFound,
+                focus,
+                stats: Arc::default(),
+                page_sections: Vec::new(),
+            });
+        }
         // … and every stage of the course, for the decision only.
         let (generation, idx, mut candidates) = self
             .inner
@@ -344,10 +365,10 @@ impl<C: TurnContext> Tutor<C> {
             .unwrap_or_default();
         if let Some(l) = &page_lesson {
             let mut rest: Vec<Passage> = idx
-                .passages()
-                .filter(|p| p.lesson_id == l.lesson_id)
+                .lesson_passages(&l.lesson_id)
+                .unwrap_or_default()
+                .into_iter()
                 .filter(|p| !page_passages.iter().any(|x| x.chunk_id == p.chunk_id))
-                .cloned()
                 .collect();
             rest.sort_by(|a, b| a.chunk_id.cmp(&b.chunk_id));
             page_passages.extend(rest);
@@ -376,6 +397,7 @@ impl<C: TurnContext> Tutor<C> {
             scope: Some(scope),
             passages,
             limited: found.limited,
+            warming: false,
             page: page_lesson,
             decision,
             focus,
@@ -655,6 +677,17 @@ impl<C: TurnContext> Tutor<C> {
         // The title first, so the thread list shows it whatever happens next.
         self.set_title(&mut w, input, &question, section.as_deref())
             .await?;
+        if r.warming {
+            // Never a stall: the turn says what is happening, at once.
+            w.send(ThreadStreamEvent::Notice {
+                level: NoticeLevel::Info,
+                message: WARMING_NOTICE.into(),
+                title: None,
+            })
+            .await?;
+            w.say(WARMING_TEXT, Vec::new()).await?;
+            return Ok(());
+        }
         if r.limited {
             w.send(ThreadStreamEvent::Notice {
                 level: NoticeLevel::Warning,

@@ -1,5 +1,5 @@
-//! What a turn needs from the application, and nothing more: the passages
-//! to search, the exercises and a learner's attempts, what a thread has had
+//! What a turn needs from the application, and nothing more (the passages
+//! to search come through [`crate::retrieval::index::ContentSource`]): the exercises and a learner's attempts, what a thread has had
 //! in play, and where to count verdicts. History comes through the ChatKit
 //! [`chatkit::Store`], not through this trait.
 
@@ -131,10 +131,6 @@ pub trait Repository: Send + Sync {
     /// The course the page names (or the first one) and the stages the
     /// learner may see; `None` when there is no course.
     async fn scope(&self, learner: &Learner, page: &Page) -> Result<Option<Scope>, RepoError>;
-    /// Changes whenever any passage changes (an authoring edit).
-    async fn generation(&self) -> Result<String, RepoError>;
-    /// Every passage of every course; retrieval filters by scope.
-    async fn passages(&self) -> Result<Vec<Passage>, RepoError>;
     /// The lesson the page shows, within scope.
     async fn page_lesson(
         &self,

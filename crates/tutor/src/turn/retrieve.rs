@@ -1,32 +1,19 @@
 //! Retrieval for a turn: BM25 over every passage, fused with dense vectors
 //! when configured, filtered to the stages the learner may see. The index is
-//! built once per content generation: concurrent turns that find it stale
-//! wait for one build and share it.
+//! the process's [`SearchIndex`]: built in the background at start-up and
+//! kept current lesson by lesson, so a turn never waits for a build; during
+//! the first build a search says it is warming up.
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 
-use tokio::sync::{Mutex, RwLock};
+use tokio::sync::Mutex;
 
 use super::repo::{Repository, Scope};
 use crate::retrieval::bm25::{Bm25, Passage};
 use crate::retrieval::dense::{Embedder, EmbeddingCache, Point, VectorStore};
 use crate::retrieval::fusion::rrf;
-
-/// The lexical index and every passage by chunk id.
-pub struct Indexed {
-    bm25: Bm25,
-    by_id: HashMap<String, Passage>,
-}
-
-impl Indexed {
-    /// Every indexed passage (all courses, all stages): for statistics and
-    /// decisions, never shown without a stage check.
-    pub fn passages(&self) -> impl Iterator<Item = &Passage> {
-        self.by_id.values()
-    }
-}
+pub use crate::retrieval::index::{SearchIndex, Stats};
 
 /// Dense retrieval: an embedder and where the vectors live.
 pub struct Dense {
@@ -47,22 +34,12 @@ impl Dense {
     }
 }
 
-/// Counters an operator (and a test) can read.
-#[derive(Debug, Default)]
-pub struct Stats {
-    pub index_builds: AtomicU64,
-}
-
-impl Stats {
-    pub fn index_builds(&self) -> u64 {
-        self.index_builds.load(Ordering::Relaxed)
-    }
-}
-
 /// Passages, and whether part of the search failed.
 pub struct Found {
     pub passages: Vec<Passage>,
     pub limited: bool,
+    /// The first build is still running: nothing was searched.
+    pub warming: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -74,80 +51,22 @@ pub enum RetrieveError {
 }
 
 pub struct Retrieval {
-    current: RwLock<Option<(String, Arc<Indexed>)>>,
-    /// Held while an index is built, so only one build runs at a time.
-    building: Mutex<()>,
+    pub index: Arc<SearchIndex>,
     pub dense: Option<Dense>,
-    pub stats: Arc<Stats>,
 }
 
 impl Retrieval {
-    pub fn new(dense: Option<Dense>, stats: Arc<Stats>) -> Self {
-        Retrieval {
-            current: RwLock::new(None),
-            building: Mutex::new(()),
-            dense,
-            stats,
-        }
-    }
-
-    async fn cached(&self, generation: &str) -> Option<Arc<Indexed>> {
-        self.current
-            .read()
-            .await
-            .as_ref()
-            .filter(|(g, _)| g == generation)
-            .map(|(_, i)| i.clone())
-    }
-
-    /// The index for the current content, built if it changed. A burst of
-    /// turns after start-up or an edit builds it once: the others wait for
-    /// that build.
-    pub async fn index(
-        &self,
-        repo: &dyn Repository,
-    ) -> Result<(String, Arc<Indexed>), RetrieveError> {
-        let generation = repo.generation().await?;
-        if let Some(idx) = self.cached(&generation).await {
-            return Ok((generation, idx));
-        }
-        let _build = self.building.lock().await;
-        // Someone may have built it while we waited; take the newest.
-        let generation = repo.generation().await?;
-        if let Some(idx) = self.cached(&generation).await {
-            return Ok((generation, idx));
-        }
-        // Drop the old index first: two generations never sit in memory.
-        *self.current.write().await = None;
-        let passages = repo.passages().await?;
-        let by_id = passages
-            .iter()
-            .map(|p| (p.chunk_id.clone(), p.clone()))
-            .collect();
-        let bm25 = tokio::task::spawn_blocking(move || Bm25::build(&passages))
-            .await
-            .map_err(|e| RetrieveError::Index(e.to_string()))?
-            .map_err(|e| RetrieveError::Index(e.to_string()))?;
-        let built = Arc::new(Indexed { bm25, by_id });
-        self.stats.index_builds.fetch_add(1, Ordering::Relaxed);
-        metrics::counter!("tutor_index_builds_total").increment(1);
-        tracing::info!(generation = %generation, "search index built");
-        *self.current.write().await = Some((generation.clone(), built.clone()));
-        Ok((generation, built))
+    pub fn new(dense: Option<Dense>, index: Arc<SearchIndex>) -> Self {
+        Retrieval { index, dense }
     }
 
     /// Brings the vector store in line with the current chunks.
-    async fn sync_dense(
-        &self,
-        dense: &Dense,
-        generation: &str,
-        idx: &Indexed,
-    ) -> Result<(), String> {
+    async fn sync_dense(&self, dense: &Dense, generation: &str, idx: &Bm25) -> Result<(), String> {
         let mut synced = dense.synced.lock().await;
         if synced.as_deref() == Some(generation) {
             return Ok(());
         }
-        let passages: Vec<&Passage> = idx.by_id.values().collect();
+        let passages = idx.all_passages().map_err(|e| e.to_string())?;
         let texts: Vec<String> = passages
             .iter()
             .map(|p| format!("{}\n{}", p.title, p.text))
@@ -180,18 +99,30 @@ impl Retrieval {
     /// store leaves BM25 alone and marks the result as limited.
     pub async fn search(
         &self,
-        repo: &dyn Repository,
+        _repo: &dyn Repository,
         query: &str,
         scope: &Scope,
         k: usize,
     ) -> Result<Found, RetrieveError> {
-        let (generation, idx) = self.index(repo).await?;
-        let lexical: Vec<String> = idx
-            .bm25
+        if let Err(e) = self.index.refresh().await {
+            // The index as it stands still answers; the next turn tries again.
+            tracing::warn!(error = %e, "catching up with content changes failed");
+        }
+        let Some((idx, seq)) = self.index.current().await else {
+            return Ok(Found {
+                passages: Vec::new(),
+                limited: false,
+                warming: true,
+            });
+        };
+        let generation = seq.to_string();
+        let hits = idx
             .search(query, &scope.course_id, &scope.stages, 20)
-            .map_err(|e| RetrieveError::Index(e.to_string()))?
+            .map_err(|e| RetrieveError::Index(e.to_string()))?;
+        let lexical: Vec<String> = hits.iter().map(|(_, p)| p.chunk_id.clone()).collect();
+        let mut by_id: HashMap<String, Passage> = hits
             .into_iter()
-            .map(|(_, p)| p.chunk_id)
+            .map(|(_, p)| (p.chunk_id.clone(), p))
             .collect();
         let mut limited = false;
         let ranked: Vec<String> = match &self.dense {
@@ -225,14 +156,33 @@ impl Retrieval {
                 }
             }
         };
+        // Dense neighbours the lexical search did not return.
+        let missing: Vec<String> = ranked
+            .iter()
+            .filter(|id| !by_id.contains_key(*id))
+            .take(k * 2)
+            .cloned()
+            .collect();
+        if !missing.is_empty() {
+            for p in idx
+                .by_chunk_ids(&missing)
+                .map_err(|e| RetrieveError::Index(e.to_string()))?
+            {
+                by_id.insert(p.chunk_id.clone(), p);
+            }
+        }
         // Stage access applies on every path, whatever a store returned.
         let passages = ranked
             .into_iter()
-            .filter_map(|id| idx.by_id.get(&id).cloned())
+            .filter_map(|id| by_id.remove(&id))
             .filter(|p| p.course_id == scope.course_id && scope.stages.contains(&p.stage_position))
             .take(k)
             .collect();
-        Ok(Found { passages, limited })
+        Ok(Found {
+            passages,
+            limited,
+            warming: false,
+        })
     }
 
     /// BM25 over every stage of `course_id`, locked ones included, with the
@@ -240,27 +190,23 @@ impl Retrieval {
     /// stage can be named); callers show only passages of unlocked stages.
     pub async fn search_all_stages(
         &self,
-        repo: &dyn Repository,
+        _repo: &dyn Repository,
         query: &str,
         course_id: &str,
         k: usize,
-    ) -> Result<(String, Arc<Indexed>, Vec<Passage>), RetrieveError> {
-        let (generation, idx) = self.index(repo).await?;
-        let mut stages: Vec<u64> = idx
-            .by_id
-            .values()
-            .filter(|p| p.course_id == course_id)
-            .map(|p| p.stage_position)
-            .collect();
-        stages.sort_unstable();
-        stages.dedup();
+    ) -> Result<(String, Arc<Bm25>, Vec<Passage>), RetrieveError> {
+        let Some((idx, seq)) = self.index.current().await else {
+            // Warming: the turn stops before it reads these.
+            return Err(RetrieveError::Index(
+                "the search index is warming up".into(),
+            ));
+        };
         let hits = idx
-            .bm25
-            .search(query, course_id, &stages, k)
+            .search_any_stage(query, course_id, k)
             .map_err(|e| RetrieveError::Index(e.to_string()))?
             .into_iter()
             .map(|(_, p)| p)
             .collect();
-        Ok((generation, idx, hits))
+        Ok((seq.to_string(), idx, hits))
     }
 }

@@ -60,6 +60,10 @@ pub struct Options {
     /// The host in the server's public URL (default 127.0.0.1); WebAuthn in
     /// browsers needs a name, such as `localhost`, rather than an address.
     pub host: Option<String>,
+    /// Holds the search index's first build until the semaphore gets a
+    /// permit (the server then says search is warming up). Without it the
+    /// server is returned once its index is ready.
+    pub hold_search: Option<Arc<tokio::sync::Semaphore>>,
 }
 
 impl Options {
@@ -79,6 +83,8 @@ pub struct TestServer {
     pub dir: TempDir,
     /// The database URL the server uses (to start another instance on it).
     pub database_url: String,
+    /// The server's search index (state and counters).
+    pub search: Arc<tutor::retrieval::index::SearchIndex>,
     shutdown: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<std::io::Result<()>>>,
     pg: Option<PgDatabase>,
@@ -131,6 +137,7 @@ impl TestServer {
         vars.extend(opts.vars);
         let vars_db_url = vars["DATABASE_URL"].clone();
         let config = intellistack::Settings::from_vars(&vars).expect("test configuration");
+        let searches = config.chat.responder == ::api::settings::ResponderKind::Tutor;
 
         let roles = if opts.roles.is_empty() {
             Role::ALL.into_iter().collect()
@@ -151,13 +158,31 @@ impl TestServer {
             app.state.auth.hasher = hasher;
         }
         let app_auth = app.state.auth.clone();
+        let search = app.state.api.search.clone();
+        let held = opts.hold_search.is_some();
+        if let Some(gate) = opts.hold_search {
+            search.hold_first_build(gate);
+        }
+        let searches = searches && roles_of(&app).contains(&Role::Api);
 
         let (tx, rx) = oneshot::channel::<()>();
         let task = tokio::spawn(intellistack::server::serve(app, listener, async {
             let _ = rx.await;
         }));
+        if searches && !held {
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+            while search.state() != tutor::retrieval::index::State::Ready {
+                assert!(
+                    std::time::Instant::now() < deadline,
+                    "the search index did not become ready: {:?}",
+                    search.state()
+                );
+                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+            }
+        }
 
         TestServer {
+            search,
             database_url: vars_db_url.clone(),
             app_auth,
             url,
@@ -204,6 +229,7 @@ impl TestServer {
 
 impl Drop for TestServer {
     fn drop(&mut self) {
+        self.search.halt();
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
@@ -211,6 +237,10 @@ impl Drop for TestServer {
             task.abort();
         }
     }
+}
+
+fn roles_of(app: &App) -> BTreeSet<Role> {
+    app.state.roles.iter().copied().collect()
 }
 
 /// Declares one test per database, so a failure names the database:
