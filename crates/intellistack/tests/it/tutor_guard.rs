@@ -54,19 +54,6 @@ fn ask(text: &str, page: Value) -> Value {
     json!({"type": "threads.create", "params": {"input": message(text)}, "metadata": {"page": page}})
 }
 
-fn final_text(ev: &[Value]) -> String {
-    ev.iter()
-        .rev()
-        .find(|e| e["type"] == "thread.item.done" && e["item"]["type"] == "assistant_message")
-        .map(|e| {
-            e["item"]["content"][0]["text"]
-                .as_str()
-                .unwrap_or_default()
-                .to_string()
-        })
-        .unwrap_or_default()
-}
-
 async fn stored(server: &TestServer, thread: &str) -> String {
     let rows: Vec<(String,)> = common::on_db!(&server.db, pool => sqlx::query_as(
         "SELECT content FROM chatkit_thread_item WHERE thread_id = $1").bind(thread).fetch_all(pool).await.unwrap());

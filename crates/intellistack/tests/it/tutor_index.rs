@@ -64,18 +64,6 @@ async fn turn(server: &TestServer, t: &str, text: &str) -> Vec<Value> {
     .expect("a turn never hangs")
 }
 
-fn final_text(ev: &[Value]) -> String {
-    ev.iter()
-        .find(|e| e["type"] == "thread.item.done" && e["item"]["type"] == "assistant_message")
-        .map(|e| {
-            e["item"]["content"][0]["text"]
-                .as_str()
-                .unwrap_or_default()
-                .to_string()
-        })
-        .unwrap_or_default()
-}
-
 fn cited(ev: &[Value]) -> Vec<String> {
     ev.iter()
         .find(|e| e["type"] == "thread.item.done" && e["item"]["type"] == "assistant_message")

@@ -79,19 +79,6 @@ fn ask_body(text: &str, page: Value) -> Value {
     json!({"type": "threads.create", "params": {"input": message(text)}, "metadata": {"page": page}})
 }
 
-fn final_text(ev: &[Value]) -> String {
-    ev.iter()
-        .rev()
-        .find(|e| e["type"] == "thread.item.done" && e["item"]["type"] == "assistant_message")
-        .map(|e| {
-            e["item"]["content"][0]["text"]
-                .as_str()
-                .unwrap()
-                .to_string()
-        })
-        .unwrap_or_default()
-}
-
 crate::per_database! {
     async fn replies_stream_token_by_token_with_checked_citations(backend) {
         let (server, fake, t) = setup(backend, &[]).await;

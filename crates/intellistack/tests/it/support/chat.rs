@@ -14,6 +14,16 @@ pub async fn send(server: &TestServer, token: &str, body: Value) -> reqwest::Res
         .unwrap()
 }
 
+/// The text of the turn's last finished assistant message ("" when none).
+pub fn final_text(ev: &[Value]) -> String {
+    ev.iter()
+        .rev()
+        .find(|e| e["type"] == "thread.item.done" && e["item"]["type"] == "assistant_message")
+        .and_then(|e| e["item"]["content"][0]["text"].as_str())
+        .unwrap_or_default()
+        .to_string()
+}
+
 /// Reads a whole SSE body into its JSON events.
 pub async fn events(res: reqwest::Response) -> Vec<Value> {
     let text = res.text().await.unwrap();
