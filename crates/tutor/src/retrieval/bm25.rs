@@ -5,7 +5,7 @@
 
 use std::path::Path;
 
-use tantivy::collector::TopDocs;
+use tantivy::collector::{Count, TopDocs};
 use tantivy::directory::MmapDirectory;
 use tantivy::query::{BooleanQuery, Occur, Query, QueryParser, TermQuery};
 use tantivy::schema::{
@@ -19,8 +19,9 @@ use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Te
 
 const TOKENIZER: &str = "en_stem_stop";
 
-/// Lower-cased, English stop words removed, Porter-stemmed.
-fn english() -> TextAnalyzer {
+/// Lower-cased, English stop words removed, Porter-stemmed. The ranking
+/// analyses questions with the same analyzer, so its terms are the index's.
+pub fn english() -> TextAnalyzer {
     TextAnalyzer::builder(SimpleTokenizer::default())
         .filter(RemoveLongFilter::limit(40))
         .filter(LowerCaser)
@@ -303,6 +304,41 @@ impl Bm25 {
             }
         }
         Ok(out)
+    }
+
+    /// How many passages `course_id` has, and how many of them hold each of
+    /// `terms` (already analysed) in their title or text: the ranking's
+    /// document frequencies, counted from the postings, so their cost does
+    /// not grow with the passages' text and is current after every edit.
+    pub fn doc_freqs(
+        &self,
+        course_id: &str,
+        terms: &[String],
+    ) -> Result<(u32, Vec<u32>), IndexError> {
+        let searcher = self.reader.searcher();
+        let term_query = |field: Field, text: &str| -> Box<dyn Query> {
+            Box::new(TermQuery::new(
+                Term::from_field_text(field, text),
+                IndexRecordOption::Basic,
+            ))
+        };
+        let count = |q: &dyn Query| -> Result<u32, IndexError> {
+            Ok(u32::try_from(searcher.search(q, &Count)?).unwrap_or(u32::MAX))
+        };
+        let docs = count(term_query(self.f.course_id, course_id).as_ref())?;
+        let mut out = Vec::with_capacity(terms.len());
+        for t in terms {
+            let either = BooleanQuery::new(vec![
+                (Occur::Should, term_query(self.f.title, t)),
+                (Occur::Should, term_query(self.f.text, t)),
+            ]);
+            let q = BooleanQuery::new(vec![
+                (Occur::Must, term_query(self.f.course_id, course_id)),
+                (Occur::Must, Box::new(either)),
+            ]);
+            out.push(count(&q)?);
+        }
+        Ok((docs, out))
     }
 
     /// The best `k` passages for `query` within `course_id` and `stages`.

@@ -23,7 +23,7 @@ pub mod repo;
 pub mod retrieve;
 pub mod tutoring;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -112,9 +112,6 @@ struct Inner<C> {
     /// Ask the model for a second opinion on every final reply.
     judge: bool,
     retrieval: Retrieval,
-    /// Term statistics per course, for the content generation they were
-    /// computed from.
-    stats: tokio::sync::Mutex<HashMap<String, (String, Arc<TermStats>)>>,
 }
 
 /// What step 1 found.
@@ -129,7 +126,7 @@ struct Retrieved {
     decision: Decision,
     /// The question's informative terms.
     focus: Vec<String>,
-    stats: Arc<TermStats>,
+    stats: TermStats,
     /// The page lesson's section headings, for suggestions.
     page_sections: Vec<String>,
 }
@@ -263,7 +260,6 @@ impl<C: TurnContext> Tutor<C> {
                 llm,
                 judge,
                 retrieval: Retrieval::new(dense, search),
-                stats: Default::default(),
             }),
         }
     }
@@ -276,27 +272,6 @@ impl<C: TurnContext> Tutor<C> {
         if let Err(e) = self.repo().record_flag(thread_id, &event).await {
             tracing::error!(error = %e, "flagging a thread failed");
         }
-    }
-
-    /// Term statistics of the course, recomputed when the content changes.
-    async fn term_stats(
-        &self,
-        generation: &str,
-        course_id: &str,
-        idx: &crate::retrieval::bm25::Bm25,
-    ) -> Arc<TermStats> {
-        let mut cache = self.inner.stats.lock().await;
-        if let Some((g, s)) = cache.get(course_id)
-            && g == generation
-        {
-            return s.clone();
-        }
-        let all = idx.all_passages().unwrap_or_default();
-        let s = Arc::new(TermStats::of(
-            all.iter().filter(|p| p.course_id == course_id),
-        ));
-        cache.insert(course_id.to_string(), (generation.to_string(), s.clone()));
-        s
     }
 
     // --- step 1: retrieve ---------------------------------------------------------
@@ -318,7 +293,7 @@ impl<C: TurnContext> Tutor<C> {
                 page: None,
                 decision: Decision::NotFound,
                 focus,
-                stats: Arc::default(),
+                stats: TermStats::default(),
                 page_sections: Vec::new(),
             });
         };
@@ -341,12 +316,12 @@ impl<C: TurnContext> Tutor<C> {
                 page: None,
                 decision: Decision::NotFound,
                 focus,
-                stats: Arc::default(),
+                stats: TermStats::default(),
                 page_sections: Vec::new(),
             });
         }
         // … and every stage of the course, for the decision only.
-        let (generation, idx, mut candidates) = self
+        let (idx, mut candidates) = self
             .inner
             .retrieval
             .search_all_stages(self.repo(), &query, &scope.course_id, CANDIDATES)
@@ -356,7 +331,12 @@ impl<C: TurnContext> Tutor<C> {
                 candidates.push(p);
             }
         }
-        let stats = self.term_stats(&generation, &scope.course_id, &idx).await;
+        // Rarity of the question's terms (the selection's for a bare
+        // "explain this"), counted in the index as it stands.
+        let mut weighed = focus.clone();
+        weighed.extend(selection.map(rank::informative).unwrap_or_default());
+        let mut stats = TermStats::from_index(&idx, &scope.course_id, &weighed)
+            .map_err(|e| RetrieveError::Index(e.to_string()))?;
         let page_lesson = self.repo().page_lesson(&scope, page).await?;
         // The page lesson's sections, its opening ones first.
         let mut page_passages: Vec<Passage> = page_lesson
@@ -388,6 +368,12 @@ impl<C: TurnContext> Tutor<C> {
             Decision::Found { passages, .. } => passages.clone(),
             _ => Vec::new(),
         };
+        // … and of the first passage's own recurring words, for its key term.
+        if let Some(first) = passages.first() {
+            stats
+                .look_up(&idx, &scope.course_id, &rank::key_term_candidates(first))
+                .map_err(|e| RetrieveError::Index(e.to_string()))?;
+        }
         let page_sections = page_passages
             .iter()
             .filter(|p| !rank::is_opening(p))

@@ -12,12 +12,9 @@
 
 use std::collections::{HashMap, HashSet};
 
-use tantivy::tokenizer::{
-    Language, LowerCaser, RemoveLongFilter, SimpleTokenizer, Stemmer, StopWordFilter, TextAnalyzer,
-    TokenStream,
-};
+use tantivy::tokenizer::TokenStream;
 
-use crate::retrieval::bm25::Passage;
+use crate::retrieval::bm25::{Bm25, IndexError, Passage, english};
 
 /// Below this share of the question's weighted terms, a passage does not
 /// answer it. Calibrated with `intellistack eval tutor` over the sample
@@ -133,21 +130,9 @@ const QUESTION_WORDS: &[&str] = &[
 /// Words that make a question about the page's own exercises.
 const PAGE_WORK: &[&str] = &["exercise", "answer", "hint", "solution", "attempt"];
 
-fn analyzer() -> TextAnalyzer {
-    TextAnalyzer::builder(SimpleTokenizer::default())
-        .filter(RemoveLongFilter::limit(40))
-        .filter(LowerCaser)
-        .filter(
-            StopWordFilter::new(Language::English)
-                .unwrap_or_else(|| StopWordFilter::remove(Vec::<String>::new())),
-        )
-        .filter(Stemmer::new(Language::English))
-        .build()
-}
-
 /// Stemmed terms of `text`, in order, stop words removed.
 pub fn terms(text: &str) -> Vec<String> {
-    let mut a = analyzer();
+    let mut a = english();
     let mut s = a.token_stream(text);
     let mut out = Vec::new();
     while s.advance() {
@@ -166,7 +151,8 @@ pub fn informative(question: &str) -> Vec<String> {
         .collect()
 }
 
-/// Document frequencies over one course's passages, every stage included.
+/// Document frequencies over one course's passages, every stage included,
+/// for the terms a turn weighs (a term not looked up counts as unused).
 #[derive(Debug, Default, Clone)]
 pub struct TermStats {
     df: HashMap<String, u32>,
@@ -174,6 +160,34 @@ pub struct TermStats {
 }
 
 impl TermStats {
+    /// The frequencies of `terms` in `course_id`, read from the index.
+    pub fn from_index(idx: &Bm25, course_id: &str, terms: &[String]) -> Result<Self, IndexError> {
+        let mut s = TermStats::default();
+        s.look_up(idx, course_id, terms)?;
+        Ok(s)
+    }
+
+    /// Adds the frequencies of `terms` not looked up yet.
+    pub fn look_up(
+        &mut self,
+        idx: &Bm25,
+        course_id: &str,
+        terms: &[String],
+    ) -> Result<(), IndexError> {
+        let mut seen = HashSet::new();
+        let missing: Vec<String> = terms
+            .iter()
+            .filter(|t| !self.df.contains_key(*t) && seen.insert(*t))
+            .cloned()
+            .collect();
+        let (docs, dfs) = idx.doc_freqs(course_id, &missing)?;
+        self.docs = docs;
+        self.df.extend(missing.into_iter().zip(dfs));
+        Ok(())
+    }
+
+    /// Every passage's terms counted (evaluation and tests: the whole
+    /// course in memory).
     pub fn of<'a>(passages: impl IntoIterator<Item = &'a Passage>) -> Self {
         let mut s = TermStats::default();
         for p in passages {
@@ -515,8 +529,25 @@ pub fn surface(text: &str, term: &str) -> Option<String> {
         .map(|w| w.to_lowercase())
 }
 
+/// The terms [`key_term`] may pick from the section itself when the
+/// question names none: words that recur in it.
+pub fn key_term_candidates(p: &Passage) -> Vec<String> {
+    let mut tf: HashMap<String, usize> = HashMap::new();
+    for t in terms(&p.text) {
+        *tf.entry(t).or_default() += 1;
+    }
+    let mut out: Vec<String> = tf
+        .into_iter()
+        .filter(|(t, n)| *n > 1 && t.chars().all(char::is_alphabetic) && t.len() > 3)
+        .map(|(t, _)| t)
+        .collect();
+    out.sort();
+    out
+}
+
 /// The section's key term: the rarest of the question's terms it contains,
-/// else its own rarest term that occurs more than once.
+/// else the recurring term of its own with the highest count × rarity.
+/// `stats` must hold the focus terms and [`key_term_candidates`].
 pub fn key_term(stats: &TermStats, p: &Passage, focus: &[String]) -> Option<String> {
     let body = terms(&p.text);
     let have: HashSet<&String> = body.iter().collect();
@@ -527,18 +558,15 @@ pub fn key_term(stats: &TermStats, p: &Passage, focus: &[String]) -> Option<Stri
     let t = match from_focus {
         Some(t) => t.clone(),
         None => {
-            let mut tf: HashMap<&String, usize> = HashMap::new();
-            for t in &body {
-                *tf.entry(t).or_default() += 1;
-            }
-            tf.into_iter()
-                .filter(|(t, n)| *n > 1 && t.chars().all(char::is_alphabetic) && t.len() > 3)
+            let candidates = key_term_candidates(p);
+            let count = |t: &String| body.iter().filter(|b| *b == t).count() as f64;
+            candidates
+                .iter()
                 .max_by(|a, b| {
-                    (a.1 as f64 * stats.weight(a.0))
-                        .total_cmp(&(b.1 as f64 * stats.weight(b.0)))
-                        .then_with(|| b.0.cmp(a.0))
+                    (count(a) * stats.weight(a))
+                        .total_cmp(&(count(b) * stats.weight(b)))
+                        .then_with(|| b.cmp(a))
                 })?
-                .0
                 .clone()
         }
     };
@@ -699,5 +727,29 @@ mod tests {
             Some("drift")
         );
         assert_eq!(key_term(&stats, &all[2], &[]).as_deref(), Some("bias"));
+    }
+
+    #[test]
+    fn frequencies_from_the_index_are_those_of_the_passages() {
+        let all = course();
+        let mut other = all[2].clone();
+        other.chunk_id = "elsewhere".into();
+        other.course_id = "another".into();
+        let idx = Bm25::build(&[all.clone(), vec![other]].concat()).unwrap();
+        let words = terms("gyroscope drift bias IMUs kinematics unheard-of angular");
+        let from_index = TermStats::from_index(&idx, "c", &words).unwrap();
+        let counted = TermStats::of(&all);
+        for t in &words {
+            assert_eq!(from_index.weight(t), counted.weight(t), "{t}");
+        }
+        // Looking up more terms keeps those already known.
+        let mut more = from_index.clone();
+        more.look_up(&idx, "c", &key_term_candidates(&all[2]))
+            .unwrap();
+        assert_eq!(more.weight("drift"), counted.weight("drift"));
+        assert_eq!(
+            key_term(&more, &all[2], &[]),
+            key_term(&counted, &all[2], &[])
+        );
     }
 }

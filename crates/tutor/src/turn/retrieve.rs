@@ -194,8 +194,8 @@ impl Retrieval {
         query: &str,
         course_id: &str,
         k: usize,
-    ) -> Result<(String, Arc<Bm25>, Vec<Passage>), RetrieveError> {
-        let Some((idx, seq)) = self.index.current().await else {
+    ) -> Result<(Arc<Bm25>, Vec<Passage>), RetrieveError> {
+        let Some((idx, _)) = self.index.current().await else {
             // Warming: the turn stops before it reads these.
             return Err(RetrieveError::Index(
                 "the search index is warming up".into(),
@@ -207,6 +207,6 @@ impl Retrieval {
             .into_iter()
             .map(|(_, p)| p)
             .collect();
-        Ok((seq.to_string(), idx, hits))
+        Ok((idx, hits))
     }
 }
