@@ -12,7 +12,7 @@ use crate::support::chat::*;
 use crate::support::fake_llm::{FakeLlm, Script, chars, words};
 use crate::support::{Backend, Options, TestServer};
 
-#[path = "../../../tutor/tests/corpus/data.rs"]
+#[path = "../../../tutor/tests/corpus/mod.rs"]
 mod corpus;
 
 async fn server(backend: Backend, extra: &[(&str, &str)]) -> (TestServer, FakeLlm) {
@@ -72,7 +72,7 @@ crate::per_database! {
         let (server, fake) = server(backend, &[]).await;
         let t = instructor(&server).await;
         let mut caught = 0;
-        for (id, reply, secret) in corpus::LEAKS {
+        for corpus::Leak { exercise: id, reply, leaked: secret } in corpus::LEAKS.iter().copied() {
             let lesson = lesson_of(id);
             let mut verdicts = Vec::new();
             for (how, pieces) in [("words", words(reply)), ("characters", chars(reply))] {
@@ -145,7 +145,7 @@ async fn harmless_pass(
 ) -> (usize, Vec<String>) {
     let mut passed = 0;
     let mut gagged = Vec::new();
-    for (lesson, reply) in corpus::HARMLESS {
+    for corpus::Harmless { lesson, reply } in corpus::HARMLESS.iter().copied() {
         let before = fake.reply_requests().len();
         // One script: a withdrawn draft would be rewritten from the double's
         // default reply and show up as a change.
