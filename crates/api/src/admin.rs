@@ -7,12 +7,10 @@ use serde::Serialize;
 
 use crate::error::{ApiError, ApiResult};
 
-#[derive(Debug, Serialize, sqlx::FromRow, utoipa::ToSchema)]
+/// What is counted of the tutor's use: per user and day, and in total.
+#[derive(Debug, Default, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
-pub struct UsageRow {
-    pub user_id: String,
-    pub email: Option<String>,
-    pub date: String,
+pub struct UsageCounts {
     pub message_count: i64,
     pub total_response_time_ms: i64,
     pub error_count: i64,
@@ -25,16 +23,34 @@ pub struct UsageRow {
     pub judge_disagreements: i64,
 }
 
+impl UsageCounts {
+    fn add(&mut self, other: &UsageCounts) {
+        self.message_count += other.message_count;
+        self.total_response_time_ms += other.total_response_time_ms;
+        self.error_count += other.error_count;
+        self.guard_hits += other.guard_hits;
+        self.judge_calls += other.judge_calls;
+        self.judge_flags += other.judge_flags;
+        self.judge_disagreements += other.judge_disagreements;
+    }
+}
+
+#[derive(Debug, Serialize, sqlx::FromRow, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct UsageRow {
+    pub user_id: String,
+    pub email: Option<String>,
+    pub date: String,
+    #[serde(flatten)]
+    #[sqlx(flatten)]
+    pub counts: UsageCounts,
+}
+
 #[derive(Debug, Default, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct UsageTotals {
-    pub message_count: i64,
-    pub total_response_time_ms: i64,
-    pub error_count: i64,
-    pub guard_hits: i64,
-    pub judge_calls: i64,
-    pub judge_flags: i64,
-    pub judge_disagreements: i64,
+    #[serde(flatten)]
+    pub counts: UsageCounts,
     pub users: usize,
     pub average_response_time_ms: i64,
 }
@@ -54,18 +70,13 @@ pub async fn usage(
     let mut totals = UsageTotals::default();
     let mut users = std::collections::HashSet::new();
     for r in &rows {
-        totals.message_count += r.message_count;
-        totals.total_response_time_ms += r.total_response_time_ms;
-        totals.error_count += r.error_count;
-        totals.guard_hits += r.guard_hits;
-        totals.judge_calls += r.judge_calls;
-        totals.judge_flags += r.judge_flags;
-        totals.judge_disagreements += r.judge_disagreements;
+        totals.counts.add(&r.counts);
         users.insert(r.user_id.clone());
     }
     totals.users = users.len();
-    if totals.message_count > 0 {
-        totals.average_response_time_ms = totals.total_response_time_ms / totals.message_count;
+    let c = &totals.counts;
+    if c.message_count > 0 {
+        totals.average_response_time_ms = c.total_response_time_ms / c.message_count;
     }
     Ok((rows, totals))
 }

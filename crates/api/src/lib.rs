@@ -26,6 +26,7 @@ pub use error::{ApiError, ApiResult, Refusal};
 pub use http::admin::events_csv_download;
 pub use http::error::error_response;
 pub use http::router;
+pub use http::teaching::course_zip_download;
 pub use jwks::{JwksVerifier, KeySource};
 
 #[derive(Clone)]

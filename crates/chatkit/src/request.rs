@@ -32,6 +32,18 @@ pub enum FeedbackKind {
     Negative,
 }
 
+/// Which page of a list to send: its size, the order, and the id the page
+/// starts after.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct PageRequest {
+    #[serde(default = "default_page_size", deserialize_with = "page_size")]
+    pub limit: usize,
+    #[serde(default)]
+    pub order: Order,
+    #[serde(default)]
+    pub after: Option<String>,
+}
+
 /// A ChatKit request, by its `type`, with its `params` as the fields of the
 /// variant: serde reads both, so the wire names are written once, here.
 #[derive(Debug, Clone, Deserialize)]
@@ -50,12 +62,8 @@ pub enum Request {
     GetThread { thread_id: String },
     #[serde(rename = "threads.list")]
     ListThreads {
-        #[serde(default = "default_page_size", deserialize_with = "page_size")]
-        limit: usize,
-        #[serde(default)]
-        order: Order,
-        #[serde(default)]
-        after: Option<String>,
+        #[serde(flatten)]
+        page: PageRequest,
     },
     #[serde(rename = "threads.update")]
     UpdateThread { thread_id: String, title: String },
@@ -64,12 +72,8 @@ pub enum Request {
     #[serde(rename = "items.list")]
     ListItems {
         thread_id: String,
-        #[serde(default = "default_page_size", deserialize_with = "page_size")]
-        limit: usize,
-        #[serde(default)]
-        order: Order,
-        #[serde(default)]
-        after: Option<String>,
+        #[serde(flatten)]
+        page: PageRequest,
     },
     #[serde(rename = "items.feedback")]
     Feedback {
@@ -250,7 +254,13 @@ mod tests {
         }
         let env =
             parse(br#"{"type":"items.list","params":{"thread_id":"t","limit":500}}"#).unwrap();
-        assert!(matches!(env.request, Request::ListItems { limit: 100, .. }));
+        assert!(matches!(
+            env.request,
+            Request::ListItems {
+                page: PageRequest { limit: 100, .. },
+                ..
+            }
+        ));
         let env = parse(br#"{"type":"attachments.create","params":{}}"#).unwrap();
         assert!(matches!(
             env.request,
@@ -266,9 +276,12 @@ mod tests {
         let env = parse(br#"{"type":"threads.list","params":{"limit":0}}"#).unwrap();
         match env.request {
             Request::ListThreads {
-                limit,
-                order,
-                after,
+                page:
+                    PageRequest {
+                        limit,
+                        order,
+                        after,
+                    },
             } => {
                 assert_eq!((limit, order, after), (20, Order::Desc, None));
             }

@@ -295,13 +295,9 @@ impl<C: Clone + Send + Sync + 'static> ChatKitServer<C> {
                     visible(items),
                 ))))
             }
-            Request::ListThreads {
-                limit,
-                order,
-                after,
-            } => {
+            Request::ListThreads { page } => {
                 let page = store
-                    .load_threads(limit, after.as_deref(), order, &ctx)
+                    .load_threads(page.limit, page.after.as_deref(), page.order, &ctx)
                     .await?;
                 let out = Page {
                     data: page
@@ -328,15 +324,16 @@ impl<C: Clone + Send + Sync + 'static> ChatKitServer<C> {
                 store.delete_thread(&thread_id, &ctx).await?;
                 Ok(Outcome::Json(json!({})))
             }
-            Request::ListItems {
-                thread_id,
-                limit,
-                order,
-                after,
-            } => {
+            Request::ListItems { thread_id, page } => {
                 store.load_thread(&thread_id, &ctx).await?;
                 let page = store
-                    .load_thread_items(&thread_id, after.as_deref(), limit, order, &ctx)
+                    .load_thread_items(
+                        &thread_id,
+                        page.after.as_deref(),
+                        page.limit,
+                        page.order,
+                        &ctx,
+                    )
                     .await?;
                 Ok(Outcome::Json(to_json(&visible(page))))
             }
@@ -381,10 +378,7 @@ impl<C: Clone + Send + Sync + 'static> ChatKitServer<C> {
                     metadata: Map::new(),
                 };
                 store.save_thread(&thread, &ctx).await?;
-                let item = user_item(&thread.id, input, self.clock.now());
-                store
-                    .add_thread_item(&thread.id, &ThreadItem::UserMessage(item.clone()), &ctx)
-                    .await?;
+                let item = self.add_user_message(&thread.id, input, &ctx).await?;
                 let pre = vec![
                     ThreadStreamEvent::ThreadCreated {
                         thread: Thread::from_metadata(&thread, Page::default()),
@@ -396,32 +390,15 @@ impl<C: Clone + Send + Sync + 'static> ChatKitServer<C> {
                 Ok(self.run(thread, Some(item), metadata, pre, ctx))
             }
             Request::AddUserMessage { thread_id, input } => {
-                let thread = store.load_thread(&thread_id, &ctx).await?;
-                if thread.status != ThreadStatus::Active {
-                    return Err(ProcessError::new(
-                        409,
-                        "thread_not_active",
-                        "This thread is locked or closed",
-                    ));
-                }
-                let item = user_item(&thread.id, input, self.clock.now());
-                store
-                    .add_thread_item(&thread.id, &ThreadItem::UserMessage(item.clone()), &ctx)
-                    .await?;
+                let thread = self.active_thread(&thread_id, &ctx).await?;
+                let item = self.add_user_message(&thread.id, input, &ctx).await?;
                 let pre = vec![ThreadStreamEvent::ItemDone {
                     item: ThreadItem::UserMessage(item.clone()),
                 }];
                 Ok(self.run(thread, Some(item), metadata, pre, ctx))
             }
             Request::RetryAfterItem { thread_id, item_id } => {
-                let thread = store.load_thread(&thread_id, &ctx).await?;
-                if thread.status != ThreadStatus::Active {
-                    return Err(ProcessError::new(
-                        409,
-                        "thread_not_active",
-                        "This thread is locked or closed",
-                    ));
-                }
+                let thread = self.active_thread(&thread_id, &ctx).await?;
                 // Walk newest to oldest until the item; everything newer goes.
                 let mut newer = Vec::new();
                 let mut found = None;
@@ -458,6 +435,37 @@ impl<C: Clone + Send + Sync + 'static> ChatKitServer<C> {
                 Ok(self.run(thread, Some(user), metadata, Vec::new(), ctx))
             }
         }
+    }
+
+    /// A thread that still takes messages: a locked or closed one refuses.
+    async fn active_thread(
+        &self,
+        thread_id: &str,
+        ctx: &C,
+    ) -> Result<ThreadMetadata, ProcessError> {
+        let thread = self.store.load_thread(thread_id, ctx).await?;
+        if thread.status != ThreadStatus::Active {
+            return Err(ProcessError::new(
+                409,
+                "thread_not_active",
+                "This thread is locked or closed",
+            ));
+        }
+        Ok(thread)
+    }
+
+    /// Stores the user's message as the thread's newest item.
+    async fn add_user_message(
+        &self,
+        thread_id: &str,
+        input: UserMessageInput,
+        ctx: &C,
+    ) -> Result<UserMessageItem, ProcessError> {
+        let item = user_item(thread_id, input, self.clock.now());
+        self.store
+            .add_thread_item(thread_id, &ThreadItem::UserMessage(item.clone()), ctx)
+            .await?;
+        Ok(item)
     }
 
     fn user_item_check(&self, input: &UserMessageInput) -> Result<(), ProcessError> {

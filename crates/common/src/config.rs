@@ -519,13 +519,7 @@ fn write_private(path: &Path, value: &str) -> std::io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn vars(pairs: &[(&str, &str)]) -> Vars {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
-    }
+    use crate::settings::vars;
 
     #[test]
     fn defaults_to_sqlite_under_data_and_generates_a_private_dev_secret() {

@@ -157,19 +157,21 @@ pub fn http_url(var: &'static str, raw: &str) -> Result<Url, ConfigError> {
     Ok(url)
 }
 
+/// Variables from name and value pairs, as the tests of settings write them.
+#[cfg(test)]
+pub(crate) fn vars(pairs: &[(&str, &str)]) -> Vars {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     const FLAG: Var = Var::new("F", WhenUnset::Value("true"), "a flag");
     const CHOICE: Var = Var::new("C", WhenUnset::None, "a choice");
-
-    fn vars(pairs: &[(&str, &str)]) -> Vars {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
-    }
 
     #[test]
     fn defaults_apply_when_unset_or_blank() {

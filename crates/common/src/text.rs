@@ -1,4 +1,5 @@
-//! Rules on characters that hold for every text field of every role.
+//! Rules on characters that hold for every text field of every role, and
+//! how free text is compared.
 
 use serde_json::Value;
 
@@ -30,6 +31,24 @@ pub fn json_has_forbidden_control(value: &Value) -> bool {
             .any(|(k, v)| has_forbidden_control(k) || json_has_forbidden_control(v)),
         _ => false,
     }
+}
+
+/// Lower case, each run of other characters than letters and digits one
+/// space, none at the ends: how two texts are compared whatever their case,
+/// punctuation or line breaks.
+pub fn squash(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut space = true;
+    for c in text.chars().flat_map(char::to_lowercase) {
+        if c.is_alphanumeric() {
+            out.push(c);
+            space = false;
+        } else if !space {
+            out.push(' ');
+            space = true;
+        }
+    }
+    out.trim_end().to_string()
 }
 
 #[cfg(test)]

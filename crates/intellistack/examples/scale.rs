@@ -20,8 +20,11 @@ use std::time::{Duration, Instant};
 
 use axum::body::{Body, Bytes};
 use axum::response::Response;
-use axum::routing::post;
 use serde_json::{Value, json};
+
+mod support;
+use support::process::{free_port, rss_mib, stop};
+use support::{api_token, arg, model_double, server_binary, sizes};
 
 const PASSWORD: &str = "Scale-Bench-Pass-1!";
 const SECRET: &str = "scale-bench-secret-0123456789abcdef0123456789";
@@ -33,36 +36,8 @@ struct Server {
 
 impl Drop for Server {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        stop(&mut self.child);
     }
-}
-
-fn rss_mib(pid: u32) -> f64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmRSS:"))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|n| n.parse::<f64>().ok())
-        })
-        .unwrap_or(0.0)
-        / 1024.0
-}
-
-fn arg(name: &str) -> Option<String> {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1).cloned())
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .unwrap_or(0)
 }
 
 /// A small deterministic generator: the catalogue is the same every run.
@@ -332,26 +307,7 @@ async fn wait_search(http: &reqwest::Client, s: &Server) -> Value {
 }
 
 async fn jwt(http: &reqwest::Client, s: &Server) -> String {
-    let signed: Value = http
-        .post(format!("{}/api/auth/sign-in/email", s.base))
-        .json(&json!({"email": "scale@example.com", "password": PASSWORD}))
-        .send()
-        .await
-        .expect("sign in")
-        .json()
-        .await
-        .expect("json");
-    let session = signed["token"].as_str().expect("session token").to_string();
-    let jwt: Value = http
-        .get(format!("{}/api/auth/token", s.base))
-        .bearer_auth(&session)
-        .send()
-        .await
-        .expect("token")
-        .json()
-        .await
-        .expect("json");
-    jwt["token"].as_str().expect("jwt").to_string()
+    api_token(http, &s.base, "scale@example.com", PASSWORD).await
 }
 
 /// One turn: its time and the reply's text.
@@ -463,32 +419,18 @@ async fn lesson_id(http: &reqwest::Client, s: &Server, jwt: &str) -> String {
 
 #[tokio::main]
 async fn main() {
-    let bin = arg("--bin").unwrap_or_else(|| "target/release/intellistack".into());
-    let bin = std::fs::canonicalize(&bin).unwrap_or_else(|e| {
-        panic!("{bin}: {e}; build it with cargo build --release, or pass --bin")
-    });
+    let bin = server_binary();
     let work = PathBuf::from(arg("--work").unwrap_or_else(|| "bench/scale-work".into()));
     std::fs::create_dir_all(&work).expect("create the work folder");
     let work = std::fs::canonicalize(&work).expect("work folder");
     let turns: usize = arg("--turns").and_then(|t| t.parse().ok()).unwrap_or(200);
-    let sizes: Vec<usize> = arg("--lessons")
-        .unwrap_or_else(|| "1000,10000".into())
-        .split(',')
-        .filter_map(|s| s.trim().parse().ok())
-        .collect();
+    let sizes = sizes("--lessons", "1000,10000");
     let http = reqwest::Client::builder()
         .pool_max_idle_per_host(64)
         .build()
         .expect("client");
 
-    let llm = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind the model double");
-    let llm_url = format!("http://{}/v1", llm.local_addr().expect("addr"));
-    tokio::spawn(async move {
-        let app = axum::Router::new().route("/v1/chat/completions", post(completion));
-        let _ = axum::serve(llm, app).await;
-    });
+    let llm_url = model_double(completion).await;
 
     let mut rows: Vec<Vec<String>> = Vec::new();
     for n in sizes {

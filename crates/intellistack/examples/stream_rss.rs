@@ -15,29 +15,19 @@ use std::time::{Duration, Instant};
 
 use axum::body::{Body, Bytes};
 use axum::response::Response;
-use axum::routing::post;
 use futures_util::StreamExt;
-use serde_json::{Value, json};
+use serde_json::json;
+
+mod support;
+use support::process::{free_port, rss_kib, stop};
+use support::{api_token, model_double, server_binary, sizes};
 
 struct Server(Child);
 
 impl Drop for Server {
     fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
+        stop(&mut self.0);
     }
-}
-
-fn rss_kib(pid: u32) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmRSS:"))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|n| n.parse().ok())
-        })
-        .unwrap_or(0)
 }
 
 /// The model double: one token at once, then a keep-alive comment every 10 s, forever.
@@ -58,20 +48,6 @@ async fn completion() -> Response {
         .header("content-type", "text/event-stream")
         .body(Body::from_stream(stream))
         .unwrap_or_default()
-}
-
-fn arg(name: &str) -> Option<String> {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1).cloned())
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .unwrap_or(0)
 }
 
 async fn open_stream(
@@ -98,25 +74,10 @@ async fn open_stream(
 
 #[tokio::main]
 async fn main() {
-    let bin = arg("--bin").unwrap_or_else(|| "target/release/intellistack".into());
-    // The server runs in a temporary folder: resolve the path first.
-    let bin = std::fs::canonicalize(&bin).unwrap_or_else(|e| {
-        panic!("{bin}: {e}; build it with cargo build --release, or pass --bin")
-    });
-    let counts: Vec<usize> = arg("--streams")
-        .unwrap_or_else(|| "1000,5000".into())
-        .split(',')
-        .filter_map(|s| s.trim().parse().ok())
-        .collect();
+    let bin = server_binary();
+    let counts = sizes("--streams", "1000,5000");
 
-    let llm = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind the model double");
-    let llm_url = format!("http://{}/v1", llm.local_addr().expect("addr"));
-    tokio::spawn(async move {
-        let app = axum::Router::new().route("/v1/chat/completions", post(completion));
-        let _ = axum::serve(llm, app).await;
-    });
+    let llm_url = model_double(completion).await;
 
     let dir = tempfile::tempdir().expect("temp dir");
     let port = free_port();
@@ -185,26 +146,7 @@ async fn main() {
     tokio::time::sleep(Duration::from_secs(1)).await;
     let idle = rss_kib(pid);
 
-    let signed: Value = http
-        .post(format!("{base}/api/auth/sign-in/email"))
-        .json(&json!({"email": "rss@example.com", "password": "Stream-Rss-Pass-1!"}))
-        .send()
-        .await
-        .expect("sign in")
-        .json()
-        .await
-        .expect("json");
-    let session = signed["token"].as_str().expect("session token").to_string();
-    let jwt: Value = http
-        .get(format!("{base}/api/auth/token"))
-        .bearer_auth(&session)
-        .send()
-        .await
-        .expect("token")
-        .json()
-        .await
-        .expect("json");
-    let jwt = jwt["token"].as_str().expect("jwt").to_string();
+    let jwt = api_token(&http, &base, "rss@example.com", "Stream-Rss-Pass-1!").await;
     let chat = format!("{base}/api/v1/chatkit");
     drop(open_stream(&http, &chat, &jwt, 0).await.expect("one turn"));
     tokio::time::sleep(Duration::from_secs(1)).await;

@@ -130,12 +130,8 @@ pub enum EvalCommand {
         /// Question set (JSON); default: the sample course's.
         #[arg(long)]
         questions: Option<std::path::PathBuf>,
-        /// Course folder to read instead of the embedded sample course.
-        #[arg(long)]
-        content: Option<std::path::PathBuf>,
-        /// Course slug.
-        #[arg(long, default_value = "physical-ai")]
-        course: String,
+        #[command(flatten)]
+        course: EvalCourse,
         #[arg(long, default_value_t = 10)]
         k: usize,
         /// Print JSON instead of a table.
@@ -153,16 +149,23 @@ pub enum EvalCommand {
         /// Judged on-topic questions (JSON); default: the course's `questions.json`.
         #[arg(long)]
         questions: Option<std::path::PathBuf>,
-        /// Course folder to read instead of the embedded sample course.
-        #[arg(long)]
-        content: Option<std::path::PathBuf>,
-        /// Course slug.
-        #[arg(long, default_value = "physical-ai")]
-        course: String,
+        #[command(flatten)]
+        course: EvalCourse,
         /// Print JSON instead of a summary.
         #[arg(long)]
         json: bool,
     },
+}
+
+/// The course an evaluation reads.
+#[derive(Debug, clap::Args)]
+pub struct EvalCourse {
+    /// Course folder to read instead of the embedded sample course.
+    #[arg(long)]
+    pub content: Option<std::path::PathBuf>,
+    /// Course slug.
+    #[arg(long, default_value = "physical-ai")]
+    pub course: String,
 }
 
 #[derive(Debug, Subcommand)]

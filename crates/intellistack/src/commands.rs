@@ -252,75 +252,38 @@ struct Row {
 
 pub async fn eval(config: Settings, command: EvalCommand) -> Result<(), CommandError> {
     use tutor::eval::{Question, mean, score};
-    use tutor::retrieval::bm25::{Bm25, Passage};
+    use tutor::retrieval::bm25::Bm25;
     #[allow(unused_imports)]
     use tutor::retrieval::dense::Embedder as _;
-    use tutor::retrieval::dense::{MemoryVectors, Point, VectorStore};
+    use tutor::retrieval::dense::{MemoryVectors, Point, VectorStore, embedding_text};
 
-    let (questions, content, course, k, json) = match command {
+    let (questions, course, k, json) = match command {
         EvalCommand::Retrieval {
             questions,
-            content,
             course,
             k,
             json,
-        } => (questions, content, course, k, json),
+        } => (questions, course, k, json),
         EvalCommand::Tutor {
             set,
             questions,
-            content,
             course,
             json,
-        } => return eval_tutor(set, questions, content, course, json),
+        } => return eval_tutor(set, questions, course, json),
     };
-    let docs = match &content {
-        Some(dir) => api::content::loader::from_dir(dir),
-        None => api::content::loader::embedded(),
-    }
-    .map_err(|e| CommandError::Usage(format!("{e}; fix the course files first")))?;
-    let doc = docs.into_iter().find(|d| d.slug == course).ok_or_else(|| {
-        CommandError::Usage(format!(
-            "no course `{course}`; pass --course with a slug from the content folder"
-        ))
-    })?;
-    let raw = match &questions {
-        Some(p) => std::fs::read_to_string(p)
-            .map_err(|e| CommandError::Usage(format!("cannot read {}: {e}", p.display())))?,
-        None => api::content::loader::embedded_file(&format!("{course}/questions.json"))
-            .ok_or_else(|| {
-                CommandError::Usage(format!(
-                    "the course `{course}` ships no questions.json; pass --questions FILE"
-                ))
-            })?
-            .to_string(),
-    };
+    let doc = eval_course(&course)?;
+    // The question set defaults to the embedded one even with --content.
+    let raw = eval_file(
+        None,
+        &course.course,
+        &questions,
+        "questions.json",
+        "--questions",
+    )?;
     let questions: Vec<Question> = serde_json::from_str(&raw)
         .map_err(|e| CommandError::Usage(format!("the question set is not valid: {e}")))?;
 
-    // Chunk every lesson the way the server does; keys name lesson and heading.
-    let mut passages = Vec::new();
-    let mut keys = Vec::new();
-    for (si, stage) in doc.stages.iter().enumerate() {
-        for lesson in &stage.lessons {
-            for (ci, chunk) in tutor::retrieval::chunk::chunk_markdown(&lesson.title, &lesson.body)
-                .into_iter()
-                .enumerate()
-            {
-                let lesson_key = format!("{}/{}", stage.slug, lesson.slug);
-                let heading = chunk.heading_path.last().cloned().unwrap_or_default();
-                keys.push((lesson_key.clone(), heading));
-                passages.push(Passage {
-                    chunk_id: format!("{lesson_key}#{ci}"),
-                    lesson_id: lesson_key,
-                    course_id: doc.slug.clone(),
-                    stage_position: si as u64 + 1,
-                    title: chunk.heading_path.join(" › "),
-                    url: String::new(),
-                    text: chunk.text,
-                });
-            }
-        }
-    }
+    let (passages, keys) = eval_passages(&doc);
     for q in &questions {
         for j in &q.relevant {
             if !keys.iter().any(|(l, h)| *l == j.lesson && *h == j.heading) {
@@ -372,10 +335,7 @@ pub async fn eval(config: Settings, command: EvalCommand) -> Result<(), CommandE
         Some(e) => {
             let embedder = crate::app::embedder(&e.source)?;
             eprintln!("dense: embedding {} chunks", passages.len());
-            let texts: Vec<String> = passages
-                .iter()
-                .map(|p| format!("{}\n{}", p.title, p.text))
-                .collect();
+            let texts: Vec<String> = passages.iter().map(embedding_text).collect();
             let vectors = embedder
                 .embed(&texts)
                 .await
@@ -386,12 +346,7 @@ pub async fn eval(config: Settings, command: EvalCommand) -> Result<(), CommandE
                     passages
                         .iter()
                         .zip(vectors)
-                        .map(|(p, v)| Point {
-                            chunk_id: p.chunk_id.clone(),
-                            course_id: p.course_id.clone(),
-                            stage_position: p.stage_position,
-                            vector: v,
-                        })
+                        .map(|(p, v)| Point::of(p, v))
                         .collect(),
                 )
                 .await
@@ -464,45 +419,53 @@ pub async fn eval(config: Settings, command: EvalCommand) -> Result<(), CommandE
     Ok(())
 }
 
-/// The course's text, from a folder or the embedded sample, and a file of
-/// the course (`questions.json`, `tutor-eval.json`) from a path or embedded.
-fn eval_input(
-    content: &Option<std::path::PathBuf>,
-    course: &str,
-    file: &Option<std::path::PathBuf>,
-    default_name: &str,
-) -> Result<(api::content::loader::CourseDoc, String), CommandError> {
-    let docs = match content {
+/// The course to evaluate, from a folder or the embedded sample.
+fn eval_course(
+    course: &crate::cli::EvalCourse,
+) -> Result<api::content::loader::CourseDoc, CommandError> {
+    let slug = &course.course;
+    let docs = match &course.content {
         Some(dir) => api::content::loader::from_dir(dir),
         None => api::content::loader::embedded(),
     }
     .map_err(|e| CommandError::Usage(format!("{e}; fix the course files first")))?;
-    let doc = docs.into_iter().find(|d| d.slug == course).ok_or_else(|| {
+    docs.into_iter().find(|d| d.slug == *slug).ok_or_else(|| {
         CommandError::Usage(format!(
-            "no course `{course}`; pass --course with a slug from the content folder"
+            "no course `{slug}`; pass --course with a slug from the content folder"
         ))
-    })?;
-    let raw = match file {
+    })
+}
+
+/// A file of the course (`questions.json`, `tutor-eval.json`): `file` when
+/// given (by `flag`), else the one in the course's folder under `content`,
+/// else the embedded sample's.
+fn eval_file(
+    content: Option<&std::path::Path>,
+    course: &str,
+    file: &Option<std::path::PathBuf>,
+    default_name: &str,
+    flag: &str,
+) -> Result<String, CommandError> {
+    Ok(match file {
         Some(p) => std::fs::read_to_string(p)
             .map_err(|e| CommandError::Usage(format!("cannot read {}: {e}", p.display())))?,
         None => match content {
             Some(dir) => {
                 std::fs::read_to_string(dir.join(course).join(default_name)).map_err(|e| {
                     CommandError::Usage(format!(
-                        "the course `{course}` has no {default_name} ({e}); pass the file"
+                        "the course `{course}` has no {default_name} ({e}); pass {flag} FILE"
                     ))
                 })?
             }
             None => api::content::loader::embedded_file(&format!("{course}/{default_name}"))
                 .ok_or_else(|| {
                     CommandError::Usage(format!(
-                        "the course `{course}` ships no {default_name}; pass the file"
+                        "the course `{course}` ships no {default_name}; pass {flag} FILE"
                     ))
                 })?
                 .to_string(),
         },
-    };
-    Ok((doc, raw))
+    })
 }
 
 /// Every lesson chunked the way the server does, with the key of each
@@ -545,15 +508,22 @@ fn eval_passages(
 fn eval_tutor(
     set: Option<std::path::PathBuf>,
     questions: Option<std::path::PathBuf>,
-    content: Option<std::path::PathBuf>,
-    course: String,
+    course: crate::cli::EvalCourse,
     json: bool,
 ) -> Result<(), CommandError> {
     use tutor::eval::{DecisionReport, DecisionSet, Question, check_decisions};
-    let (doc, raw) = eval_input(&content, &course, &set, "tutor-eval.json")?;
+    let doc = eval_course(&course)?;
+    let content = course.content.as_deref();
+    let raw = eval_file(content, &course.course, &set, "tutor-eval.json", "--set")?;
     let set: DecisionSet = serde_json::from_str(&raw)
         .map_err(|e| CommandError::Usage(format!("the decision set is not valid: {e}")))?;
-    let (_, raw) = eval_input(&content, &course, &questions, "questions.json")?;
+    let raw = eval_file(
+        content,
+        &course.course,
+        &questions,
+        "questions.json",
+        "--questions",
+    )?;
     let judged: Vec<Question> = serde_json::from_str(&raw)
         .map_err(|e| CommandError::Usage(format!("the question set is not valid: {e}")))?;
     let (passages, keys) = eval_passages(&doc);

@@ -1,6 +1,8 @@
 //! Rules enforced in code, not left to the prompt: input caps, injection
 //! flags and self-harm detection. The answer guard is [`crate::answers::guard`].
 
+use common::text::squash;
+
 pub const MAX_MESSAGE_CHARS: usize = 4_000;
 pub const MAX_SELECTION_CHARS: usize = 4_000;
 
@@ -17,21 +19,6 @@ const SELF_HARM_PHRASES: &[&str] = &[
     "self-harm",
     "self harm",
 ];
-
-fn norm(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut space = true;
-    for c in text.chars().flat_map(char::to_lowercase) {
-        if c.is_alphanumeric() {
-            out.push(c);
-            space = false;
-        } else if !space {
-            out.push(' ');
-            space = true;
-        }
-    }
-    out.trim_end().to_string()
-}
 
 /// Verbs that set instructions aside, in English, Spanish, French and German.
 const OVERRIDE_VERBS: &[&str] = &[
@@ -448,8 +435,8 @@ pub fn injection_flags(text: &str) -> Vec<&'static str> {
 }
 
 pub fn mentions_self_harm(text: &str) -> bool {
-    let t = norm(text);
-    SELF_HARM_PHRASES.iter().any(|p| t.contains(&norm(p)))
+    let t = squash(text);
+    SELF_HARM_PHRASES.iter().any(|p| t.contains(&squash(p)))
 }
 
 /// Keeps `text` inside a material block or an attribute value: neither the

@@ -32,52 +32,56 @@ async function authGet(path) {
   }
 }
 
-/** Asks the browser for a passkey. `conditional` uses the autofill list. */
-async function getPasskey(options, conditional, signal) {
+/**
+ * The server's options as `navigator.credentials` takes them: the challenge,
+ * the user id and the ids of the credentials in `list` as bytes, without the
+ * fields browsers may refuse.
+ */
+function publicKeyOptions(options, list) {
   const publicKey = {
     ...options,
     challenge: b64url.decode(options.challenge),
-    allowCredentials: (options.allowCredentials || []).map((c) => ({ ...c, id: b64url.decode(c.id) })),
+    [list]: (options[list] || []).map((c) => ({ ...c, id: b64url.decode(c.id) })),
   };
+  if (options.user) publicKey.user = { ...options.user, id: b64url.decode(options.user.id) };
   delete publicKey.hints;
-  const cred = await navigator.credentials.get({ publicKey, mediation: conditional ? "conditional" : "optional", signal });
-  const r = cred.response;
+  delete publicKey.attestationFormats;
+  return publicKey;
+}
+
+/** A credential as the server reads it, with the ceremony's `response`. */
+function credentialJSON(cred, response) {
   return {
     id: cred.id,
     rawId: b64url.encode(cred.rawId),
     type: cred.type,
     authenticatorAttachment: cred.authenticatorAttachment ?? undefined,
-    response: {
-      clientDataJSON: b64url.encode(r.clientDataJSON),
-      authenticatorData: b64url.encode(r.authenticatorData),
-      signature: b64url.encode(r.signature),
-      userHandle: r.userHandle ? b64url.encode(r.userHandle) : undefined,
-    },
+    response,
   };
 }
 
+/** Asks the browser for a passkey. `conditional` uses the autofill list. */
+async function getPasskey(options, conditional, signal) {
+  const publicKey = publicKeyOptions(options, "allowCredentials");
+  const cred = await navigator.credentials.get({ publicKey, mediation: conditional ? "conditional" : "optional", signal });
+  const r = cred.response;
+  return credentialJSON(cred, {
+    clientDataJSON: b64url.encode(r.clientDataJSON),
+    authenticatorData: b64url.encode(r.authenticatorData),
+    signature: b64url.encode(r.signature),
+    userHandle: r.userHandle ? b64url.encode(r.userHandle) : undefined,
+  });
+}
+
 async function createPasskey(options) {
-  const publicKey = {
-    ...options,
-    challenge: b64url.decode(options.challenge),
-    user: { ...options.user, id: b64url.decode(options.user.id) },
-    excludeCredentials: (options.excludeCredentials || []).map((c) => ({ ...c, id: b64url.decode(c.id) })),
-  };
-  delete publicKey.hints;
-  delete publicKey.attestationFormats;
+  const publicKey = publicKeyOptions(options, "excludeCredentials");
   const cred = await navigator.credentials.create({ publicKey });
   const r = cred.response;
-  return {
-    id: cred.id,
-    rawId: b64url.encode(cred.rawId),
-    type: cred.type,
-    authenticatorAttachment: cred.authenticatorAttachment ?? undefined,
-    response: {
-      clientDataJSON: b64url.encode(r.clientDataJSON),
-      attestationObject: b64url.encode(r.attestationObject),
-      transports: r.getTransports ? r.getTransports() : [],
-    },
-  };
+  return credentialJSON(cred, {
+    clientDataJSON: b64url.encode(r.clientDataJSON),
+    attestationObject: b64url.encode(r.attestationObject),
+    transports: r.getTransports ? r.getTransports() : [],
+  });
 }
 
 /** Shows the account page again, fresh, at `hash` (a same-page link alone would not reload). */

@@ -164,10 +164,11 @@ pub async fn insert_stage(db: &Db, s: &Stage) -> sqlx::Result<()> {
 // the next number under content_version's row lock, and the lessons touched.
 // Search indexes on every instance replay exactly these lessons.
 // The first change creates the row with a random epoch (bound as $1).
+// Each LOG_* takes the change's number, its time and the key it logs by.
 const NEXT_CHANGE: &str = "INSERT INTO content_version (id, epoch, seq) VALUES (1, $1, 1)
      ON CONFLICT (id) DO UPDATE SET seq = content_version.seq + 1 RETURNING seq";
 const LOG_LESSON: &str =
-    "INSERT INTO content_change (seq, lesson_id, changed_at) VALUES ($1, $2, $3)";
+    "INSERT INTO content_change (seq, changed_at, lesson_id) VALUES ($1, $2, $3)";
 const LOG_STAGE: &str = "INSERT INTO content_change (seq, lesson_id, changed_at) SELECT $1, id, $2 FROM lesson WHERE stage_id = $3";
 const LOG_COURSE: &str = "INSERT INTO content_change (seq, lesson_id, changed_at) SELECT $1, l.id, $2 FROM lesson l JOIN stage s ON s.id = l.stage_id WHERE s.course_id = $3";
 
@@ -191,11 +192,23 @@ pub async fn update_stage(db: &Db, s: &Stage) -> sqlx::Result<()> {
 
 /// Deletes a stage with its lessons (cascade), logging them for retrieval.
 pub async fn delete_stage(db: &Db, id: &str, now: DateTime<Utc>) -> sqlx::Result<u64> {
+    delete_logged(db, "DELETE FROM stage WHERE id = $1", LOG_STAGE, id, now).await
+}
+
+/// Runs `delete` for `id` in the transaction that first logs, with `log`,
+/// the lessons it takes away. Returns the rows deleted.
+async fn delete_logged(
+    db: &Db,
+    delete: &'static str,
+    log: &'static str,
+    id: &str,
+    now: DateTime<Utc>,
+) -> sqlx::Result<u64> {
     on_db!(db, pool => {
         let mut tx = pool.begin().await?;
         let (seq,): (i64,) = sqlx::query_as(NEXT_CHANGE).bind(common::ids::new_id()).fetch_one(&mut *tx).await?;
-        sqlx::query(LOG_STAGE).bind(seq).bind(now).bind(id).execute(&mut *tx).await?;
-        let n = sqlx::query("DELETE FROM stage WHERE id = $1").bind(id).execute(&mut *tx).await?.rows_affected();
+        sqlx::query(log).bind(seq).bind(now).bind(id).execute(&mut *tx).await?;
+        let n = sqlx::query(delete).bind(id).execute(&mut *tx).await?.rows_affected();
         tx.commit().await?;
         Ok(n)
     })
@@ -269,14 +282,7 @@ pub async fn update_lesson(db: &Db, l: &Lesson) -> sqlx::Result<()> {
 
 /// Deletes a lesson with its chunks (cascade), logging it for retrieval.
 pub async fn delete_lesson(db: &Db, id: &str, now: DateTime<Utc>) -> sqlx::Result<u64> {
-    on_db!(db, pool => {
-        let mut tx = pool.begin().await?;
-        let (seq,): (i64,) = sqlx::query_as(NEXT_CHANGE).bind(common::ids::new_id()).fetch_one(&mut *tx).await?;
-        sqlx::query(LOG_LESSON).bind(seq).bind(id).bind(now).execute(&mut *tx).await?;
-        let n = sqlx::query("DELETE FROM lesson WHERE id = $1").bind(id).execute(&mut *tx).await?.rows_affected();
-        tx.commit().await?;
-        Ok(n)
-    })
+    delete_logged(db, "DELETE FROM lesson WHERE id = $1", LOG_LESSON, id, now).await
 }
 
 pub async fn reorder_lessons(db: &Db, ids: &[String], now: DateTime<Utc>) -> sqlx::Result<()> {
@@ -376,7 +382,7 @@ pub async fn replace_chunks(
     on_db!(db, pool => {
         let mut tx = pool.begin().await?;
         let (seq,): (i64,) = sqlx::query_as(NEXT_CHANGE).bind(common::ids::new_id()).fetch_one(&mut *tx).await?;
-        sqlx::query(LOG_LESSON).bind(seq).bind(lesson_id).bind(now).execute(&mut *tx).await?;
+        sqlx::query(LOG_LESSON).bind(seq).bind(now).bind(lesson_id).execute(&mut *tx).await?;
         sqlx::query("DELETE FROM content_chunk WHERE lesson_id = $1").bind(lesson_id).execute(&mut *tx).await?;
         for (i, c) in chunks.iter().enumerate() {
             let hash = auth::crypto::token_hash(&c.text);
@@ -551,41 +557,65 @@ fn list(from: usize, n: usize) -> String {
         .join(", ")
 }
 
-/// The exercises of several lessons in one query, in lesson order.
-pub async fn exercises_of_lessons(db: &Db, lesson_ids: &[String]) -> sqlx::Result<Vec<Exercise>> {
-    if lesson_ids.is_empty() {
+/// The rows of a query that takes the `leading` values, then `ids` as an
+/// `IN (…)` list: `sql` builds the statement from that list's placeholders.
+/// No ids, no rows (and no query: `IN ()` is not valid SQL).
+async fn fetch_in<T>(
+    db: &Db,
+    sql: impl FnOnce(&str) -> String,
+    leading: &[&str],
+    ids: &[String],
+) -> sqlx::Result<Vec<T>>
+where
+    T: for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow>
+        + for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>
+        + Send
+        + Unpin,
+{
+    if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let sql = format!(
-        "SELECT spec FROM exercise WHERE lesson_id IN ({}) ORDER BY lesson_id, position, id",
-        list(1, lesson_ids.len())
-    );
-    let rows: Vec<(String,)> = on_db!(db, pool => {
-        let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()));
-        for id in lesson_ids {
-            q = q.bind(id);
+    let sql = sql(&list(leading.len() + 1, ids.len()));
+    let values = || {
+        leading
+            .iter()
+            .copied()
+            .chain(ids.iter().map(String::as_str))
+    };
+    on_db!(db, pool => {
+        let mut q = sqlx::query_as::<_, T>(sqlx::AssertSqlSafe(sql.clone()));
+        for v in values() {
+            q = q.bind(v);
         }
         q.fetch_all(pool).await
-    })?;
+    })
+}
+
+/// The exercises of several lessons in one query, in lesson order.
+pub async fn exercises_of_lessons(db: &Db, lesson_ids: &[String]) -> sqlx::Result<Vec<Exercise>> {
+    let rows: Vec<(String,)> = fetch_in(
+        db,
+        |list| {
+            format!(
+                "SELECT spec FROM exercise WHERE lesson_id IN ({list}) ORDER BY lesson_id, position, id"
+            )
+        },
+        &[],
+        lesson_ids,
+    )
+    .await?;
     Ok(rows.iter().filter_map(|(s,)| decode(s)).collect())
 }
 
 /// Exercises by id, in one query.
 pub async fn exercises_by_ids(db: &Db, ids: &[String]) -> sqlx::Result<Vec<Exercise>> {
-    if ids.is_empty() {
-        return Ok(Vec::new());
-    }
-    let sql = format!(
-        "SELECT spec FROM exercise WHERE id IN ({}) ORDER BY id",
-        list(1, ids.len())
-    );
-    let rows: Vec<(String,)> = on_db!(db, pool => {
-        let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()));
-        for id in ids {
-            q = q.bind(id);
-        }
-        q.fetch_all(pool).await
-    })?;
+    let rows: Vec<(String,)> = fetch_in(
+        db,
+        |list| format!("SELECT spec FROM exercise WHERE id IN ({list}) ORDER BY id"),
+        &[],
+        ids,
+    )
+    .await?;
     Ok(rows.iter().filter_map(|(s,)| decode(s)).collect())
 }
 
@@ -595,19 +625,16 @@ pub async fn attempts_at(
     user_id: &str,
     exercise_ids: &[String],
 ) -> sqlx::Result<Vec<Attempt>> {
-    if exercise_ids.is_empty() {
-        return Ok(Vec::new());
-    }
-    let sql = format!(
-        "SELECT id, user_id, exercise_id, answer, correct, created_at FROM exercise_attempt
-         WHERE user_id = $1 AND exercise_id IN ({}) ORDER BY created_at, number, id",
-        list(2, exercise_ids.len())
-    );
-    on_db!(db, pool => {
-        let mut q = sqlx::query_as::<_, Attempt>(sqlx::AssertSqlSafe(sql.clone())).bind(user_id);
-        for id in exercise_ids {
-            q = q.bind(id);
-        }
-        q.fetch_all(pool).await
-    })
+    fetch_in(
+        db,
+        |list| {
+            format!(
+                "SELECT id, user_id, exercise_id, answer, correct, created_at FROM exercise_attempt
+                 WHERE user_id = $1 AND exercise_id IN ({list}) ORDER BY created_at, number, id"
+            )
+        },
+        &[user_id],
+        exercise_ids,
+    )
+    .await
 }

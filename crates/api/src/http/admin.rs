@@ -3,8 +3,7 @@
 
 use axum::Json;
 use axum::extract::{Path, Query, State};
-use axum::http::header;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -13,6 +12,7 @@ use crate::ApiState;
 use crate::admin::{UsageRow, UsageTotals};
 use crate::error::{ApiError, ApiResult};
 use crate::http::body::Body;
+use crate::http::download;
 use crate::http::extract::{Admins, RequireRole};
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -237,19 +237,6 @@ pub async fn usage(
 pub async fn cleanup(State(s): State<ApiState>, _: RequireRole<Admins>) -> ApiResult<Json<Value>> {
     let deleted = crate::admin::run_retention(&s.db, s.clock.now()).await?;
     Ok(Json(json!({"deleted": deleted})))
-}
-
-/// A file to download: its type, the name browsers save it under, the body.
-fn download(content_type: &'static str, filename: &str, body: impl IntoResponse) -> Response {
-    let disposition = format!("attachment; filename=\"{filename}\"");
-    (
-        [
-            (header::CONTENT_TYPE, content_type.to_string()),
-            (header::CONTENT_DISPOSITION, disposition),
-        ],
-        body,
-    )
-        .into_response()
 }
 
 /// The audit trail as a CSV download; the admin page offers the same file.

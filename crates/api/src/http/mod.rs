@@ -12,13 +12,31 @@ pub mod teaching;
 
 use axum::Json;
 use axum::Router;
-use axum::http::StatusCode;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, patch, post};
 use utoipa::OpenApi;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 
 use crate::ApiState;
 use crate::error::ApiError;
+
+/// A file to download: its type, the name browsers save it under, the body.
+pub(crate) fn download(
+    content_type: &'static str,
+    filename: &str,
+    body: impl IntoResponse,
+) -> Response {
+    let disposition = format!("attachment; filename=\"{filename}\"");
+    (
+        [
+            (header::CONTENT_TYPE, content_type.to_string()),
+            (header::CONTENT_DISPOSITION, disposition),
+        ],
+        body,
+    )
+        .into_response()
+}
 
 #[derive(OpenApi)]
 #[openapi(

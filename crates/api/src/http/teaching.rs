@@ -5,8 +5,8 @@
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::{StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::StatusCode;
+use axum::response::Response;
 use serde::{Deserialize, Serialize};
 
 use crate::ApiState;
@@ -15,6 +15,7 @@ use crate::content::render::{Heading, render};
 use crate::course_files::CourseFiles;
 use crate::error::ApiResult;
 use crate::http::body::Body;
+use crate::http::download;
 use crate::http::extract::{RequireRole, Staff};
 use crate::insight::{FlaggedThread, Insight, ThreadTranscript};
 use crate::teaching::{CoursePatch, CourseView, NewCourse, StaffInput, StaffMember};
@@ -185,17 +186,13 @@ pub async fn export(
     Path(course): Path<String>,
 ) -> ApiResult<Response> {
     let bytes = files(&s).export(&user, &course).await?;
-    Ok((
-        [
-            (header::CONTENT_TYPE, "application/zip".to_string()),
-            (
-                header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"{course}.zip\""),
-            ),
-        ],
-        bytes,
-    )
-        .into_response())
+    Ok(course_zip_download(&course, bytes))
+}
+
+/// A course's exported folder as a `{slug}.zip` download; the teaching
+/// pages offer the same file.
+pub fn course_zip_download(slug: &str, zip: Vec<u8>) -> Response {
+    download("application/zip", &format!("{slug}.zip"), zip)
 }
 
 #[utoipa::path(post, path = "/api/v1/courses/import", tag = "teaching",

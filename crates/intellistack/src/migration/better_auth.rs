@@ -5,6 +5,8 @@
 
 use std::collections::{HashMap, HashSet};
 
+use auth::sessions::Session;
+use auth::users::Account;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
@@ -13,7 +15,9 @@ use serde_json::Value;
 use sqlx::{AssertSqlSafe, Row as _};
 
 use super::backup::columns;
-use super::{BATCH, MigrateError, Report, Row, flatten_roles, user_with_email, write_all};
+use super::{
+    BATCH, MigrateError, Report, Row, email_taken, flatten_roles, seal_token, user_email, write_all,
+};
 
 pub struct Plan {
     pub rows: Vec<Row>,
@@ -59,32 +63,6 @@ struct UserRow {
     banned: Option<bool>,
     ban_reason: Option<String>,
     ban_expires: Option<DateTime<Utc>>,
-}
-
-struct AccountRow {
-    id: String,
-    account_id: String,
-    provider_id: String,
-    user_id: String,
-    access_token: Option<String>,
-    refresh_token: Option<String>,
-    id_token: Option<String>,
-    access_token_expires_at: Option<DateTime<Utc>>,
-    refresh_token_expires_at: Option<DateTime<Utc>>,
-    scope: Option<String>,
-    password: Option<String>,
-    created_at: DateTime<Utc>,
-    updated_at: DateTime<Utc>,
-}
-
-struct SessionRow {
-    id: String,
-    token: String,
-    user_id: String,
-    expires_at: DateTime<Utc>,
-    ip_address: Option<String>,
-    user_agent: Option<String>,
-    created_at: DateTime<Utc>,
 }
 
 struct KeyRow {
@@ -213,7 +191,7 @@ pub async fn plan(
         ],
     )
     .await?;
-    let accounts: Vec<AccountRow> = read_rows!(source, accounts_sql, |r| AccountRow {
+    let accounts: Vec<Account> = read_rows!(source, accounts_sql, |r| Account {
         id: r.try_get("id")?,
         account_id: r.try_get("accountId")?,
         provider_id: r.try_get("providerId")?,
@@ -242,14 +220,19 @@ pub async fn plan(
         ],
     )
     .await?;
-    let sessions: Vec<SessionRow> = read_rows!(source, sessions_sql, |r| SessionRow {
+    // An imported session is remembered and counts as updated when created.
+    let sessions: Vec<Session> = read_rows!(source, sessions_sql, |r| Session {
         id: r.try_get("id")?,
         token: r.try_get("token")?,
         user_id: r.try_get("userId")?,
         expires_at: r.try_get("expiresAt")?,
         ip_address: r.try_get("ipAddress")?,
         user_agent: r.try_get("userAgent")?,
+        impersonated_by: None,
+        remember_me: true,
         created_at: r.try_get("createdAt")?,
+        updated_at: r.try_get("createdAt")?,
+        second_factor: None,
     });
     let keys: Vec<KeyRow> = if columns(source, "jwks").await?.is_empty() {
         Vec::new()
@@ -287,12 +270,7 @@ pub async fn plan(
     let mut imported: HashSet<String> = HashSet::new();
     let mut by_email: HashMap<String, String> = HashMap::new();
     for u in &users {
-        let Some(email) = auth::users::normalize_email(&u.email) else {
-            report.skip(
-                "user",
-                &u.id,
-                format!("email `{}` is not a valid address", u.email),
-            );
+        let Some(email) = user_email(&mut report, &u.id, &u.email) else {
             continue;
         };
         if let Some(first) = by_email.get(&email) {
@@ -303,16 +281,7 @@ pub async fn plan(
             );
             continue;
         }
-        if let Some(existing) = user_with_email(target, &email).await?
-            && existing != u.id
-        {
-            report.skip(
-                "user",
-                &u.id,
-                format!(
-                    "email {email} is already used by another IntelliStack account ({existing})"
-                ),
-            );
+        if email_taken(target, &mut report, &u.id, &email).await? {
             continue;
         }
         by_email.insert(email.clone(), u.id.clone());
@@ -335,11 +304,7 @@ pub async fn plan(
     }
     for a in &accounts {
         if !imported.contains(&a.user_id) {
-            report.skip(
-                "account",
-                &a.id,
-                format!("its user {} was not imported", a.user_id),
-            );
+            report.orphan("account", &a.id, &a.user_id);
             continue;
         }
         if a.provider_id == "credential" {
@@ -352,49 +317,23 @@ pub async fn plan(
             }
         }
         // Provider tokens are kept encrypted here (Better-Auth stores them plain by default).
-        let seal = |t: &Option<String>| {
-            t.as_deref()
-                .filter(|s| !s.is_empty())
-                .map(|s| auth::crypto::encrypt(secret, s.as_bytes()))
-        };
-        rows.push(Row::Account {
-            id: a.id.clone(),
-            account_id: a.account_id.clone(),
-            provider_id: a.provider_id.clone(),
-            user_id: a.user_id.clone(),
-            access_token: seal(&a.access_token),
-            refresh_token: seal(&a.refresh_token),
-            id_token: seal(&a.id_token),
-            access_token_expires_at: a.access_token_expires_at,
-            refresh_token_expires_at: a.refresh_token_expires_at,
-            scope: a.scope.clone(),
-            password: a.password.clone(),
-            created_at: a.created_at,
-            updated_at: a.updated_at,
-        });
+        rows.push(Row::Account(Account {
+            access_token: seal_token(secret, &a.access_token),
+            refresh_token: seal_token(secret, &a.refresh_token),
+            id_token: seal_token(secret, &a.id_token),
+            ..a.clone()
+        }));
     }
     for s in &sessions {
         if !imported.contains(&s.user_id) {
-            report.skip(
-                "session",
-                &s.id,
-                format!("its user {} was not imported", s.user_id),
-            );
+            report.orphan("session", &s.id, &s.user_id);
             continue;
         }
         if s.expires_at <= now {
             report.skip("session", &s.id, "expired");
             continue;
         }
-        rows.push(Row::Session {
-            id: s.id.clone(),
-            token: s.token.clone(),
-            user_id: s.user_id.clone(),
-            expires_at: s.expires_at,
-            ip_address: s.ip_address.clone(),
-            user_agent: s.user_agent.clone(),
-            created_at: s.created_at,
-        });
+        rows.push(Row::Session(s.clone()));
     }
     for k in &keys {
         match convert_key(k, old_secret, secret) {

@@ -3,11 +3,15 @@
 
 use std::collections::{HashMap, HashSet};
 
+use auth::sessions::Session;
+use auth::users::Account;
 use chrono::{DateTime, Utc};
 use common::{Db, on_db};
 use serde_json::json;
 
-use super::{BATCH, MigrateError, Report, Row, flatten_roles, user_with_email, write_all};
+use super::{
+    BATCH, MigrateError, Report, Row, email_taken, flatten_roles, seal_token, user_email, write_all,
+};
 
 /// What to do with a second account whose email differs only in case.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -170,12 +174,7 @@ pub async fn plan(
     let mut by_email: HashMap<String, String> = HashMap::new();
     let mut kept: Vec<&User> = Vec::new();
     for u in &users {
-        let Some(email) = auth::users::normalize_email(&u.email) else {
-            report.skip(
-                "user",
-                &u.id,
-                format!("email `{}` is not a valid address", u.email),
-            );
+        let Some(email) = user_email(&mut report, &u.id, &u.email) else {
             owner.insert(u.id.clone(), None);
             continue;
         };
@@ -192,16 +191,7 @@ pub async fn plan(
             }
             continue;
         }
-        if let Some(existing) = user_with_email(target, &email).await?
-            && existing != u.id
-        {
-            report.skip(
-                "user",
-                &u.id,
-                format!(
-                    "email {email} is already used by another IntelliStack account ({existing})"
-                ),
-            );
+        if email_taken(target, &mut report, &u.id, &email).await? {
             owner.insert(u.id.clone(), None);
             continue;
         }
@@ -246,21 +236,23 @@ pub async fn plan(
             updated_at: updated,
         }];
         match u.hashed_password.as_deref().filter(|h| !h.is_empty()) {
-            Some(hash) if auth::password::algorithm_of(hash).is_some() => rows.push(Row::Account {
-                id: format!("{}-credential", u.id),
-                account_id: u.id.clone(),
-                provider_id: "credential".into(),
-                user_id: u.id.clone(),
-                access_token: None,
-                refresh_token: None,
-                id_token: None,
-                access_token_expires_at: None,
-                refresh_token_expires_at: None,
-                scope: None,
-                password: Some(hash.to_string()),
-                created_at: u.created_at,
-                updated_at: updated,
-            }),
+            Some(hash) if auth::password::algorithm_of(hash).is_some() => {
+                rows.push(Row::Account(Account {
+                    id: format!("{}-credential", u.id),
+                    account_id: u.id.clone(),
+                    provider_id: "credential".into(),
+                    user_id: u.id.clone(),
+                    access_token: None,
+                    refresh_token: None,
+                    id_token: None,
+                    access_token_expires_at: None,
+                    refresh_token_expires_at: None,
+                    scope: None,
+                    password: Some(hash.to_string()),
+                    created_at: u.created_at,
+                    updated_at: updated,
+                }))
+            }
             Some(_) => report.skip(
                 "account",
                 &format!("{}-credential", u.id),
@@ -273,11 +265,7 @@ pub async fn plan(
     let known: HashSet<&str> = ["google", "github"].into_iter().collect();
     for o in &oauth {
         let Some(Some(to)) = owner.get(&o.user_id) else {
-            report.skip(
-                "account",
-                &o.id,
-                format!("its user {} was not imported", o.user_id),
-            );
+            report.orphan("account", &o.id, &o.user_id);
             continue;
         };
         let provider = o.provider.trim().to_ascii_lowercase();
@@ -289,19 +277,14 @@ pub async fn plan(
             );
             continue;
         }
-        let seal = |t: &Option<String>| {
-            t.as_deref()
-                .filter(|s| !s.is_empty())
-                .map(|s| auth::crypto::encrypt(secret, s.as_bytes()))
-        };
         if let Some(rows) = per_user.get_mut(to) {
-            rows.push(Row::Account {
+            rows.push(Row::Account(Account {
                 id: o.id.clone(),
                 account_id: o.provider_account_id.clone(),
                 provider_id: provider,
                 user_id: to.clone(),
-                access_token: seal(&o.access_token),
-                refresh_token: seal(&o.refresh_token),
+                access_token: seal_token(secret, &o.access_token),
+                refresh_token: seal_token(secret, &o.refresh_token),
                 id_token: None,
                 access_token_expires_at: o.expires_at,
                 refresh_token_expires_at: None,
@@ -309,16 +292,12 @@ pub async fn plan(
                 password: None,
                 created_at: now,
                 updated_at: now,
-            });
+            }));
         }
     }
     for s in &sessions {
         let Some(Some(to)) = owner.get(&s.user_id) else {
-            report.skip(
-                "session",
-                &s.id,
-                format!("its user {} was not imported", s.user_id),
-            );
+            report.orphan("session", &s.id, &s.user_id);
             continue;
         };
         if s.expires_at <= now {
@@ -326,15 +305,20 @@ pub async fn plan(
             continue;
         }
         if let Some(rows) = per_user.get_mut(to) {
-            rows.push(Row::Session {
+            rows.push(Row::Session(Session {
                 id: s.id.clone(),
                 token: s.session_token.clone(),
                 user_id: to.clone(),
                 expires_at: s.expires_at,
                 ip_address: clean_ip(s.ip_address.clone()),
                 user_agent: s.user_agent.clone(),
+                // Remembered, and counting as updated when created.
+                impersonated_by: None,
+                remember_me: true,
                 created_at: s.created_at,
-            });
+                updated_at: s.created_at,
+                second_factor: None,
+            }));
         }
     }
     let mut batches = Vec::new();

@@ -11,6 +11,8 @@ pub mod legacy;
 pub mod report;
 pub mod validate;
 
+use auth::sessions::Session;
+use auth::users::Account;
 use chrono::{DateTime, Utc};
 use common::config::DatabaseConfig;
 use common::{Db, on_db};
@@ -82,30 +84,9 @@ pub enum Row {
         created_at: DateTime<Utc>,
         updated_at: DateTime<Utc>,
     },
-    Account {
-        id: String,
-        account_id: String,
-        provider_id: String,
-        user_id: String,
-        access_token: Option<String>,
-        refresh_token: Option<String>,
-        id_token: Option<String>,
-        access_token_expires_at: Option<DateTime<Utc>>,
-        refresh_token_expires_at: Option<DateTime<Utc>>,
-        scope: Option<String>,
-        password: Option<String>,
-        created_at: DateTime<Utc>,
-        updated_at: DateTime<Utc>,
-    },
-    Session {
-        id: String,
-        token: String,
-        user_id: String,
-        expires_at: DateTime<Utc>,
-        ip_address: Option<String>,
-        user_agent: Option<String>,
-        created_at: DateTime<Utc>,
-    },
+    /// Better-Auth's `account` table has this very shape.
+    Account(Account),
+    Session(Session),
     Event {
         id: String,
         event_type: String,
@@ -131,8 +112,8 @@ impl Row {
     pub fn table(&self) -> &'static str {
         match self {
             Row::User { .. } => "user",
-            Row::Account { .. } => "account",
-            Row::Session { .. } => "session",
+            Row::Account(_) => "account",
+            Row::Session(_) => "session",
             Row::Event { .. } => "auth_event_log",
             Row::Key { .. } => "jwks",
         }
@@ -151,12 +132,12 @@ pub async fn write_batch(db: &Db, rows: &[Row], dry_run: bool) -> Result<Vec<boo
                 Row::User { id, name, email, email_verified, image, role, banned, ban_reason, ban_expires, created_at, updated_at } =>
                     sqlx::query(r#"INSERT INTO "user" (id, name, email, email_verified, image, role, banned, ban_reason, ban_expires, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT DO NOTHING"#)
                         .bind(id).bind(name).bind(email).bind(email_verified).bind(image).bind(role).bind(banned).bind(ban_reason).bind(ban_expires).bind(created_at).bind(updated_at),
-                Row::Account { id, account_id, provider_id, user_id, access_token, refresh_token, id_token, access_token_expires_at, refresh_token_expires_at, scope, password, created_at, updated_at } =>
+                Row::Account(Account { id, account_id, provider_id, user_id, access_token, refresh_token, id_token, access_token_expires_at, refresh_token_expires_at, scope, password, created_at, updated_at }) =>
                     sqlx::query("INSERT INTO account (id, account_id, provider_id, user_id, access_token, refresh_token, id_token, access_token_expires_at, refresh_token_expires_at, scope, password, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) ON CONFLICT DO NOTHING")
                         .bind(id).bind(account_id).bind(provider_id).bind(user_id).bind(access_token).bind(refresh_token).bind(id_token).bind(access_token_expires_at).bind(refresh_token_expires_at).bind(scope).bind(password).bind(created_at).bind(updated_at),
-                Row::Session { id, token, user_id, expires_at, ip_address, user_agent, created_at } =>
-                    sqlx::query("INSERT INTO session (id, token, user_id, expires_at, ip_address, user_agent, remember_me, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, TRUE, $7, $7) ON CONFLICT DO NOTHING")
-                        .bind(id).bind(token).bind(user_id).bind(expires_at).bind(ip_address).bind(user_agent).bind(created_at),
+                Row::Session(Session { id, token, user_id, expires_at, ip_address, user_agent, impersonated_by, remember_me, created_at, updated_at, second_factor }) =>
+                    sqlx::query("INSERT INTO session (id, token, user_id, expires_at, ip_address, user_agent, impersonated_by, remember_me, created_at, updated_at, second_factor) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT DO NOTHING")
+                        .bind(id).bind(token).bind(user_id).bind(expires_at).bind(ip_address).bind(user_agent).bind(impersonated_by).bind(remember_me).bind(created_at).bind(updated_at).bind(second_factor),
                 Row::Event { id, event_type, user_id, email, ip_address, user_agent, details, created_at } =>
                     sqlx::query("INSERT INTO auth_event_log (id, event_type, user_id, email, ip_address, user_agent, details, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING")
                         .bind(id).bind(event_type).bind(user_id).bind(email).bind(ip_address).bind(user_agent).bind(details).bind(created_at),
@@ -183,6 +164,51 @@ pub async fn user_with_email(db: &Db, email: &str) -> Result<Option<String>, Mig
         .bind(email).fetch_optional(pool).await)
         .map_err(MigrateError::Write)?;
     Ok(row.map(|r| r.0))
+}
+
+/// A source user's email as IntelliStack keeps it; `None`, reported as a
+/// skip, when it is not an address.
+fn user_email(report: &mut Report, user_id: &str, email: &str) -> Option<String> {
+    let normal = auth::users::normalize_email(email);
+    if normal.is_none() {
+        report.skip(
+            "user",
+            user_id,
+            format!("email `{email}` is not a valid address"),
+        );
+    }
+    normal
+}
+
+/// Whether another IntelliStack account holds `email` already (then the
+/// source user is reported as a skip).
+async fn email_taken(
+    target: &Db,
+    report: &mut Report,
+    user_id: &str,
+    email: &str,
+) -> Result<bool, MigrateError> {
+    match user_with_email(target, email).await? {
+        Some(existing) if existing != user_id => {
+            report.skip(
+                "user",
+                user_id,
+                format!(
+                    "email {email} is already used by another IntelliStack account ({existing})"
+                ),
+            );
+            Ok(true)
+        }
+        _ => Ok(false),
+    }
+}
+
+/// A provider token as IntelliStack stores it: encrypted with the secret.
+fn seal_token(secret: &str, token: &Option<String>) -> Option<String> {
+    token
+        .as_deref()
+        .filter(|s| !s.is_empty())
+        .map(|s| auth::crypto::encrypt(secret, s.as_bytes()))
 }
 
 /// A progress bar on stderr (drawn only on a terminal).

@@ -47,6 +47,10 @@ impl Report {
             reason: reason.into(),
         });
     }
+    /// Skips a row that belongs to a user who was not imported.
+    pub fn orphan(&mut self, table: &str, id: &str, user_id: &str) {
+        self.skip(table, id, format!("its user {user_id} was not imported"));
+    }
     pub fn counts(&self, table: &str) -> Counts {
         self.tables.get(table).copied().unwrap_or_default()
     }

@@ -1,6 +1,8 @@
 //! `validate-import`: re-reads the source, works out what the import should
 //! have produced, and compares it with the IntelliStack database.
 
+use auth::sessions::Session;
+use auth::users::Account;
 use chrono::{DateTime, Utc};
 use common::{Db, on_db};
 
@@ -66,14 +68,14 @@ pub async fn check(
                     }
                 }
             }
-            Row::Account {
+            Row::Account(Account {
                 id,
                 provider_id,
                 account_id,
                 user_id,
                 password,
                 ..
-            } => {
+            }) => {
                 let stored: Option<(String, Option<String>, Option<String>)> = on_db!(target, pool => sqlx::query_as(
                     r#"SELECT a.user_id, a.password, u.id FROM account a LEFT JOIN "user" u ON u.id = a.user_id WHERE a.provider_id = $1 AND a.account_id = $2"#)
                     .bind(provider_id).bind(account_id).fetch_optional(pool).await).map_err(MigrateError::Write)?;
@@ -100,12 +102,12 @@ pub async fn check(
                     }
                 }
             }
-            Row::Session {
+            Row::Session(Session {
                 id,
                 user_id,
                 expires_at,
                 ..
-            } => {
+            }) => {
                 // A session that has expired since the import may be gone.
                 if *expires_at <= now {
                     continue;

@@ -8,6 +8,8 @@ use async_trait::async_trait;
 use serde_json::{Value, json};
 use url::Url;
 
+use super::bm25::Passage;
+
 #[derive(Debug, Clone, thiserror::Error)]
 #[error("{0}")]
 pub struct DenseError(pub String);
@@ -89,6 +91,23 @@ pub struct Point {
     pub course_id: String,
     pub stage_position: u64,
     pub vector: Vec<f32>,
+}
+
+impl Point {
+    /// The point of a passage embedded as `vector`.
+    pub fn of(p: &Passage, vector: Vec<f32>) -> Self {
+        Point {
+            chunk_id: p.chunk_id.clone(),
+            course_id: p.course_id.clone(),
+            stage_position: p.stage_position,
+            vector,
+        }
+    }
+}
+
+/// The text a passage is embedded by: its heading path, then its body.
+pub fn embedding_text(p: &Passage) -> String {
+    format!("{}\n{}", p.title, p.text)
 }
 
 #[async_trait]

@@ -12,6 +12,7 @@
 
 use std::collections::{HashMap, HashSet};
 
+use common::text::squash;
 use tantivy::tokenizer::TokenStream;
 
 use crate::retrieval::bm25::{Bm25, IndexError, Passage, english};
@@ -224,23 +225,6 @@ pub fn coverage(stats: &TermStats, query: &[String], passage: &Passage) -> f64 {
         .map(|t| stats.weight(t))
         .sum();
     if total > 0.0 { hit / total } else { 0.0 }
-}
-
-/// Whitespace, case and punctuation squashed: how a selection is found in
-/// a chunk's plain text, whatever the page rendered.
-fn squash(s: &str) -> String {
-    let mut out = String::new();
-    let mut space = true;
-    for c in s.chars().flat_map(char::to_lowercase) {
-        if c.is_alphanumeric() {
-            out.push(c);
-            space = false;
-        } else if !space {
-            out.push(' ');
-            space = true;
-        }
-    }
-    out.trim_end().to_string()
 }
 
 /// The passage that contains the selection: exact containment first, then

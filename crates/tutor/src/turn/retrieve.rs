@@ -11,7 +11,7 @@ use tokio::sync::Mutex;
 
 use super::repo::{Repository, Scope};
 use crate::retrieval::bm25::{Bm25, Passage};
-use crate::retrieval::dense::{Embedder, EmbeddingCache, Point, VectorStore};
+use crate::retrieval::dense::{Embedder, EmbeddingCache, Point, VectorStore, embedding_text};
 use crate::retrieval::fusion::rrf;
 pub use crate::retrieval::index::{SearchIndex, Stats};
 
@@ -67,10 +67,7 @@ impl Retrieval {
             return Ok(());
         }
         let passages = idx.all_passages().map_err(|e| e.to_string())?;
-        let texts: Vec<String> = passages
-            .iter()
-            .map(|p| format!("{}\n{}", p.title, p.text))
-            .collect();
+        let texts: Vec<String> = passages.iter().map(embedding_text).collect();
         let vectors = dense
             .cache
             .embed_all(dense.embedder.as_ref(), &texts)
@@ -79,12 +76,7 @@ impl Retrieval {
         let points = passages
             .iter()
             .zip(vectors)
-            .map(|(p, v)| Point {
-                chunk_id: p.chunk_id.clone(),
-                course_id: p.course_id.clone(),
-                stage_position: p.stage_position,
-                vector: v,
-            })
+            .map(|(p, v)| Point::of(p, v))
             .collect();
         dense
             .store

@@ -230,13 +230,13 @@ pub async fn admin(
     let mut per_user: BTreeMap<String, i64> = BTreeMap::new();
     for r in &usage {
         if let Some(d) = per_day.get_mut(&r.date) {
-            d.0 += r.message_count;
-            d.1 += r.total_response_time_ms;
-            d.2 += r.error_count;
+            d.0 += r.counts.message_count;
+            d.1 += r.counts.total_response_time_ms;
+            d.2 += r.counts.error_count;
         }
         *per_user
             .entry(r.email.clone().unwrap_or_else(|| r.user_id.clone()))
-            .or_default() += r.message_count;
+            .or_default() += r.counts.message_count;
     }
     let labels: Vec<String> = days.iter().map(|d| d.format("%b %d").to_string()).collect();
     let messages: Vec<f64> = per_day.values().map(|d| d.0 as f64).collect();

@@ -6,7 +6,7 @@
 
 use askama::Template;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, header};
+use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Redirect, Response};
 
 use super::{Chrome, render};
@@ -268,15 +268,5 @@ pub async fn export(
         clock: &state.api.clock,
     };
     let bytes = files.export(&v.as_api_user(), &course).await?;
-    Ok((
-        [
-            (header::CONTENT_TYPE, "application/zip".to_string()),
-            (
-                header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"{course}.zip\""),
-            ),
-        ],
-        bytes,
-    )
-        .into_response())
+    Ok(api::course_zip_download(&course, bytes))
 }
