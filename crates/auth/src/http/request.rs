@@ -178,11 +178,6 @@ pub async fn current(headers: &HeaderMap, auth: &Auth) -> AuthResult<Option<Auth
     })
 }
 
-/// The current session, or 401.
-pub async fn require(headers: &HeaderMap, auth: &Auth) -> AuthResult<Authenticated> {
-    current(headers, auth).await?.ok_or(AuthError::Unauthorized)
-}
-
 /// `callbackURL`, checked as [`check_redirect`] checks any redirect target.
 pub fn check_callback_url(auth: &Auth, value: Option<&str>) -> AuthResult<()> {
     check_redirect(auth, value, "INVALID_CALLBACK_URL", "callbackURL")
