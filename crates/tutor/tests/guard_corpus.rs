@@ -10,8 +10,7 @@ use proptest::prelude::*;
 use tutor::answers::Guard;
 use tutor::exercise::Exercise;
 
-#[path = "corpus/data.rs"]
-mod data;
+mod corpus;
 
 /// `stage/lesson` → exercises, read from the course's front matter.
 fn course() -> HashMap<String, Vec<Exercise>> {
@@ -88,7 +87,12 @@ fn every_leak_form_is_caught_whatever_the_chunking() {
     let c = course();
     let mut caught = 0;
     let mut missed = Vec::new();
-    for (id, reply, secret) in data::LEAKS {
+    for corpus::Leak {
+        exercise: id,
+        reply,
+        leaked: secret,
+    } in corpus::LEAKS.iter().copied()
+    {
         assert!(reply.contains(secret), "{reply:?} contains {secret:?}");
         let lesson = lesson_of(&c, id);
         let ex: Vec<&Exercise> = lesson.iter().collect();
@@ -103,16 +107,17 @@ fn every_leak_form_is_caught_whatever_the_chunking() {
                 );
             }
         }
-        if whole.as_deref() == Some(*id) {
+        if whole.as_deref() == Some(id.as_str()) {
             caught += 1;
         } else {
             missed.push(format!("{id}: {reply:?} -> {whole:?}"));
         }
     }
-    let exercises: std::collections::HashSet<&str> = data::LEAKS.iter().map(|l| l.0).collect();
+    let exercises: std::collections::HashSet<&str> =
+        corpus::LEAKS.iter().map(|l| l.exercise.as_str()).collect();
     println!(
         "leak forms caught: {caught} / {} over {} exercises",
-        data::LEAKS.len(),
+        corpus::LEAKS.len(),
         exercises.len()
     );
     for m in &missed {
@@ -126,8 +131,8 @@ fn harmless_replies_from_the_lessons_pass() {
     let c = course();
     let mut passed = 0;
     let mut gagged = Vec::new();
-    for (lesson, reply) in data::HARMLESS {
-        let ex: Vec<&Exercise> = c[*lesson].iter().collect();
+    for corpus::Harmless { lesson, reply } in corpus::HARMLESS.iter().copied() {
+        let ex: Vec<&Exercise> = c[lesson].iter().collect();
         match Guard::check(&ex, reply) {
             None => passed += 1,
             Some(h) => gagged.push(format!(
@@ -140,13 +145,13 @@ fn harmless_replies_from_the_lessons_pass() {
     }
     println!(
         "harmless replies passed: {passed} / {}",
-        data::HARMLESS.len()
+        corpus::HARMLESS.len()
     );
     for g in &gagged {
         println!("  gagged {g}");
     }
-    assert!(data::HARMLESS.len() >= 40);
-    assert!(passed + 1 >= data::HARMLESS.len(), "{gagged:#?}");
+    assert!(corpus::HARMLESS.len() >= 40);
+    assert!(passed + 1 >= corpus::HARMLESS.len(), "{gagged:#?}");
 }
 
 proptest! {
@@ -156,16 +161,16 @@ proptest! {
     /// was shown before a hit holds none of the match.
     #[test]
     fn chunking_never_changes_the_verdict(
-        idx in 0..data::LEAKS.len() + data::HARMLESS.len(),
+        idx in 0..corpus::LEAKS.len() + corpus::HARMLESS.len(),
         cuts in proptest::collection::vec(1usize..12, 1..40),
     ) {
         let c = course();
-        let (ex, text): (Vec<&Exercise>, &str) = if idx < data::LEAKS.len() {
-            let (id, reply, _) = data::LEAKS[idx];
-            (lesson_of(&c, id).iter().collect(), reply)
+        let (ex, text): (Vec<&Exercise>, &str) = if idx < corpus::LEAKS.len() {
+            let leak = corpus::LEAKS[idx];
+            (lesson_of(&c, &leak.exercise).iter().collect(), leak.reply.as_str())
         } else {
-            let (lesson, reply) = data::HARMLESS[idx - data::LEAKS.len()];
-            (c[lesson].iter().collect(), reply)
+            let harmless = corpus::HARMLESS[idx - corpus::LEAKS.len()];
+            (c[&harmless.lesson].iter().collect(), harmless.reply.as_str())
         };
         let whole = Guard::check(&ex, text);
         let mut g = Guard::new(&ex);

@@ -11,6 +11,8 @@ use fantoccini::{Client, ClientBuilder, Locator};
 use futures_util::FutureExt;
 use serde_json::{Value, json};
 
+use crate::support::auth::PASSWORD;
+
 pub const DESKTOP: (u32, u32) = (1280, 900);
 pub const PHONE: (u32, u32) = (390, 844);
 const WAIT: Duration = Duration::from_secs(15);
@@ -148,6 +150,13 @@ impl Browser {
         }
     }
 
+    /// Waits until `script` is truthy and checks that it came out `true`
+    /// itself.
+    pub async fn wait_true(&self, what: &str, script: &str) {
+        let v = self.wait_js(what, script).await;
+        assert_eq!(v, json!(true), "{what}");
+    }
+
     pub async fn wait_path(&self, prefix: &str) {
         let deadline = std::time::Instant::now() + WAIT;
         loop {
@@ -171,6 +180,29 @@ impl Browser {
 
     pub async fn click(&self, css: &str) {
         self.wait(css).await.click().await.expect("click");
+    }
+
+    /// Runs `script` in the page and returns what it returns.
+    pub async fn js(&self, script: &str) -> Value {
+        self.client
+            .execute(script, vec![])
+            .await
+            .unwrap_or_else(|e| panic!("{script}: {e}"))
+    }
+
+    /// Fills the sign-in form on the current page and sends it.
+    pub async fn submit_sign_in(&self, email: &str, password: &str) {
+        self.fill("#email", email).await;
+        self.fill("#password", password).await;
+        self.click("#login-form button[type=submit]").await;
+    }
+
+    /// Signs in with the test password from the login page and lands on the
+    /// dashboard.
+    pub async fn sign_in(&self, email: &str) {
+        self.goto("/login").await;
+        self.submit_sign_in(email, PASSWORD).await;
+        self.wait_path("/dashboard").await;
     }
 
     pub async fn text(&self, css: &str) -> String {

@@ -6,26 +6,26 @@ use crate::browser::{Browser, run};
 use crate::support::auth::{
     PASSWORD, admin as signed_in_admin, link_in, mails_to, post, verified_user,
 };
-use crate::support::fake_llm::{FakeLlm, Script};
+use crate::support::fake_llm::{Script, server_with_model};
 use crate::support::{Backend, Options, TestServer};
 
-async fn server_with_model(extra: &[(&str, &str)]) -> (TestServer, FakeLlm) {
-    let fake = FakeLlm::start().await;
-    let mut opts = Options::default()
-        .var("OPENAI_BASE_URL", fake.url.clone())
-        .var("TUTOR_MODEL", "test-model");
-    for (k, v) in extra {
-        opts = opts.var(k, *v);
-    }
-    (TestServer::start_with(Backend::Sqlite, opts).await, fake)
-}
-
-async fn sign_in(b: &Browser, email: &str) {
-    b.goto("/login").await;
-    b.fill("#email", email).await;
-    b.fill("#password", PASSWORD).await;
-    b.click("#login-form button[type=submit]").await;
-    b.wait_path("/dashboard").await;
+/// Creates a verified student with the test password through the auth
+/// service itself, for servers where signing up over HTTP is not the way.
+async fn add_student(server: &TestServer, email: &str, name: &str) {
+    server
+        .auth()
+        .create_user_as_admin(
+            ::auth::admin::NewUserByAdmin {
+                email: email.into(),
+                name: name.into(),
+                password: Some(PASSWORD.into()),
+                role: "student".into(),
+                email_verified: true,
+            },
+            &Default::default(),
+        )
+        .await
+        .unwrap();
 }
 
 /// Enrols through the dashboard and opens the first lesson.
@@ -40,13 +40,8 @@ async fn open_first_lesson(b: &Browser) {
         b.wait(".stages").await;
     }
     // Staff find the lessons under the outline of the courses they teach.
-    b.client
-        .execute(
-            "document.querySelectorAll('details.outline').forEach(d => d.open = true)",
-            vec![],
-        )
-        .await
-        .expect("open the outline");
+    b.js("document.querySelectorAll('details.outline').forEach(d => d.open = true)")
+        .await;
     b.click(".lessons a").await;
     b.wait_path("/learn/").await;
     b.wait("#lesson").await;
@@ -54,16 +49,11 @@ async fn open_first_lesson(b: &Browser) {
 
 /// Selects the text of the lesson's first paragraph, as a user dragging would.
 async fn select_first_paragraph(b: &Browser) -> String {
-    b.client
-        .execute(
-            r#"const p = document.querySelector('.lesson-body p');
+    b.js(r#"const p = document.querySelector('.lesson-body p');
                const r = document.createRange(); r.selectNodeContents(p);
                const s = window.getSelection(); s.removeAllRanges(); s.addRange(r);
-               return p.textContent.trim();"#,
-            vec![],
-        )
+               return p.textContent.trim();"#)
         .await
-        .expect("select")
         .as_str()
         .unwrap_or_default()
         .to_string()
@@ -71,7 +61,7 @@ async fn select_first_paragraph(b: &Browser) -> String {
 
 #[tokio::test]
 async fn register_verify_learn_ask_and_sign_out() {
-    let (server, fake) = server_with_model(&[]).await;
+    let (server, fake) = server_with_model(Backend::Sqlite, &[]).await;
     fake.push(Script::Text(
         vec![
             "Before I explain, look again at the paragraph you picked. ",
@@ -93,11 +83,8 @@ async fn register_verify_learn_ask_and_sign_out() {
         b.fill("#name", "New Student").await;
         b.fill("#email", email).await;
         b.fill("#password", "short").await;
-        assert_eq!(
-            b.wait_js("the meter shows unmet rules", "document.querySelectorAll('#password-rules li.met').length < 5")
-                .await,
-            json!(true)
-        );
+        b.wait_true("the meter shows unmet rules", "document.querySelectorAll('#password-rules li.met').length < 5")
+            .await;
         b.fill("#password", PASSWORD).await;
         b.wait_js("every rule met", "document.querySelectorAll('#password-rules li.met').length === 5")
             .await;
@@ -111,7 +98,7 @@ async fn register_verify_learn_ask_and_sign_out() {
         b.wait_path("/verify-email?verified").await;
         assert!(b.text("h1").await.contains("verified"));
 
-        sign_in(&b, email).await;
+        b.sign_in(email).await;
         b.client.refresh().await.unwrap();
         b.wait_path("/dashboard").await;
         assert!(b.text("h1").await.contains("New Student"), "the session persists");
@@ -132,18 +119,12 @@ async fn register_verify_learn_ask_and_sign_out() {
             "(t => t.length > 0 && !t.includes('noisy?'))(document.querySelector('.msg.assistant')?.textContent || '')",
         )
         .await;
-        let answer = b
-            .wait_js(
-                "the streamed answer",
-                "(document.querySelector('.msg.assistant')?.textContent || '').includes('reading is noisy?')",
-            )
-            .await;
-        assert_eq!(answer, json!(true));
-        let html: String = b
-            .client
-            .execute("return document.querySelector('.msg.assistant').innerHTML", vec![])
-            .await
-            .unwrap()
+        b.wait_true(
+            "the streamed answer",
+            "(document.querySelector('.msg.assistant')?.textContent || '').includes('reading is noisy?')",
+        )
+        .await;
+        let html: String = b.js("return document.querySelector('.msg.assistant').innerHTML").await
             .as_str()
             .unwrap()
             .to_string();
@@ -219,12 +200,12 @@ async fn register_verify_learn_ask_and_sign_out() {
 
 #[tokio::test]
 async fn an_admin_promotes_a_student_and_the_editor_appears() {
-    let (server, _fake) = server_with_model(&[]).await;
+    let (server, _fake) = server_with_model(Backend::Sqlite, &[]).await;
     verified_user(&server, "stu@example.com").await;
     signed_in_admin(&server, "boss@example.com").await;
     let base = server.url.clone();
     run("promote", &server.url, |student| async move {
-        sign_in(&student, "stu@example.com").await;
+        student.sign_in("stu@example.com").await;
         open_first_lesson(&student).await;
         let lesson_path = student.path().await;
         assert!(student.client.find(fantoccini::Locator::LinkText("Edit lesson")).await.is_err());
@@ -236,19 +217,12 @@ async fn an_admin_promotes_a_student_and_the_editor_appears() {
         assert!(student.text("h1").await.contains("Not allowed"), "students get a 403 page");
 
         let admin = Browser::start(&base).await;
-        sign_in(&admin, "boss@example.com").await;
+        admin.sign_in("boss@example.com").await;
         admin.goto("/admin").await;
         admin.shots("admin").await;
-        admin
-            .client
-            .execute(
-                r#"const row = [...document.querySelectorAll('#users tr')].find(r => r.textContent.includes('stu@example.com'));
+        admin.js(r#"const row = [...document.querySelectorAll('#users tr')].find(r => r.textContent.includes('stu@example.com'));
                    const sel = row.querySelector('select'); sel.value = 'instructor';
-                   sel.dispatchEvent(new Event('change', {bubbles: true}));"#,
-                vec![],
-            )
-            .await
-            .unwrap();
+                   sel.dispatchEvent(new Event('change', {bubbles: true}));"#).await;
         admin
             .wait_js(
                 "the new role",
@@ -286,10 +260,10 @@ async fn an_admin_promotes_a_student_and_the_editor_appears() {
 
 #[tokio::test]
 async fn the_daily_limit_message_counts_down() {
-    let (server, _fake) = server_with_model(&[("CHAT_DAILY_LIMIT", "2")]).await;
+    let (server, _fake) = server_with_model(Backend::Sqlite, &[("CHAT_DAILY_LIMIT", "2")]).await;
     verified_user(&server, "busy@example.com").await;
     run("limit", &server.url, |b| async move {
-        sign_in(&b, "busy@example.com").await;
+        b.sign_in("busy@example.com").await;
         open_first_lesson(&b).await;
         b.click("#chat-toggle").await;
         for i in 1..=2 {
@@ -321,13 +295,8 @@ async fn the_daily_limit_message_counts_down() {
         // The window rolls from the first message, a moment ago.
         assert!(m < 60 && (1435..=1440).contains(&(h * 60 + m)), "{text}");
         // The countdown is live: move the page's clock on 90 minutes and watch it follow.
-        b.client
-            .execute(
-                "const real = Date.now.bind(Date); Date.now = () => real() + 90 * 60_000;",
-                vec![],
-            )
-            .await
-            .unwrap();
+        b.js("const real = Date.now.bind(Date); Date.now = () => real() + 90 * 60_000;")
+            .await;
         let later = b
             .wait_js(
                 "the countdown to move",
@@ -340,10 +309,8 @@ async fn the_daily_limit_message_counts_down() {
             "{later}"
         );
         assert_eq!(
-            b.client
-                .execute("return document.getElementById('chat-input').value", vec![])
-                .await
-                .unwrap(),
+            b.js("return document.getElementById('chat-input').value")
+                .await,
             json!("One more"),
             "the refused message is kept"
         );
@@ -402,9 +369,7 @@ async fn sign_in_with_an_oidc_provider() {
                 .as_str()
                 .starts_with(&idp_url)
         );
-        b.fill("#email", "oidc.person@example.com").await;
-        b.fill("#password", PASSWORD).await;
-        b.click("#login-form button[type=submit]").await;
+        b.submit_sign_in("oidc.person@example.com", PASSWORD).await;
         b.wait_js(
             "back at the relying party",
             &format!("location.href.startsWith('{}/dashboard')", b.base),
@@ -434,9 +399,7 @@ async fn sign_in_explains_lockout_and_unverified_email() {
     let srv = &server;
     run("sign-in-messages", &server.url, |b| async move {
         b.goto("/login").await;
-        b.fill("#email", "una@example.com").await;
-        b.fill("#password", PASSWORD).await;
-        b.click("#login-form button[type=submit]").await;
+        b.submit_sign_in("una@example.com", PASSWORD).await;
         b.wait_js(
             "the unverified message",
             "!document.getElementById('resend-box').hidden",
@@ -462,13 +425,11 @@ async fn sign_in_explains_lockout_and_unverified_email() {
             )
             .await;
         }
-        let msg = b
-            .wait_js(
-                "the lockout message",
-                "document.getElementById('form-error').textContent.includes('locked')",
-            )
-            .await;
-        assert_eq!(msg, json!(true));
+        b.wait_true(
+            "the lockout message",
+            "document.getElementById('form-error').textContent.includes('locked')",
+        )
+        .await;
         assert!(
             b.text("#form-error")
                 .await
@@ -485,7 +446,7 @@ async fn sign_in_explains_lockout_and_unverified_email() {
 
 #[tokio::test]
 async fn every_page_at_desktop_and_phone_widths() {
-    let (server, fake) = server_with_model(&[]).await;
+    let (server, fake) = server_with_model(Backend::Sqlite, &[]).await;
     for _ in 0..3 {
         fake.push(Script::Text(
             vec!["Which quantity would you measure first?"],
@@ -522,7 +483,7 @@ async fn every_page_at_desktop_and_phone_widths() {
         b.goto("/reset-password?token=example-token").await;
         b.shots("reset-password").await;
 
-        sign_in(&b, "admin@example.com").await;
+        b.sign_in("admin@example.com").await;
         open_first_lesson(&b).await;
         b.shots("lesson").await;
         b.click("#chat-toggle").await;
@@ -583,21 +544,12 @@ async fn every_page_at_desktop_and_phone_widths() {
 
 #[tokio::test]
 async fn chat_keeps_a_message_through_a_lost_connection_and_asks_for_verification() {
-    let (server, _fake) = server_with_model(&[("AUTH_REQUIRE_EMAIL_VERIFICATION", "false")]).await;
-    server
-        .auth()
-        .create_user_as_admin(
-            ::auth::admin::NewUserByAdmin {
-                email: "steady@example.com".into(),
-                name: "Steady".into(),
-                password: Some(PASSWORD.into()),
-                role: "student".into(),
-                email_verified: true,
-            },
-            &Default::default(),
-        )
-        .await
-        .unwrap();
+    let (server, _fake) = server_with_model(
+        Backend::Sqlite,
+        &[("AUTH_REQUIRE_EMAIL_VERIFICATION", "false")],
+    )
+    .await;
+    add_student(&server, "steady@example.com", "Steady").await;
     let fresh = crate::support::auth::browser(&server);
     let (s, _, _) = post(
         &fresh,
@@ -608,33 +560,24 @@ async fn chat_keeps_a_message_through_a_lost_connection_and_asks_for_verificatio
     .await;
     assert_eq!(s, 200);
     run("chat-errors", &server.url, |b| async move {
-        sign_in(&b, "steady@example.com").await;
+        b.sign_in("steady@example.com").await;
         open_first_lesson(&b).await;
         b.click("#chat-toggle").await;
         // The next request to the tutor fails at the network level.
-        b.client
-            .execute(
-                r#"const real = window.fetch; let failed = false;
+        b.js(r#"const real = window.fetch; let failed = false;
                    window.fetch = (url, init) => {
                      if (!failed && String(url).includes('/api/v1/chatkit') && init && String(init.body).includes('threads.create')) {
                        failed = true; return Promise.reject(new TypeError('network down'));
                      }
                      return real(url, init);
-                   };"#,
-                vec![],
-            )
-            .await
-            .unwrap();
+                   };"#).await;
         b.fill("#chat-input", "Why do encoders drift?").await;
         b.click("#chat-send").await;
         b.wait_js("the retry offer", "!document.getElementById('chat-retry').hidden")
             .await;
         assert!(b.text("#chat-error").await.contains("Connection lost"));
         assert_eq!(
-            b.client
-                .execute("return document.getElementById('chat-input').value", vec![])
-                .await
-                .unwrap(),
+            b.js("return document.getElementById('chat-input').value").await,
             json!("Why do encoders drift?"),
             "the message is kept"
         );
@@ -646,7 +589,7 @@ async fn chat_keeps_a_message_through_a_lost_connection_and_asks_for_verificatio
         b.click("[data-action=sign-out]").await;
         b.wait_path("/login").await;
 
-        sign_in(&b, "later@example.com").await;
+        b.sign_in("later@example.com").await;
         open_first_lesson(&b).await;
         b.click("#chat-toggle").await;
         b.fill("#chat-input", "Hello?").await;
@@ -670,18 +613,7 @@ async fn without_the_auth_role_sign_in_is_unavailable_but_sessions_work() {
     };
     let server = TestServer::start_with(Backend::Sqlite, opts).await;
     let auth = server.auth();
-    auth.create_user_as_admin(
-        ::auth::admin::NewUserByAdmin {
-            email: "kept@example.com".into(),
-            name: "Kept Session".into(),
-            password: Some(PASSWORD.into()),
-            role: "student".into(),
-            email_verified: true,
-        },
-        &Default::default(),
-    )
-    .await
-    .unwrap();
+    add_student(&server, "kept@example.com", "Kept Session").await;
     let session = auth
         .sign_in(
             ::auth::accounts::SignIn {
@@ -705,9 +637,7 @@ async fn without_the_auth_role_sign_in_is_unavailable_but_sessions_work() {
     let pair = set_cookie.split(';').next().unwrap().to_string();
     run("auth-down", &server.url, |b| async move {
         b.goto("/login").await;
-        b.fill("#email", "kept@example.com").await;
-        b.fill("#password", PASSWORD).await;
-        b.click("#login-form button[type=submit]").await;
+        b.submit_sign_in("kept@example.com", PASSWORD).await;
         let msg = b
             .wait_js(
                 "the outage message",
@@ -741,26 +671,20 @@ async fn without_the_auth_role_sign_in_is_unavailable_but_sessions_work() {
 #[tokio::test]
 async fn the_tutor_works_from_the_keyboard_and_renews_its_token() {
     use fantoccini::key::Key;
-    let (server, fake) = server_with_model(&[]).await;
+    let (server, fake) = server_with_model(Backend::Sqlite, &[]).await;
     fake.push(Script::Text(vec!["What would you measure first?"], 0));
     fake.push(Script::Text(vec!["Try it and see."], 0));
     verified_user(&server, "keys@example.com").await;
     run("keyboard", &server.url, |b| async move {
-        sign_in(&b, "keys@example.com").await;
+        b.sign_in("keys@example.com").await;
         open_first_lesson(&b).await;
         let active = "document.activeElement && document.activeElement.id";
         // Tab from the top of the page reaches the tutor button.
-        b.client
-            .execute("document.activeElement.blur(); window.scrollTo(0, 0);", vec![])
-            .await
-            .unwrap();
+        b.js("document.activeElement.blur(); window.scrollTo(0, 0);").await;
         let mut reached = false;
         for _ in 0..80 {
             b.press(&Key::Tab).await;
-            if b.client
-                .execute(&format!("return {active}"), vec![])
-                .await
-                .unwrap()
+            if b.js(&format!("return {active}")).await
                 == json!("chat-toggle")
             {
                 reached = true;
@@ -780,19 +704,13 @@ async fn the_tutor_works_from_the_keyboard_and_renews_its_token() {
         .await;
         // Fourteen and a half minutes on, the 15-minute API token is renewed
         // before the next request rather than sent to expire on the way.
-        b.client
-            .execute(
-                r#"window.tokenFetches = 0;
+        b.js(r#"window.tokenFetches = 0;
                    const realFetch = window.fetch;
                    window.fetch = (url, init) => {
                      if (String(url).includes('/api/auth/token')) window.tokenFetches += 1;
                      return realFetch(url, init);
                    };
-                   const real = Date.now.bind(Date); Date.now = () => real() + 870_000;"#,
-                vec![],
-            )
-            .await
-            .unwrap();
+                   const real = Date.now.bind(Date); Date.now = () => real() + 870_000;"#).await;
         b.press(&format!("And then?{}", Key::Enter)).await;
         b.wait_js(
             "the second reply",
@@ -800,10 +718,7 @@ async fn the_tutor_works_from_the_keyboard_and_renews_its_token() {
         )
         .await;
         assert_eq!(
-            b.client
-                .execute("return window.tokenFetches", vec![])
-                .await
-                .unwrap(),
+            b.js("return window.tokenFetches").await,
             json!(1),
             "one fresh token for the late request"
         );
@@ -815,10 +730,7 @@ async fn the_tutor_works_from_the_keyboard_and_renews_its_token() {
         )
         .await;
         assert_eq!(
-            b.client
-                .execute("return document.getElementById('chat-toggle').getAttribute('aria-expanded')", vec![])
-                .await
-                .unwrap(),
+            b.js("return document.getElementById('chat-toggle').getAttribute('aria-expanded')").await,
             json!("false")
         );
         b
@@ -840,9 +752,7 @@ async fn a_next_target_a_browser_would_take_off_site_keeps_it_here() {
         // A backslash reads as a slash to a browser: "/\evil.example" would
         // be another site. Signing in from such a link lands on the dashboard.
         b.goto("/login?next=/%5Cevil.example").await;
-        b.fill("#email", "stay@example.com").await;
-        b.fill("#password", PASSWORD).await;
-        b.click("#login-form button[type=submit]").await;
+        b.submit_sign_in("stay@example.com", PASSWORD).await;
         b.wait_path("/dashboard").await;
         // Signed in, the same links redirect at once; a tab, which browsers
         // drop, or a line break never make it into a Location header.
@@ -865,10 +775,10 @@ async fn a_next_target_a_browser_would_take_off_site_keeps_it_here() {
 #[tokio::test]
 async fn a_student_answers_exercises_on_the_lesson_page_by_keyboard() {
     use fantoccini::key::Key;
-    let (server, _fake) = server_with_model(&[]).await;
+    let (server, _fake) = server_with_model(Backend::Sqlite, &[]).await;
     verified_user(&server, "answers@example.com").await;
     run("exercises", &server.url, |b| async move {
-        sign_in(&b, "answers@example.com").await;
+        b.sign_in("answers@example.com").await;
         open_first_lesson(&b).await;
         b.goto("/learn/sensors/imus-and-encoders").await;
         b.wait("#exercise-gyro-drift").await;
@@ -876,7 +786,7 @@ async fn a_student_answers_exercises_on_the_lesson_page_by_keyboard() {
         // Each answer box has a label naming its unit; the verdict is a live status.
         assert!(b.text("label[for=exercise-gyro-drift-answer]").await.contains("in rad"));
         assert_eq!(
-            b.client.execute("return document.getElementById('exercise-gyro-drift-feedback').getAttribute('role')", vec![]).await.unwrap(),
+            b.js("return document.getElementById('exercise-gyro-drift-feedback').getAttribute('role')").await,
             json!("status")
         );
         // Typed and sent with Enter, as a keyboard user would.
@@ -890,7 +800,7 @@ async fn a_student_answers_exercises_on_the_lesson_page_by_keyboard() {
             "the first hint after a wrong answer"
         );
         assert_eq!(
-            b.client.execute("return document.activeElement.id", vec![]).await.unwrap(),
+            b.js("return document.activeElement.id").await,
             json!("exercise-gyro-drift-answer"),
             "focus stays in the answer box"
         );

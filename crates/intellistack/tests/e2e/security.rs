@@ -14,9 +14,7 @@ use crate::support::{Backend, Options, TestServer};
 
 async fn sign_in_with_password(b: &Browser, email: &str) {
     b.goto("/login").await;
-    b.fill("#email", email).await;
-    b.fill("#password", PASSWORD).await;
-    b.click("#login-form button[type=submit]").await;
+    b.submit_sign_in(email, PASSWORD).await;
 }
 
 #[tokio::test]
@@ -142,13 +140,8 @@ async fn stored_credentials(b: &Browser, id: &str) -> Vec<Value> {
 /// The signed-in page's passkeys, read as its own script would.
 async fn passkeys_of(b: &Browser) -> Vec<Value> {
     let list = b
-        .client
-        .execute(
-            "return fetch('/api/auth/passkey/list-user-passkeys').then(r => r.json());",
-            vec![],
-        )
-        .await
-        .expect("list passkeys");
+        .js("return fetch('/api/auth/passkey/list-user-passkeys').then(r => r.json());")
+        .await;
     list.as_array().cloned().unwrap_or_default()
 }
 
@@ -191,10 +184,7 @@ async fn a_passkey_is_registered_and_signs_in_through_the_virtual_authenticator(
         let registered = passkeys_of(&b).await[0]["counter"].as_i64().unwrap();
 
         // Renaming from the list.
-        b.client
-            .execute("window.prompt = () => 'Work laptop';", vec![])
-            .await
-            .expect("answer the prompt");
+        b.js("window.prompt = () => 'Work laptop';").await;
         b.click("[data-rename-passkey]").await;
         b.wait_js(
             "the new name",

@@ -5,32 +5,19 @@
 use serde_json::{Value, json};
 
 use crate::browser::{Browser, PHONE, run};
-use crate::support::auth::{PASSWORD, verified_user};
-use crate::support::fake_llm::{FakeLlm, Script};
-use crate::support::{Backend, Options, TestServer};
+use crate::support::auth::verified_user;
+use crate::support::fake_llm::{Script, server_with_model};
+use crate::support::{Backend, TestServer};
 
 async fn sign_in_and_enrol(b: &Browser, email: &str) {
-    b.goto("/login").await;
-    b.fill("#email", email).await;
-    b.fill("#password", PASSWORD).await;
-    b.click("#login-form button[type=submit]").await;
-    b.wait_path("/dashboard").await;
+    b.sign_in(email).await;
     b.click("[data-enrol]").await;
     b.wait(".stages").await;
 }
 
-async fn js(b: &Browser, script: &str) -> Value {
-    b.client
-        .execute(script, vec![])
-        .await
-        .unwrap_or_else(|e| panic!("{script}: {e}"))
-}
-
 /// Records the `X-RateLimit-Remaining` of every tutor response.
 async fn watch_headers(b: &Browser) {
-    js(
-        b,
-        r#"window.lastRemaining = null;
+    b.js(r#"window.lastRemaining = null;
            const real = window.fetch;
            window.fetch = async (url, init) => {
              const res = await real(url, init);
@@ -51,23 +38,18 @@ async fn ask(b: &Browser, text: &str, replies: usize) -> String {
         ),
     )
     .await;
-    js(
-        b,
-        "return [...document.querySelectorAll('.msg.assistant')].pop().textContent",
-    )
-    .await
-    .as_str()
-    .unwrap_or_default()
-    .to_string()
+    b.js("return [...document.querySelectorAll('.msg.assistant')].pop().textContent")
+        .await
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
 }
 
 /// Page controls that something fixed on top of the page covers, after each
 /// is scrolled to `block` ("center" or "start"), or where they are ("none":
 /// only those in view).
 async fn covered_controls(b: &Browser, block: &str) -> Value {
-    js(
-        b,
-        &format!(
+    b.js(&format!(
             r#"const covered = [];
                for (const el of document.querySelectorAll('main a[href], main button, main input, main textarea, main select')) {{
                  if (el.closest('#chat-panel') || el.id === 'ask-ai') continue;
@@ -104,20 +86,18 @@ async fn the_tutor_panel_without_a_model() {
         b.wait_js("the count of messages left", "document.getElementById('chat-left').textContent")
             .await;
         assert!(b.text("#chat-empty .greeting").await.starts_with("Hi!"));
-        let suggested = js(&b, "return [...document.querySelectorAll('#chat-suggestions button')].map(b => b.textContent)").await;
+        let suggested = b.js("return [...document.querySelectorAll('#chat-suggestions button')].map(b => b.textContent)").await;
         assert_eq!(suggested.as_array().unwrap().len(), 3, "{suggested}");
         assert!(suggested[0].as_str().unwrap().contains("How encoders count"), "{suggested}");
         assert!(b.text("#chat-privacy").await.contains("instructors can read"));
         // Docked: the lesson reflows beside the panel, nothing is covered.
-        let beside = js(&b, "return document.getElementById('lesson').getBoundingClientRect().right <= document.getElementById('chat-panel').getBoundingClientRect().left").await;
+        let beside = b.js("return document.getElementById('lesson').getBoundingClientRect().right <= document.getElementById('chat-panel').getBoundingClientRect().left").await;
         assert_eq!(beside, json!(true), "the lesson sits beside the panel");
         assert_eq!(covered_controls(&b, "center").await, json!([]));
         b.shots("tutor-empty").await;
 
         // The selection's own section is cited first.
-        js(
-            &b,
-            r#"const p = [...document.querySelectorAll('.lesson-body p')].find(p => p.textContent.includes('rarely reads exactly zero'));
+        b.js(r#"const p = [...document.querySelectorAll('.lesson-body p')].find(p => p.textContent.includes('rarely reads exactly zero'));
                const node = [...p.childNodes].find(n => n.nodeType === 3 && n.textContent.includes('rarely reads'));
                const at = node.textContent.indexOf('A gyroscope at rest');
                const r = document.createRange(); r.setStart(node, at); r.setEnd(node, node.textContent.indexOf('zero.') + 5);
@@ -127,21 +107,19 @@ async fn the_tutor_panel_without_a_model() {
         b.wait_js("the Ask AI button", "!document.getElementById('ask-ai').hidden").await;
         b.click("#ask-ai").await;
         let text = ask(&b, "Can you help me understand this?", 1).await;
-        let first = js(&b, "return document.querySelector('.msg.assistant .sources a').getAttribute('href')").await;
+        let first = b.js("return document.querySelector('.msg.assistant .sources a').getAttribute('href')").await;
         assert_eq!(first, json!("/learn/sensors/imus-and-encoders#bias-and-drift"), "{text}");
         assert!(text.contains("rarely reads exactly zero"), "{text}");
         // The count matches the answer's header.
-        let left = js(&b, "return [document.getElementById('chat-left').dataset.left, window.lastRemaining]").await;
+        let left = b.js("return [document.getElementById('chat-left').dataset.left, window.lastRemaining]").await;
         assert_eq!(left[0], left[1], "{left}");
         assert!(left[0].as_str().is_some_and(|n| n.parse::<u32>().is_ok()), "{left}");
 
         // A citation opens its section beside the chat and highlights it.
-        js(&b, "window.scrollTo(0, 0)").await;
+        b.js("window.scrollTo(0, 0)").await;
         b.click(".msg.assistant .sources a").await;
         b.wait_js("the highlighted passage", "document.querySelector('#bias-and-drift.cited') && document.querySelector('#bias-and-drift + p.cited')").await;
-        let state = js(
-            &b,
-            r#"const h = document.getElementById('bias-and-drift').getBoundingClientRect();
+        let state = b.js(r#"const h = document.getElementById('bias-and-drift').getBoundingClientRect();
                return {open: !document.getElementById('chat-panel').hidden,
                        messages: document.querySelectorAll('#chat-messages .msg').length,
                        visible: h.top >= 0 && h.top < innerHeight, path: location.pathname};"#,
@@ -160,7 +138,7 @@ async fn the_tutor_panel_without_a_model() {
         // A nonsense question says nothing was found.
         let text = ask(&b, "blorf snargle wizzpop?", 3).await;
         assert!(text.contains("couldn't find anything about that"), "{text}");
-        let left = js(&b, "return [document.getElementById('chat-left').dataset.left, window.lastRemaining]").await;
+        let left = b.js("return [document.getElementById('chat-left').dataset.left, window.lastRemaining]").await;
         assert_eq!(left[0], left[1], "{left}");
 
         // The thread survives a reload …
@@ -178,7 +156,7 @@ async fn the_tutor_panel_without_a_model() {
             "!document.getElementById('chat-panel').hidden && document.querySelectorAll('#chat-messages .msg.user').length === 3",
         )
         .await;
-        let titles = js(&b, "return [...document.querySelectorAll('#chat-threads button.open')].map(b => b.textContent)").await;
+        let titles = b.js("return [...document.querySelectorAll('#chat-threads button.open')].map(b => b.textContent)").await;
         assert!(titles[0].as_str().unwrap().starts_with("Bias and drift: Can you help me understand this?"), "{titles}");
 
         // A citation to another lesson opens it with the chat, highlighted.
@@ -200,8 +178,8 @@ async fn the_tutor_panel_without_a_model() {
         b.shots("tutor-sheet").await;
         b.click("#chat-close").await;
         assert_eq!(covered_controls(&b, "center").await, json!([]), "sheet closed");
-        js(&b, "window.scrollTo(0, document.documentElement.scrollHeight)").await;
-        let next = js(&b, "const r = document.querySelector('.lesson-actions a.button').getBoundingClientRect(); return r.bottom <= innerHeight && r.top >= 0").await;
+        b.js("window.scrollTo(0, document.documentElement.scrollHeight)").await;
+        let next = b.js("const r = document.querySelector('.lesson-actions a.button').getBoundingClientRect(); return r.bottom <= innerHeight && r.top >= 0").await;
         assert_eq!(next, json!(true), "the lesson's buttons are in view at the end of the page");
         assert_eq!(covered_controls(&b, "none").await, json!([]), "at the end of the page");
         b
@@ -212,14 +190,7 @@ async fn the_tutor_panel_without_a_model() {
 
 #[tokio::test]
 async fn a_slow_stream_paints_several_times_and_is_announced_once() {
-    let fake = FakeLlm::start().await;
-    let server = TestServer::start_with(
-        Backend::Sqlite,
-        Options::default()
-            .var("OPENAI_BASE_URL", fake.url.clone())
-            .var("TUTOR_MODEL", "test-model"),
-    )
-    .await;
+    let (server, fake) = server_with_model(Backend::Sqlite, &[]).await;
     fake.push(Script::Text(
         vec![
             "A gyroscope reports a rate. ",
@@ -239,9 +210,7 @@ async fn a_slow_stream_paints_several_times_and_is_announced_once() {
         b.wait("#lesson").await;
         b.click("#chat-toggle").await;
         // Every frame: the reply's visible length, and what is announced.
-        js(
-            &b,
-            r#"window.frames_seen = [];
+        b.js(r#"window.frames_seen = [];
                const tick = () => {
                  const m = document.querySelector('.msg.assistant');
                  window.frames_seen.push({len: m ? m.textContent.length : 0, done: !!(m && m.dataset.done),
@@ -254,7 +223,7 @@ async fn a_slow_stream_paints_several_times_and_is_announced_once() {
         b.fill("#chat-input", "why does a gyroscope drift?").await;
         b.click("#chat-send").await;
         b.wait_js("the end of the reply", "document.querySelector('.msg.assistant[data-done]')").await;
-        let seen = js(&b, "return window.frames_seen").await;
+        let seen = b.js("return window.frames_seen").await;
         let frames = seen.as_array().unwrap();
         let streaming: Vec<u64> = frames
             .iter()
@@ -268,13 +237,13 @@ async fn a_slow_stream_paints_several_times_and_is_announced_once() {
             frames.iter().filter(|f| f["done"] == json!(false)).all(|f| f["said"] == json!("")),
             "nothing is announced while the reply is written"
         );
-        let paints = js(&b, "return Number(document.querySelector('.msg.assistant').dataset.paints)").await;
+        let paints = b.js("return Number(document.querySelector('.msg.assistant').dataset.paints)").await;
         assert!(paints.as_u64().unwrap() >= 4, "{paints}");
         // The finished first block was rendered once and kept: its element is the same node.
         let said = b.text("#chat-announce").await;
         assert!(said.starts_with("Tutor: A gyroscope reports a rate."), "{said}");
         assert!(said.contains("after one minute?"), "{said}");
-        let html = js(&b, "return document.querySelector('.msg.assistant').innerHTML").await;
+        let html = b.js("return document.querySelector('.msg.assistant').innerHTML").await;
         assert!(html.as_str().unwrap().contains("<strong>wanders</strong>"), "{html}");
         b
     })

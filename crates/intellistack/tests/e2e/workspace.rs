@@ -4,20 +4,12 @@
 
 use fantoccini::Locator;
 use fantoccini::key::Key;
-use serde_json::{Value, json};
+use serde_json::json;
 
 use crate::browser::{Browser, run};
-use crate::support::auth::{PASSWORD, admin as signed_in_admin, verified_user, with_role};
+use crate::support::auth::{admin as signed_in_admin, verified_user, with_role};
 use crate::support::chat::{events, message, send};
 use crate::support::{Backend, TestServer};
-
-async fn sign_in(b: &Browser, email: &str) {
-    b.goto("/login").await;
-    b.fill("#email", email).await;
-    b.fill("#password", PASSWORD).await;
-    b.click("#login-form button[type=submit]").await;
-    b.wait_path("/dashboard").await;
-}
 
 /// Waits for the page to have reloaded after an action (the marker set
 /// before it is gone).
@@ -30,30 +22,18 @@ async fn after_reload(b: &Browser, what: &str) {
 }
 
 async fn mark(b: &Browser) {
-    b.client
-        .execute("window.__before = true;", vec![])
-        .await
-        .unwrap();
-}
-
-async fn js(b: &Browser, script: &str) -> Value {
-    b.client.execute(script, vec![]).await.expect("script")
+    b.js("window.__before = true;").await;
 }
 
 /// Adds one exercise in the editor and saves.
 async fn add_exercise(b: &Browser, id: &str, kind: &str, fields: &[(&str, &str)]) {
     // Scrolled to the middle first: the sticky Save bar covers the bottom edge.
-    js(
-        b,
-        "document.getElementById('add-exercise').scrollIntoView({block: 'center'})",
-    )
-    .await;
+    b.js("document.getElementById('add-exercise').scrollIntoView({block: 'center'})")
+        .await;
     b.click("#add-exercise").await;
     let fs = "#exercises fieldset:last-child";
     b.fill(&format!("{fs} [data-field=id]"), id).await;
-    js(
-        b,
-        &format!(
+    b.js(&format!(
             "const s = document.querySelector('{fs} [data-field=kind]'); s.value = '{kind}'; s.dispatchEvent(new Event('change'));"
         ),
     )
@@ -64,7 +44,8 @@ async fn add_exercise(b: &Browser, id: &str, kind: &str, fields: &[(&str, &str)]
 }
 
 async fn save(b: &Browser) {
-    js(b, "document.getElementById('form-status').hidden = true;").await;
+    b.js("document.getElementById('form-status').hidden = true;")
+        .await;
     b.click("#save").await;
     b.wait_js(
         "saved",
@@ -82,13 +63,13 @@ async fn an_instructor_builds_a_course_and_a_student_takes_it_in_that_order() {
     verified_user(&server, "learner@example.com").await;
     let base = server.url.clone();
     run("workspace", &server.url, |b| async move {
-        sign_in(&b, "prof@example.com").await;
+        b.sign_in("prof@example.com").await;
         // The instructor's dashboard leads to teaching, not "Start this course".
         b.click("a[href='/teach']").await;
         b.wait("#new-course-form").await;
         b.fill("#course-title", "Robot Basics").await;
         assert_eq!(
-            js(&b, "return document.getElementById('course-slug').value").await,
+            b.js("return document.getElementById('course-slug').value").await,
             json!("robot-basics")
         );
         b.fill("#course-summary", "Wheels, motors and cameras.").await;
@@ -102,7 +83,7 @@ async fn an_instructor_builds_a_course_and_a_student_takes_it_in_that_order() {
             after_reload(&b, "the stage added").await;
         }
         let stage_ids: Vec<String> = serde_json::from_value(
-            js(&b, "return [...document.querySelectorAll('.ws-stage')].map(li => li.dataset.stageId)").await,
+            b.js("return [...document.querySelectorAll('.ws-stage')].map(li => li.dataset.stageId)").await,
         )
         .unwrap();
         for (stage, lesson) in [(1, "Wheels"), (1, "Motors"), (0, "Cameras")] {
@@ -115,26 +96,26 @@ async fn an_instructor_builds_a_course_and_a_student_takes_it_in_that_order() {
 
         // Reorder by keyboard: Moving before Seeing, Motors before Wheels.
         let up = "[aria-label='Move stage Moving up']";
-        js(&b, &format!("document.querySelector(\"{up}\").focus()")).await;
+        b.js(&format!("document.querySelector(\"{up}\").focus()")).await;
         mark(&b).await;
         b.press(&Key::Enter).await;
         after_reload(&b, "the stages reordered").await;
-        let titles = js(&b, "return [...document.querySelectorAll('.ws-rename input[name=title]')].map(i => i.value)").await;
+        let titles = b.js("return [...document.querySelectorAll('.ws-rename input[name=title]')].map(i => i.value)").await;
         assert_eq!(titles, json!(["Moving", "Seeing"]));
-        let focused = js(&b, "return document.activeElement.getAttribute('aria-label')").await;
+        let focused = b.js("return document.activeElement.getAttribute('aria-label')").await;
         assert_eq!(
             focused,
             json!("Move stage Moving down"),
             "focus stays on the moved stage's arrows"
         );
-        js(&b, "document.querySelector(\"[aria-label='Move lesson Motors up']\").focus()").await;
+        b.js("document.querySelector(\"[aria-label='Move lesson Motors up']\").focus()").await;
         mark(&b).await;
         b.press(&Key::Enter).await;
         after_reload(&b, "the lessons reordered").await;
-        let lessons = js(&b, "return [...document.querySelectorAll('.ws-lesson-title')].map(a => a.textContent)").await;
+        let lessons = b.js("return [...document.querySelectorAll('.ws-lesson-title')].map(a => a.textContent)").await;
         assert_eq!(lessons, json!(["Motors", "Wheels", "Cameras"]));
         // Rename a stage.
-        let seeing = js(&b, "return document.querySelectorAll('.ws-stage')[1].dataset.stageId").await;
+        let seeing = b.js("return document.querySelectorAll('.ws-stage')[1].dataset.stageId").await;
         let seeing = seeing.as_str().unwrap().to_string();
         mark(&b).await;
         b.fill(&format!("#stage-title-{seeing}"), "Seeing the world").await;
@@ -154,7 +135,7 @@ async fn an_instructor_builds_a_course_and_a_student_takes_it_in_that_order() {
         {
             b.goto("/teach/robot-basics").await;
             let link: String = serde_json::from_value(
-                js(&b, &format!("return document.querySelectorAll('.ws-lesson-title')[{i}].getAttribute('href')")).await,
+                b.js(&format!("return document.querySelectorAll('.ws-lesson-title')[{i}].getAttribute('href')")).await,
             )
             .unwrap();
             b.goto(&link).await;
@@ -169,7 +150,7 @@ async fn an_instructor_builds_a_course_and_a_student_takes_it_in_that_order() {
         // The preview is the published lesson's HTML.
         b.goto("/teach/robot-basics").await;
         let first: String = serde_json::from_value(
-            js(&b, "return document.querySelectorAll('.ws-lesson-title')[0].getAttribute('href')").await,
+            b.js("return document.querySelectorAll('.ws-lesson-title')[0].getAttribute('href')").await,
         )
         .unwrap();
         b.goto(&first).await;
@@ -184,14 +165,14 @@ async fn an_instructor_builds_a_course_and_a_student_takes_it_in_that_order() {
             .unwrap();
         b.wait_js("the server's preview", "document.getElementById('preview').querySelector('table') && document.getElementById('preview').getAttribute('aria-busy') === 'false'")
             .await;
-        let preview = js(&b, "return document.getElementById('preview').innerHTML").await;
+        let preview = b.js("return document.getElementById('preview').innerHTML").await;
         b.shots_checked("editor").await;
         // The Save bar stays in view at the bottom of a long page.
-        let in_view = js(&b, "window.scrollTo(0, 0); const r = document.getElementById('savebar').getBoundingClientRect(); return r.bottom <= innerHeight && r.top >= 0").await;
+        let in_view = b.js("window.scrollTo(0, 0); const r = document.getElementById('savebar').getBoundingClientRect(); return r.bottom <= innerHeight && r.top >= 0").await;
         assert_eq!(in_view, json!(true), "Save is always in view");
         b.click("#view-lesson").await;
         b.wait("#lesson").await;
-        let published = js(&b, "return document.querySelector('.lesson-body').innerHTML").await;
+        let published = b.js("return document.querySelector('.lesson-body').innerHTML").await;
         assert_eq!(preview, published, "preview and lesson render the same HTML");
         let html = published.as_str().unwrap();
         assert!(html.contains("<h2 id=\"how-motors-turn\">") && html.contains("<table>") && html.contains("<code class=\"language-python\">") && html.contains("footnote-definition"), "{html}");
@@ -204,16 +185,16 @@ async fn an_instructor_builds_a_course_and_a_student_takes_it_in_that_order() {
 
         // A student sees the stages and lessons in that order and answers an exercise.
         let student = Browser::start(&base).await;
-        sign_in(&student, "learner@example.com").await;
+        student.sign_in("learner@example.com").await;
         student.click("[data-enrol='robot-basics']").await;
         student.wait(".stages").await;
         let course = "[...document.querySelectorAll('section.course')].find(s => s.querySelector('h2').textContent.includes('Robot Basics'))";
-        let order = js(&student, &format!("const c = {course}; return [[...c.querySelectorAll('.stage h3')].map(h => h.firstChild.textContent.trim()), [...c.querySelectorAll('.lessons a')].map(a => a.textContent)]")).await;
+        let order = student.js(&format!("const c = {course}; return [[...c.querySelectorAll('.stage h3')].map(h => h.firstChild.textContent.trim()), [...c.querySelectorAll('.lessons a')].map(a => a.textContent)]")).await;
         assert_eq!(order, json!([["Moving", "Seeing the world"], ["Motors", "Wheels"]]));
-        js(&student, &format!("{course}.querySelector('.lessons a').click()")).await;
+        student.js(&format!("{course}.querySelector('.lessons a').click()")).await;
         student.wait_path("/learn/robot-basics/moving/motors").await;
         // A readable measure at 1280 px (about 70 characters a line) and a clear heading scale.
-        let measure = js(&student, "const p = document.querySelector('.lesson-body p'); const cs = getComputedStyle(p);
+        let measure = student.js("const p = document.querySelector('.lesson-body p'); const cs = getComputedStyle(p);
             const c = document.createElement('canvas').getContext('2d'); c.font = `${cs.fontSize} ${cs.fontFamily}`;
             const sample = 'The quick brown fox jumps over the lazy dog while a robot measures its distance to the wall.';
             const avg = c.measureText(sample).width / sample.length;
@@ -255,7 +236,7 @@ async fn an_instructor_builds_a_course_and_a_student_takes_it_in_that_order() {
         let other = TestServer::start(Backend::Sqlite).await;
         with_role(&other, "prof@example.com", "instructor").await;
         let there = Browser::start(&other.url).await;
-        sign_in(&there, "prof@example.com").await;
+        there.sign_in("prof@example.com").await;
         there.goto("/teach").await;
         there.client.execute(
             "const bytes = Uint8Array.from(atob(arguments[0]), c => c.charCodeAt(0));
@@ -265,7 +246,7 @@ async fn an_instructor_builds_a_course_and_a_student_takes_it_in_that_order() {
         ).await.unwrap();
         there.click("#import-form button[type=submit]").await;
         there.wait_path("/teach/robot-basics").await;
-        let lessons = js(&there, "return [...document.querySelectorAll('.ws-lesson-title')].map(a => a.textContent)").await;
+        let lessons = there.js("return [...document.querySelectorAll('.ws-lesson-title')].map(a => a.textContent)").await;
         assert_eq!(lessons, json!(["Motors", "Wheels", "Cameras"]));
         let again = there.client.execute_async(ZIP_AS_BASE64, vec![json!("/teach/robot-basics/export.zip")]).await.unwrap();
         assert_eq!(again.as_str().unwrap(), exported, "export, import, export: identical files");
@@ -327,7 +308,7 @@ async fn every_new_screen_at_desktop_and_phone_widths_with_axe() {
         assert!(b.text("h1").await.contains("Physical AI") || b.text("main").await.contains("Physical AI"));
         assert!(b.text("main").await.contains("Sensing the World"), "the catalogue lists stages");
         b.shots_checked("landing").await;
-        let icon = js(&b, "return fetch('/favicon.ico').then(r => r.status + ' ' + r.headers.get('content-type'))").await;
+        let icon = b.js("return fetch('/favicon.ico').then(r => r.status + ' ' + r.headers.get('content-type'))").await;
         assert_eq!(icon, json!("200 image/x-icon"));
         b.goto("/login?notice=password-reset").await;
         assert!(b.text("#login-notice").await.contains("password has been reset"));
@@ -336,7 +317,7 @@ async fn every_new_screen_at_desktop_and_phone_widths_with_axe() {
         assert!(b.text("h1").await.contains("verified"));
         b.shots_checked("verify-email-verified").await;
 
-        sign_in(&b, "root@example.com").await;
+        b.sign_in("root@example.com").await;
         b.goto("/teach").await;
         b.shots_checked("teach").await;
         b.goto("/teach/physical-ai").await;
@@ -369,7 +350,7 @@ async fn every_new_screen_at_desktop_and_phone_widths_with_axe() {
         // A student: the 403 page keeps their menu; leaving says progress is kept.
         b.click("[data-action=sign-out]").await;
         b.wait_path("/login").await;
-        sign_in(&b, "pupil@example.com").await;
+        b.sign_in("pupil@example.com").await;
         b.goto("/teach/flagged").await;
         assert!(b.text("h1").await.contains("Not allowed"));
         let nav = b.text("header nav").await;

@@ -1,10 +1,32 @@
 //! Instructor authoring and the role guard.
 
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::support::TestServer;
 use crate::support::api::*;
 use crate::support::auth::*;
+
+/// Asks to add a stage "extra" to the sample course.
+async fn add_extra_stage(server: &TestServer, token: &str) -> (u16, Value) {
+    api_post(
+        server,
+        "/api/v1/courses/physical-ai/stages",
+        token,
+        json!({"slug": "extra", "title": "Extra"}),
+    )
+    .await
+}
+
+/// Asks to give user `id` the role `role`.
+async fn set_role(server: &TestServer, token: &str, id: &str, role: &str) -> (u16, Value) {
+    api_post(
+        server,
+        &format!("/api/v1/admin/users/{id}/role"),
+        token,
+        json!({"role": role}),
+    )
+    .await
+}
 
 crate::per_database! {
     async fn a_new_role_opens_authoring_on_the_next_token_without_signing_in_again(backend) {
@@ -13,71 +35,29 @@ crate::per_database! {
         let boss_t = token(&boss, &server).await;
         let b = verified_user(&server, "soon-instructor@example.com").await;
         let t = token(&b, &server).await;
-        let (s, body) = api_post(
-            &server,
-            "/api/v1/courses/physical-ai/stages",
-            &t,
-            json!({"slug": "extra", "title": "Extra"}),
-        )
-        .await;
+        let (s, body) = add_extra_stage(&server, &t).await;
         assert_eq!((s, code(&body)), (403, "FORBIDDEN_ROLE"));
 
         let (_, me) = api_get(&server, "/api/v1/me", &t).await;
         let id = me["id"].as_str().unwrap();
-        let (s, body) = api_post(
-            &server,
-            &format!("/api/v1/admin/users/{id}/role"),
-            &t,
-            json!({"role": "instructor"}),
-        )
-        .await;
+        let (s, body) = set_role(&server, &t, id, "instructor").await;
         assert_eq!(
             (s, code(&body)),
             (403, "FORBIDDEN_ROLE"),
             "students cannot promote themselves"
         );
-        let (s, body) = api_post(
-            &server,
-            &format!("/api/v1/admin/users/{id}/role"),
-            &boss_t,
-            json!({"role": "wizard"}),
-        )
-        .await;
+        let (s, body) = set_role(&server, &boss_t, id, "wizard").await;
         assert_eq!((s, code(&body)), (422, "INVALID_ROLE"));
-        let (s, body) = api_post(
-            &server,
-            "/api/v1/admin/users/nobody/role",
-            &boss_t,
-            json!({"role": "instructor"}),
-        )
-        .await;
+        let (s, body) = set_role(&server, &boss_t, "nobody", "instructor").await;
         assert_eq!((s, code(&body)), (404, "USER_NOT_FOUND"));
-        let (s, body) = api_post(
-            &server,
-            &format!("/api/v1/admin/users/{id}/role"),
-            &boss_t,
-            json!({"role": "instructor"}),
-        )
-        .await;
+        let (s, body) = set_role(&server, &boss_t, id, "instructor").await;
         assert_eq!((s, body["role"].as_str()), (200, Some("instructor")));
 
         // The old token still says student; the next one says instructor.
-        let (s, _) = api_post(
-            &server,
-            "/api/v1/courses/physical-ai/stages",
-            &t,
-            json!({"slug": "extra", "title": "Extra"}),
-        )
-        .await;
+        let (s, _) = add_extra_stage(&server, &t).await;
         assert_eq!(s, 403);
         let t2 = token(&b, &server).await;
-        let (s, body) = api_post(
-            &server,
-            "/api/v1/courses/physical-ai/stages",
-            &t2,
-            json!({"slug": "extra", "title": "Extra"}),
-        )
-        .await;
+        let (s, body) = add_extra_stage(&server, &t2).await;
         assert_eq!(
             (s, code(&body)),
             (403, "NOT_COURSE_STAFF"),
@@ -91,13 +71,7 @@ crate::per_database! {
         )
         .await;
         assert_eq!(s, 201, "{body}");
-        let (s, body) = api_post(
-            &server,
-            "/api/v1/courses/physical-ai/stages",
-            &t2,
-            json!({"slug": "extra", "title": "Extra"}),
-        )
-        .await;
+        let (s, body) = add_extra_stage(&server, &t2).await;
         assert_eq!(s, 201, "{body}");
 
         let (n,): (i64,) = common::on_db!(&server.db, pool => sqlx::query_as(
@@ -123,30 +97,14 @@ crate::per_database! {
         .await;
         assert_eq!(s, 201, "{stage}");
         let stage_id = stage["id"].as_str().unwrap().to_string();
-        let (s, body) = api_post(
-            &server,
-            &format!("{course}/stages"),
-            &t,
-            json!({"slug": "safety", "title": "Again"}),
-        )
-        .await;
-        assert_eq!((s, code(&body)), (409, "SLUG_TAKEN"));
-        let (s, body) = api_post(
-            &server,
-            &format!("{course}/stages"),
-            &t,
-            json!({"slug": "Bad Slug", "title": "X"}),
-        )
-        .await;
-        assert_eq!((s, code(&body)), (422, "INVALID_SLUG"));
-        let (s, body) = api_post(
-            &server,
-            &format!("{course}/stages"),
-            &t,
-            json!({"title": "no slug"}),
-        )
-        .await;
-        assert_eq!((s, code(&body)), (422, "VALIDATION_ERROR"));
+        for (stage, want) in [
+            (json!({"slug": "safety", "title": "Again"}), (409, "SLUG_TAKEN")),
+            (json!({"slug": "Bad Slug", "title": "X"}), (422, "INVALID_SLUG")),
+            (json!({"title": "no slug"}), (422, "VALIDATION_ERROR")),
+        ] {
+            let (s, body) = api_post(&server, &format!("{course}/stages"), &t, stage.clone()).await;
+            assert_eq!((s, code(&body)), want, "{stage}");
+        }
         let (s, body, _) = call(
             &server,
             reqwest::Method::POST,
@@ -188,12 +146,11 @@ crate::per_database! {
         assert_eq!((s, code(&body)), (422, "INVALID_EXERCISE"));
 
         // Edit: the chunks follow the new text.
-        let (s, edited, _) = call(
+        let (s, edited) = api_patch(
             &server,
-            reqwest::Method::PATCH,
             &format!("/api/v1/lessons/{lesson_id}"),
-            Some(&t),
-            Some(json!({"body": "## Only one section\n\nLockout tagout procedures.\n"})),
+            &t,
+            json!({"body": "## Only one section\n\nLockout tagout procedures.\n"}),
         )
         .await;
         assert_eq!(s, 200, "{edited}");
@@ -203,8 +160,8 @@ crate::per_database! {
         assert_eq!(texts[0].0, "Lockout tagout procedures.");
 
         // Markdown is sanitized when rendered.
-        let (s, _, _) = call(&server, reqwest::Method::PATCH, &format!("/api/v1/lessons/{lesson_id}"), Some(&t),
-            Some(json!({"body": "## Hi\n\nLockout tagout first.\n\n<script>alert(1)</script><a href=\"javascript:alert(1)\">x</a>"}))).await;
+        let (s, _) = api_patch(&server, &format!("/api/v1/lessons/{lesson_id}"), &t,
+            json!({"body": "## Hi\n\nLockout tagout first.\n\n<script>alert(1)</script><a href=\"javascript:alert(1)\">x</a>"})).await;
         assert_eq!(s, 200);
         let (s, page) = api_get(
             &server,
@@ -252,44 +209,23 @@ crate::per_database! {
         assert_eq!(pos, 1, "retrieval's stage filter follows the reorder");
 
         // Patch and delete.
-        let (s, body, _) = call(
+        let (s, body) = api_patch(
             &server,
-            reqwest::Method::PATCH,
             &format!("/api/v1/stages/{stage_id}"),
-            Some(&t),
-            Some(json!({"title": "Safety first"})),
+            &t,
+            json!({"title": "Safety first"}),
         )
         .await;
         assert_eq!((s, body["title"].as_str()), (200, Some("Safety first")));
-        let (s, _, _) = call(
-            &server,
-            reqwest::Method::DELETE,
-            &format!("/api/v1/lessons/{lesson_id}"),
-            Some(&t),
-            None,
-        )
-        .await;
+        let lesson_path = format!("/api/v1/lessons/{lesson_id}");
+        let (s, _) = api_delete(&server, &lesson_path, &t).await;
         assert_eq!(s, 204);
-        let (s, body, _) = call(
-            &server,
-            reqwest::Method::DELETE,
-            &format!("/api/v1/lessons/{lesson_id}"),
-            Some(&t),
-            None,
-        )
-        .await;
+        let (s, body) = api_delete(&server, &lesson_path, &t).await;
         assert_eq!((s, code(&body)), (404, "LESSON_NOT_FOUND"));
         let (n,): (i64,) = common::on_db!(&server.db, pool => sqlx::query_as(
             "SELECT COUNT(*) FROM content_chunk WHERE lesson_id = $1").bind(&lesson_id).fetch_one(pool).await.unwrap());
         assert_eq!(n, 0, "chunks go with the lesson");
-        let (s, _, _) = call(
-            &server,
-            reqwest::Method::DELETE,
-            &format!("/api/v1/stages/{stage_id}"),
-            Some(&t),
-            None,
-        )
-        .await;
+        let (s, _) = api_delete(&server, &format!("/api/v1/stages/{stage_id}"), &t).await;
         assert_eq!(s, 204);
         let (_, outline) = api_get(&server, course, &t).await;
         let positions: Vec<i64> = outline["stages"]

@@ -5,7 +5,7 @@ use chrono::Duration;
 use common::Clock;
 use serde_json::{Value, json};
 
-use crate::support::api::{code, token};
+use crate::support::api::{code, token, verified_token};
 use crate::support::auth::*;
 use crate::support::chat::*;
 use crate::support::{Options, TestServer};
@@ -17,8 +17,7 @@ fn echo() -> Options {
 crate::per_database! {
     async fn a_turn_streams_in_order_and_everything_is_saved(backend) {
         let server = TestServer::start_with(backend, echo()).await;
-        let b = verified_user(&server, "chat@example.com").await;
-        let t = token(&b, &server).await;
+        let t = verified_token(&server, "chat@example.com").await;
         let res = send(&server, &t, create("What is a gyroscope?")).await;
         assert_eq!(res.headers()["content-type"], "text/event-stream");
         let ev = events(res).await;
@@ -52,16 +51,10 @@ crate::per_database! {
         let thread = ev[0]["thread"]["id"].as_str().unwrap().to_string();
         assert!(thread.starts_with("thr_") && thread.len() > 20);
 
-        let ev2 = events(send(&server, &t, add(&thread, "And an encoder?")).await).await;
+        let ev2 = turn_events(&server, &t, add(&thread, "And an encoder?")).await;
         assert_eq!(ev2[0]["type"], "thread.item.done");
 
-        let res = send(
-            &server,
-            &t,
-            json!({"type": "threads.get_by_id", "params": {"thread_id": thread}}),
-        )
-        .await;
-        let got: Value = res.json().await.unwrap();
+        let got = send_json(&server, &t, get_thread(&thread)).await;
         assert_eq!(got["title"], "What is a gyroscope?");
         let items = got["items"]["data"].as_array().unwrap();
         assert_eq!(items.len(), 4);
@@ -87,8 +80,7 @@ crate::per_database! {
         let mut seen = Vec::new();
         let mut after = Value::Null;
         loop {
-            let res = send(&server, &t, json!({"type": "items.list", "params": {"thread_id": thread, "limit": 1, "order": "asc", "after": after}})).await;
-            let page: Value = res.json().await.unwrap();
+            let page = send_json(&server, &t, json!({"type": "items.list", "params": {"thread_id": thread, "limit": 1, "order": "asc", "after": after}})).await;
             for i in page["data"].as_array().unwrap() {
                 seen.push(i["id"].as_str().unwrap().to_string());
             }
@@ -100,24 +92,28 @@ crate::per_database! {
         assert_eq!(seen.len(), 4);
 
         // Rename, feedback, list, retry, delete.
-        let res = send(
+        let renamed = send_json(
             &server,
             &t,
             json!({"type": "threads.update", "params": {"thread_id": thread, "title": "Sensors"}}),
         )
         .await;
-        assert_eq!(res.json::<Value>().await.unwrap()["title"], "Sensors");
-        let res = send(&server, &t, json!({"type": "items.feedback", "params": {"thread_id": thread, "item_ids": [items[1]["id"]], "kind": "positive"}})).await;
-        assert_eq!(res.json::<Value>().await.unwrap(), json!({}));
-        let retry = events(send(&server, &t, json!({"type": "threads.retry_after_item", "params": {"thread_id": thread, "item_id": items[0]["id"]}})).await).await;
+        assert_eq!(renamed["title"], "Sensors");
+        let rated = send_json(&server, &t, json!({"type": "items.feedback", "params": {"thread_id": thread, "item_ids": [items[1]["id"]], "kind": "positive"}})).await;
+        assert_eq!(rated, json!({}));
+        let retry = turn_events(
+            &server,
+            &t,
+            json!({"type": "threads.retry_after_item", "params": {"thread_id": thread, "item_id": items[0]["id"]}}),
+        )
+        .await;
         assert_eq!(retry[0]["type"], "stream_options");
-        let res = send(
+        let after_retry = send_json(
             &server,
             &t,
             json!({"type": "items.list", "params": {"thread_id": thread, "order": "asc"}}),
         )
         .await;
-        let after_retry: Value = res.json().await.unwrap();
         let kinds: Vec<_> = after_retry["data"]
             .as_array()
             .unwrap()
@@ -132,13 +128,12 @@ crate::per_database! {
 
         server.clock.advance(Duration::seconds(1));
         let (second, _) = new_thread(&server, &t, "Second thread").await;
-        let res = send(
+        let page = send_json(
             &server,
             &t,
             json!({"type": "threads.list", "params": {"limit": 1}}),
         )
         .await;
-        let page: Value = res.json().await.unwrap();
         assert_eq!(
             page["data"][0]["id"],
             second.as_str(),
@@ -151,24 +146,18 @@ crate::per_database! {
         );
         // Activity moves a thread to the top.
         server.clock.advance(Duration::seconds(1));
-        events(send(&server, &t, add(&thread, "back to the first")).await).await;
-        let res = send(&server, &t, json!({"type": "threads.list", "params": {}})).await;
-        let page: Value = res.json().await.unwrap();
+        turn_events(&server, &t, add(&thread, "back to the first")).await;
+        let page = send_json(&server, &t, json!({"type": "threads.list", "params": {}})).await;
         assert_eq!(page["data"][0]["id"], thread.as_str());
 
-        let res = send(
+        let deleted = send_json(
             &server,
             &t,
             json!({"type": "threads.delete", "params": {"thread_id": thread}}),
         )
         .await;
-        assert_eq!(res.json::<Value>().await.unwrap(), json!({}));
-        let res = send(
-            &server,
-            &t,
-            json!({"type": "threads.get_by_id", "params": {"thread_id": thread}}),
-        )
-        .await;
+        assert_eq!(deleted, json!({}));
+        let res = send(&server, &t, get_thread(&thread)).await;
         assert_eq!(res.status(), 404);
         let (n,): (i64,) = common::on_db!(&server.db, pool => sqlx::query_as(
             "SELECT COUNT(*) FROM chatkit_thread_item WHERE thread_id = $1").bind(&thread).fetch_one(pool).await.unwrap());
@@ -187,7 +176,7 @@ crate::per_database! {
         let (thread, ev) = new_thread(&server, &ta, "private question").await;
         let item = ev[1]["item"]["id"].clone();
         for body in [
-            json!({"type": "threads.get_by_id", "params": {"thread_id": thread}}),
+            get_thread(&thread),
             json!({"type": "threads.update", "params": {"thread_id": thread, "title": "pwned"}}),
             json!({"type": "threads.delete", "params": {"thread_id": thread}}),
             json!({"type": "items.list", "params": {"thread_id": thread}}),
@@ -200,15 +189,9 @@ crate::per_database! {
             let err: Value = res.json().await.unwrap();
             assert_eq!(err["error"]["code"], "not_found");
         }
-        let res = send(&server, &tm, json!({"type": "threads.list", "params": {}})).await;
-        assert_eq!(res.json::<Value>().await.unwrap()["data"], json!([]));
-        let res = send(
-            &server,
-            &ta,
-            json!({"type": "threads.get_by_id", "params": {"thread_id": thread}}),
-        )
-        .await;
-        let t: Value = res.json().await.unwrap();
+        let listed = send_json(&server, &tm, json!({"type": "threads.list", "params": {}})).await;
+        assert_eq!(listed["data"], json!([]));
+        let t = send_json(&server, &ta, get_thread(&thread)).await;
         assert_eq!(
             t["title"], "private question",
             "untouched by the other user"
@@ -221,8 +204,7 @@ crate::per_database! {
 crate::per_database! {
     async fn fifty_concurrent_sends_by_one_student_are_accepted_exactly_twenty_times(backend) {
         let server = TestServer::start_with(backend, echo()).await;
-        let b = verified_user(&server, "burst@example.com").await;
-        let t = token(&b, &server).await;
+        let t = verified_token(&server, "burst@example.com").await;
         let sends = (0..50).map(|i| {
             let t = t.clone();
             let url = server.at("/api/v1/chatkit");
@@ -346,8 +328,7 @@ crate::per_database! {
     async fn a_disconnect_mid_stream_keeps_the_user_item_and_the_partial_reply(backend) {
         let server =
             TestServer::start_with(backend, echo().var("CHATKIT_ECHO_DELAY_MS", "40")).await;
-        let b = verified_user(&server, "leaver@example.com").await;
-        let t = token(&b, &server).await;
+        let t = verified_token(&server, "leaver@example.com").await;
         let long = (0..60)
             .map(|i| format!("word{i}"))
             .collect::<Vec<_>>()
@@ -392,13 +373,7 @@ crate::per_database! {
             "only what was generated before the disconnect"
         );
         // Coming back shows the whole history, without the hidden marker.
-        let res = send(
-            &server,
-            &t,
-            json!({"type": "threads.get_by_id", "params": {"thread_id": thread}}),
-        )
-        .await;
-        let got: Value = res.json().await.unwrap();
+        let got = send_json(&server, &t, get_thread(&thread)).await;
         assert_eq!(got["items"]["data"].as_array().unwrap().len(), 2);
         server.stop().await;
     }
@@ -407,8 +382,7 @@ crate::per_database! {
 crate::per_database! {
     async fn errors_before_a_stream_are_json_with_a_status(backend) {
         let server = TestServer::start_with(backend, echo()).await;
-        let b = verified_user(&server, "err@example.com").await;
-        let t = token(&b, &server).await;
+        let t = verified_token(&server, "err@example.com").await;
         let res = reqwest::Client::new()
             .post(server.at("/api/v1/chatkit"))
             .bearer_auth(&t)
@@ -488,10 +462,9 @@ crate::per_database! {
 crate::per_database! {
     async fn usage_and_audit_are_recorded(backend) {
         let server = TestServer::start_with(backend, echo()).await;
-        let b = verified_user(&server, "usage@example.com").await;
-        let t = token(&b, &server).await;
+        let t = verified_token(&server, "usage@example.com").await;
         let (thread, _) = new_thread(&server, &t, "first").await;
-        events(send(&server, &t, add(&thread, "second")).await).await;
+        turn_events(&server, &t, add(&thread, "second")).await;
         let mut row = (0i64, 0i64);
         for _ in 0..50 {
             row = common::on_db!(&server.db, pool => sqlx::query_as(

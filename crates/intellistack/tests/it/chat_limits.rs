@@ -23,6 +23,45 @@ async fn count(server: &TestServer, sql: &str) -> i64 {
     n
 }
 
+/// Rows of the quota log: the messages charged against the daily limit.
+async fn charged(server: &TestServer) -> i64 {
+    count(server, "SELECT COUNT(*) FROM chatkit_quota_event").await
+}
+
+async fn threads(server: &TestServer) -> i64 {
+    count(server, "SELECT COUNT(*) FROM chatkit_thread").await
+}
+
+async fn items(server: &TestServer) -> i64 {
+    count(server, "SELECT COUNT(*) FROM chatkit_thread_item").await
+}
+
+async fn answers(server: &TestServer) -> i64 {
+    count(
+        server,
+        "SELECT COUNT(*) FROM chatkit_thread_item WHERE type = 'assistant_message'",
+    )
+    .await
+}
+
+/// A verified student's API token.
+async fn student(server: &TestServer, email: &str) -> String {
+    let b = verified_user(server, email).await;
+    token(&b, server).await
+}
+
+/// Enrols in the course or leaves it (`action` "enrol" or "leave"); the status.
+async fn course_action(server: &TestServer, t: &str, action: &str) -> u16 {
+    let (s, _) = api_post(
+        server,
+        &format!("/api/v1/courses/{COURSE}/{action}"),
+        t,
+        json!({}),
+    )
+    .await;
+    s
+}
+
 fn retry(thread: &str, item: &str) -> Value {
     json!({"type": "threads.retry_after_item", "params": {"thread_id": thread, "item_id": item}})
 }
@@ -30,8 +69,7 @@ fn retry(thread: &str, item: &str) -> Value {
 crate::per_database! {
     async fn retries_count_against_the_daily_limit_and_past_it_get_429(backend) {
         let server = TestServer::start_with(backend, echo().var("CHAT_DAILY_LIMIT", "3")).await;
-        let b = verified_user(&server, "retrier@example.com").await;
-        let t = token(&b, &server).await;
+        let t = student(&server, "retrier@example.com").await;
         let (thread, ev) = new_thread(&server, &t, "first question").await;
         let user_item = ev[1]["item"]["id"].as_str().unwrap().to_string();
         for remaining in ["1", "0"] {
@@ -45,11 +83,7 @@ crate::per_database! {
             let ev = events(res).await;
             assert!(ev.iter().any(|e| e["type"] == "thread.item.done"));
         }
-        let before = count(
-            &server,
-            "SELECT COUNT(*) FROM chatkit_thread_item WHERE type = 'assistant_message'",
-        )
-        .await;
+        let before = answers(&server).await;
         for _ in 0..5 {
             let res = send(&server, &t, retry(&thread, &user_item)).await;
             assert_eq!(res.status(), 429, "past the limit a retry is refused");
@@ -59,18 +93,11 @@ crate::per_database! {
             assert_eq!(body["error"]["code"], "RATE_LIMITED");
         }
         assert_eq!(
-            count(
-                &server,
-                "SELECT COUNT(*) FROM chatkit_thread_item WHERE type = 'assistant_message'"
-            )
-            .await,
+            answers(&server).await,
             before,
             "a refused retry removed nothing and answered nothing"
         );
-        assert_eq!(
-            count(&server, "SELECT COUNT(*) FROM chatkit_quota_event").await,
-            3
-        );
+        assert_eq!(charged(&server).await, 3);
         server.stop().await;
     }
 }
@@ -78,8 +105,7 @@ crate::per_database! {
 crate::per_database! {
     async fn a_one_megabyte_message_stores_nothing_and_charges_nothing(backend) {
         let server = TestServer::start_with(backend, echo()).await;
-        let b = verified_user(&server, "verbose@example.com").await;
-        let t = token(&b, &server).await;
+        let t = student(&server, "verbose@example.com").await;
         let huge = "a".repeat(1_000_000);
         let res = send(&server, &t, create(&huge)).await;
         assert_eq!(res.status(), 422);
@@ -92,33 +118,18 @@ crate::per_database! {
                 .unwrap()
                 .contains("4000 characters")
         );
-        assert_eq!(
-            count(&server, "SELECT COUNT(*) FROM chatkit_thread").await,
-            0
-        );
-        assert_eq!(
-            count(&server, "SELECT COUNT(*) FROM chatkit_thread_item").await,
-            0
-        );
-        assert_eq!(
-            count(&server, "SELECT COUNT(*) FROM chatkit_quota_event").await,
-            0
-        );
+        assert_eq!(threads(&server).await, 0);
+        assert_eq!(items(&server).await, 0);
+        assert_eq!(charged(&server).await, 0);
 
         // Into an existing thread: refused before the message is stored.
         let (thread, _) = new_thread(&server, &t, "a short one").await;
-        let items = count(&server, "SELECT COUNT(*) FROM chatkit_thread_item").await;
+        let items_before = items(&server).await;
         let res = send(&server, &t, add(&thread, &"b".repeat(900_000))).await;
         assert_eq!(res.status(), 422);
         assert_eq!(res.headers()["x-ratelimit-remaining"], "19");
-        assert_eq!(
-            count(&server, "SELECT COUNT(*) FROM chatkit_thread_item").await,
-            items
-        );
-        assert_eq!(
-            count(&server, "SELECT COUNT(*) FROM chatkit_quota_event").await,
-            1
-        );
+        assert_eq!(items(&server).await, items_before);
+        assert_eq!(charged(&server).await, 1);
         // A quoted passage is bounded too, and control characters are refused.
         let mut input = message("what does this mean?");
         input["quoted_text"] = json!("q".repeat(4001));
@@ -135,10 +146,7 @@ crate::per_database! {
             res.json::<Value>().await.unwrap()["error"]["code"],
             "INVALID_CHARACTERS"
         );
-        assert_eq!(
-            count(&server, "SELECT COUNT(*) FROM chatkit_quota_event").await,
-            1
-        );
+        assert_eq!(charged(&server).await, 1);
         server.stop().await;
     }
 }
@@ -146,8 +154,7 @@ crate::per_database! {
 crate::per_database! {
     async fn sixty_concurrent_messages_into_one_thread_all_succeed(backend) {
         let server = TestServer::start_with(backend, echo().var("CHAT_DAILY_LIMIT", "500")).await;
-        let b = verified_user(&server, "crowd@example.com").await;
-        let t = token(&b, &server).await;
+        let t = student(&server, "crowd@example.com").await;
         let (thread, _) = new_thread(&server, &t, "opening").await;
         let sends = (0..60).map(|i| {
             let t = t.clone();
@@ -192,28 +199,13 @@ crate::per_database! {
 crate::per_database! {
     async fn a_thread_started_after_leaving_is_deleted_thirty_days_later(backend) {
         let server = TestServer::start_with(backend, echo()).await;
-        let b = verified_user(&server, "alumnus@example.com").await;
-        let t = token(&b, &server).await;
-        let (s, _) = api_post(
-            &server,
-            &format!("/api/v1/courses/{COURSE}/enrol"),
-            &t,
-            json!({}),
-        )
-        .await;
-        assert_eq!(s, 201);
-        let on_course = |text: &str| json!({"type": "threads.create", "params": {"input": message(text)}, "metadata": {"page": {"course": COURSE}}});
+        let t = student(&server, "alumnus@example.com").await;
+        assert_eq!(course_action(&server, &t, "enrol").await, 201);
+        let on_course = |text: &str| create_on(text, json!({"course": COURSE}));
         // A course-less thread while enrolled: kept while an enrolment is current.
         let (loose, _) = new_thread(&server, &t, "a question from the dashboard").await;
-        let (s, _) = api_post(
-            &server,
-            &format!("/api/v1/courses/{COURSE}/leave"),
-            &t,
-            json!({}),
-        )
-        .await;
-        assert_eq!(s, 200);
-        let after = events(send(&server, &t, on_course("back on the lesson page")).await).await;
+        assert_eq!(course_action(&server, &t, "leave").await, 200);
+        let after = turn_events(&server, &t, on_course("back on the lesson page")).await;
         let late = after[0]["thread"]["id"].as_str().unwrap().to_string();
         let (stray, _) = new_thread(&server, &t, "another from the dashboard").await;
         let stamped: Vec<(String, Option<chrono::DateTime<chrono::Utc>>)> = common::on_db!(&server.db, pool => sqlx::query_as(
@@ -251,14 +243,7 @@ crate::per_database! {
 
         // Enrolling again clears the stamps of the threads that remain.
         let (kept, _) = new_thread(&server, &t, "while away").await;
-        let (s, _) = api_post(
-            &server,
-            &format!("/api/v1/courses/{COURSE}/enrol"),
-            &t,
-            json!({}),
-        )
-        .await;
-        assert_eq!(s, 201);
+        assert_eq!(course_action(&server, &t, "enrol").await, 201);
         let (at,): (Option<chrono::DateTime<chrono::Utc>>,) = common::on_db!(&server.db, pool => sqlx::query_as(
             "SELECT enrollment_ended_at FROM chatkit_thread WHERE id = $1").bind(&kept).fetch_one(pool).await.unwrap());
         assert_eq!(at, None);
@@ -269,8 +254,7 @@ crate::per_database! {
 crate::per_database! {
     async fn feedback_names_at_most_a_hundred_items(backend) {
         let server = TestServer::start_with(backend, echo()).await;
-        let b = verified_user(&server, "critic@example.com").await;
-        let t = token(&b, &server).await;
+        let t = student(&server, "critic@example.com").await;
         let (thread, ev) = new_thread(&server, &t, "hello").await;
         let reply = ev
             .iter()

@@ -414,51 +414,37 @@ async fn free_text_exercises_are_migrated_to_text_exercises() {
                  INSERT INTO stage (id, course_id, slug, position, title, created_at, updated_at) VALUES ('s1', 'c1', 's', 1, 'S', '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z');";
     for backend in Backend::ALL {
         let dir = tempfile::tempdir().unwrap();
-        let (folder, rows): (&str, Vec<(String, String, String)>) = match backend {
+        // An empty database of this backend; a PostgreSQL one is dropped
+        // with `_pg` at the end of the round.
+        let (folder, db, _pg) = match backend {
             Backend::Sqlite => {
                 let url = format!("sqlite://{}/old.db?mode=rwc", dir.path().display());
                 let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
-                for step in [
-                    std::fs::read_to_string(root.join("sqlite/0001_initial.sql")).unwrap(),
-                    format!("{setup}{}{}", seed("la"), seed("lb")),
-                    std::fs::read_to_string(root.join("sqlite/0003_exercises.sql")).unwrap(),
-                ] {
-                    sqlx::raw_sql(sqlx::AssertSqlSafe(step))
-                        .execute(&pool)
-                        .await
-                        .unwrap();
-                }
-                let rows =
-                    sqlx::query_as("SELECT id, lesson_id, spec FROM exercise ORDER BY lesson_id")
-                        .fetch_all(&pool)
-                        .await
-                        .unwrap();
-                pool.close().await;
-                ("sqlite", rows)
+                ("sqlite", common::Db::Sqlite(pool), None)
             }
             Backend::Postgres => {
                 let pg = crate::support::PgDatabase::create().await;
                 let pool = sqlx::PgPool::connect(&pg.url).await.unwrap();
-                for step in [
-                    std::fs::read_to_string(root.join("postgres/0001_initial.sql")).unwrap(),
-                    format!("{setup}{}{}", seed("la"), seed("lb")),
-                    std::fs::read_to_string(root.join("postgres/0003_exercises.sql")).unwrap(),
-                ] {
-                    sqlx::raw_sql(sqlx::AssertSqlSafe(step))
-                        .execute(&pool)
-                        .await
-                        .unwrap();
-                }
-                let rows =
-                    sqlx::query_as("SELECT id, lesson_id, spec FROM exercise ORDER BY lesson_id")
-                        .fetch_all(&pool)
-                        .await
-                        .unwrap();
-                pool.close().await;
-                drop(pg);
-                ("postgres", rows)
+                ("postgres", common::Db::Postgres(pool), Some(pg))
             }
         };
+        let rows: Vec<(String, String, String)> = common::on_db!(&db, pool => {
+            for step in [
+                std::fs::read_to_string(root.join(format!("{folder}/0001_initial.sql"))).unwrap(),
+                format!("{setup}{}{}", seed("la"), seed("lb")),
+                std::fs::read_to_string(root.join(format!("{folder}/0003_exercises.sql"))).unwrap(),
+            ] {
+                sqlx::raw_sql(sqlx::AssertSqlSafe(step))
+                    .execute(pool)
+                    .await
+                    .unwrap();
+            }
+            sqlx::query_as("SELECT id, lesson_id, spec FROM exercise ORDER BY lesson_id")
+                .fetch_all(pool)
+                .await
+                .unwrap()
+        });
+        db.close().await;
         assert_eq!(rows.len(), 2, "{folder}: {rows:?}");
         assert_eq!((rows[0].0.as_str(), rows[0].1.as_str()), ("e1", "la"));
         assert_eq!(

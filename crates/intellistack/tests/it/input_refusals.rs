@@ -8,7 +8,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use crate::support::api::{api_post, call, code, token};
+use crate::support::api::{api_get, api_post, code, token};
 use crate::support::auth::*;
 use crate::support::chat::{create, send};
 use crate::support::{Backend, Options, TestServer};
@@ -19,7 +19,10 @@ async fn users(server: &TestServer) -> i64 {
     n
 }
 
-async fn raw(res: reqwest::Response) -> (u16, String, Value) {
+/// Sends `req` and reads the status, the content type and the JSON body
+/// (null when the body is not JSON).
+async fn sent(req: reqwest::RequestBuilder) -> (u16, String, Value) {
+    let res = req.send().await.unwrap();
     let status = res.status().as_u16();
     let ct = res
         .headers()
@@ -32,6 +35,31 @@ async fn raw(res: reqwest::Response) -> (u16, String, Value) {
         ct,
         serde_json::from_str(&text).unwrap_or(Value::Null),
     )
+}
+
+/// GETs each `/api/v1` path and expects a 400 with the error code `expected`.
+async fn each_get_is_400(server: &TestServer, token: &str, paths: &[&str], expected: &str) {
+    for path in paths {
+        let (s, body) = api_get(server, path, token).await;
+        assert_eq!((s, code(&body)), (400, expected), "{path}: {body}");
+    }
+}
+
+/// Signs up `email` with the test password and answers the status and body.
+async fn sign_up(
+    c: &reqwest::Client,
+    server: &TestServer,
+    name: &str,
+    email: &str,
+) -> (u16, Value) {
+    let (s, body, _) = post(
+        c,
+        server,
+        "/api/auth/sign-up/email",
+        json!({"name": name, "email": email, "password": PASSWORD}),
+    )
+    .await;
+    (s, body)
 }
 
 crate::per_database! {
@@ -74,51 +102,37 @@ crate::per_database! {
             assert_eq!(body["code"], "INVALID_CHARACTERS", "{path}: {body}");
             assert!(body["message"].is_string());
         }
-        let res = boss
-            .get(server.at("/api/auth/admin/get-user?id=%00"))
-            .send()
-            .await
-            .unwrap();
-        let (s, _, body) = raw(res).await;
+        let (s, _, body) = sent(boss.get(server.at("/api/auth/admin/get-user?id=%00"))).await;
         assert_eq!(
             (s, body["code"].as_str()),
             (400, Some("INVALID_CHARACTERS"))
         );
         // A form body, as the progressive sign-in form sends it.
-        let res = c
-            .post(server.at("/api/auth/sign-in/email"))
-            .header("content-type", "application/x-www-form-urlencoded")
-            .body("email=a%00b%40example.com&password=x")
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(raw(res).await.0, 400);
+        let (s, _, _) = sent(
+            c.post(server.at("/api/auth/sign-in/email"))
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body("email=a%00b%40example.com&password=x"),
+        )
+        .await;
+        assert_eq!(s, 400);
 
         // OAuth routes: RFC 6749.
-        let res = c
-            .post(server.at("/api/auth/oauth2/token"))
-            .header("content-type", "application/x-www-form-urlencoded")
-            .body("grant_type=authorization_code&client_id=%00&code=x")
-            .send()
-            .await
-            .unwrap();
-        let (s, _, body) = raw(res).await;
+        let (s, _, body) = sent(
+            c.post(server.at("/api/auth/oauth2/token"))
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body("grant_type=authorization_code&client_id=%00&code=x"),
+        )
+        .await;
         assert_eq!(
             (s, body["error"].as_str()),
             (400, Some("invalid_request")),
             "{body}"
         );
         assert!(body["error_description"].is_string());
-        let res = c
-            .get(
-                server.at(
-                    "/api/auth/oauth2/authorize?response_type=code&client_id=%00&redirect_uri=x",
-                ),
-            )
-            .send()
-            .await
-            .unwrap();
-        let (s, _, body) = raw(res).await;
+        let (s, _, body) = sent(c.get(server.at(
+            "/api/auth/oauth2/authorize?response_type=code&client_id=%00&redirect_uri=x",
+        )))
+        .await;
         assert_eq!(
             (s, body["error"].as_str()),
             (400, Some("invalid_request")),
@@ -126,18 +140,17 @@ crate::per_database! {
         );
 
         // /api/v1: {error: {code, message}} — in the path, the query and the body.
-        for path in [
-            "/api/v1/courses/%00",
-            "/api/v1/courses/physical-ai%00/enrol",
-            "/api/v1/admin/auth-events?email=%00",
-        ] {
-            let (s, body, _) = call(&server, reqwest::Method::GET, path, Some(&bt), None).await;
-            assert_eq!(
-                (s, code(&body)),
-                (400, "INVALID_CHARACTERS"),
-                "{path}: {body}"
-            );
-        }
+        each_get_is_400(
+            &server,
+            &bt,
+            &[
+                "/api/v1/courses/%00",
+                "/api/v1/courses/physical-ai%00/enrol",
+                "/api/v1/admin/auth-events?email=%00",
+            ],
+            "INVALID_CHARACTERS",
+        )
+        .await;
         let (s, body) = api_post(
             &server,
             "/api/v1/courses/physical-ai/stages",
@@ -188,13 +201,7 @@ crate::per_database! {
             "ada＠ｅｘａｍｐｌｅ.com",
             "ADA@EXAMPLE.COM",
         ] {
-            let (s, body, _) = post(
-                &c,
-                &server,
-                "/api/auth/sign-up/email",
-                json!({"name": "Twin", "email": twin, "password": PASSWORD}),
-            )
-            .await;
+            let (s, body) = sign_up(&c, &server, "Twin", twin).await;
             assert_eq!(s, 200, "{twin}: {body}");
         }
         assert_eq!(users(&server).await, before, "no second account");
@@ -216,13 +223,7 @@ crate::per_database! {
             "ada\u{00AD}@example.com",
             "\u{FEFF}ada@example.com",
         ] {
-            let (s, body, _) = post(
-                &c,
-                &server,
-                "/api/auth/sign-up/email",
-                json!({"name": "Hidden", "email": hidden, "password": PASSWORD}),
-            )
-            .await;
+            let (s, body) = sign_up(&c, &server, "Hidden", hidden).await;
             assert_eq!(
                 (s, body["code"].as_str()),
                 (400, Some("INVALID_EMAIL")),
@@ -239,13 +240,7 @@ crate::per_database! {
             ("Two\nLines", "INVALID_NAME"),
             ("Ada\u{202E}nimda", "INVALID_NAME"),
         ] {
-            let (s, body, _) = post(
-                &c,
-                &server,
-                "/api/auth/sign-up/email",
-                json!({"name": name, "email": "named@example.com", "password": PASSWORD}),
-            )
-            .await;
+            let (s, body) = sign_up(&c, &server, name, "named@example.com").await;
             assert_eq!((s, body["code"].as_str()), (400, Some(expected)), "{body}");
         }
         assert_eq!(users(&server).await, before, "nothing stored");
@@ -281,35 +276,29 @@ crate::per_database! {
         let c = plain();
 
         // 413, announced by Content-Length.
-        let res = c
-            .post(server.at("/api/v1/chatkit"))
-            .bearer_auth(&bt)
-            .header("content-type", "application/json")
-            .body(big.clone())
-            .send()
-            .await
-            .unwrap();
-        let (s, ct, body) = raw(res).await;
+        let (s, ct, body) = sent(
+            c.post(server.at("/api/v1/chatkit"))
+                .bearer_auth(&bt)
+                .header("content-type", "application/json")
+                .body(big.clone()),
+        )
+        .await;
         assert_eq!((s, code(&body)), (413, "PAYLOAD_TOO_LARGE"), "{ct}");
         assert!(ct.starts_with("application/json"));
-        let res = c
-            .post(server.at("/api/auth/sign-up/email"))
-            .header("content-type", "application/json")
-            .body(big.clone())
-            .send()
-            .await
-            .unwrap();
-        let (s, _, body) = raw(res).await;
+        let (s, _, body) = sent(
+            c.post(server.at("/api/auth/sign-up/email"))
+                .header("content-type", "application/json")
+                .body(big.clone()),
+        )
+        .await;
         assert_eq!((s, body["code"].as_str()), (413, Some("PAYLOAD_TOO_LARGE")));
         assert!(body["message"].is_string());
-        let res = c
-            .post(server.at("/api/auth/oauth2/token"))
-            .header("content-type", "application/x-www-form-urlencoded")
-            .body(format!("code={}", "x".repeat(2 * 1024 * 1024)))
-            .send()
-            .await
-            .unwrap();
-        let (s, _, body) = raw(res).await;
+        let (s, _, body) = sent(
+            c.post(server.at("/api/auth/oauth2/token"))
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(format!("code={}", "x".repeat(2 * 1024 * 1024))),
+        )
+        .await;
         assert_eq!((s, body["error"].as_str()), (413, Some("invalid_request")));
         // 413 for a chunked body, found while reading, on a route that parses JSON itself.
         let chunks: Vec<Result<String, std::io::Error>> = (0..40)
@@ -321,17 +310,13 @@ crate::per_database! {
                 })
             })
             .collect();
-        let res = c
-            .post(server.at("/api/v1/courses/physical-ai/stages"))
-            .bearer_auth(&bt)
-            .header("content-type", "application/json")
-            .body(reqwest::Body::wrap_stream(futures_util::stream::iter(
-                chunks,
-            )))
-            .send()
-            .await
-            .unwrap();
-        let (s, _, body) = raw(res).await;
+        let (s, _, body) = sent(
+            c.post(server.at("/api/v1/courses/physical-ai/stages"))
+                .bearer_auth(&bt)
+                .header("content-type", "application/json")
+                .body(reqwest::Body::wrap_stream(futures_util::stream::iter(chunks))),
+        )
+        .await;
         assert_eq!((s, code(&body)), (413, "PAYLOAD_TOO_LARGE"), "{body}");
 
         // 408: a body that never finishes arriving.
@@ -381,41 +366,23 @@ crate::per_database! {
         }
 
         // Malformed query values and percent-encoding.
-        let (s, body, _) = call(
-            &server,
-            reqwest::Method::GET,
-            "/api/v1/admin/auth-events?limit=many",
-            Some(&bt),
-            None,
-        )
-        .await;
+        let (s, body) = api_get(&server, "/api/v1/admin/auth-events?limit=many", &bt).await;
         assert_eq!(s, 400, "{body}");
         assert!(body["error"]["code"].is_string() && body["error"]["message"].is_string());
-        for path in [
-            "/api/v1/courses/%ff",
-            "/api/v1/courses/%zz",
-            "/api/v1/admin/ai-usage?from=%c3",
-        ] {
-            let (s, body, _) = call(&server, reqwest::Method::GET, path, Some(&bt), None).await;
-            assert_eq!(
-                (s, code(&body)),
-                (400, "INVALID_ENCODING"),
-                "{path}: {body}"
-            );
-        }
-        let res = c
-            .get(server.at("/api/auth/verify-email?token=%zz"))
-            .send()
-            .await
-            .unwrap();
-        let (s, _, body) = raw(res).await;
+        each_get_is_400(
+            &server,
+            &bt,
+            &[
+                "/api/v1/courses/%ff",
+                "/api/v1/courses/%zz",
+                "/api/v1/admin/ai-usage?from=%c3",
+            ],
+            "INVALID_ENCODING",
+        )
+        .await;
+        let (s, _, body) = sent(c.get(server.at("/api/auth/verify-email?token=%zz"))).await;
         assert_eq!((s, body["code"].as_str()), (400, Some("INVALID_ENCODING")));
-        let res = c
-            .get(server.at("/api/auth/verify-email"))
-            .send()
-            .await
-            .unwrap();
-        let (s, _, body) = raw(res).await;
+        let (s, _, body) = sent(c.get(server.at("/api/auth/verify-email"))).await;
         assert_eq!(s, 400, "a missing query value");
         assert!(
             body["code"].is_string() && body["message"].is_string(),

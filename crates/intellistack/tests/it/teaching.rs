@@ -12,24 +12,6 @@ use crate::support::auth::*;
 use crate::support::chat::{events, message, send};
 use crate::support::{Backend, TestServer};
 
-async fn patch(server: &TestServer, path: &str, token: &str, body: Value) -> (u16, Value) {
-    let (s, b, _) = call(
-        server,
-        reqwest::Method::PATCH,
-        path,
-        Some(token),
-        Some(body),
-    )
-    .await;
-    (s, b)
-}
-
-async fn delete(server: &TestServer, path: &str, token: &str) -> u16 {
-    call(server, reqwest::Method::DELETE, path, Some(token), None)
-        .await
-        .0
-}
-
 async fn user_token(server: &TestServer, email: &str, role: &str) -> String {
     let b = with_role(server, email, role).await;
     token(&b, server).await
@@ -115,7 +97,7 @@ per_database! {
         let b = user_token(&server, "b@example.com", "instructor").await;
         let a_lessons = build_course(&server, &a, "course-a").await;
         let b_lessons = build_course(&server, &b, "course-b").await;
-        let (s, _) = patch(&server, "/api/v1/courses/course-b", &b, json!({"published": true})).await;
+        let (s, _) = api_patch(&server, "/api/v1/courses/course-b", &b, json!({"published": true})).await;
         assert_eq!(s, 200);
 
         // Their own lists.
@@ -130,9 +112,9 @@ per_database! {
             api_get(&server, "/api/v1/courses/course-b/insight", &a).await,
             api_get(&server, "/api/v1/courses/course-b/staff", &a).await,
             api_get(&server, &format!("/api/v1/lessons/{}/source", b_lessons[0]), &a).await,
-            patch(&server, "/api/v1/courses/course-b", &a, json!({"title": "Mine now"})).await,
-            patch(&server, &format!("/api/v1/lessons/{}", b_lessons[0]), &a, json!({"title": "Mine now"})).await,
-            patch(&server, &format!("/api/v1/stages/{b_stage}"), &a, json!({"title": "Mine now"})).await,
+            api_patch(&server, "/api/v1/courses/course-b", &a, json!({"title": "Mine now"})).await,
+            api_patch(&server, &format!("/api/v1/lessons/{}", b_lessons[0]), &a, json!({"title": "Mine now"})).await,
+            api_patch(&server, &format!("/api/v1/stages/{b_stage}"), &a, json!({"title": "Mine now"})).await,
             api_post(&server, "/api/v1/courses/course-b/stages", &a, json!({"slug": "x", "title": "X"})).await,
             api_post(&server, &format!("/api/v1/stages/{b_stage}/lessons"), &a, json!({"slug": "x", "title": "X", "body": ""})).await,
             api_post(&server, "/api/v1/courses/course-b/stages/order", &a, json!({"ids": []})).await,
@@ -142,8 +124,8 @@ per_database! {
             assert_eq!((*s, code(body)), (403, "NOT_COURSE_STAFF"), "{body}");
             assert!(!body.to_string().contains("Stage first"), "{body}");
         }
-        assert_eq!(delete(&server, &format!("/api/v1/lessons/{}", b_lessons[0]), &a).await, 403);
-        assert_eq!(delete(&server, &format!("/api/v1/stages/{b_stage}"), &a).await, 403);
+        assert_eq!(api_delete(&server, &format!("/api/v1/lessons/{}", b_lessons[0]), &a).await.0, 403);
+        assert_eq!(api_delete(&server, &format!("/api/v1/stages/{b_stage}"), &a).await.0, 403);
         let (_, src) = api_get(&server, &format!("/api/v1/lessons/{}/source", b_lessons[0]), &b).await;
         assert_eq!(src["title"], "Lesson one", "B's lesson is unchanged");
 
@@ -247,8 +229,8 @@ per_database! {
         let (_, staff) = api_get(&server, "/api/v1/courses/physical-ai/staff", &t).await;
         assert_eq!(staff[0]["email"], "teacher@example.com");
         let uid = added["userId"].as_str().unwrap();
-        assert_eq!(delete(&server, &format!("/api/v1/courses/physical-ai/staff/{uid}"), &boss).await, 204);
-        assert_eq!(delete(&server, &format!("/api/v1/courses/physical-ai/staff/{uid}"), &boss).await, 404);
+        assert_eq!(api_delete(&server, &format!("/api/v1/courses/physical-ai/staff/{uid}"), &boss).await.0, 204);
+        assert_eq!(api_delete(&server, &format!("/api/v1/courses/physical-ai/staff/{uid}"), &boss).await.0, 404);
         let (s, _) = api_get(&server, "/api/v1/courses/physical-ai/insight", &t).await;
         assert_eq!(s, 403, "removed: refused on the same token");
         let _ = st;
@@ -270,7 +252,7 @@ per_database! {
         let server = TestServer::start(backend).await;
         let t = user_token(&server, "teach@example.com", "instructor").await;
         let lessons = build_course(&server, &t, "ins").await;
-        let (s, _) = patch(&server, "/api/v1/courses/ins", &t, json!({"published": true})).await;
+        let (s, _) = api_patch(&server, "/api/v1/courses/ins", &t, json!({"published": true})).await;
         assert_eq!(s, 200);
         let mut students = Vec::new();
         for who in ["s1", "s2", "s3", "s4"] {
@@ -363,7 +345,7 @@ per_database! {
         // A lesson with every kind of content, and an exercise of each kind.
         let (_, outline) = api_get(&first, "/api/v1/courses/trip", &t).await;
         let lesson = outline["stages"][1]["lessons"][0]["id"].as_str().unwrap().to_string();
-        let (s, b) = patch(&first, &format!("/api/v1/lessons/{lesson}"), &t, json!({
+        let (s, b) = api_patch(&first, &format!("/api/v1/lessons/{lesson}"), &t, json!({
             "body": "## Heading: with a colon\n\n| a | b |\n|---|---|\n| 1 | 2 |\n\n```python\nprint('x')\n```\n\nA note.[^1]\n\n[^1]: The footnote.\n",
             "exercises": [
                 {"id": "trip-text", "kind": "text", "prompt": "Say \"yes\": or no?", "answer": ["yes", "oui"], "hints": ["One word."], "explanation": "It is yes."},

@@ -5,58 +5,28 @@ use serde_json::{Value, json};
 use crate::support::api::token;
 use crate::support::auth::*;
 use crate::support::chat::*;
+use crate::support::courses::{drones, enrolled_student, import, lesson};
 use crate::support::{Backend, TestServer};
-use api::content::loader::{CourseDoc, LessonDoc, StageDoc};
-
-fn lesson(slug: &str, title: &str, body: &str) -> LessonDoc {
-    LessonDoc {
-        slug: slug.into(),
-        title: title.into(),
-        position: 1,
-        body: body.into(),
-        exercises: vec![],
-    }
-}
 
 async fn with_course(server: &TestServer) {
-    let course = CourseDoc {
-        slug: "drones".into(),
-        title: "Drones".into(),
-        summary: "".into(),
-        stages: vec![
-            StageDoc {
-                slug: "flight".into(),
-                title: "Flight".into(),
-                summary: "".into(),
-                position: 1,
-                lessons: vec![lesson(
-                    "lift",
-                    "Lift",
-                    "## Propellers\n\nA propeller pushes air down so the drone is pushed up; thrust grows with the square of rotor speed.\n\n## Hovering\n\nHovering means thrust equals weight.\n",
-                )],
-            },
-            StageDoc {
-                slug: "secrets".into(),
-                title: "Secrets".into(),
-                summary: "".into(),
-                position: 2,
-                lessons: vec![lesson(
-                    "hidden",
-                    "Hidden",
-                    "## Zebracorn manoeuvre\n\nThe zebracorn manoeuvre flips the drone using differential thrust.\n",
-                )],
-            },
-        ],
-    };
-    let clock: common::SharedClock = std::sync::Arc::new(server.clock.clone());
-    api::seed::import(&server.db, &clock, &[course])
-        .await
-        .unwrap();
+    let course = drones(
+        lesson(
+            "lift",
+            "Lift",
+            "## Propellers\n\nA propeller pushes air down so the drone is pushed up; thrust grows with the square of rotor speed.\n\n## Hovering\n\nHovering means thrust equals weight.\n",
+        ),
+        lesson(
+            "hidden",
+            "Hidden",
+            "## Zebracorn manoeuvre\n\nThe zebracorn manoeuvre flips the drone using differential thrust.\n",
+        ),
+    );
+    import(server, course).await;
 }
 
 async fn ask(server: &TestServer, t: &str, text: &str) -> (String, Vec<Value>) {
     let body = json!({"type": "threads.create", "params": {"input": message(text)}, "metadata": {"page": {"course": "drones"}}});
-    let ev = events(send(server, t, body).await).await;
+    let ev = turn_events(server, t, body).await;
     let done = ev
         .iter()
         .find(|e| e["type"] == "thread.item.done" && e["item"]["type"] == "assistant_message")
@@ -79,15 +49,7 @@ crate::per_database! {
     async fn retrieval_only_answers_cite_unlocked_lessons_and_say_what_they_are(backend) {
         let server = TestServer::start(backend).await;
         with_course(&server).await;
-        let b = verified_user(&server, "pilot@example.com").await;
-        let t = token(&b, &server).await;
-        let res = reqwest::Client::new()
-            .post(server.at("/api/v1/courses/drones/enrol"))
-            .bearer_auth(&t)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(res.status(), 201);
+        let t = enrolled_student(&server, "pilot@example.com", "drones").await;
 
         let (text, anns) = ask(&server, &t, "why does propeller speed matter for thrust?").await;
         assert!(

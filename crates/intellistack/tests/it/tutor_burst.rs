@@ -116,29 +116,26 @@ async fn start(db_url: &str, dir: &std::path::Path) -> Server {
     server
 }
 
+/// Sends `req` and reads its JSON answer.
+async fn json_of(req: reqwest::RequestBuilder) -> Value {
+    req.send().await.unwrap().json().await.unwrap()
+}
+
 impl Server {
     async fn jwt(&self) -> String {
-        let signed: Value = self
-            .http
-            .post(format!("{}/api/auth/sign-in/email", self.base))
-            .json(&json!({"email": "burst@example.com", "password": PASSWORD}))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let signed = json_of(
+            self.http
+                .post(format!("{}/api/auth/sign-in/email", self.base))
+                .json(&json!({"email": "burst@example.com", "password": PASSWORD})),
+        )
+        .await;
         let session = signed["token"].as_str().unwrap().to_string();
-        let jwt: Value = self
-            .http
-            .get(format!("{}/api/auth/token", self.base))
-            .bearer_auth(&session)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let jwt = json_of(
+            self.http
+                .get(format!("{}/api/auth/token", self.base))
+                .bearer_auth(&session),
+        )
+        .await;
         jwt["token"].as_str().unwrap().to_string()
     }
 
@@ -186,15 +183,7 @@ impl Server {
     async fn search_ready(&self) {
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
-            let r: Value = self
-                .http
-                .get(format!("{}/ready", self.base))
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
+            let r = json_of(self.http.get(format!("{}/ready", self.base))).await;
             if r["search"]["state"] == "ready" {
                 return;
             }

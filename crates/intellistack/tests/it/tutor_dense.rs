@@ -3,70 +3,40 @@
 
 use serde_json::{Value, json};
 
-use crate::support::api::token;
-use crate::support::auth::*;
 use crate::support::chat::*;
+use crate::support::courses::{drones, enrolled_student, import, lesson};
 use crate::support::fake_llm::FakeLlm;
 use crate::support::fake_qdrant::FakeQdrant;
 use crate::support::proxy::TcpProxy;
 use crate::support::{Backend, Options, TestServer};
-use api::content::loader::{CourseDoc, LessonDoc, StageDoc};
 
 async fn course(server: &TestServer) {
-    let lesson = |slug: &str, title: &str, body: &str| LessonDoc {
-        slug: slug.into(),
-        title: title.into(),
-        position: 1,
-        body: body.into(),
-        exercises: vec![],
-    };
-    let doc = CourseDoc {
-        slug: "drones".into(),
-        title: "Drones".into(),
-        summary: "".into(),
-        stages: vec![
-            StageDoc {
-                slug: "flight".into(),
-                title: "Flight".into(),
-                summary: "".into(),
-                position: 1,
-                lessons: vec![lesson(
-                    "lift",
-                    "Lift",
-                    "## Propellers\n\nA propeller pushes air down; thrust grows with rotor speed.\n\n## Batteries\n\nLithium batteries power the motors.\n",
-                )],
-            },
-            StageDoc {
-                slug: "secrets".into(),
-                title: "Secrets".into(),
-                summary: "".into(),
-                position: 2,
-                lessons: vec![lesson(
-                    "hidden",
-                    "Hidden",
-                    "## Flips\n\nA propeller flip uses differential thrust between rotors.\n",
-                )],
-            },
-        ],
-    };
-    let clock: common::SharedClock = std::sync::Arc::new(server.clock.clone());
-    api::seed::import(&server.db, &clock, &[doc]).await.unwrap();
+    let doc = drones(
+        lesson(
+            "lift",
+            "Lift",
+            "## Propellers\n\nA propeller pushes air down; thrust grows with rotor speed.\n\n## Batteries\n\nLithium batteries power the motors.\n",
+        ),
+        lesson(
+            "hidden",
+            "Hidden",
+            "## Flips\n\nA propeller flip uses differential thrust between rotors.\n",
+        ),
+    );
+    import(server, doc).await;
 }
 
 async fn student(server: &TestServer) -> String {
-    let b = verified_user(server, "dense@example.com").await;
-    let t = token(&b, server).await;
-    reqwest::Client::new()
-        .post(server.at("/api/v1/courses/drones/enrol"))
-        .bearer_auth(&t)
-        .send()
-        .await
-        .unwrap();
-    t
+    enrolled_student(server, "dense@example.com", "drones").await
 }
 
 async fn ask(server: &TestServer, t: &str, text: &str) -> Vec<Value> {
-    events(send(server, t, json!({"type": "threads.create", "params": {"input": message(text)}, "metadata": {"page": {"course": "drones"}}})).await).await
+    turn_events(
+        server,
+        t,
+        json!({"type": "threads.create", "params": {"input": message(text)}, "metadata": {"page": {"course": "drones"}}}),
+    )
+    .await
 }
 
 crate::per_database! {
@@ -104,17 +74,11 @@ crate::per_database! {
             json!({"key": "stage_position", "match": {"any": [1]}}),
             "the locked stage is filtered in the store"
         );
-        let done = ev
-            .iter()
-            .rev()
-            .find(|e| e["type"] == "thread.item.done" && e["item"]["type"] == "assistant_message")
+        let text = last_answer(&ev).expect("an answer")["content"][0]["text"]
+            .as_str()
             .unwrap();
-        let text = done["item"]["content"][0]["text"].as_str().unwrap();
         assert!(!text.contains("differential thrust"), "{text}");
-        for a in done["item"]["content"][0]["annotations"]
-            .as_array()
-            .unwrap()
-        {
+        for a in citations(&ev) {
             assert!(
                 a["source"]["url"]
                     .as_str()
@@ -146,13 +110,9 @@ async fn a_vector_store_that_is_down_gives_bm25_answers_with_a_notice() {
     let notice = ev.iter().find(|e| e["type"] == "notice").expect("a notice");
     assert_eq!(notice["message"], "Search results may be limited");
     assert_eq!(notice["level"], "warning");
-    let done = ev
-        .iter()
-        .rev()
-        .find(|e| e["type"] == "thread.item.done" && e["item"]["type"] == "assistant_message")
-        .unwrap();
+    let done = last_answer(&ev).expect("an answer");
     assert!(
-        done["item"]["content"][0]["text"]
+        done["content"][0]["text"]
             .as_str()
             .unwrap()
             .contains("Lithium batteries"),
@@ -174,14 +134,7 @@ async fn the_embedded_vector_store_is_the_default() {
     let t = student(&server).await;
     let ev = ask(&server, &t, "propeller thrust").await;
     assert!(!ev.iter().any(|e| e["type"] == "notice"));
-    let done = ev
-        .iter()
-        .rev()
-        .find(|e| e["type"] == "thread.item.done" && e["item"]["type"] == "assistant_message")
-        .unwrap();
-    let anns = done["item"]["content"][0]["annotations"]
-        .as_array()
-        .unwrap();
+    let anns = citations(&ev);
     assert_eq!(anns[0]["source"]["url"], "/learn/flight/lift#propellers");
     assert!(
         anns.iter()

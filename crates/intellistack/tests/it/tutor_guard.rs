@@ -6,25 +6,14 @@
 
 use serde_json::{Value, json};
 
+use crate::support::TestServer;
 use crate::support::api::token;
 use crate::support::auth::*;
 use crate::support::chat::*;
-use crate::support::fake_llm::{FakeLlm, Script, chars, words};
-use crate::support::{Backend, Options, TestServer};
+use crate::support::fake_llm::{FakeLlm, Script, chars, server_with_model, words};
 
-#[path = "../../../tutor/tests/corpus/data.rs"]
+#[path = "../../../tutor/tests/corpus/mod.rs"]
 mod corpus;
-
-async fn server(backend: Backend, extra: &[(&str, &str)]) -> (TestServer, FakeLlm) {
-    let fake = FakeLlm::start().await;
-    let mut opts = Options::default()
-        .var("OPENAI_BASE_URL", fake.url.clone())
-        .var("TUTOR_MODEL", "test-model");
-    for (k, v) in extra {
-        opts = opts.var(k, *v);
-    }
-    (TestServer::start_with(backend, opts).await, fake)
-}
 
 /// An instructor sees every stage, so every lesson can be the page.
 async fn instructor(server: &TestServer) -> String {
@@ -50,10 +39,6 @@ fn page(lesson: &str) -> Value {
     json!({"course": "physical-ai", "stage": stage, "lesson": lesson, "title": lesson})
 }
 
-fn ask(text: &str, page: Value) -> Value {
-    json!({"type": "threads.create", "params": {"input": message(text)}, "metadata": {"page": page}})
-}
-
 async fn stored(server: &TestServer, thread: &str) -> String {
     let rows: Vec<(String,)> = common::on_db!(&server.db, pool => sqlx::query_as(
         "SELECT content FROM chatkit_thread_item WHERE thread_id = $1").bind(thread).fetch_all(pool).await.unwrap());
@@ -69,26 +54,20 @@ fn everything_streamed(ev: &[Value]) -> String {
 
 crate::per_database! {
     async fn no_leak_form_reaches_the_student_in_any_chunking(backend) {
-        let (server, fake) = server(backend, &[]).await;
+        let (server, fake) = server_with_model(backend, &[]).await;
         let t = instructor(&server).await;
         let mut caught = 0;
-        for (id, reply, secret) in corpus::LEAKS {
+        for corpus::Leak { exercise: id, reply, leaked: secret } in corpus::LEAKS.iter().copied() {
             let lesson = lesson_of(id);
             let mut verdicts = Vec::new();
             for (how, pieces) in [("words", words(reply)), ("characters", chars(reply))] {
                 // Both drafts give it away: the student gets this exercise's hint.
                 fake.push(Script::Pieces(pieces.clone(), 0));
                 fake.push(Script::Pieces(pieces, 0));
-                let ev = events(
-                    send(
-                        &server,
-                        &t,
-                        ask(
-                            "Can you help me with the exercise on this page?",
-                            page(&lesson),
-                        ),
-                    )
-                    .await,
+                let ev = turn_events(
+                    &server,
+                    &t,
+                    create_on("Can you help me with the exercise on this page?", page(&lesson)),
                 )
                 .await;
                 let thread = ev[0]["thread"]["id"].as_str().unwrap().to_string();
@@ -145,12 +124,12 @@ async fn harmless_pass(
 ) -> (usize, Vec<String>) {
     let mut passed = 0;
     let mut gagged = Vec::new();
-    for (lesson, reply) in corpus::HARMLESS {
+    for corpus::Harmless { lesson, reply } in corpus::HARMLESS.iter().copied() {
         let before = fake.reply_requests().len();
         // One script: a withdrawn draft would be rewritten from the double's
         // default reply and show up as a change.
         fake.push(Script::Pieces(words(reply), 0));
-        let ev = events(send(server, t, ask(&question(lesson), page(lesson))).await).await;
+        let ev = turn_events(server, t, create_on(&question(lesson), page(lesson))).await;
         let text = final_text(&ev);
         let calls = fake.reply_requests().len() - before;
         if text == *reply && calls == 1 {
@@ -164,7 +143,7 @@ async fn harmless_pass(
 
 crate::per_database! {
     async fn harmless_replies_from_the_lessons_pass_unaltered(backend) {
-        let (server, fake) = server(backend, &[]).await;
+        let (server, fake) = server_with_model(backend, &[]).await;
         let t = instructor(&server).await;
         let n = corpus::HARMLESS.len();
         assert!(n >= 40);
@@ -195,7 +174,7 @@ crate::per_database! {
 
 crate::per_database! {
     async fn a_leak_through_the_search_tool_is_caught(backend) {
-        let (server, fake) = server(backend, &[]).await;
+        let (server, fake) = server_with_model(backend, &[]).await;
         let t = instructor(&server).await;
         // The page and the question bring nothing about lidar into play;
         // the model's own search does.
@@ -212,13 +191,10 @@ crate::per_database! {
             vec!["Which way does the light travel, and how often? [1]"],
             0,
         ));
-        let ev = events(
-            send(
-                &server,
-                &t,
-                ask("What should I look at next?", page("ros2/nodes-and-topics")),
-            )
-            .await,
+        let ev = turn_events(
+            &server,
+            &t,
+            create_on("What should I look at next?", page("ros2/nodes-and-topics")),
         )
         .await;
         let thread = ev[0]["thread"]["id"].as_str().unwrap().to_string();
@@ -245,22 +221,16 @@ crate::per_database! {
 
 crate::per_database! {
     async fn a_leak_about_an_exercise_from_an_earlier_turn_is_caught(backend) {
-        let (server, fake) = server(backend, &[]).await;
+        let (server, fake) = server_with_model(backend, &[]).await;
         let t = instructor(&server).await;
         fake.push(Script::Text(
             vec!["What does integrating a constant rate do over time? [1]"],
             0,
         ));
-        let ev = events(
-            send(
-                &server,
-                &t,
-                ask(
-                    "How should I start the gyroscope drift exercise?",
-                    page("sensors/imus-and-encoders"),
-                ),
-            )
-            .await,
+        let ev = turn_events(
+            &server,
+            &t,
+            create_on("How should I start the gyroscope drift exercise?", page("sensors/imus-and-encoders")),
         )
         .await;
         let thread = ev[0]["thread"]["id"].as_str().unwrap().to_string();
@@ -269,7 +239,7 @@ crate::per_database! {
         fake.push(Script::Pieces(words("The heading error is 1200 mrad."), 0));
         let body = json!({"type": "threads.add_user_message", "params": {"thread_id": thread, "input": message("so what is the number?")},
             "metadata": {"page": page("ros2/nodes-and-topics")}});
-        let ev = events(send(&server, &t, body).await).await;
+        let ev = turn_events(&server, &t, body).await;
         let all = everything_streamed(&ev);
         assert!(
             !all.contains("1.2 rad") && !all.contains("1200 mrad"),
@@ -290,7 +260,7 @@ crate::per_database! {
     async fn an_attempt_in_a_message_is_checked_without_giving_the_answer(backend) {
         for with_model in [false, true] {
             let (server, fake) = if with_model {
-                server(backend, &[]).await
+                server_with_model(backend, &[]).await
             } else {
                 (TestServer::start(backend).await, FakeLlm::start().await)
             };
@@ -299,16 +269,10 @@ crate::per_database! {
                 vec!["Let's look at how you turned counts into revolutions. [1]"],
                 0,
             ));
-            let ev = events(
-                send(
-                    &server,
-                    &t,
-                    ask(
-                        "I got 0.314 m for the wheel after 2048 counts, is it right?",
-                        page("sensors/imus-and-encoders"),
-                    ),
-                )
-                .await,
+            let ev = turn_events(
+                &server,
+                &t,
+                create_on("I got 0.314 m for the wheel after 2048 counts, is it right?", page("sensors/imus-and-encoders")),
             )
             .await;
             let text = final_text(&ev);
@@ -318,16 +282,10 @@ crate::per_database! {
                 vec!["Well done. What would change with a bigger wheel? [1]"],
                 0,
             ));
-            let ev = events(
-                send(
-                    &server,
-                    &t,
-                    ask(
-                        "I think it's 62.8 cm for the wheel distance",
-                        page("sensors/imus-and-encoders"),
-                    ),
-                )
-                .await,
+            let ev = turn_events(
+                &server,
+                &t,
+                create_on("I think it's 62.8 cm for the wheel distance", page("sensors/imus-and-encoders")),
             )
             .await;
             let text = final_text(&ev);
@@ -342,23 +300,17 @@ crate::per_database! {
 
 crate::per_database! {
     async fn the_judge_second_pass_is_logged_and_counted(backend) {
-        let (server, fake) = server(backend, &[("TUTOR_JUDGE", "true")]).await;
+        let (server, fake) = server_with_model(backend, &[("TUTOR_JUDGE", "true")]).await;
         let t = instructor(&server).await;
         fake.judge_with("LEAK gyro-drift");
         fake.push(Script::Text(
             vec!["Multiply the rate by the time and tell me what you get. [1]"],
             0,
         ));
-        let ev = events(
-            send(
-                &server,
-                &t,
-                ask(
-                    "How do I do the drift exercise?",
-                    page("sensors/imus-and-encoders"),
-                ),
-            )
-            .await,
+        let ev = turn_events(
+            &server,
+            &t,
+            create_on("How do I do the drift exercise?", page("sensors/imus-and-encoders")),
         )
         .await;
         assert_eq!(
@@ -394,13 +346,10 @@ crate::per_database! {
         // A withdrawn draft counts as a guard hit.
         fake.push(Script::Text(vec!["It is 1.2 rad."], 0));
         fake.push(Script::Text(vec!["What is 0.02 times 60? [1]"], 0));
-        events(
-            send(
-                &server,
-                &t,
-                ask("just give it to me", page("sensors/imus-and-encoders")),
-            )
-            .await,
+        turn_events(
+            &server,
+            &t,
+            create_on("just give it to me", page("sensors/imus-and-encoders")),
         )
         .await;
         let mut hits = 0i64;
@@ -420,7 +369,7 @@ crate::per_database! {
 
 crate::per_database! {
     async fn the_tutor_knows_the_students_attempts_on_the_page(backend) {
-        let (server, fake) = server(backend, &[]).await;
+        let (server, fake) = server_with_model(backend, &[]).await;
         let b = verified_user(&server, "tried@example.com").await;
         let t = token(&b, &server).await;
         crate::support::api::api_post(&server, "/api/v1/courses/physical-ai/enrol", &t, json!({}))
@@ -433,16 +382,10 @@ crate::per_database! {
                 .await;
         assert_eq!(s, 201);
         fake.push(Script::Text(vec!["Where did 1.5 come from? [1]"], 0));
-        events(
-            send(
-                &server,
-                &t,
-                ask(
-                    "Why was my drift answer wrong?",
-                    page("sensors/imus-and-encoders"),
-                ),
-            )
-            .await,
+        turn_events(
+            &server,
+            &t,
+            create_on("Why was my drift answer wrong?", page("sensors/imus-and-encoders")),
         )
         .await;
         let prompt = fake.reply_requests()[0].to_string();

@@ -3,52 +3,30 @@
 
 use serde_json::{Value, json};
 
-use crate::support::api::token;
-use crate::support::auth::*;
 use crate::support::chat::*;
-use crate::support::fake_llm::{FakeLlm, Script};
-use crate::support::{Backend, Options, TestServer};
-use api::content::loader::{CourseDoc, LessonDoc, StageDoc};
+use crate::support::courses::{course, enrolled_student, import, lesson, stage};
+use crate::support::fake_llm::{FakeLlm, Script, server_with_model};
+use crate::support::{Backend, TestServer};
 
 /// A server whose tutor talks to the model double, and an enrolled student.
 async fn setup(backend: Backend) -> (TestServer, FakeLlm, String) {
-    let fake = FakeLlm::start().await;
-    let opts = Options::default()
-        .var("OPENAI_BASE_URL", fake.url.clone())
-        .var("TUTOR_MODEL", "test-model")
-        .var("LLM_MAX_RETRIES", "0");
-    let server = TestServer::start_with(backend, opts).await;
-    let course = CourseDoc {
-        slug: "waves".into(),
-        title: "Waves".into(),
-        summary: "".into(),
-        stages: vec![StageDoc {
-            slug: "basics".into(),
-            title: "Basics".into(),
-            summary: "".into(),
-            position: 1,
-            lessons: vec![LessonDoc {
-                slug: "phase".into(),
-                title: "Phase".into(),
-                position: 1,
-                body: "## Phase angle\n\nThe phase angle θ of a wave is measured in radians; a full turn is 2π.\n".into(),
-                exercises: vec![],
-            }],
-        }],
-    };
-    let clock: common::SharedClock = std::sync::Arc::new(server.clock.clone());
-    api::seed::import(&server.db, &clock, &[course])
-        .await
-        .unwrap();
-    let b = verified_user(&server, "wave@example.com").await;
-    let t = token(&b, &server).await;
-    let res = reqwest::Client::new()
-        .post(server.at("/api/v1/courses/waves/enrol"))
-        .bearer_auth(&t)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 201);
+    let (server, fake) = server_with_model(backend, &[("LLM_MAX_RETRIES", "0")]).await;
+    let waves = course(
+        "waves",
+        "Waves",
+        vec![stage(
+            "basics",
+            "Basics",
+            1,
+            vec![lesson(
+                "phase",
+                "Phase",
+                "## Phase angle\n\nThe phase angle θ of a wave is measured in radians; a full turn is 2π.\n",
+            )],
+        )],
+    );
+    import(&server, waves).await;
+    let t = enrolled_student(&server, "wave@example.com", "waves").await;
     (server, fake, t)
 }
 
@@ -90,7 +68,7 @@ crate::per_database! {
         ];
         let whole: String = pieces.concat();
         fake.push(Script::SplitUtf8(pieces, 5));
-        let ev = events(send(&server, &t, ask("what is the phase angle of a wave?")).await).await;
+        let ev = turn_events(&server, &t, ask("what is the phase angle of a wave?")).await;
         assert_eq!(assistant_text(&ev), whole, "{ev:?}");
         assert!(!assistant_text(&ev).contains('\u{FFFD}'));
         let thread = ev[0]["thread"]["id"].as_str().unwrap();
@@ -111,7 +89,7 @@ crate::per_database! {
             vec!["Let us think ", "about the phase ", "angle: what"],
             5,
         ));
-        let ev = events(send(&server, &t, ask("what is the phase angle of a wave?")).await).await;
+        let ev = turn_events(&server, &t, ask("what is the phase angle of a wave?")).await;
         let last = ev.last().unwrap();
         assert_eq!(last["type"], "error", "{ev:?}");
         assert_eq!(last["allow_retry"], true);
@@ -143,13 +121,7 @@ crate::per_database! {
             "Let us think about the phase angle: what"
         );
         // The student sees what they read, and no hidden item.
-        let res = send(
-            &server,
-            &t,
-            json!({"type": "threads.get_by_id", "params": {"thread_id": thread}}),
-        )
-        .await;
-        let got: Value = res.json().await.unwrap();
+        let got = send_json(&server, &t, get_thread(&thread)).await;
         let shown = got["items"]["data"].as_array().unwrap();
         assert_eq!(shown.len(), 2, "{got}");
         server.stop().await;

@@ -6,6 +6,15 @@ use serde_json::json;
 use crate::support::auth::*;
 use crate::support::{Backend, TestServer};
 
+/// GETs `path` as the client `c`.
+async fn load(c: &reqwest::Client, server: &TestServer, path: &str) -> reqwest::Response {
+    c.get(server.at(path)).send().await.unwrap()
+}
+
+fn content_type(res: &reqwest::Response) -> &str {
+    res.headers()["content-type"].to_str().unwrap()
+}
+
 crate::per_database! {
     async fn guards_redirect_refuse_and_follow_role_changes(backend) {
         let server = TestServer::start(backend).await;
@@ -16,25 +25,17 @@ crate::per_database! {
             "/admin",
             "/learn/sensors/what-robots-sense",
         ] {
-            let res = anon.get(server.at(page)).send().await.unwrap();
+            let res = load(&anon, &server, page).await;
             assert_eq!(res.status(), 303, "{page}");
             let to = res.headers()["location"].to_str().unwrap().to_string();
             assert!(to.starts_with("/login?next=%2F"), "{page} → {to}");
         }
         let student = verified_user(&server, "s@example.com").await;
-        let res = student.get(server.at("/admin")).send().await.unwrap();
+        let res = load(&student, &server, "/admin").await;
         assert_eq!(res.status(), 403);
-        let res = student
-            .get(server.at("/admin/events.csv"))
-            .send()
-            .await
-            .unwrap();
+        let res = load(&student, &server, "/admin/events.csv").await;
         assert_eq!(res.status(), 403, "the export is admin-only too");
-        let res = student
-            .get(server.at("/author/sensors/what-robots-sense"))
-            .send()
-            .await
-            .unwrap();
+        let res = load(&student, &server, "/author/sensors/what-robots-sense").await;
         assert_eq!(res.status(), 303);
         assert_eq!(res.headers()["location"], "/dashboard?notice=staff-only");
 
@@ -48,18 +49,14 @@ crate::per_database! {
         )
         .await;
         assert_eq!(s, 200);
-        let res = student
-            .get(server.at("/author/sensors/what-robots-sense"))
-            .send()
-            .await
-            .unwrap();
+        let res = load(&student, &server, "/author/sensors/what-robots-sense").await;
         assert_eq!(res.status(), 303, "the new role counts on the next load");
         let editor = res.headers()["location"].to_str().unwrap().to_string();
         assert!(
             editor.starts_with("/teach/physical-ai/lessons/"),
             "{editor}"
         );
-        let res = student.get(server.at(&editor)).send().await.unwrap();
+        let res = load(&student, &server, &editor).await;
         assert_eq!(
             res.status(),
             403,
@@ -74,21 +71,12 @@ crate::per_database! {
         )
         .await;
         assert_eq!(s, 201, "{body}");
-        let res = student.get(server.at(&editor)).send().await.unwrap();
+        let res = load(&student, &server, &editor).await;
         assert_eq!(res.status(), 200);
 
-        let res = admin
-            .get(server.at("/admin/events.csv?event=login_success"))
-            .send()
-            .await
-            .unwrap();
+        let res = load(&admin, &server, "/admin/events.csv?event=login_success").await;
         assert_eq!(res.status(), 200);
-        assert!(
-            res.headers()["content-type"]
-                .to_str()
-                .unwrap()
-                .starts_with("text/csv")
-        );
+        assert!(content_type(&res).starts_with("text/csv"));
         let csv = res.text().await.unwrap();
         let mut lines = csv.lines();
         assert!(lines.next().unwrap().starts_with("id,type,user_id,email"));
@@ -110,11 +98,7 @@ async fn pages_do_not_redirect_off_site_and_assets_are_embedded() {
         ("https%3A%2F%2Fevil.example", "/dashboard"),
         ("%2Faccount", "/account"),
     ] {
-        let res = b
-            .get(server.at(&format!("/login?next={next}")))
-            .send()
-            .await
-            .unwrap();
+        let res = load(&b, &server, &format!("/login?next={next}")).await;
         assert_eq!(res.status(), 303);
         assert_eq!(res.headers()["location"], expected);
     }
@@ -123,27 +107,11 @@ async fn pages_do_not_redirect_off_site_and_assets_are_embedded() {
         ("chat.js", "text/javascript"),
         ("auth.js", "text/javascript"),
     ] {
-        let res = plain()
-            .get(server.at(&format!("/assets/{asset}")))
-            .send()
-            .await
-            .unwrap();
+        let res = load(&plain(), &server, &format!("/assets/{asset}")).await;
         assert_eq!(res.status(), 200);
-        assert!(
-            res.headers()["content-type"]
-                .to_str()
-                .unwrap()
-                .starts_with(mime)
-        );
+        assert!(content_type(&res).starts_with(mime));
     }
-    assert_eq!(
-        plain()
-            .get(server.at("/assets/../Cargo.toml"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        404
-    );
+    let res = load(&plain(), &server, "/assets/../Cargo.toml").await;
+    assert_eq!(res.status(), 404);
     server.stop().await;
 }

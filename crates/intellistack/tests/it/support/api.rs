@@ -12,6 +12,13 @@ pub async fn token(client: &reqwest::Client, server: &TestServer) -> String {
     body["token"].as_str().unwrap().to_string()
 }
 
+/// The API token of a new verified user, for tests that need no browser
+/// session.
+pub async fn verified_token(server: &TestServer, email: &str) -> String {
+    let b = super::auth::verified_user(server, email).await;
+    token(&b, server).await
+}
+
 pub async fn call(
     server: &TestServer,
     method: reqwest::Method,
@@ -36,6 +43,23 @@ pub async fn api_get(server: &TestServer, path: &str, token: &str) -> (u16, Valu
 
 pub async fn api_post(server: &TestServer, path: &str, token: &str, body: Value) -> (u16, Value) {
     let (s, b, _) = call(server, reqwest::Method::POST, path, Some(token), Some(body)).await;
+    (s, b)
+}
+
+pub async fn api_patch(server: &TestServer, path: &str, token: &str, body: Value) -> (u16, Value) {
+    let (s, b, _) = call(
+        server,
+        reqwest::Method::PATCH,
+        path,
+        Some(token),
+        Some(body),
+    )
+    .await;
+    (s, b)
+}
+
+pub async fn api_delete(server: &TestServer, path: &str, token: &str) -> (u16, Value) {
+    let (s, b, _) = call(server, reqwest::Method::DELETE, path, Some(token), None).await;
     (s, b)
 }
 

@@ -14,14 +14,39 @@ pub async fn send(server: &TestServer, token: &str, body: Value) -> reqwest::Res
         .unwrap()
 }
 
-/// The text of the turn's last finished assistant message ("" when none).
-pub fn final_text(ev: &[Value]) -> String {
+/// Sends a ChatKit request that answers JSON rather than a stream, and
+/// reads the answer.
+pub async fn send_json(server: &TestServer, token: &str, body: Value) -> Value {
+    send(server, token, body).await.json().await.unwrap()
+}
+
+/// The turn's last finished assistant message.
+pub fn last_answer(ev: &[Value]) -> Option<&Value> {
     ev.iter()
         .rev()
         .find(|e| e["type"] == "thread.item.done" && e["item"]["type"] == "assistant_message")
-        .and_then(|e| e["item"]["content"][0]["text"].as_str())
+        .map(|e| &e["item"])
+}
+
+/// The text of the turn's last finished assistant message ("" when none).
+pub fn final_text(ev: &[Value]) -> String {
+    last_answer(ev)
+        .and_then(|item| item["content"][0]["text"].as_str())
         .unwrap_or_default()
         .to_string()
+}
+
+/// The citations of the turn's last finished assistant message, which must
+/// be there.
+pub fn citations(ev: &[Value]) -> &[Value] {
+    last_answer(ev).expect("an answer")["content"][0]["annotations"]
+        .as_array()
+        .unwrap()
+}
+
+/// Sends a ChatKit request and reads all the events of its turn.
+pub async fn turn_events(server: &TestServer, token: &str, body: Value) -> Vec<Value> {
+    events(send(server, token, body).await).await
 }
 
 /// Reads a whole SSE body into its JSON events.
@@ -48,6 +73,21 @@ pub fn create(text: &str) -> Value {
 
 pub fn add(thread: &str, text: &str) -> Value {
     json!({"type": "threads.add_user_message", "params": {"thread_id": thread, "input": message(text)}})
+}
+
+/// A new thread asked from `page` (the page metadata the tutor panel sends).
+pub fn create_on(text: &str, page: Value) -> Value {
+    json!({"type": "threads.create", "params": {"input": message(text)}, "metadata": {"page": page}})
+}
+
+/// A follow-up in `thread` asked from `page`.
+pub fn add_on(thread: &str, text: &str, page: Value) -> Value {
+    json!({"type": "threads.add_user_message", "params": {"thread_id": thread, "input": message(text)}, "metadata": {"page": page}})
+}
+
+/// Reads `thread` with its items.
+pub fn get_thread(thread: &str) -> Value {
+    json!({"type": "threads.get_by_id", "params": {"thread_id": thread}})
 }
 
 /// Creates a thread and returns its id and the events.

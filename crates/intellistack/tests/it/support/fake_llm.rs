@@ -16,6 +16,8 @@ use axum::serve::ListenerExt;
 use futures_util::StreamExt;
 use serde_json::{Value, json};
 
+use super::{Backend, Options, TestServer};
+
 #[derive(Debug, Clone)]
 pub enum Script {
     /// Text in these pieces, with a pause before each.
@@ -73,6 +75,13 @@ impl FakeLlm {
         }
     }
 
+    /// Server options that point the tutor at this double.
+    pub fn options(&self) -> Options {
+        Options::default()
+            .var("OPENAI_BASE_URL", self.url.clone())
+            .var("TUTOR_MODEL", "test-model")
+    }
+
     pub fn push(&self, s: Script) {
         self.shared.scripts.lock().unwrap().push_back(s);
     }
@@ -94,6 +103,17 @@ impl FakeLlm {
             .filter(|r| r["messages"][0]["content"] != tutor::turn::judge::JUDGE_PROMPT)
             .collect()
     }
+}
+
+/// Starts the model double and a server whose tutor talks to it, with the
+/// `extra` variables set as well.
+pub async fn server_with_model(backend: Backend, extra: &[(&str, &str)]) -> (TestServer, FakeLlm) {
+    let fake = FakeLlm::start().await;
+    let mut opts = fake.options();
+    for (k, v) in extra {
+        opts = opts.var(k, *v);
+    }
+    (TestServer::start_with(backend, opts).await, fake)
 }
 
 /// A reply cut into word-sized pieces (each word with the space after it).

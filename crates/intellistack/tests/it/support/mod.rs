@@ -12,6 +12,7 @@
 pub mod api;
 pub mod auth;
 pub mod chat;
+pub mod courses;
 pub mod exercises;
 pub mod fake_llm;
 pub mod fake_qdrant;
