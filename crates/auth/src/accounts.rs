@@ -442,7 +442,7 @@ impl Auth {
             &self.mailer,
             templates::verification(&user.email, &user.name, &link),
         );
-        self.audit(meta, Entry::about(Event::VerificationSent, &user))
+        self.audit(meta, Entry::about(Event::VerificationSent, user))
             .await;
         Ok(())
     }

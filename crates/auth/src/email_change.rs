@@ -68,7 +68,7 @@ impl Auth {
         if verdict == Verdict::Mismatch {
             self.audit(
                 meta,
-                Entry::about(Event::LoginFailed, &user)
+                Entry::about(Event::LoginFailed, user)
                     .details(json!({"reason": "wrong_password", "step": "re-check"})),
             )
             .await;
@@ -133,7 +133,7 @@ impl Auth {
         );
         self.audit(
             meta,
-            Entry::about(Event::EmailChangeRequested, &user).details(json!({"to": to})),
+            Entry::about(Event::EmailChangeRequested, user).details(json!({"to": to})),
         )
         .await;
         Ok(())

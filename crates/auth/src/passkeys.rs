@@ -495,7 +495,7 @@ impl Auth {
             .bind(&name).bind(id).bind(&user.id).execute(pool).await.map(|_| ()))?;
         self.audit(
             meta,
-            Entry::about(Event::PasskeyRenamed, &user)
+            Entry::about(Event::PasskeyRenamed, user)
                 .details(json!({"passkey_id": id, "name": name})),
         )
         .await;
@@ -515,7 +515,7 @@ impl Auth {
             .bind(id).bind(&user.id).execute(pool).await.map(|_| ()))?;
         self.audit(
             meta,
-            Entry::about(Event::PasskeyRemoved, &user)
+            Entry::about(Event::PasskeyRemoved, user)
                 .details(json!({"passkey_id": id, "name": found.name})),
         )
         .await;

@@ -515,7 +515,7 @@ impl Auth {
             .await?;
         self.audit(
             meta,
-            Entry::about(Event::OAuthLink, &user).details(json!({"provider": provider})),
+            Entry::about(Event::OAuthLink, user).details(json!({"provider": provider})),
         )
         .await;
         Ok(())
@@ -568,8 +568,7 @@ impl Auth {
             .bind(&target.id).bind(&user.id).execute(pool).await.map(|_| ()))?;
         self.audit(
             meta,
-            Entry::about(Event::OAuthUnlink, &user)
-                .details(json!({"provider": target.provider_id})),
+            Entry::about(Event::OAuthUnlink, user).details(json!({"provider": target.provider_id})),
         )
         .await;
         Ok(())

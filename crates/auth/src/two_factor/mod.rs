@@ -662,7 +662,7 @@ impl Auth {
         {
             self.audit(
                 meta,
-                Entry::about(Event::TwoFactorLocked, &user)
+                Entry::about(Event::TwoFactorLocked, user)
                     .details(json!({"locked_until": common::clock::to_iso(&until)})),
             )
             .await;
