@@ -7,6 +7,28 @@ use serde_json::{Value, json};
 use crate::support::TestServer;
 use crate::support::api::*;
 use crate::support::auth::*;
+use crate::support::http::json_of;
+
+/// A new admin's API token and user id.
+async fn admin_token_and_id(server: &TestServer) -> (String, String) {
+    let boss = admin(server, "boss@example.com").await;
+    let t = token(&boss, server).await;
+    let (_, me) = api_get(server, "/api/v1/me", &t).await;
+    (t, me["id"].as_str().unwrap().to_string())
+}
+
+/// The retention clean-up of finished threads.
+async fn cleanup(server: &TestServer, token: &str) -> (u16, Value) {
+    let (s, body, _) = call(
+        server,
+        reqwest::Method::DELETE,
+        "/api/v1/admin/chatkit/cleanup",
+        Some(token),
+        None,
+    )
+    .await;
+    (s, body)
+}
 
 crate::per_database! {
     async fn auth_events_filter_page_and_export(backend) {
@@ -15,13 +37,7 @@ crate::per_database! {
         let t = token(&boss, &server).await;
         let _ = verified_user(&server, "e1@example.com").await;
         for _ in 0..3 {
-            post(
-                &plain(),
-                &server,
-                "/api/auth/sign-in/email",
-                json!({"email": "e1@example.com", "password": "Wrong-Password-1!"}),
-            )
-            .await;
+            email_sign_in(&plain(), &server, "e1@example.com", "Wrong-Password-1!").await;
         }
         let (s, body) = api_get(&server, "/api/v1/admin/auth-events?type=login_failed", &t).await;
         assert_eq!(s, 200);
@@ -113,14 +129,7 @@ crate::per_database! {
             let (s, body) = api_get(&server, p, &st_t).await;
             assert_eq!((s, code(&body)), (403, "FORBIDDEN_ROLE"), "{p}");
         }
-        let (s, _, _) = call(
-            &server,
-            reqwest::Method::DELETE,
-            "/api/v1/admin/chatkit/cleanup",
-            Some(&st_t),
-            None,
-        )
-        .await;
+        let (s, _) = cleanup(&server, &st_t).await;
         assert_eq!(s, 403);
         server.stop().await;
     }
@@ -129,10 +138,7 @@ crate::per_database! {
 crate::per_database! {
     async fn ai_usage_reports_per_user_per_day_with_totals(backend) {
         let server = TestServer::start(backend).await;
-        let boss = admin(&server, "boss@example.com").await;
-        let t = token(&boss, &server).await;
-        let (_, me) = api_get(&server, "/api/v1/me", &t).await;
-        let id = me["id"].as_str().unwrap().to_string();
+        let (t, id) = admin_token_and_id(&server).await;
         let today = server.clock.now().date_naive().to_string();
         let yesterday = (chrono::NaiveDate::parse_from_str(&today, "%Y-%m-%d").unwrap()
             - Duration::days(1))
@@ -170,10 +176,7 @@ crate::per_database! {
 crate::per_database! {
     async fn cleanup_deletes_threads_past_retention(backend) {
         let server = TestServer::start(backend).await;
-        let boss = admin(&server, "boss@example.com").await;
-        let t = token(&boss, &server).await;
-        let (_, me) = api_get(&server, "/api/v1/me", &t).await;
-        let id = me["id"].as_str().unwrap().to_string();
+        let (t, id) = admin_token_and_id(&server).await;
         let now = server.clock.now();
         for (tid, ended) in [
             ("old", Some(now - Duration::days(31))),
@@ -184,14 +187,7 @@ crate::per_database! {
                 "INSERT INTO chatkit_thread (id, user_id, created_at, updated_at, enrollment_ended_at) VALUES ($1, $2, $3, $3, $4)")
                 .bind(tid).bind(&id).bind(now).bind(ended).execute(pool).await.unwrap().rows_affected());
         }
-        let (s, body, _) = call(
-            &server,
-            reqwest::Method::DELETE,
-            "/api/v1/admin/chatkit/cleanup",
-            Some(&t),
-            None,
-        )
-        .await;
+        let (s, body) = cleanup(&server, &t).await;
         assert_eq!((s, body), (200, json!({"deleted": 1})));
         let left: Vec<(String,)> = common::on_db!(&server.db, pool => sqlx::query_as(
             "SELECT id FROM chatkit_thread ORDER BY id").fetch_all(pool).await.unwrap());
@@ -206,12 +202,7 @@ crate::per_database! {
 crate::per_database! {
     async fn the_openapi_document_covers_every_route_and_its_errors(backend) {
         let server = TestServer::start(backend).await;
-        let doc: Value = reqwest::get(server.at("/api/v1/openapi.json"))
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let doc = json_of(reqwest::Client::new().get(server.at("/api/v1/openapi.json"))).await;
         let routes = [
             ("get", "/api/v1/me"),
             ("get", "/api/v1/courses"),

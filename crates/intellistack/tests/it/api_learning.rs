@@ -5,6 +5,7 @@ use serde_json::{Value, json};
 use crate::support::TestServer;
 use crate::support::api::*;
 use crate::support::auth::*;
+use crate::support::server::start_with_var;
 
 const COURSE: &str = "/api/v1/courses/physical-ai";
 
@@ -185,20 +186,8 @@ crate::per_database! {
 
 crate::per_database! {
     async fn the_token_tells_the_api_whether_the_email_is_verified(backend) {
-        use crate::support::Options;
-        let server = TestServer::start_with(
-            backend,
-            Options::default().var("AUTH_REQUIRE_EMAIL_VERIFICATION", "false"),
-        )
-        .await;
-        let b = browser(&server);
-        post(
-            &b,
-            &server,
-            "/api/auth/sign-up/email",
-            json!({"name": "U", "email": "u@example.com", "password": PASSWORD}),
-        )
-        .await;
+        let server = start_with_var(backend, "AUTH_REQUIRE_EMAIL_VERIFICATION", "false").await;
+        let b = unverified_user(&server, "U", "u@example.com").await;
         let t = token(&b, &server).await;
         let (s, me) = api_get(&server, "/api/v1/me", &t).await;
         assert_eq!((s, &me["emailVerified"]), (200, &json!(false)));

@@ -4,8 +4,9 @@
 
 use serde_json::json;
 
+use crate::support::TestServer;
 use crate::support::auth::*;
-use crate::support::{Options, TestServer};
+use crate::support::server::start_with_var;
 
 crate::per_database! {
     async fn the_new_address_is_verified_before_the_change(backend) {
@@ -43,9 +44,9 @@ crate::per_database! {
         assert_eq!((s, body["code"].as_str()), (401, Some("INVALID_TOKEN")));
         // Sign-in works with the new address only.
         let fresh = browser(&server);
-        let (s, _, _) = post(&fresh, &server, "/api/auth/sign-in/email", json!({"email": "new@example.com", "password": PASSWORD})).await;
+        let (s, _, _) = email_sign_in(&fresh, &server, "new@example.com", PASSWORD).await;
         assert_eq!(s, 200);
-        let (s, _, _) = post(&fresh, &server, "/api/auth/sign-in/email", json!({"email": "old@example.com", "password": PASSWORD})).await;
+        let (s, _, _) = email_sign_in(&fresh, &server, "old@example.com", PASSWORD).await;
         assert_eq!(s, 401);
         assert_eq!(audit_events(&server, "email_change_requested").await.len(), 1);
         assert_eq!(audit_events(&server, "email_changed").await.len(), 1);
@@ -75,7 +76,7 @@ crate::per_database! {
     }
 
     async fn change_email_can_be_turned_off(backend) {
-        let server = TestServer::start_with(backend, Options::default().var("AUTH_CHANGE_EMAIL_ENABLED", "false")).await;
+        let server = start_with_var(backend, "AUTH_CHANGE_EMAIL_ENABLED", "false").await;
         let b = verified_user(&server, "stay@example.com").await;
         let (s, body, _) = post(&b, &server, "/api/auth/change-email", json!({"newEmail": "moved@example.com"})).await;
         assert_eq!(s, 400);

@@ -176,13 +176,7 @@ crate::per_database! {
 
         // Ban: blocks sign-in and ends sessions; unban restores.
         let again = browser(&server);
-        post(
-            &again,
-            &server,
-            "/api/auth/sign-in/email",
-            json!({"email": "stu@example.com", "password": PASSWORD}),
-        )
-        .await;
+        email_sign_in(&again, &server, "stu@example.com", PASSWORD).await;
         let (s, body, _) = post(
             &admin_b,
             &server,
@@ -200,21 +194,9 @@ crate::per_database! {
         );
         let (_, body, _) = get(&again, &server, "/api/auth/get-session").await;
         assert_eq!(body, Value::Null, "ban revokes sessions");
-        let (s, body, _) = post(
-            &plain(),
-            &server,
-            "/api/auth/sign-in/email",
-            json!({"email": "stu@example.com", "password": PASSWORD}),
-        )
-        .await;
+        let (s, body, _) = email_sign_in(&plain(), &server, "stu@example.com", PASSWORD).await;
         assert_eq!((s, body["code"].as_str()), (403, Some("BANNED_USER")));
-        let (s, body, _) = post(
-            &plain(),
-            &server,
-            "/api/auth/sign-in/email",
-            json!({"email": "stu@example.com", "password": "Wrong-Password-1!"}),
-        )
-        .await;
+        let (s, body, _) = email_sign_in(&plain(), &server, "stu@example.com", "Wrong-Password-1!").await;
         assert_eq!(
             (s, body["code"].as_str()),
             (401, Some("INVALID_EMAIL_OR_PASSWORD")),
@@ -243,13 +225,7 @@ crate::per_database! {
         )
         .await;
         assert_eq!(s, 200);
-        let (s, _, _) = post(
-            &plain(),
-            &server,
-            "/api/auth/sign-in/email",
-            json!({"email": "stu@example.com", "password": PASSWORD}),
-        )
-        .await;
+        let (s, _, _) = email_sign_in(&plain(), &server, "stu@example.com", PASSWORD).await;
         assert_eq!(s, 200);
 
         // set-user-password, revoke-user-sessions, remove-user.
@@ -272,13 +248,7 @@ crate::per_database! {
         )
         .await;
         assert_eq!(s, 200);
-        let (s, _, _) = post(
-            &plain(),
-            &server,
-            "/api/auth/sign-in/email",
-            json!({"email": "stu@example.com", "password": "Admin-Set-Pass-7#"}),
-        )
-        .await;
+        let (s, _, _) = email_sign_in(&plain(), &server, "stu@example.com", "Admin-Set-Pass-7#").await;
         assert_eq!(s, 200);
         let (s, _, _) = post(
             &admin_b,
@@ -369,67 +339,44 @@ async fn users_cli_bootstraps_an_admin_and_changes_roles() {
         }
         child.wait_with_output().unwrap()
     };
-    let out = run(
-        &[
-            "users",
-            "create",
-            "--email",
-            "Boss@Example.com",
-            "--role",
-            "admin",
-            "--password-stdin",
-        ],
-        Some("Boss-Passw0rd!!\n"),
-    );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(String::from_utf8_lossy(&out.stdout).contains("boss@example.com> with role admin"));
-    let out = run(
-        &[
-            "users",
-            "create",
-            "--email",
-            "weak@example.com",
-            "--password",
-            "weak",
-        ],
-        None,
-    );
-    assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("PASSWORD_TOO_SHORT"));
-    let out = run(
-        &[
-            "users",
-            "set-role",
-            "--email",
-            "boss@example.com",
-            "--role",
-            "instructor",
-        ],
-        None,
-    );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(String::from_utf8_lossy(&out.stdout).contains("is now instructor"));
-    let out = run(
-        &[
-            "users",
-            "set-role",
-            "--email",
-            "nobody@example.com",
-            "--role",
-            "admin",
-        ],
-        None,
-    );
-    assert_eq!(out.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("no user with email"));
+    // In order, each on what the ones before left: the command line, its
+    // standard input, the exit code, and what it prints (to stdout when it
+    // succeeds, else to stderr).
+    let steps = [
+        (
+            "users create --email Boss@Example.com --role admin --password-stdin",
+            Some("Boss-Passw0rd!!\n"),
+            0,
+            "boss@example.com> with role admin",
+        ),
+        (
+            "users create --email weak@example.com --password weak",
+            None,
+            2,
+            "PASSWORD_TOO_SHORT",
+        ),
+        (
+            "users set-role --email boss@example.com --role instructor",
+            None,
+            0,
+            "is now instructor",
+        ),
+        (
+            "users set-role --email nobody@example.com --role admin",
+            None,
+            1,
+            "no user with email",
+        ),
+    ];
+    for (line, stdin, code, says) in steps {
+        let args: Vec<&str> = line.split_whitespace().collect();
+        let out = run(&args, stdin);
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(code), "{line}: {stderr}");
+        let printed = if code == 0 { stdout } else { stderr };
+        assert!(printed.contains(says), "{line}: {printed}");
+    }
 }
 
 crate::per_database! {

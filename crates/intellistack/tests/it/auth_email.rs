@@ -4,6 +4,7 @@ use chrono::Duration;
 use serde_json::json;
 
 use crate::support::auth::*;
+use crate::support::server::start_with_var;
 use crate::support::{Backend, Options, TestServer};
 
 crate::per_database! {
@@ -33,13 +34,7 @@ crate::per_database! {
         assert!(!headers.contains_key("set-cookie"));
 
         // Sign-in before verification: refused, and a new link is mailed.
-        let (s, body, _) = post(
-            &b,
-            &server,
-            "/api/auth/sign-in/email",
-            json!({"email": "ada@example.com", "password": PASSWORD}),
-        )
-        .await;
+        let (s, body, _) = email_sign_in(&b, &server, "ada@example.com", PASSWORD).await;
         assert_eq!(
             (s, body["code"].as_str()),
             (403, Some("EMAIL_NOT_VERIFIED"))
@@ -79,13 +74,7 @@ crate::per_database! {
         .await;
         assert_eq!(s, 200);
 
-        let (s, body, headers) = post(
-            &b,
-            &server,
-            "/api/auth/sign-in/email",
-            json!({"email": "ADA@example.com", "password": PASSWORD}),
-        )
-        .await;
+        let (s, body, headers) = email_sign_in(&b, &server, "ADA@example.com", PASSWORD).await;
         assert_eq!(s, 200, "{body}");
         assert_eq!(body["redirect"], false);
         assert_eq!(body["user"]["emailVerified"], true);
@@ -134,13 +123,7 @@ crate::per_database! {
     async fn verification_links_expire_after_an_hour(backend) {
         let server = TestServer::start(backend).await;
         let b = browser(&server);
-        post(
-            &b,
-            &server,
-            "/api/auth/sign-up/email",
-            json!({"name": "Eve", "email": "eve@example.com", "password": PASSWORD}),
-        )
-        .await;
+        email_sign_up(&b, &server, "Eve", "eve@example.com", PASSWORD).await;
         let token = query_param(
             &link_in(&wait_for_mail(&server, "eve@example.com", 1).await),
             "token",
@@ -172,13 +155,7 @@ crate::per_database! {
             ("NoSpecialChars123", "PASSWORD_TOO_WEAK", vec!["special"]),
         ];
         for (pw, code, rules) in cases {
-            let (s, body, _) = post(
-                &b,
-                &server,
-                "/api/auth/sign-up/email",
-                json!({"name": "P", "email": "p@example.com", "password": pw}),
-            )
-            .await;
+            let (s, body, _) = email_sign_up(&b, &server, "P", "p@example.com", pw).await;
             assert_eq!(
                 (s, body["code"].as_str()),
                 (400, Some(code)),
@@ -203,13 +180,7 @@ crate::per_database! {
             }
         }
         let long = format!("Aa1!{}", "x".repeat(130));
-        let (s, body, _) = post(
-            &b,
-            &server,
-            "/api/auth/sign-up/email",
-            json!({"name": "P", "email": "p@example.com", "password": long}),
-        )
-        .await;
+        let (s, body, _) = email_sign_up(&b, &server, "P", "p@example.com", &long).await;
         assert_eq!((s, body["code"].as_str()), (400, Some("PASSWORD_TOO_LONG")));
         // Nothing was half-written.
         let (n,): (i64,) = common::on_db!(&server.db, pool => sqlx::query_as(r#"SELECT COUNT(*) FROM "user""#).fetch_one(pool).await.unwrap());
@@ -222,13 +193,7 @@ crate::per_database! {
     async fn sign_up_input_errors(backend) {
         let server = TestServer::start(backend).await;
         let b = browser(&server);
-        let (s, body, _) = post(
-            &b,
-            &server,
-            "/api/auth/sign-up/email",
-            json!({"name": "X", "email": "not-an-email", "password": PASSWORD}),
-        )
-        .await;
+        let (s, body, _) = email_sign_up(&b, &server, "X", "not-an-email", PASSWORD).await;
         assert_eq!((s, body["code"].as_str()), (400, Some("INVALID_EMAIL")));
         let (s, body, _) = post(
             &b,
@@ -247,26 +212,22 @@ crate::per_database! {
         .await;
         assert_eq!((s, body["code"].as_str()), (400, Some("FIELD_NOT_ALLOWED")));
         assert_eq!(body["message"], "role is not allowed to be set");
-        let res = b
-            .post(server.at("/api/auth/sign-up/email"))
-            .header("content-type", "text/plain")
-            .body("hi")
-            .send()
-            .await
-            .unwrap();
-        let (s, body, _) = split(res).await;
+        let (s, body, _) = answer_to(
+            b.post(server.at("/api/auth/sign-up/email"))
+                .header("content-type", "text/plain")
+                .body("hi"),
+        )
+        .await;
         assert_eq!(
             (s, body["code"].as_str()),
             (415, Some("UNSUPPORTED_MEDIA_TYPE"))
         );
-        let res = b
-            .post(server.at("/api/auth/sign-up/email"))
-            .header("content-type", "application/json")
-            .body("{oops")
-            .send()
-            .await
-            .unwrap();
-        let (s, body, _) = split(res).await;
+        let (s, body, _) = answer_to(
+            b.post(server.at("/api/auth/sign-up/email"))
+                .header("content-type", "application/json")
+                .body("{oops"),
+        )
+        .await;
         assert_eq!((s, body["code"].as_str()), (400, Some("BAD_REQUEST")));
         // Forms work for progressive enhancement.
         let res = b
@@ -302,13 +263,7 @@ async fn an_existing_email_is_not_revealed_at_sign_up() {
     for backend in Backend::ALL {
         let server = TestServer::start(backend).await;
         let b = verified_user(&server, "taken@example.com").await;
-        let (s, body, _) = post(
-            &b,
-            &server,
-            "/api/auth/sign-up/email",
-            json!({"name": "Other", "email": "taken@example.com", "password": PASSWORD}),
-        )
-        .await;
+        let (s, body, _) = email_sign_up(&b, &server, "Other", "taken@example.com", PASSWORD).await;
         assert_eq!(s, 200, "same answer as for a new email: {body}");
         assert_eq!(body["token"], serde_json::Value::Null);
         let (n,): (i64,) = common::on_db!(&server.db, pool => sqlx::query_as(r#"SELECT COUNT(*) FROM "user""#).fetch_one(pool).await.unwrap());
@@ -316,19 +271,9 @@ async fn an_existing_email_is_not_revealed_at_sign_up() {
         server.stop().await;
     }
     // Without required verification the conflict is reported, as Better-Auth does.
-    let server = TestServer::start_with(
-        Backend::Sqlite,
-        Options::default().var("AUTH_REQUIRE_EMAIL_VERIFICATION", "false"),
-    )
-    .await;
+    let server = start_with_var(Backend::Sqlite, "AUTH_REQUIRE_EMAIL_VERIFICATION", "false").await;
     let b = browser(&server);
-    let (s, body, h) = post(
-        &b,
-        &server,
-        "/api/auth/sign-up/email",
-        json!({"name": "N", "email": "n@example.com", "password": PASSWORD}),
-    )
-    .await;
+    let (s, body, h) = email_sign_up(&b, &server, "N", "n@example.com", PASSWORD).await;
     assert_eq!(s, 200);
     assert_eq!(
         body["token"].as_str().unwrap().len(),
@@ -336,13 +281,7 @@ async fn an_existing_email_is_not_revealed_at_sign_up() {
         "auto sign-in when verification is off"
     );
     assert!(h.contains_key("set-auth-token"));
-    let (s, body, _) = post(
-        &plain(),
-        &server,
-        "/api/auth/sign-up/email",
-        json!({"name": "N", "email": "n@example.com", "password": PASSWORD}),
-    )
-    .await;
+    let (s, body, _) = email_sign_up(&plain(), &server, "N", "n@example.com", PASSWORD).await;
     assert_eq!(
         (s, body["code"].as_str()),
         (422, Some("USER_ALREADY_EXISTS_USE_ANOTHER_EMAIL"))
@@ -356,26 +295,14 @@ crate::per_database! {
         let c = plain();
         for email in ["lock@example.com", "ghost@example.com"] {
             for attempt in 1..=4 {
-                let (s, body, _) = post(
-                    &c,
-                    &server,
-                    "/api/auth/sign-in/email",
-                    json!({"email": email, "password": "Wrong-Password-1!"}),
-                )
-                .await;
+                let (s, body, _) = email_sign_in(&c, &server, email, "Wrong-Password-1!").await;
                 assert_eq!(
                     (s, body["code"].as_str()),
                     (401, Some("INVALID_EMAIL_OR_PASSWORD")),
                     "{email} attempt {attempt}"
                 );
             }
-            let (s, body, h) = post(
-                &c,
-                &server,
-                "/api/auth/sign-in/email",
-                json!({"email": email, "password": "Wrong-Password-1!"}),
-            )
-            .await;
+            let (s, body, h) = email_sign_in(&c, &server, email, "Wrong-Password-1!").await;
             assert_eq!(
                 (s, body["code"].as_str()),
                 (423, Some("ACCOUNT_LOCKED")),
@@ -388,13 +315,7 @@ crate::per_database! {
             assert!(body["lockedUntil"].as_str().unwrap().ends_with('Z'));
             assert_eq!(h["retry-after"], "1800");
             // Even the right password is refused while locked.
-            let (s, body, _) = post(
-                &c,
-                &server,
-                "/api/auth/sign-in/email",
-                json!({"email": email, "password": PASSWORD}),
-            )
-            .await;
+            let (s, body, _) = email_sign_in(&c, &server, email, PASSWORD).await;
             assert_eq!((s, body["code"].as_str()), (423, Some("ACCOUNT_LOCKED")));
         }
         // The known account got a notice; the unknown one cannot.
@@ -406,32 +327,14 @@ crate::per_database! {
         assert!(until.is_some());
 
         server.clock.advance(Duration::minutes(29));
-        let (s, _, _) = post(
-            &c,
-            &server,
-            "/api/auth/sign-in/email",
-            json!({"email": "lock@example.com", "password": PASSWORD}),
-        )
-        .await;
+        let (s, _, _) = email_sign_in(&c, &server, "lock@example.com", PASSWORD).await;
         assert_eq!(s, 423);
         server.clock.advance(Duration::minutes(2));
-        let (s, body, _) = post(
-            &c,
-            &server,
-            "/api/auth/sign-in/email",
-            json!({"email": "lock@example.com", "password": PASSWORD}),
-        )
-        .await;
+        let (s, body, _) = email_sign_in(&c, &server, "lock@example.com", PASSWORD).await;
         assert_eq!(s, 200, "unlocked after 30 minutes: {body}");
         // Success reset the count: four more failures do not lock.
         for _ in 0..4 {
-            let (s, _, _) = post(
-                &c,
-                &server,
-                "/api/auth/sign-in/email",
-                json!({"email": "lock@example.com", "password": "Wrong-Password-1!"}),
-            )
-            .await;
+            let (s, _, _) = email_sign_in(&c, &server, "lock@example.com", "Wrong-Password-1!").await;
             assert_eq!(s, 401);
         }
         let (n,): (i64,) = common::on_db!(&server.db, pool => sqlx::query_as(
@@ -446,59 +349,24 @@ crate::per_database! {
         let server = TestServer::start(backend).await;
         let _ = verified_user(&server, "real@example.com").await;
         let c = plain();
-        let (s1, b1, _) = post(
-            &c,
-            &server,
-            "/api/auth/sign-in/email",
-            json!({"email": "real@example.com", "password": "Wrong-Password-1!"}),
-        )
-        .await;
-        let (s2, b2, _) = post(
-            &c,
-            &server,
-            "/api/auth/sign-in/email",
-            json!({"email": "nobody@example.com", "password": "Wrong-Password-1!"}),
-        )
-        .await;
+        let (s1, b1, _) = email_sign_in(&c, &server, "real@example.com", "Wrong-Password-1!").await;
+        let (s2, b2, _) = email_sign_in(&c, &server, "nobody@example.com", "Wrong-Password-1!").await;
         assert_eq!((s1, &b1), (s2, &b2));
         assert_eq!(
             b1,
             json!({"message": "Invalid email or password", "code": "INVALID_EMAIL_OR_PASSWORD"})
         );
-        let (s, body, _) = post(
-            &c,
-            &server,
-            "/api/auth/sign-in/email",
-            json!({"email": "x@example.com", "password": "a".repeat(129)}),
-        )
-        .await;
+        let (s, body, _) = email_sign_in(&c, &server, "x@example.com", &"a".repeat(129)).await;
         assert_eq!((s, body["code"].as_str()), (400, Some("PASSWORD_TOO_LONG")));
     }
 }
 
 crate::per_database! {
     async fn verification_can_be_switched_off(backend) {
-        let server = TestServer::start_with(
-            backend,
-            Options::default().var("AUTH_REQUIRE_EMAIL_VERIFICATION", "false"),
-        )
-        .await;
-        let b = browser(&server);
-        post(
-            &b,
-            &server,
-            "/api/auth/sign-up/email",
-            json!({"name": "Q", "email": "q@example.com", "password": PASSWORD}),
-        )
-        .await;
+        let server = start_with_var(backend, "AUTH_REQUIRE_EMAIL_VERIFICATION", "false").await;
+        unverified_user(&server, "Q", "q@example.com").await;
         let c = browser(&server);
-        let (s, body, _) = post(
-            &c,
-            &server,
-            "/api/auth/sign-in/email",
-            json!({"email": "q@example.com", "password": PASSWORD}),
-        )
-        .await;
+        let (s, body, _) = email_sign_in(&c, &server, "q@example.com", PASSWORD).await;
         assert_eq!(s, 200, "{body}");
         assert_eq!(body["user"]["emailVerified"], false);
     }
@@ -516,13 +384,7 @@ crate::per_database! {
         )
         .await;
         assert_eq!((s, body), (200, json!({"status": true})));
-        post(
-            &c,
-            &server,
-            "/api/auth/sign-up/email",
-            json!({"name": "R", "email": "r@example.com", "password": PASSWORD}),
-        )
-        .await;
+        email_sign_up(&c, &server, "R", "r@example.com", PASSWORD).await;
         wait_for_mail(&server, "r@example.com", 1).await;
         let (s, body, _) = post(
             &c,
@@ -572,29 +434,13 @@ crate::per_database! {
 
 crate::per_database! {
     async fn per_ip_rate_limits_follow_better_auth_defaults(backend) {
-        let server = TestServer::start_with(
-            backend,
-            Options::default().var("AUTH_RATE_LIMIT_ENABLED", "true"),
-        )
-        .await;
+        let server = start_with_var(backend, "AUTH_RATE_LIMIT_ENABLED", "true").await;
         let c = plain();
         for _ in 0..3 {
-            let (s, _, _) = post(
-                &c,
-                &server,
-                "/api/auth/sign-in/email",
-                json!({"email": "a@example.com", "password": "x"}),
-            )
-            .await;
+            let (s, _, _) = email_sign_in(&c, &server, "a@example.com", "x").await;
             assert_eq!(s, 401);
         }
-        let (s, body, h) = post(
-            &c,
-            &server,
-            "/api/auth/sign-in/email",
-            json!({"email": "a@example.com", "password": "x"}),
-        )
-        .await;
+        let (s, body, h) = email_sign_in(&c, &server, "a@example.com", "x").await;
         assert_eq!(s, 429);
         assert_eq!(
             body,
@@ -602,22 +448,10 @@ crate::per_database! {
         );
         assert_eq!(h["x-retry-after"], "10");
         server.clock.advance(Duration::seconds(4));
-        let (_, _, h) = post(
-            &c,
-            &server,
-            "/api/auth/sign-in/email",
-            json!({"email": "a@example.com", "password": "x"}),
-        )
-        .await;
+        let (_, _, h) = email_sign_in(&c, &server, "a@example.com", "x").await;
         assert_eq!(h["x-retry-after"], "6");
         server.clock.advance(Duration::seconds(7));
-        let (s, _, _) = post(
-            &c,
-            &server,
-            "/api/auth/sign-in/email",
-            json!({"email": "a@example.com", "password": "x"}),
-        )
-        .await;
+        let (s, _, _) = email_sign_in(&c, &server, "a@example.com", "x").await;
         assert_eq!(s, 401, "the window reopened");
         // Mail routes: 3 per 60 s.
         for _ in 0..3 {
@@ -683,11 +517,7 @@ crate::per_database! {
         );
 
         // Without trusted proxies the header is ignored: every request is the peer's.
-        let server = TestServer::start_with(
-            backend,
-            Options::default().var("AUTH_RATE_LIMIT_ENABLED", "true"),
-        )
-        .await;
+        let server = start_with_var(backend, "AUTH_RATE_LIMIT_ENABLED", "true").await;
         let mut statuses = Vec::new();
         for i in 0..4 {
             let res = c
@@ -722,30 +552,12 @@ async fn a_lock_holds_across_instances_sharing_the_database() {
     let c = plain();
     // Failures spread over both instances count together.
     for (i, server) in [&first, &second, &first, &second].iter().enumerate() {
-        let (s, _, _) = post(
-            &c,
-            server,
-            "/api/auth/sign-in/email",
-            json!({"email": "shared@example.com", "password": "Wrong-Password-1!"}),
-        )
-        .await;
+        let (s, _, _) = email_sign_in(&c, server, "shared@example.com", "Wrong-Password-1!").await;
         assert_eq!(s, 401, "attempt {i}");
     }
-    let (s, body, _) = post(
-        &c,
-        &second,
-        "/api/auth/sign-in/email",
-        json!({"email": "shared@example.com", "password": "Wrong-Password-1!"}),
-    )
-    .await;
+    let (s, body, _) = email_sign_in(&c, &second, "shared@example.com", "Wrong-Password-1!").await;
     assert_eq!((s, body["code"].as_str()), (423, Some("ACCOUNT_LOCKED")));
-    let (s, body, _) = post(
-        &c,
-        &first,
-        "/api/auth/sign-in/email",
-        json!({"email": "shared@example.com", "password": PASSWORD}),
-    )
-    .await;
+    let (s, body, _) = email_sign_in(&c, &first, "shared@example.com", PASSWORD).await;
     assert_eq!(
         (s, body["code"].as_str()),
         (423, Some("ACCOUNT_LOCKED")),

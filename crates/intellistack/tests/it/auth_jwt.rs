@@ -5,6 +5,8 @@ use jsonwebtoken::{Algorithm, DecodingKey, Validation, decode, decode_header};
 use serde_json::{Value, json};
 
 use crate::support::auth::*;
+use crate::support::cli::succeeded;
+use crate::support::server::start_with_var;
 use crate::support::{Options, TestServer};
 
 async fn jwt_of(client: &reqwest::Client, server: &TestServer) -> String {
@@ -197,8 +199,7 @@ crate::per_database! {
         let first = jwt_of(&user, &a).await;
         // The second process has the key loaded too.
         let at_b = browser(&b_server);
-        let (s, body, _) = post(&at_b, &b_server, "/api/auth/sign-in/email",
-            json!({"email": "two@example.com", "password": PASSWORD})).await;
+        let (s, body, _) = email_sign_in(&at_b, &b_server, "two@example.com", PASSWORD).await;
         assert_eq!(s, 200, "{body}");
         assert_eq!(kid_of(&jwt_of(&at_b, &b_server).await), kid_of(&first));
         // An immediate rotation in the first process...
@@ -221,8 +222,7 @@ crate::per_database! {
 
     async fn keys_rotate_automatically_on_the_configured_interval(backend) {
         let server =
-            TestServer::start_with(backend, Options::default().var("JWT_ROTATION_DAYS", "30"))
-                .await;
+            start_with_var(backend, "JWT_ROTATION_DAYS", "30").await;
         let b = verified_user(&server, "auto@example.com").await;
         let first = kid_of(&jwt_of(&b, &server).await);
         server.clock.advance(chrono::Duration::days(10));
@@ -247,7 +247,7 @@ crate::per_database! {
 crate::per_database! {
     async fn eddsa_is_available(backend) {
         let server =
-            TestServer::start_with(backend, Options::default().var("JWT_ALG", "EdDSA")).await;
+            start_with_var(backend, "JWT_ALG", "EdDSA").await;
         let b = verified_user(&server, "ed@example.com").await;
         let token = jwt_of(&b, &server).await;
         assert_eq!(decode_header(&token).unwrap().alg, Algorithm::EdDSA);
@@ -270,12 +270,7 @@ async fn keys_rotate_command_schedules_and_replaces_at_once_with_now() {
             .args(args)
             .output()
             .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap()
+        succeeded(&out)
     };
     let first = run(&["keys", "rotate"]);
     assert!(

@@ -85,13 +85,7 @@ crate::per_database! {
         // The lock the others set stands: no success cleared it.
         let (_, locked) = lockout_row(&server, "raced@example.com").await;
         assert!(locked);
-        let (s, body, _) = post(
-            &plain(),
-            &server,
-            "/api/auth/sign-in/email",
-            json!({"email": "raced@example.com", "password": PASSWORD}),
-        )
-        .await;
+        let (s, body, _) = email_sign_in(&plain(), &server, "raced@example.com", PASSWORD).await;
         assert_eq!((s, body["code"].as_str()), (423, Some("ACCOUNT_LOCKED")));
         server.stop().await;
     }

@@ -75,13 +75,7 @@ async fn smtp_delivers_verification_mail_with_text_and_html_parts() {
             .var("MAIL_FROM", "IntelliStack <no-reply@example.com>"),
     )
     .await;
-    let (s, _, _) = post(
-        &plain(),
-        &server,
-        "/api/auth/sign-up/email",
-        json!({"name": "Mia", "email": "mia@example.com", "password": PASSWORD}),
-    )
-    .await;
+    let (s, _, _) = email_sign_up(&plain(), &server, "Mia", "mia@example.com", PASSWORD).await;
     assert_eq!(s, 200);
     let mut data = String::new();
     for _ in 0..200 {
@@ -138,13 +132,7 @@ async fn resend_api_receives_the_message_with_the_api_key() {
             .var("RESEND_API_URL", format!("http://127.0.0.1:{port}/")),
     )
     .await;
-    post(
-        &plain(),
-        &server,
-        "/api/auth/sign-up/email",
-        json!({"name": "Res", "email": "res@example.com", "password": PASSWORD}),
-    )
-    .await;
+    email_sign_up(&plain(), &server, "Res", "res@example.com", PASSWORD).await;
     let mut got = None;
     for _ in 0..200 {
         if let Some(m) = seen.lock().unwrap().first() {

@@ -65,12 +65,16 @@ async fn token(
     split(res).await
 }
 
+/// Registers a client as a newly made admin; returns its registration response.
+async fn register_as_admin(server: &TestServer, meta: Value) -> Value {
+    let admin = admin(server, "admin@example.com").await;
+    register(server, &admin, meta).await
+}
+
 /// Registers "Notes", a public client redirecting to `RP`, as an admin.
 async fn notes_client(server: &TestServer) -> Value {
-    let admin = admin(server, "admin@example.com").await;
-    register(
+    register_as_admin(
         server,
-        &admin,
         json!({"redirect_uris": [RP], "token_endpoint_auth_method": "none", "client_name": "Notes"}),
     )
     .await
@@ -95,6 +99,75 @@ async fn redeem(
     .await
 }
 
+/// The public client's exchange of a refresh token.
+async fn refresh(
+    server: &TestServer,
+    client_id: &str,
+    refresh_token: &str,
+) -> (u16, Value, reqwest::header::HeaderMap) {
+    token(
+        server,
+        &[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", refresh_token),
+            ("client_id", client_id),
+        ],
+    )
+    .await
+}
+
+/// The token endpoint, the client authenticating with HTTP Basic.
+async fn token_with_basic(
+    server: &TestServer,
+    id: &str,
+    secret: &str,
+    form: &[(&str, &str)],
+) -> (u16, Value, reqwest::header::HeaderMap) {
+    let res = plain()
+        .post(server.at("/api/auth/oauth2/token"))
+        .header("authorization", basic(id, secret))
+        .form(form)
+        .send()
+        .await
+        .unwrap();
+    split(res).await
+}
+
+fn basic(id: &str, secret: &str) -> String {
+    format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("{id}:{secret}"))
+    )
+}
+
+/// The userinfo endpoint with `access` as the bearer token.
+async fn userinfo(server: &TestServer, access: &str) -> reqwest::Response {
+    plain()
+        .get(server.at("/api/auth/oauth2/userinfo"))
+        .bearer_auth(access)
+        .send()
+        .await
+        .unwrap()
+}
+
+/// Registers a public client redirecting to `RP`, as an admin; returns its id.
+async fn public_client(server: &TestServer) -> String {
+    let meta = json!({"redirect_uris": [RP], "token_endpoint_auth_method": "none"});
+    let reg = register_as_admin(server, meta).await;
+    reg["client_id"].as_str().unwrap().to_string()
+}
+
+/// A password sign-in on the login page of an authorization request.
+async fn sign_in_at_login(
+    b: &reqwest::Client,
+    server: &TestServer,
+    email: &str,
+    oauth_query: String,
+) -> (u16, Value, reqwest::header::HeaderMap) {
+    let body = json!({"email": email, "password": PASSWORD, "oauth_query": oauth_query});
+    post(b, server, "/api/auth/sign-in/email", body).await
+}
+
 /// Signs in through the login hop and consents; returns the redirect to the RP.
 async fn code_via_login(server: &TestServer, client_id: &str, email: &str) -> String {
     let b = browser(server);
@@ -102,13 +175,7 @@ async fn code_via_login(server: &TestServer, client_id: &str, email: &str) -> St
     assert_eq!(s, 302);
     let login = location(&h);
     assert!(login.starts_with(&server.at("/login?")), "{login}");
-    let (s, body, _) = post(
-        &b,
-        server,
-        "/api/auth/sign-in/email",
-        json!({"email": email, "password": PASSWORD, "oauth_query": query_of(&login)}),
-    )
-    .await;
+    let (s, body, _) = sign_in_at_login(&b, server, email, query_of(&login)).await;
     assert_eq!(s, 200, "{body}");
     let consent = body["url"].as_str().unwrap().to_string();
     assert!(consent.starts_with(&server.at("/consent?")), "{consent}");
@@ -176,12 +243,7 @@ crate::per_database! {
         assert!(claims["at_hash"].is_string() && claims["auth_time"].is_number());
 
         let access = tokens["access_token"].as_str().unwrap();
-        let res = plain()
-            .get(server.at("/api/auth/oauth2/userinfo"))
-            .bearer_auth(access)
-            .send()
-            .await
-            .unwrap();
+        let res = userinfo(&server, access).await;
         let (s, info, _) = split(res).await;
         assert_eq!(s, 200, "{info}");
         assert_eq!(info["email"], "ada@example.com");
@@ -190,48 +252,19 @@ crate::per_database! {
 
         // Refresh rotates; the old token is then a reuse that ends the family.
         let r1 = tokens["refresh_token"].as_str().unwrap().to_string();
-        let (s, t2, _) = token(
-            &server,
-            &[
-                ("grant_type", "refresh_token"),
-                ("refresh_token", &r1),
-                ("client_id", client_id),
-            ],
-        )
-        .await;
+        let (s, t2, _) = refresh(&server, client_id, &r1).await;
         assert_eq!(s, 200, "{t2}");
         let r2 = t2["refresh_token"].as_str().unwrap().to_string();
         assert_ne!(r1, r2);
-        let (s, err, _) = token(
-            &server,
-            &[
-                ("grant_type", "refresh_token"),
-                ("refresh_token", &r1),
-                ("client_id", client_id),
-            ],
-        )
-        .await;
+        let (s, err, _) = refresh(&server, client_id, &r1).await;
         assert_eq!((s, err["error"].as_str()), (400, Some("invalid_grant")));
-        let (s, err, _) = token(
-            &server,
-            &[
-                ("grant_type", "refresh_token"),
-                ("refresh_token", &r2),
-                ("client_id", client_id),
-            ],
-        )
-        .await;
+        let (s, err, _) = refresh(&server, client_id, &r2).await;
         assert_eq!(
             (s, err["error"].as_str()),
             (400, Some("invalid_grant")),
             "the newest token of a reused family is revoked too"
         );
-        let res = plain()
-            .get(server.at("/api/auth/oauth2/userinfo"))
-            .bearer_auth(t2["access_token"].as_str().unwrap())
-            .send()
-            .await
-            .unwrap();
+        let res = userinfo(&server, t2["access_token"].as_str().unwrap()).await;
         assert_eq!(res.status(), 401, "access tokens of the family are revoked");
 
         // The code was used: a replay fails and revokes what it bought.
@@ -263,14 +296,7 @@ crate::per_database! {
 #[tokio::test]
 async fn code_replay_revokes_tokens_and_bad_exchanges_fail() {
     let server = TestServer::start(Backend::Sqlite).await;
-    let admin = admin(&server, "admin@example.com").await;
-    let reg = register(
-        &server,
-        &admin,
-        json!({"redirect_uris": [RP], "token_endpoint_auth_method": "none"}),
-    )
-    .await;
-    let client_id = reg["client_id"].as_str().unwrap();
+    let client_id = &public_client(&server).await;
     verified_user(&server, "ada@example.com").await;
     let exchange = |code: String, verifier: &'static str, redirect: &'static str| {
         let server = &server;
@@ -297,37 +323,18 @@ async fn code_replay_revokes_tokens_and_bad_exchanges_fail() {
     assert_eq!(s, 200);
     let (s, err, _) = exchange(code, VERIFIER, RP).await;
     assert_eq!((s, err["error"].as_str()), (400, Some("invalid_grant")));
-    let res = plain()
-        .get(server.at("/api/auth/oauth2/userinfo"))
-        .bearer_auth(first["access_token"].as_str().unwrap())
-        .send()
-        .await
-        .unwrap();
+    let res = userinfo(&server, first["access_token"].as_str().unwrap()).await;
     assert_eq!(
         res.status(),
         401,
         "a replayed code revokes its access token"
     );
-    let (s, _, _) = token(
-        &server,
-        &[
-            ("grant_type", "refresh_token"),
-            ("refresh_token", first["refresh_token"].as_str().unwrap()),
-            ("client_id", client_id),
-        ],
-    )
-    .await;
+    let (s, _, _) = refresh(&server, client_id, first["refresh_token"].as_str().unwrap()).await;
     assert_eq!(s, 400, "and its refresh token");
 
     // Consent is remembered now, so a signed-in user goes straight back.
     let b = browser(&server);
-    post(
-        &b,
-        &server,
-        "/api/auth/sign-in/email",
-        json!({"email": "ada@example.com", "password": PASSWORD}),
-    )
-    .await;
+    email_sign_in(&b, &server, "ada@example.com", PASSWORD).await;
     let fresh_code = |b: reqwest::Client| {
         let server = &server;
         async move {
@@ -336,17 +343,18 @@ async fn code_replay_revokes_tokens_and_bad_exchanges_fail() {
             query_param(&location(&h), "code")
         }
     };
-    let (s, err, _) = exchange(
-        fresh_code(b.clone()).await,
-        "wrong-verifier-wrong-verifier-wrong-verifier",
-        RP,
-    )
-    .await;
-    assert_eq!(
-        (s, err["error"].as_str()),
-        (400, Some("invalid_grant")),
-        "{err}"
-    );
+    // A wrong verifier or another redirect URI than the request's.
+    for (verifier, redirect) in [
+        ("wrong-verifier-wrong-verifier-wrong-verifier", RP),
+        (VERIFIER, "https://rp.example.com/other"),
+    ] {
+        let (s, err, _) = exchange(fresh_code(b.clone()).await, verifier, redirect).await;
+        assert_eq!(
+            (s, err["error"].as_str()),
+            (400, Some("invalid_grant")),
+            "{verifier} to {redirect}: {err}"
+        );
+    }
     let missing = fresh_code(b.clone()).await;
     let (s, err, _) = token(
         &server,
@@ -375,17 +383,6 @@ async fn code_replay_revokes_tokens_and_bad_exchanges_fail() {
         "{}",
         location(&h)
     );
-    let (s, err, _) = exchange(
-        fresh_code(b.clone()).await,
-        VERIFIER,
-        "https://rp.example.com/other",
-    )
-    .await;
-    assert_eq!(
-        (s, err["error"].as_str()),
-        (400, Some("invalid_grant")),
-        "{err}"
-    );
     let code = fresh_code(b.clone()).await;
     server.clock.advance(chrono::Duration::seconds(601));
     let (s, err, _) = exchange(code, VERIFIER, RP).await;
@@ -399,14 +396,7 @@ async fn code_replay_revokes_tokens_and_bad_exchanges_fail() {
 #[tokio::test]
 async fn authorize_validates_before_trusting_the_redirect() {
     let server = TestServer::start(Backend::Sqlite).await;
-    let admin = admin(&server, "admin@example.com").await;
-    let reg = register(
-        &server,
-        &admin,
-        json!({"redirect_uris": [RP], "token_endpoint_auth_method": "none"}),
-    )
-    .await;
-    let client_id = reg["client_id"].as_str().unwrap();
+    let client_id = &public_client(&server).await;
     let b = browser(&server);
 
     // A foreign redirect URI never receives anything: our error page does.
@@ -454,13 +444,7 @@ async fn authorize_validates_before_trusting_the_redirect() {
     let tampered = query_of(&location(&h)).replace("offline_access", "");
     verified_user(&server, "ada@example.com").await;
     let b2 = browser(&server);
-    let (s, body, _) = post(
-        &b2,
-        &server,
-        "/api/auth/sign-in/email",
-        json!({"email": "ada@example.com", "password": PASSWORD, "oauth_query": tampered}),
-    )
-    .await;
+    let (s, body, _) = sign_in_at_login(&b2, &server, "ada@example.com", tampered).await;
     assert_eq!(
         (s, body["error"].as_str()),
         (400, Some("invalid_signature")),
@@ -469,13 +453,7 @@ async fn authorize_validates_before_trusting_the_redirect() {
 
     // Signed in: prompt=login sends the user to the login page again, and
     // signing in there satisfies it; max_age=0 likewise.
-    let (s, _, _) = post(
-        &b2,
-        &server,
-        "/api/auth/sign-in/email",
-        json!({"email": "ada@example.com", "password": PASSWORD}),
-    )
-    .await;
+    let (s, _, _) = email_sign_in(&b2, &server, "ada@example.com", PASSWORD).await;
     assert_eq!(s, 200);
     for extra in [("prompt", "login"), ("max_age", "0")] {
         server.clock.advance(chrono::Duration::seconds(5));
@@ -485,13 +463,8 @@ async fn authorize_validates_before_trusting_the_redirect() {
             login.starts_with(&server.at("/login?")),
             "{extra:?}: {login}"
         );
-        let (s, body, _) = post(
-            &b2,
-            &server,
-            "/api/auth/sign-in/email",
-            json!({"email": "ada@example.com", "password": PASSWORD, "oauth_query": query_of(&login)}),
-        )
-        .await;
+        let (s, body, _) =
+            sign_in_at_login(&b2, &server, "ada@example.com", query_of(&login)).await;
         assert_eq!(s, 200, "{body}");
         assert!(
             body["url"]
@@ -546,12 +519,6 @@ crate::per_database! {
         assert!(back.starts_with(RP), "{back}");
         let code = query_param(&back, "code");
 
-        let basic = |id: &str, secret: &str| {
-            format!(
-                "Basic {}",
-                base64::engine::general_purpose::STANDARD.encode(format!("{id}:{secret}"))
-            )
-        };
         let form = [
             ("grant_type", "authorization_code"),
             ("code", code.as_str()),
@@ -569,22 +536,9 @@ crate::per_database! {
             "{err}"
         );
         assert!(h.contains_key("www-authenticate"));
-        let res = plain()
-            .post(server.at("/api/auth/oauth2/token"))
-            .header("authorization", basic(&id, "wrong"))
-            .form(&form)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(res.status(), 401);
-        let res = plain()
-            .post(server.at("/api/auth/oauth2/token"))
-            .header("authorization", basic(&id, &secret))
-            .form(&form)
-            .send()
-            .await
-            .unwrap();
-        let (s, tokens, _) = split(res).await;
+        let (s, _, _) = token_with_basic(&server, &id, "wrong", &form).await;
+        assert_eq!(s, 401);
+        let (s, tokens, _) = token_with_basic(&server, &id, &secret, &form).await;
         assert_eq!(s, 200, "{tokens}");
         let access = tokens["access_token"].as_str().unwrap();
         let id_token = tokens["id_token"].as_str().unwrap();
@@ -678,22 +632,11 @@ crate::per_database! {
         .await;
         assert_eq!(s, 200);
         let new_secret = rotated["client_secret"].as_str().unwrap();
-        let res = plain()
-            .post(server.at("/api/auth/oauth2/token"))
-            .header("authorization", basic(&id, &secret))
-            .form(&[("grant_type", "client_credentials")])
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(res.status(), 401);
-        let res = plain()
-            .post(server.at("/api/auth/oauth2/token"))
-            .header("authorization", basic(&id, new_secret))
-            .form(&[("grant_type", "client_credentials")])
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(res.status(), 200);
+        let client_credentials = [("grant_type", "client_credentials")];
+        let (s, _, _) = token_with_basic(&server, &id, &secret, &client_credentials).await;
+        assert_eq!(s, 401);
+        let (s, _, _) = token_with_basic(&server, &id, new_secret, &client_credentials).await;
+        assert_eq!(s, 200);
         let (s, c, _) = post(
             &admin,
             &server,
@@ -786,14 +729,7 @@ async fn discovery_and_registration_rules() {
 #[tokio::test]
 async fn consent_cannot_be_forged_cross_site() {
     let server = TestServer::start(Backend::Sqlite).await;
-    let admin = admin(&server, "admin@example.com").await;
-    let reg = register(
-        &server,
-        &admin,
-        json!({"redirect_uris": [RP], "token_endpoint_auth_method": "none"}),
-    )
-    .await;
-    let client_id = reg["client_id"].as_str().unwrap();
+    let client_id = &public_client(&server).await;
     let b = verified_user(&server, "ada@example.com").await;
     let (_, _, h) = get(&b, &server, &authorize_path(client_id, &[])).await;
     let consent = location(&h);
@@ -839,6 +775,21 @@ async fn code_for(server: &TestServer, b: &reqwest::Client, client_id: &str) -> 
     query_param(&back, "code")
 }
 
+/// Withdraws the consent `id` as the user signed in on `b`.
+async fn withdraw(
+    b: &reqwest::Client,
+    server: &TestServer,
+    id: &str,
+) -> (u16, Value, reqwest::header::HeaderMap) {
+    post(
+        b,
+        server,
+        "/api/auth/oauth2/delete-consent",
+        json!({"id": id}),
+    )
+    .await
+}
+
 crate::per_database! {
     async fn users_list_and_withdraw_their_consents(backend) {
         let server = TestServer::start(backend).await;
@@ -871,20 +822,8 @@ crate::per_database! {
         // Nobody else sees it or can withdraw it, and they learn nothing trying.
         let (s, theirs, _) = get(&eve, &server, "/api/auth/oauth2/get-consents").await;
         assert_eq!((s, theirs), (200, json!([])));
-        let (s, other, _) = post(
-            &eve,
-            &server,
-            "/api/auth/oauth2/delete-consent",
-            json!({"id": id}),
-        )
-        .await;
-        let (s2, unknown, _) = post(
-            &eve,
-            &server,
-            "/api/auth/oauth2/delete-consent",
-            json!({"id": "no-such-consent"}),
-        )
-        .await;
+        let (s, other, _) = withdraw(&eve, &server, id).await;
+        let (s2, unknown, _) = withdraw(&eve, &server, "no-such-consent").await;
         assert_eq!((s, &other), (404, &unknown));
         assert_eq!(
             (s2, other["code"].as_str()),
@@ -904,34 +843,15 @@ crate::per_database! {
         let (_, still, _) = get(&ada, &server, "/api/auth/oauth2/get-consents").await;
         assert_eq!(still.as_array().map(Vec::len), Some(1));
 
-        let (s, body, _) = post(
-            &ada,
-            &server,
-            "/api/auth/oauth2/delete-consent",
-            json!({"id": id}),
-        )
-        .await;
+        let (s, body, _) = withdraw(&ada, &server, id).await;
         assert_eq!((s, body), (200, json!({"status": true})));
         let (_, list, _) = get(&ada, &server, "/api/auth/oauth2/get-consents").await;
         assert_eq!(list, json!([]));
 
         // Everything the client held for her has stopped working.
-        let res = plain()
-            .get(server.at("/api/auth/oauth2/userinfo"))
-            .bearer_auth(tokens["access_token"].as_str().unwrap())
-            .send()
-            .await
-            .unwrap();
+        let res = userinfo(&server, tokens["access_token"].as_str().unwrap()).await;
         assert_eq!(res.status(), 401);
-        let (s, err, _) = token(
-            &server,
-            &[
-                ("grant_type", "refresh_token"),
-                ("refresh_token", tokens["refresh_token"].as_str().unwrap()),
-                ("client_id", client_id),
-            ],
-        )
-        .await;
+        let (s, err, _) = refresh(&server, client_id, tokens["refresh_token"].as_str().unwrap()).await;
         assert_eq!((s, err["error"].as_str()), (400, Some("invalid_grant")));
         let (s, err, _) = redeem(&server, client_id, &pending).await;
         assert_eq!((s, err["error"].as_str()), (400, Some("invalid_grant")));

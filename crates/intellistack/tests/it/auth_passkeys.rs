@@ -4,9 +4,10 @@
 
 use serde_json::{Value, json};
 
+use crate::support::TestServer;
 use crate::support::auth::*;
+use crate::support::server::start_with_var;
 use crate::support::webauthn::Authenticator;
-use crate::support::{Options, TestServer};
 
 /// Registers a passkey for the signed-in `b`; returns the stored row.
 async fn add_passkey(
@@ -147,7 +148,7 @@ crate::per_database! {
     }
 
     async fn a_passkey_counts_as_both_factors(backend) {
-        let server = TestServer::start_with(backend, Options::default().var("AUTH_TWO_FACTOR_REQUIRED_FOR_STAFF", "true")).await;
+        let server = start_with_var(backend, "AUTH_TWO_FACTOR_REQUIRED_FOR_STAFF", "true").await;
         let admin_b = with_role(&server, "chief@example.com", "admin").await;
         let mut key = Authenticator::default();
         let (s, _) = add_passkey(&server, &admin_b, &mut key, "Chief's key").await;

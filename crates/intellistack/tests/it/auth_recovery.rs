@@ -6,6 +6,17 @@ use serde_json::{Value, json};
 use crate::support::TestServer;
 use crate::support::auth::*;
 
+/// Sets a new password with the token of a reset link.
+async fn reset_password(
+    client: &reqwest::Client,
+    server: &TestServer,
+    token: &str,
+    new_password: &str,
+) -> (u16, Value, reqwest::header::HeaderMap) {
+    let body = json!({"token": token, "newPassword": new_password});
+    post(client, server, "/api/auth/reset-password", body).await
+}
+
 crate::per_database! {
     async fn reset_by_mailed_link_ends_other_sessions_and_works_once(backend) {
         let server = TestServer::start(backend).await;
@@ -49,33 +60,15 @@ crate::per_database! {
             format!("/reset?token={token}").as_str()
         );
 
-        let (s, body, _) = post(
-            &c,
-            &server,
-            "/api/auth/reset-password",
-            json!({"token": token, "newPassword": "weak"}),
-        )
-        .await;
+        let (s, body, _) = reset_password(&c, &server, &token, "weak").await;
         assert_eq!(
             (s, body["code"].as_str()),
             (400, Some("PASSWORD_TOO_SHORT")),
             "the policy applies"
         );
-        let (s, body, _) = post(
-            &c,
-            &server,
-            "/api/auth/reset-password",
-            json!({"token": token, "newPassword": "Fresh-Start-2026!"}),
-        )
-        .await;
+        let (s, body, _) = reset_password(&c, &server, &token, "Fresh-Start-2026!").await;
         assert_eq!((s, body), (200, json!({"status": true})));
-        let (s, body, _) = post(
-            &c,
-            &server,
-            "/api/auth/reset-password",
-            json!({"token": token, "newPassword": "Again-And-Again-1!"}),
-        )
-        .await;
+        let (s, body, _) = reset_password(&c, &server, &token, "Again-And-Again-1!").await;
         assert_eq!(
             (s, body["code"].as_str()),
             (400, Some("INVALID_TOKEN")),
@@ -86,13 +79,7 @@ crate::per_database! {
 
         let (_, session, _) = get(&b, &server, "/api/auth/get-session").await;
         assert_eq!(session, Value::Null, "every session ended");
-        let (s, _, _) = post(
-            &c,
-            &server,
-            "/api/auth/sign-in/email",
-            json!({"email": "forgot@example.com", "password": "Fresh-Start-2026!"}),
-        )
-        .await;
+        let (s, _, _) = email_sign_in(&c, &server, "forgot@example.com", "Fresh-Start-2026!").await;
         assert_eq!(s, 200);
         let notice = wait_for_mail(&server, "forgot@example.com", before + 2).await;
         assert_eq!(notice["subject"], "Your password was changed");
@@ -133,13 +120,7 @@ crate::per_database! {
             .await
             .unwrap();
         assert_eq!(res.headers()["location"], "/reset?error=INVALID_TOKEN");
-        let (s, body, _) = post(
-            &c,
-            &server,
-            "/api/auth/reset-password",
-            json!({"token": token, "newPassword": "Fresh-Start-2026!"}),
-        )
-        .await;
+        let (s, body, _) = reset_password(&c, &server, &token, "Fresh-Start-2026!").await;
         assert_eq!((s, body["code"].as_str()), (400, Some("INVALID_TOKEN")));
     }
 }

@@ -3,8 +3,10 @@
 
 use serde_json::json;
 
+use crate::support::TestServer;
 use crate::support::auth::*;
-use crate::support::{Options, TestServer};
+use crate::support::http::{json_of, text_at};
+use crate::support::server::start_with_var;
 
 crate::per_database! {
     async fn cookie_bearing_posts_need_a_trusted_origin(backend) {
@@ -73,15 +75,13 @@ crate::per_database! {
         let server = TestServer::start(backend).await;
         let _ = verified_user(&server, "form@example.com").await;
         let c = plain();
-        let res = c
-            .post(server.at("/api/auth/sign-in/email"))
-            .header("sec-fetch-site", "cross-site")
-            .header("sec-fetch-mode", "navigate")
-            .form(&[("email", "form@example.com"), ("password", PASSWORD)])
-            .send()
-            .await
-            .unwrap();
-        let (s, body, _) = split(res).await;
+        let (s, body, _) = answer_to(
+            c.post(server.at("/api/auth/sign-in/email"))
+                .header("sec-fetch-site", "cross-site")
+                .header("sec-fetch-mode", "navigate")
+                .form(&[("email", "form@example.com"), ("password", PASSWORD)]),
+        )
+        .await;
         assert_eq!(
             (s, body["code"].as_str()),
             (403, Some("CROSS_SITE_NAVIGATION_LOGIN_BLOCKED"))
@@ -95,24 +95,14 @@ crate::per_database! {
             .unwrap();
         assert_eq!(res.status(), 403);
         // Server-to-server calls without Origin or Fetch metadata pass.
-        let (s, _, _) = post(
-            &c,
-            &server,
-            "/api/auth/sign-in/email",
-            json!({"email": "form@example.com", "password": PASSWORD}),
-        )
-        .await;
+        let (s, _, _) = email_sign_in(&c, &server, "form@example.com", PASSWORD).await;
         assert_eq!(s, 200);
     }
 }
 
 crate::per_database! {
     async fn callback_urls_are_allow_listed(backend) {
-        let server = TestServer::start_with(
-            backend,
-            Options::default().var("BETTER_AUTH_TRUSTED_ORIGINS", "https://app.example.com"),
-        )
-        .await;
+        let server = start_with_var(backend, "BETTER_AUTH_TRUSTED_ORIGINS", "https://app.example.com").await;
         let _ = verified_user(&server, "cb@example.com").await;
         let c = plain();
         for bad in [
@@ -164,11 +154,7 @@ crate::per_database! {
 
 crate::per_database! {
     async fn cors_allows_credentials_for_trusted_origins_only(backend) {
-        let server = TestServer::start_with(
-            backend,
-            Options::default().var("BETTER_AUTH_TRUSTED_ORIGINS", "https://app.example.com"),
-        )
-        .await;
+        let server = start_with_var(backend, "BETTER_AUTH_TRUSTED_ORIGINS", "https://app.example.com").await;
         let c = plain();
         let pre = c
             .request(reqwest::Method::OPTIONS, server.at("/api/auth/get-session"))
@@ -210,13 +196,7 @@ crate::per_database! {
     async fn the_audit_log_never_holds_passwords_or_tokens(backend) {
         let server = TestServer::start(backend).await;
         let b = verified_user(&server, "audit@example.com").await;
-        post(
-            &plain(),
-            &server,
-            "/api/auth/sign-in/email",
-            json!({"email": "audit@example.com", "password": "Wrong-Secret-Pw-1!"}),
-        )
-        .await;
+        email_sign_in(&plain(), &server, "audit@example.com", "Wrong-Secret-Pw-1!").await;
         let (_, session, _) = get(&b, &server, "/api/auth/get-session").await;
         let token = session["session"]["token"].as_str().unwrap().to_string();
         post(
@@ -254,28 +234,11 @@ crate::per_database! {
 crate::per_database! {
     async fn the_development_outbox_page_lists_mail_and_is_absent_in_production(backend) {
         let server = TestServer::start(backend).await;
-        post(
-            &plain(),
-            &server,
-            "/api/auth/sign-up/email",
-            json!({"name": "O", "email": "o@example.com", "password": PASSWORD}),
-        )
-        .await;
+        email_sign_up(&plain(), &server, "O", "o@example.com", PASSWORD).await;
         wait_for_mail(&server, "o@example.com", 1).await;
-        let html = plain()
-            .get(server.at("/api/auth/dev/outbox"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let html = text_at(&plain(), server.at("/api/auth/dev/outbox")).await;
         assert!(html.contains("o@example.com") && html.contains("Verify your email address"));
-        let prod = TestServer::start_with(
-            backend,
-            Options::default().var("INTELLISTACK_ENV", "production"),
-        )
-        .await;
+        let prod = start_with_var(backend, "INTELLISTACK_ENV", "production").await;
         let res = plain()
             .get(prod.at("/api/auth/dev/outbox"))
             .send()
@@ -288,11 +251,7 @@ crate::per_database! {
 crate::per_database! {
     async fn the_outbox_is_refused_to_anonymous_clients_on_other_machines(backend) {
         // Through a trusted proxy on loopback, the client it names counts.
-        let server = TestServer::start_with(
-            backend,
-            Options::default().var("TRUSTED_PROXIES", "127.0.0.1/32"),
-        )
-        .await;
+        let server = start_with_var(backend, "TRUSTED_PROXIES", "127.0.0.1/32").await;
         let _ = verified_user(&server, "student@example.com").await;
         let from = |client: &reqwest::Client, ip: &str| {
             client
@@ -304,13 +263,7 @@ crate::per_database! {
         let body: serde_json::Value = res.json().await.unwrap();
         assert_eq!(body["code"], "OUTBOX_LOCAL_ONLY", "{body}");
         let student = browser(&server);
-        post(
-            &student,
-            &server,
-            "/api/auth/sign-in/email",
-            json!({"email": "student@example.com", "password": PASSWORD}),
-        )
-        .await;
+        email_sign_in(&student, &server, "student@example.com", PASSWORD).await;
         let res = from(&student, "203.0.113.9").send().await.unwrap();
         assert_eq!(res.status(), 403, "a signed-in student is refused too");
         let text = res.text().await.unwrap();
@@ -410,15 +363,11 @@ async fn logs_never_hold_passwords_tokens_or_hashes() {
         .send()
         .await
         .unwrap();
-    let jwt: serde_json::Value = http
-        .get(format!("{base}/api/auth/token"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let jwt = json_of(
+        http.get(format!("{base}/api/auth/token"))
+            .bearer_auth(&token),
+    )
+    .await;
     secrets.push(jwt["token"].as_str().unwrap().to_string());
     http.post(format!("{base}/api/auth/change-password"))
         .bearer_auth(&token)

@@ -57,13 +57,7 @@ crate::per_database! {
         let server = TestServer::start(backend).await;
         let _ = verified_user(&server, "bearer@example.com").await;
         let c = plain();
-        let (s, body, h) = post(
-            &c,
-            &server,
-            "/api/auth/sign-in/email",
-            json!({"email": "bearer@example.com", "password": PASSWORD}),
-        )
-        .await;
+        let (s, body, h) = email_sign_in(&c, &server, "bearer@example.com", PASSWORD).await;
         assert_eq!(s, 200);
         let signed = h["set-auth-token"].to_str().unwrap().to_string();
         let raw = body["token"].as_str().unwrap().to_string();
@@ -169,13 +163,7 @@ crate::per_database! {
                 .var("AUTH_REQUIRE_EMAIL_VERIFICATION", "false"),
         )
         .await;
-        let (s, _, h) = post(
-            &plain(),
-            &server,
-            "/api/auth/sign-up/email",
-            json!({"name": "H", "email": "h@example.com", "password": PASSWORD}),
-        )
-        .await;
+        let (s, _, h) = email_sign_up(&plain(), &server, "H", "h@example.com", PASSWORD).await;
         assert_eq!(s, 200);
         let c = cookie(&h, "__Secure-better-auth.session_token=").unwrap();
         assert!(
@@ -190,22 +178,10 @@ crate::per_database! {
         let server = TestServer::start(backend).await;
         let a = verified_user(&server, "multi@example.com").await;
         let second = browser(&server);
-        let (_, body, _) = post(
-            &second,
-            &server,
-            "/api/auth/sign-in/email",
-            json!({"email": "multi@example.com", "password": PASSWORD}),
-        )
-        .await;
+        let (_, body, _) = email_sign_in(&second, &server, "multi@example.com", PASSWORD).await;
         let second_token = body["token"].as_str().unwrap().to_string();
         let third = browser(&server);
-        post(
-            &third,
-            &server,
-            "/api/auth/sign-in/email",
-            json!({"email": "multi@example.com", "password": PASSWORD}),
-        )
-        .await;
+        email_sign_in(&third, &server, "multi@example.com", PASSWORD).await;
 
         let (s, list, _) = get(&a, &server, "/api/auth/list-sessions").await;
         assert_eq!(s, 200);
@@ -258,13 +234,7 @@ crate::per_database! {
 
         // revoke-sessions ends every session including the current one.
         let x = browser(&server);
-        post(
-            &x,
-            &server,
-            "/api/auth/sign-in/email",
-            json!({"email": "other@example.com", "password": PASSWORD}),
-        )
-        .await;
+        email_sign_in(&x, &server, "other@example.com", PASSWORD).await;
         let (s, _, _) = post(&other, &server, "/api/auth/revoke-sessions", json!({})).await;
         assert_eq!(s, 200);
         for c in [&other, &x] {
@@ -322,13 +292,7 @@ crate::per_database! {
         let server = TestServer::start(backend).await;
         let a = verified_user(&server, "cp@example.com").await;
         let other = browser(&server);
-        post(
-            &other,
-            &server,
-            "/api/auth/sign-in/email",
-            json!({"email": "cp@example.com", "password": PASSWORD}),
-        )
-        .await;
+        email_sign_in(&other, &server, "cp@example.com", PASSWORD).await;
         let (s, body, _) = post(
             &a,
             &server,
@@ -365,21 +329,9 @@ crate::per_database! {
             "cp@example.com",
             "this browser got the new session"
         );
-        let (s, _, _) = post(
-            &plain(),
-            &server,
-            "/api/auth/sign-in/email",
-            json!({"email": "cp@example.com", "password": "Brand-New-Pass-9?"}),
-        )
-        .await;
+        let (s, _, _) = email_sign_in(&plain(), &server, "cp@example.com", "Brand-New-Pass-9?").await;
         assert_eq!(s, 200);
-        let (s, _, _) = post(
-            &plain(),
-            &server,
-            "/api/auth/sign-in/email",
-            json!({"email": "cp@example.com", "password": PASSWORD}),
-        )
-        .await;
+        let (s, _, _) = email_sign_in(&plain(), &server, "cp@example.com", PASSWORD).await;
         assert_eq!(s, 401);
         let notice = wait_for_mail(&server, "cp@example.com", 2).await;
         assert_eq!(notice["subject"], "Your password was changed");

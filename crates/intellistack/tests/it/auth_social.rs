@@ -9,6 +9,7 @@ use base64::Engine;
 use serde_json::{Value, json};
 
 use crate::support::auth::*;
+use crate::support::http::text_at;
 use crate::support::{Backend, Options, TestServer};
 
 #[derive(Default)]
@@ -255,13 +256,7 @@ crate::per_database! {
         assert_eq!(n, 1);
 
         // An unverified local account is not taken over.
-        post(
-            &plain(),
-            &server,
-            "/api/auth/sign-up/email",
-            json!({"name": "U", "email": "unverified@example.com", "password": PASSWORD}),
-        )
-        .await;
+        email_sign_up(&plain(), &server, "U", "unverified@example.com", PASSWORD).await;
         {
             let mut g = gh.lock().unwrap();
             g.id = 2;
@@ -409,14 +404,7 @@ crate::per_database! {
             res.headers()["location"].to_str().unwrap(),
             format!("{}/api/auth/error?error=state_not_found", server.url)
         );
-        let page = plain()
-            .get(server.at("/api/auth/error?error=state_mismatch"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let page = text_at(&plain(), server.at("/api/auth/error?error=state_mismatch")).await;
         assert!(page.contains("state_mismatch"));
         server.stop().await;
     }

@@ -104,6 +104,29 @@ async fn sign_in_with_google(
     (location(res.headers()), rp_browser)
 }
 
+/// Starts signing in with `provider` in a fresh RP browser and lets the
+/// issuer authorize it; returns the browser and the issuer's redirect back.
+async fn authorized_at_issuer(
+    rp: &TestServer,
+    at_idp: &reqwest::Client,
+    provider: &str,
+) -> (reqwest::Client, String) {
+    let b = browser(rp);
+    let (_, body, _) = post(
+        &b,
+        rp,
+        "/api/auth/sign-in/social",
+        json!({"provider": provider, "callbackURL": "/dashboard"}),
+    )
+    .await;
+    let res = at_idp
+        .get(body["url"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    (b, location(res.headers()))
+}
+
 async fn rp_user(rp: &TestServer, b: &reqwest::Client) -> Value {
     let (_, body, _) = get(b, rp, "/api/auth/get-session").await;
     body["user"].clone()
@@ -159,13 +182,7 @@ async fn linking_to_existing_accounts_and_refusals() {
 
     // An unverified local account is not taken over.
     let fresh = browser(&rp);
-    let (s, _, _) = post(
-        &fresh,
-        &rp,
-        "/api/auth/sign-up/email",
-        json!({"name": "Mallory", "email": "mal@example.com", "password": PASSWORD}),
-    )
-    .await;
+    let (s, _, _) = email_sign_up(&fresh, &rp, "Mallory", "mal@example.com", PASSWORD).await;
     assert_eq!(s, 200);
     let at_idp = person(&idp, "mal@example.com").await;
     let (to, _) =
@@ -196,20 +213,7 @@ async fn tampered_callbacks_are_refused() {
     let idp = issuer().await;
     let rp = relying_party(Backend::Sqlite, &idp, &[]).await;
     let at_idp = person(&idp, "eve@example.com").await;
-    let b = browser(&rp);
-    let (_, body, _) = post(
-        &b,
-        &rp,
-        "/api/auth/sign-in/social",
-        json!({"provider": "google", "callbackURL": "/dashboard"}),
-    )
-    .await;
-    let res = at_idp
-        .get(body["url"].as_str().unwrap())
-        .send()
-        .await
-        .unwrap();
-    let back = location(res.headers());
+    let (b, back) = authorized_at_issuer(&rp, &at_idp, "google").await;
 
     // A response claiming another issuer (mix-up attack).
     let mixed = back.replace("iss=http", "iss=https%3A%2F%2Fevil.example%2F&x=http");
@@ -262,20 +266,8 @@ async fn generic_oidc_providers_are_configured_by_issuer() {
     .await;
     assert_eq!(s, 200, "{body}");
     let at_idp = person(&idp, "ann@example.com").await;
-    let b = browser(&rp);
-    let (_, body, _) = post(
-        &b,
-        &rp,
-        "/api/auth/sign-in/social",
-        json!({"provider": "acme", "callbackURL": "/dashboard"}),
-    )
-    .await;
-    let res = at_idp
-        .get(body["url"].as_str().unwrap())
-        .send()
-        .await
-        .unwrap();
-    let res = b.get(location(res.headers())).send().await.unwrap();
+    let (b, back) = authorized_at_issuer(&rp, &at_idp, "acme").await;
+    let res = b.get(back).send().await.unwrap();
     assert_eq!(location(res.headers()), "/dashboard");
     assert_eq!(rp_user(&rp, &b).await["email"], "ann@example.com");
     rp.stop().await;

@@ -39,12 +39,7 @@ async fn timed(
     body: serde_json::Value,
 ) -> Duration {
     let started = Instant::now();
-    let res = client
-        .post(server.at(path))
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
+    let res = send_post(client, server, path, body).await;
     assert_eq!(res.status(), 200);
     let _ = res.bytes().await.unwrap();
     started.elapsed()
@@ -155,13 +150,7 @@ crate::per_database! {
         let server = server(backend).await;
         let _ = verified_user(&server, "known@example.com").await;
         // Unverified, so a verification mail is really sent to it.
-        post(
-            &plain(),
-            &server,
-            "/api/auth/sign-up/email",
-            json!({"name": "Pending", "email": "pending@example.com", "password": PASSWORD}),
-        )
-        .await;
+        email_sign_up(&plain(), &server, "Pending", "pending@example.com", PASSWORD).await;
         compare(
             "send-verification",
             backend,

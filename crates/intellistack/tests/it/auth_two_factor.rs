@@ -6,8 +6,9 @@ use chrono::Duration;
 use common::Clock as _;
 use serde_json::{Value, json};
 
+use crate::support::TestServer;
 use crate::support::auth::*;
-use crate::support::{Options, TestServer};
+use crate::support::server::start_with_var;
 
 /// Enables TOTP for the signed-in `b` and confirms it; returns the URI and backup codes.
 async fn turn_on(server: &TestServer, b: &reqwest::Client) -> (String, Vec<String>) {
@@ -50,13 +51,7 @@ fn code(server: &TestServer, uri: &str, steps: i64) -> String {
 
 /// A fresh browser's password sign-in; returns it and the answer.
 async fn sign_in(server: &TestServer, b: reqwest::Client, email: &str) -> (reqwest::Client, Value) {
-    let (s, body, h) = post(
-        &b,
-        server,
-        "/api/auth/sign-in/email",
-        json!({"email": email, "password": PASSWORD}),
-    )
-    .await;
+    let (s, body, h) = email_sign_in(&b, server, email, PASSWORD).await;
     assert_eq!(s, 200, "{body}");
     if body["twoFactorRedirect"] == true {
         let cookies: Vec<&str> = h
@@ -263,7 +258,7 @@ crate::per_database! {
     }
 
     async fn staff_act_as_students_until_a_second_factor(backend) {
-        let server = TestServer::start_with(backend, Options::default().var("AUTH_TWO_FACTOR_REQUIRED_FOR_STAFF", "true")).await;
+        let server = start_with_var(backend, "AUTH_TWO_FACTOR_REQUIRED_FOR_STAFF", "true").await;
         let admin_b = with_role(&server, "boss@example.com", "admin").await;
         let (s, _, _) = get(&admin_b, &server, "/api/auth/admin/list-users").await;
         assert_eq!(s, 403, "a password alone does not carry the admin role");

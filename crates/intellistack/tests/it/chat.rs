@@ -443,14 +443,7 @@ crate::per_database! {
             echo().var("AUTH_REQUIRE_EMAIL_VERIFICATION", "false"),
         )
         .await;
-        let b = browser(&server);
-        post(
-            &b,
-            &server,
-            "/api/auth/sign-up/email",
-            json!({"name": "U", "email": "unverified@example.com", "password": PASSWORD}),
-        )
-        .await;
+        let b = unverified_user(&server, "U", "unverified@example.com").await;
         let t = token(&b, &server).await;
         let res = send(&server, &t, create("hello")).await;
         assert_eq!(res.status(), 403);

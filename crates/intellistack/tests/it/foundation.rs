@@ -7,6 +7,8 @@ use std::time::Duration;
 
 use common::{DatabaseConfig, Db};
 
+use crate::support::cli::succeeded;
+use crate::support::http::text_at;
 use crate::support::proxy::TcpProxy;
 use crate::support::{Backend, Options, PgDatabase, TestServer, pg};
 
@@ -174,14 +176,7 @@ crate::per_database! {
         );
         let ready = http.get(server.at("/ready")).send().await.unwrap();
         assert_eq!(ready.status(), 200, "{backend:?}");
-        let metrics = http
-            .get(server.at("/metrics"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let metrics = text_at(&http, server.at("/metrics")).await;
         assert!(
             metrics.contains(r#"http_requests_total{method="GET",route="/ready",status="200"}"#),
             "{metrics}"
@@ -346,12 +341,7 @@ fn migrate_command_applies_migrations_to_postgres() {
         .arg("migrate")
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(String::from_utf8_lossy(&out.stdout).contains("migrations applied"));
+    assert!(succeeded(&out).contains("migrations applied"));
     let _ = pg::admin_url();
 }
 

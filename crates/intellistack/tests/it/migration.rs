@@ -6,7 +6,8 @@ use std::process::{Command, Output};
 use common::{Db, on_db};
 use serde_json::json;
 
-use crate::support::auth::{plain, post};
+use crate::support::auth::{email_sign_in, plain};
+use crate::support::cli::succeeded;
 use crate::support::legacy::{self, SHARED_PASSWORD, USERS};
 use crate::support::{Backend, PgDatabase, TEST_SECRET, TestServer};
 
@@ -43,6 +44,37 @@ fn counts(report: &str, table: &str) -> (u64, u64, u64, u64) {
     (n[0], n[1], n[2], n[3])
 }
 
+/// A new, empty database for `backend`: a SQLite file named `file` in `dir`,
+/// or a PostgreSQL database that lives as long as the returned handle.
+async fn empty_database(
+    backend: Backend,
+    dir: &std::path::Path,
+    file: &str,
+) -> (String, Option<PgDatabase>) {
+    match backend {
+        Backend::Sqlite => (format!("sqlite://{}", dir.join(file).display()), None),
+        Backend::Postgres => {
+            let pg = PgDatabase::create().await;
+            (pg.url.clone(), Some(pg))
+        }
+    }
+}
+
+/// The session the server finds for a signed cookie holding `token`.
+async fn session_by_cookie(server: &TestServer, token: &str) -> serde_json::Value {
+    let cookie = format!(
+        "better-auth.session_token={}",
+        ::auth::cookies::sign(TEST_SECRET, token)
+    );
+    let res = plain()
+        .get(server.at("/api/auth/get-session"))
+        .header("cookie", cookie)
+        .send()
+        .await
+        .unwrap();
+    res.json().await.unwrap()
+}
+
 async fn scalar(db: &Db, sql: &'static str) -> i64 {
     let row: (i64,) = on_db!(db, pool => sqlx::query_as(sql).fetch_one(pool).await).unwrap();
     row.0
@@ -52,14 +84,7 @@ crate::per_database! {
     async fn legacy_users_move_with_nothing_lost_on_both_databases(backend) {
         let server = TestServer::start(backend).await;
         let dir = tempfile::tempdir().unwrap();
-        let pg_source;
-        let source_url = match backend {
-            Backend::Sqlite => format!("sqlite://{}", dir.path().join("legacy.db").display()),
-            Backend::Postgres => {
-                pg_source = PgDatabase::create().await;
-                pg_source.url.clone()
-            }
-        };
+        let (source_url, _pg_source) = empty_database(backend, dir.path(), "legacy.db").await;
         let now = chrono::Utc::now();
         let fx = legacy::generate(&source_url, now).await;
         let db_url = server.database_url.clone();
@@ -69,13 +94,7 @@ crate::per_database! {
             dir.path(),
             &["import", "legacy", "--from", &source_url, "--dry-run"],
         );
-        assert!(
-            dry.status.success(),
-            "{}{}",
-            stdout(&dry),
-            String::from_utf8_lossy(&dry.stderr)
-        );
-        let report = stdout(&dry);
+        let report = succeeded(&dry);
         assert!(report.contains("DRY RUN"));
         assert_eq!(
             counts(&report, "user"),
@@ -87,17 +106,9 @@ crate::per_database! {
             "a dry run writes nothing"
         );
 
-        let run = cli(
-            &db_url,
-            dir.path(),
-            &["import", "legacy", "--from", &source_url],
-        );
-        assert!(
-            run.status.success(),
-            "{}",
-            String::from_utf8_lossy(&run.stderr)
-        );
-        let report = stdout(&run);
+        let import = || cli(&db_url, dir.path(), &["import", "legacy", "--from", &source_url]);
+        let run = import();
+        let report = succeeded(&run);
         assert_eq!(
             counts(&report, "user"),
             (USERS as u64, (USERS - 5) as u64, 0, 5),
@@ -114,11 +125,7 @@ crate::per_database! {
         assert!(sessions_skipped as usize >= fx.expired_sessions);
         assert_eq!(counts(&report, "auth_event_log").1 as usize, fx.attempts);
 
-        let again = cli(
-            &db_url,
-            dir.path(),
-            &["import", "legacy", "--from", &source_url],
-        );
+        let again = import();
         let report = stdout(&again);
         assert_eq!(
             counts(&report, "user"),
@@ -132,27 +139,15 @@ crate::per_database! {
             dir.path(),
             &["validate-import", "--from", &source_url],
         );
-        assert!(ok.status.success(), "{}", stdout(&ok));
+        succeeded(&ok);
 
         // Everyone with a password signs in with it; hashes move to argon2id.
         for s in &fx.samples {
-            let (st, body, _) = post(
-                &plain(),
-                &server,
-                "/api/auth/sign-in/email",
-                json!({"email": s.email, "password": s.password}),
-            )
-            .await;
+            let (st, body, _) = email_sign_in(&plain(), &server, &s.email, &s.password).await;
             assert_eq!(st, 200, "{}: {body}", s.email);
             assert_eq!(body["user"]["id"], s.id.as_str(), "ids are preserved");
         }
-        let (st, _, _) = post(
-            &plain(),
-            &server,
-            "/api/auth/sign-in/email",
-            json!({"email": "learner100@example.com", "password": SHARED_PASSWORD}),
-        )
-        .await;
+        let (st, _, _) = email_sign_in(&plain(), &server, "learner100@example.com", SHARED_PASSWORD).await;
         assert_eq!(st, 200);
         let rehashed = scalar(&server.db, "SELECT COUNT(*) FROM account WHERE provider_id = 'credential' AND password LIKE '$argon2id$%'").await;
         assert_eq!(
@@ -160,13 +155,7 @@ crate::per_database! {
             fx.samples.len() + 1,
             "verified once by bcrypt, then re-hashed"
         );
-        let (st, body, _) = post(
-            &plain(),
-            &server,
-            "/api/auth/sign-in/email",
-            json!({"email": fx.inactive[0], "password": SHARED_PASSWORD}),
-        )
-        .await;
+        let (st, body, _) = email_sign_in(&plain(), &server, &fx.inactive[0], SHARED_PASSWORD).await;
         assert_eq!(
             (st, body["code"].as_str()),
             (403, Some("BANNED_USER")),
@@ -187,17 +176,7 @@ crate::per_database! {
         assert!(linked as usize >= fx.oauth_only.len());
         // A live session keeps working as a cookie.
         let token = "legacytoken00000000000000000000abcdefghij";
-        let cookie = format!(
-            "better-auth.session_token={}",
-            ::auth::cookies::sign(TEST_SECRET, token)
-        );
-        let res = plain()
-            .get(server.at("/api/auth/get-session"))
-            .header("cookie", cookie)
-            .send()
-            .await
-            .unwrap();
-        let body: serde_json::Value = res.json().await.unwrap();
+        let body = session_by_cookie(&server, token).await;
         assert_eq!(body["user"]["email"], "learner0@example.com", "{body}");
 
         // validate-import notices what is missing.
@@ -223,22 +202,11 @@ crate::per_database! {
 crate::per_database! {
     async fn backup_wipe_restore_gives_back_the_same_data(backend) {
         let dir = tempfile::tempdir().unwrap();
-        let pg_target;
-        let url = match backend {
-            Backend::Sqlite => format!("sqlite://{}", dir.path().join("app.db").display()),
-            Backend::Postgres => {
-                pg_target = PgDatabase::create().await;
-                pg_target.url.clone()
-            }
-        };
+        let (url, _pg_target) = empty_database(backend, dir.path(), "app.db").await;
         let source = format!("sqlite://{}", dir.path().join("legacy.db").display());
         legacy::generate(&source, chrono::Utc::now()).await;
-        assert!(cli(&url, dir.path(), &["migrate"]).status.success());
-        assert!(
-            cli(&url, dir.path(), &["import", "legacy", "--from", &source])
-                .status
-                .success()
-        );
+        succeeded(&cli(&url, dir.path(), &["migrate"]));
+        succeeded(&cli(&url, dir.path(), &["import", "legacy", "--from", &source]));
 
         let backup_dir = dir.path().join("backup");
         let out = cli(
@@ -246,11 +214,7 @@ crate::per_database! {
             dir.path(),
             &["backup", "--to", backup_dir.to_str().unwrap()],
         );
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        succeeded(&out);
         let manifest = intellistack::migration::backup::read_manifest(&backup_dir).unwrap();
         assert!(manifest.tables["user"].rows >= (USERS - 5) as u64);
 
@@ -290,13 +254,7 @@ crate::per_database! {
             dir.path(),
             &["restore", "--from", backup_dir.to_str().unwrap()],
         );
-        assert!(
-            out.status.success(),
-            "{}{}",
-            stdout(&out),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        assert!(stdout(&out).contains("match the manifest"));
+        assert!(succeeded(&out).contains("match the manifest"));
         let db = Db::connect(&cfg).await.unwrap();
         let after = intellistack::migration::backup::summarize(&db)
             .await
@@ -341,12 +299,7 @@ async fn case_duplicates_can_be_merged_into_the_older_account() {
             "merge",
         ],
     );
-    assert!(
-        run.status.success(),
-        "{}",
-        String::from_utf8_lossy(&run.stderr)
-    );
-    let report = stdout(&run);
+    let report = succeeded(&run);
     assert_eq!(counts(&report, "user").1, (USERS - 5) as u64);
     assert!(
         report.contains(&format!(
@@ -371,7 +324,7 @@ async fn case_duplicates_can_be_merged_into_the_older_account() {
             "merge",
         ],
     );
-    assert!(ok.status.success(), "{}", stdout(&ok));
+    succeeded(&ok);
     server.stop().await;
 }
 
@@ -467,13 +420,7 @@ async fn better_auth_sqlite_files_import_with_their_encodings() {
             old_secret,
         ],
     );
-    assert!(
-        out.status.success(),
-        "{}{}",
-        stdout(&out),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let report = stdout(&out);
+    let report = succeeded(&out);
     assert_eq!(counts(&report, "user"), (2, 2, 0, 0), "{report}");
     assert_eq!(counts(&report, "account"), (3, 3, 0, 0), "{report}");
     assert_eq!(
@@ -495,43 +442,21 @@ async fn better_auth_sqlite_files_import_with_their_encodings() {
             old_secret,
         ],
     );
-    assert!(ok.status.success(), "{}", stdout(&ok));
+    succeeded(&ok);
 
-    let (st, body, _) = post(
-        &plain(),
-        &server,
-        "/api/auth/sign-in/email",
-        json!({"email": "ada@example.com", "password": "password123"}),
-    )
-    .await;
+    let (st, body, _) = email_sign_in(&plain(), &server, "ada@example.com", "password123").await;
     assert_eq!(st, 200, "{body}");
     assert_eq!(
         (body["user"]["id"].as_str(), body["user"]["role"].as_str()),
         (Some("ba-user-1"), Some("admin"))
     );
-    let (st, body, _) = post(
-        &plain(),
-        &server,
-        "/api/auth/sign-in/email",
-        json!({"email": "bo@example.com", "password": "password123"}),
-    )
-    .await;
+    let (st, body, _) = email_sign_in(&plain(), &server, "bo@example.com", "password123").await;
     assert_eq!(
         (st, body["code"].as_str()),
         (403, Some("BANNED_USER")),
         "bans carry over"
     );
-    let cookie = format!(
-        "better-auth.session_token={}",
-        ::auth::cookies::sign(TEST_SECRET, "BaSessionTokenBaSessionToken0123")
-    );
-    let res = plain()
-        .get(server.at("/api/auth/get-session"))
-        .header("cookie", cookie)
-        .send()
-        .await
-        .unwrap();
-    let session: serde_json::Value = res.json().await.unwrap();
+    let session = session_by_cookie(&server, "BaSessionTokenBaSessionToken0123").await;
     assert_eq!(
         session["user"]["id"], "ba-user-1",
         "a live Better-Auth session keeps working"

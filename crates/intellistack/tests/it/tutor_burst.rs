@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
+use crate::support::http::text_at;
 use crate::support::{Backend, PgDatabase, TEST_SECRET};
 
 struct Server {
@@ -164,15 +165,7 @@ impl Server {
     }
 
     async fn counter(&self, name: &str) -> u64 {
-        let text = self
-            .http
-            .get(format!("{}/metrics", self.base))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let text = text_at(&self.http, format!("{}/metrics", self.base)).await;
         text.lines()
             .find(|l| l.split_whitespace().next() == Some(name))
             .and_then(|l| l.split_whitespace().last())

@@ -117,15 +117,7 @@ async fn ready(server: &TestServer) -> Value {
 
 /// A JWT from `server` for a user made on another instance.
 async fn sign_in(server: &TestServer, email: &str) -> String {
-    let b = browser(server);
-    let (s, body, _) = post(
-        &b,
-        server,
-        "/api/auth/sign-in/email",
-        json!({"email": email, "password": PASSWORD}),
-    )
-    .await;
-    assert_eq!(s, 200, "{body}");
+    let b = signed_in(server, email).await;
     token(&b, server).await
 }
 

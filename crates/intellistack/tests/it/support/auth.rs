@@ -30,19 +30,59 @@ pub fn plain() -> reqwest::Client {
         .unwrap()
 }
 
+/// Sends `body` as JSON to `path` and returns the raw response.
+pub async fn send_post(
+    client: &reqwest::Client,
+    server: &TestServer,
+    path: &str,
+    body: Value,
+) -> reqwest::Response {
+    client
+        .post(server.at(path))
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+}
+
 pub async fn post(
     client: &reqwest::Client,
     server: &TestServer,
     path: &str,
     body: Value,
 ) -> (u16, Value, reqwest::header::HeaderMap) {
-    let res = client
-        .post(server.at(path))
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    split(res).await
+    split(send_post(client, server, path, body).await).await
+}
+
+/// A password sign-in (`/api/auth/sign-in/email`).
+pub async fn email_sign_in(
+    client: &reqwest::Client,
+    server: &TestServer,
+    email: &str,
+    password: &str,
+) -> (u16, Value, reqwest::header::HeaderMap) {
+    let body = json!({"email": email, "password": password});
+    post(client, server, "/api/auth/sign-in/email", body).await
+}
+
+/// A password sign-up (`/api/auth/sign-up/email`).
+pub async fn email_sign_up(
+    client: &reqwest::Client,
+    server: &TestServer,
+    name: &str,
+    email: &str,
+    password: &str,
+) -> (u16, Value, reqwest::header::HeaderMap) {
+    let body = json!({"name": name, "email": email, "password": password});
+    post(client, server, "/api/auth/sign-up/email", body).await
+}
+
+/// A fresh browser signed in as `email` with [`PASSWORD`].
+pub async fn signed_in(server: &TestServer, email: &str) -> reqwest::Client {
+    let b = browser(server);
+    let (s, body, _) = email_sign_in(&b, server, email, PASSWORD).await;
+    assert_eq!(s, 200, "{body}");
+    b
 }
 
 pub async fn get(
@@ -52,6 +92,13 @@ pub async fn get(
 ) -> (u16, Value, reqwest::header::HeaderMap) {
     let res = client.get(server.at(path)).send().await.unwrap();
     split(res).await
+}
+
+/// Sends a request built by hand and splits its answer like [`post`] does.
+pub async fn answer_to(
+    request: reqwest::RequestBuilder,
+) -> (u16, Value, reqwest::header::HeaderMap) {
+    split(request.send().await.unwrap()).await
 }
 
 pub async fn split(res: reqwest::Response) -> (u16, Value, reqwest::header::HeaderMap) {
@@ -117,56 +164,29 @@ pub async fn verified_user(server: &TestServer, email: &str) -> reqwest::Client 
     // Counted before signing up: the verification mail is written asynchronously,
     // and an address may already hold other mail (a change-email link, say).
     let before = mails_to(server, email).len();
-    let (s, body, _) = post(
-        &b,
-        server,
-        "/api/auth/sign-up/email",
-        json!({"name": "Test User", "email": email, "password": PASSWORD}),
-    )
-    .await;
+    let (s, body, _) = email_sign_up(&b, server, "Test User", email, PASSWORD).await;
     assert_eq!(s, 200, "{body}");
     let mail = wait_for_mail(server, email, before + 1).await;
     let link = link_in(&mail);
     let token = query_param(&link, "token");
     let (s, body, _) = get(&b, server, &format!("/api/auth/verify-email?token={token}")).await;
     assert_eq!(s, 200, "{body}");
-    let (s, body, _) = post(
-        &b,
-        server,
-        "/api/auth/sign-in/email",
-        json!({"email": email, "password": PASSWORD}),
-    )
-    .await;
+    let (s, body, _) = email_sign_in(&b, server, email, PASSWORD).await;
     assert_eq!(s, 200, "{body}");
+    b
+}
+
+/// Signs up on a server that does not require verification, which signs the
+/// browser in at once with an unverified address; returns that browser.
+pub async fn unverified_user(server: &TestServer, name: &str, email: &str) -> reqwest::Client {
+    let b = browser(server);
+    email_sign_up(&b, server, name, email, PASSWORD).await;
     b
 }
 
 /// Creates an admin directly through the service and returns a signed-in browser.
 pub async fn admin(server: &TestServer, email: &str) -> reqwest::Client {
-    server
-        .auth()
-        .create_user_as_admin(
-            ::auth::admin::NewUserByAdmin {
-                email: email.into(),
-                name: "Admin".into(),
-                password: Some(PASSWORD.into()),
-                role: "admin".into(),
-                email_verified: true,
-            },
-            &Default::default(),
-        )
-        .await
-        .unwrap();
-    let b = browser(server);
-    let (s, body, _) = post(
-        &b,
-        server,
-        "/api/auth/sign-in/email",
-        json!({"email": email, "password": PASSWORD}),
-    )
-    .await;
-    assert_eq!(s, 200, "{body}");
-    b
+    created_user(server, email, "Admin", "admin").await
 }
 
 pub async fn session_user(client: &reqwest::Client, server: &TestServer) -> Value {
@@ -177,12 +197,17 @@ pub async fn session_user(client: &reqwest::Client, server: &TestServer) -> Valu
 
 /// Creates a user with `role` through the service and returns a signed-in browser.
 pub async fn with_role(server: &TestServer, email: &str, role: &str) -> reqwest::Client {
+    created_user(server, email, &format!("The {role}"), role).await
+}
+
+/// Creates a verified user through the service, as an admin would, and signs it in.
+async fn created_user(server: &TestServer, email: &str, name: &str, role: &str) -> reqwest::Client {
     server
         .auth()
         .create_user_as_admin(
             ::auth::admin::NewUserByAdmin {
                 email: email.into(),
-                name: format!("The {role}"),
+                name: name.into(),
                 password: Some(PASSWORD.into()),
                 role: role.into(),
                 email_verified: true,
@@ -191,16 +216,7 @@ pub async fn with_role(server: &TestServer, email: &str, role: &str) -> reqwest:
         )
         .await
         .unwrap();
-    let b = browser(server);
-    let (s, body, _) = post(
-        &b,
-        server,
-        "/api/auth/sign-in/email",
-        json!({"email": email, "password": PASSWORD}),
-    )
-    .await;
-    assert_eq!(s, 200, "{body}");
-    b
+    signed_in(server, email).await
 }
 
 /// The audit entries of `event_type`, newest first.

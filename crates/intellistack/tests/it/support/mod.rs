@@ -12,13 +12,16 @@
 pub mod api;
 pub mod auth;
 pub mod chat;
+pub mod cli;
 pub mod courses;
 pub mod exercises;
 pub mod fake_llm;
 pub mod fake_qdrant;
+pub mod http;
 pub mod legacy;
 pub mod pg;
 pub mod proxy;
+pub mod server;
 pub mod webauthn;
 
 use std::collections::{BTreeSet, HashMap};
