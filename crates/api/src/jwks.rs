@@ -32,16 +32,16 @@ pub enum KeySource {
     },
 }
 
-#[derive(Debug, Clone, Deserialize, PartialEq)]
-pub struct Claims {
-    pub sub: String,
-    pub email: String,
-    pub name: String,
-    pub role: String,
-    pub email_verified: bool,
-    pub exp: i64,
+/// The claims of the auth role's tokens, read as it writes them.
+pub use auth::keys::Claims;
+
+/// A token's payload: the auth role's claims, and a `nbf` if one is set.
+#[derive(Deserialize)]
+struct Payload {
+    #[serde(flatten)]
+    claims: Claims,
     #[serde(default)]
-    pub nbf: Option<i64>,
+    nbf: Option<i64>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -143,14 +143,14 @@ impl JwksVerifier {
         // Time is checked below against our clock.
         validation.validate_exp = false;
         validation.validate_nbf = false;
-        let claims = jsonwebtoken::decode::<Claims>(token, &key, &validation)
+        let Payload { claims, nbf } = jsonwebtoken::decode::<Payload>(token, &key, &validation)
             .map_err(|e| VerifyError::Invalid(e.to_string()))?
             .claims;
         let ts = now.timestamp();
         if claims.exp + LEEWAY_SECS < ts {
             return Err(VerifyError::Invalid("token expired".into()));
         }
-        if claims.nbf.is_some_and(|nbf| nbf - LEEWAY_SECS > ts) {
+        if nbf.is_some_and(|nbf| nbf - LEEWAY_SECS > ts) {
             return Err(VerifyError::Invalid("token not yet valid".into()));
         }
         Ok(claims)

@@ -10,7 +10,7 @@ use serde::Deserialize;
 
 /// Every resource and the actions on it: Better-Auth's default statements
 /// (`user`, `session`) and IntelliStack's own.
-pub const STATEMENTS: &[(&str, &[&str])] = &[
+pub const STATEMENTS: Table = &[
     (
         "user",
         &[
@@ -39,54 +39,43 @@ pub const STATEMENTS: &[(&str, &[&str])] = &[
     ("oauth-client", &["register", "manage"]),
 ];
 
-/// A role: the actions it grants, by resource.
+/// Resource → actions, as the statements and the grants are written.
+pub type Table = &'static [(&'static str, &'static [&'static str])];
+
+/// A role: the actions it grants.
 #[derive(Debug)]
 pub struct Role {
     pub name: &'static str,
-    pub grants: &'static [(&'static str, &'static [&'static str])],
+    pub grants: Grants,
+}
+
+/// What a role grants, by resource.
+#[derive(Debug)]
+pub enum Grants {
+    /// These actions only.
+    Only(Table),
+    /// Every declared statement but these actions.
+    AllExcept(Table),
 }
 
 pub const STUDENT: Role = Role {
     name: "student",
-    grants: &[("course", &["read"]), ("chat", &["use"])],
+    grants: Grants::Only(&[("course", &["read"]), ("chat", &["use"])]),
 };
 
 pub const INSTRUCTOR: Role = Role {
     name: "instructor",
-    grants: &[
+    grants: Grants::Only(&[
         ("course", &["read", "read-locked", "author"]),
         ("chat", &["use", "unlimited"]),
-    ],
+    ]),
 };
 
 /// Everything except impersonating other admins, as Better-Auth's default
 /// admin role.
 pub const ADMIN: Role = Role {
     name: "admin",
-    grants: &[
-        (
-            "user",
-            &[
-                "create",
-                "list",
-                "set-role",
-                "ban",
-                "impersonate",
-                "delete",
-                "set-password",
-                "set-email",
-                "set-phone",
-                "get",
-                "update",
-            ],
-        ),
-        ("session", &["list", "revoke", "delete"]),
-        ("course", &["read", "read-locked", "author", "manage-all"]),
-        ("chat", &["use", "unlimited", "cleanup"]),
-        ("audit-log", &["read", "export"]),
-        ("ai-usage", &["read"]),
-        ("oauth-client", &["register", "manage"]),
-    ],
+    grants: Grants::AllExcept(&[("user", &["impersonate-admins"])]),
 };
 
 pub const ROLES: [&Role; 3] = [&STUDENT, &INSTRUCTOR, &ADMIN];
@@ -125,28 +114,25 @@ pub enum Actions {
 /// A permission check: resource → actions. Every resource must pass.
 pub type Permissions = BTreeMap<String, Actions>;
 
-impl Role {
-    fn actions_of(&self, resource: &str) -> Option<&'static [&'static str]> {
-        self.grants
-            .iter()
-            .find(|(r, _)| *r == resource)
-            .map(|(_, a)| *a)
-    }
+/// Whether `table` lists `action` on `resource`.
+fn lists(table: Table, resource: &str, action: &str) -> bool {
+    table
+        .iter()
+        .any(|(r, actions)| *r == resource && actions.contains(&action))
+}
 
+impl Role {
     /// Better-Auth's `authorize` with the AND connector between resources:
     /// a resource passes when all its actions are granted (or any, with
     /// `OR`); an empty list never passes.
     pub fn authorize(&self, request: &Permissions) -> bool {
         !request.is_empty()
             && request.iter().all(|(resource, wanted)| {
-                let Some(granted) = self.actions_of(resource) else {
-                    return false;
-                };
                 let (list, connector) = match wanted {
                     Actions::All(a) => (a, Connector::And),
                     Actions::With { actions, connector } => (actions, *connector),
                 };
-                let has = |a: &String| granted.contains(&a.as_str());
+                let has = |a: &String| self.allows(resource, a);
                 !list.is_empty()
                     && match connector {
                         Connector::And => list.iter().all(has),
@@ -156,8 +142,12 @@ impl Role {
     }
 
     pub fn allows(&self, resource: &str, action: &str) -> bool {
-        self.actions_of(resource)
-            .is_some_and(|granted| granted.contains(&action))
+        match self.grants {
+            Grants::Only(granted) => lists(granted, resource, action),
+            Grants::AllExcept(denied) => {
+                lists(STATEMENTS, resource, action) && !lists(denied, resource, action)
+            }
+        }
     }
 }
 
@@ -202,7 +192,8 @@ mod tests {
     #[test]
     fn every_grant_is_a_declared_statement() {
         for role in ROLES {
-            for (resource, actions) in role.grants {
+            let (Grants::Only(table) | Grants::AllExcept(table)) = role.grants;
+            for (resource, actions) in table {
                 let (_, declared) = STATEMENTS
                     .iter()
                     .find(|(r, _)| r == resource)

@@ -8,7 +8,7 @@ use crate::error::{AuthError, AuthResult, Kind};
 use crate::lockout;
 use crate::mail::{self, templates};
 use crate::password::{self, Verdict};
-use crate::sessions::Authenticated;
+use crate::sessions::{Authenticated, SecondFactor};
 use crate::tokens::{self, Lookup};
 use crate::users::{self, User, store as user_store};
 use crate::{Auth, sessions};
@@ -96,13 +96,7 @@ impl Auth {
             let user = user_store::find_by_id(&self.db, &id)
                 .await?
                 .ok_or_else(AuthError::user_not_found)?;
-            self.audit(
-                meta,
-                Entry::new(Event::Register)
-                    .user(&user.id)
-                    .email(&user.email),
-            )
-            .await;
+            self.audit(meta, Entry::about(Event::Register, &user)).await;
             let session = self.create_session(&user, input.remember_me, meta).await?;
             return Ok(SignUpOutcome::SignedIn(Authenticated { session, user }));
         }
@@ -114,12 +108,12 @@ impl Auth {
         let (token, ident) = tokens::mint(tokens::EMAIL_VERIFICATION);
         let link = self.verification_link(&token, input.callback_url.as_deref());
         let audit_new = [
-            audit::Row::new(
+            audit::StoredEvent::new(
                 meta,
                 Entry::new(Event::Register).user(&id).email(&email),
                 now,
             ),
-            audit::Row::new(
+            audit::StoredEvent::new(
                 meta,
                 Entry::new(Event::VerificationSent).user(&id).email(&email),
                 now,
@@ -139,9 +133,9 @@ impl Auth {
                 if let Some(uid) = existing {
                     entry = entry.user(uid);
                 }
-                let mut rows = vec![audit::Row::new(meta, entry, now)];
+                let mut rows = vec![audit::StoredEvent::new(meta, entry, now)];
                 if let (true, Some(uid)) = (resent, existing) {
-                    rows.push(audit::Row::new(
+                    rows.push(audit::StoredEvent::new(
                         meta,
                         Entry::new(Event::VerificationSent).user(uid).email(&email),
                         now,
@@ -296,24 +290,14 @@ impl Auth {
             && let Some(trust) = self.trusted_device(&user, cookie).await?
         {
             let session = self
-                .open_session(
+                .sign_in_with(
                     &user,
-                    crate::session_ops::SessionOptions {
-                        remember_me: input.remember_me,
-                        second_factor: Some(crate::sessions::SecondFactor::TrustedDevice),
-                        ..Default::default()
-                    },
+                    input.remember_me,
+                    SecondFactor::TrustedDevice,
+                    json!({"method": "password", "second_factor": "trusted_device"}),
                     meta,
                 )
                 .await?;
-            self.audit(
-                meta,
-                Entry::new(Event::LoginSuccess)
-                    .user(&user.id)
-                    .email(&user.email)
-                    .details(json!({"method": "password", "second_factor": "trusted_device"})),
-            )
-            .await;
             return Ok(SignInOutcome::SignedIn {
                 auth: Authenticated { session, user },
                 trust: Some(trust),
@@ -329,9 +313,7 @@ impl Auth {
             .ok_or_else(|| AuthError::internal("two factors on, but no challenge"))?;
         self.audit(
             meta,
-            Entry::new(Event::TwoFactorChallenged)
-                .user(&user.id)
-                .email(&user.email)
+            Entry::about(Event::TwoFactorChallenged, &user)
                 .details(json!({"methods": challenge.methods})),
         )
         .await;
@@ -460,13 +442,8 @@ impl Auth {
             &self.mailer,
             templates::verification(&user.email, &user.name, &link),
         );
-        self.audit(
-            meta,
-            Entry::new(Event::VerificationSent)
-                .user(&user.id)
-                .email(&user.email),
-        )
-        .await;
+        self.audit(meta, Entry::about(Event::VerificationSent, user))
+            .await;
         Ok(())
     }
 
@@ -490,29 +467,20 @@ impl Auth {
         let Some(email) = users::normalize_email(email) else {
             return Err(AuthError::validation("[body.email] Invalid email address"));
         };
-        let now = self.clock.now();
         let user = user_store::find_by_email(&self.db, &email)
             .await?
             .filter(|u| !u.email_verified);
-        let (token, ident) = tokens::mint(tokens::EMAIL_VERIFICATION);
-        let event = match &user {
-            Some(u) => Entry::new(Event::VerificationSent)
-                .user(&u.id)
-                .email(&email),
-            None => Entry::new(Event::VerificationSkipped)
-                .email(&email)
-                .details(json!({"reason": "unknown_or_verified"})),
-        };
-        let rows = [audit::Row::new(meta, event, now)];
-        tokens::issue_and_record(
-            &self.db,
-            &ident,
-            user.as_ref().map(|u| u.id.as_str()),
-            now,
-            tokens::LIFETIME,
-            &rows,
-        )
-        .await?;
+        let token = self
+            .link_token(
+                tokens::EMAIL_VERIFICATION,
+                user.as_ref(),
+                Entry::new(Event::VerificationSent).email(&email),
+                Entry::new(Event::VerificationSkipped)
+                    .email(&email)
+                    .details(json!({"reason": "unknown_or_verified"})),
+                meta,
+            )
+            .await?;
         if let Some(u) = &user {
             let link = self.verification_link(&token, callback_url);
             mail::send_later(
@@ -529,13 +497,7 @@ impl Auth {
         let user_id =
             match tokens::consume(&self.db, tokens::EMAIL_VERIFICATION, token, now).await? {
                 Lookup::Valid(v) => v,
-                Lookup::Expired => {
-                    return Err(AuthError::coded(
-                        Kind::Unauthenticated,
-                        "TOKEN_EXPIRED",
-                        "Token expired",
-                    ));
-                }
+                Lookup::Expired => return Err(AuthError::token_expired()),
                 Lookup::Unknown => {
                     // The same link route confirms a change of address.
                     if let Some(user) = self.confirm_email_change(token, meta).await? {
@@ -553,13 +515,8 @@ impl Auth {
             .ok_or_else(AuthError::user_not_found)?;
         if user_store::mark_verified(&self.db, &user.id, now).await? > 0 {
             self.forget_standing(&user.id);
-            self.audit(
-                meta,
-                Entry::new(Event::EmailVerified)
-                    .user(&user.id)
-                    .email(&user.email),
-            )
-            .await;
+            self.audit(meta, Entry::about(Event::EmailVerified, &user))
+                .await;
         }
         user_store::find_by_id(&self.db, &user.id)
             .await?

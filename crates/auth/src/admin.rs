@@ -88,9 +88,7 @@ impl Auth {
             }
         }
         self.forget_standing(user_id);
-        let entry = Entry::new(Event::RoleChanged)
-            .user(&before.id)
-            .email(&before.email)
+        let entry = Entry::about(Event::RoleChanged, &before)
             .details(json!({"from": before.role, "to": role, "by": actor_id.unwrap_or("cli")}));
         self.audit(meta, entry).await;
         self.target(user_id).await
@@ -171,9 +169,7 @@ impl Auth {
         self.forget_standing(user_id);
         self.audit(
             meta,
-            Entry::new(Event::UserBanned)
-                .user(&target.id)
-                .email(&target.email)
+            Entry::about(Event::UserBanned, &target)
                 .details(json!({"reason": reason, "by": actor.id, "until": until.map(|u| common::clock::to_iso(&u))})),
         )
         .await;
@@ -186,10 +182,7 @@ impl Auth {
         self.forget_standing(user_id);
         self.audit(
             meta,
-            Entry::new(Event::UserUnbanned)
-                .user(&target.id)
-                .email(&target.email)
-                .details(json!({"by": actor.id})),
+            Entry::about(Event::UserUnbanned, &target).details(json!({"by": actor.id})),
         )
         .await;
         self.target(user_id).await
@@ -212,10 +205,7 @@ impl Auth {
         self.forget_standing(user_id);
         self.audit(
             meta,
-            Entry::new(Event::UserRemoved)
-                .user(&target.id)
-                .email(&target.email)
-                .details(json!({"by": actor.id})),
+            Entry::about(Event::UserRemoved, &target).details(json!({"by": actor.id})),
         )
         .await;
         Ok(())
@@ -234,10 +224,7 @@ impl Auth {
         user_store::set_password(&self.db, user_id, &hash, self.clock.now()).await?;
         self.audit(
             meta,
-            Entry::new(Event::PasswordChanged)
-                .user(&target.id)
-                .email(&target.email)
-                .details(json!({"by": actor.id})),
+            Entry::about(Event::PasswordChanged, &target).details(json!({"by": actor.id})),
         )
         .await;
         Ok(())

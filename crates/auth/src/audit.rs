@@ -6,6 +6,7 @@ use common::{Db, SharedClock, on_db};
 use serde_json::{Value, json};
 
 use crate::error::AuthResult;
+use crate::users::User;
 
 /// The audit log as every crate uses it: record an event, read events back.
 /// Only this module touches `auth_event_log`.
@@ -175,6 +176,10 @@ impl<'a> Entry<'a> {
             details: json!({}),
         }
     }
+    /// An event about `user`, named by id and address.
+    pub fn about(event: Event, user: &'a User) -> Self {
+        Entry::new(event).user(&user.id).email(&user.email)
+    }
     pub fn user(mut self, id: &'a str) -> Self {
         self.user_id = Some(id);
         self
@@ -204,35 +209,6 @@ pub(crate) async fn record(
         .execute(pool).await.map(|_| ()))
 }
 
-/// An audit row ready to be written inside a caller's transaction, so that
-/// work whose timing must not depend on the outcome commits once.
-#[derive(Debug, Clone)]
-pub struct Row {
-    pub id: String,
-    pub event_type: &'static str,
-    pub user_id: Option<String>,
-    pub email: Option<String>,
-    pub ip_address: Option<String>,
-    pub user_agent: Option<String>,
-    pub details: String,
-    pub created_at: DateTime<Utc>,
-}
-
-impl Row {
-    pub fn new(meta: &RequestMeta, entry: Entry<'_>, now: DateTime<Utc>) -> Self {
-        Row {
-            id: common::ids::new_id(),
-            event_type: entry.event.as_str(),
-            user_id: entry.user_id.map(str::to_string),
-            email: entry.email.map(str::to_string),
-            ip_address: meta.ip.clone(),
-            user_agent: meta.user_agent.clone(),
-            details: entry.details.to_string(),
-            created_at: now,
-        }
-    }
-}
-
 /// `INSERT` for `rows` rows of eight columns, numbered from `$first`.
 pub(crate) fn insert_sql(rows: usize, first: usize) -> String {
     let values: Vec<String> = (0..rows)
@@ -247,6 +223,9 @@ pub(crate) fn insert_sql(rows: usize, first: usize) -> String {
     )
 }
 
+/// One row of the log: as read back, or built ahead to be written inside a
+/// caller's transaction, so that work whose timing must not depend on the
+/// outcome commits once.
 #[derive(Debug, Clone, sqlx::FromRow, serde::Serialize)]
 pub struct StoredEvent {
     pub id: String,
@@ -257,6 +236,21 @@ pub struct StoredEvent {
     pub user_agent: Option<String>,
     pub details: String,
     pub created_at: DateTime<Utc>,
+}
+
+impl StoredEvent {
+    pub fn new(meta: &RequestMeta, entry: Entry<'_>, now: DateTime<Utc>) -> Self {
+        StoredEvent {
+            id: common::ids::new_id(),
+            event_type: entry.event.as_str().to_string(),
+            user_id: entry.user_id.map(str::to_string),
+            email: entry.email.map(str::to_string),
+            ip_address: meta.ip.clone(),
+            user_agent: meta.user_agent.clone(),
+            details: entry.details.to_string(),
+            created_at: now,
+        }
+    }
 }
 
 /// Filters for reading the log back.

@@ -68,9 +68,7 @@ impl Auth {
         if verdict == Verdict::Mismatch {
             self.audit(
                 meta,
-                Entry::new(Event::LoginFailed)
-                    .user(&user.id)
-                    .email(&user.email)
+                Entry::about(Event::LoginFailed, user)
                     .details(json!({"reason": "wrong_password", "step": "re-check"})),
             )
             .await;
@@ -135,10 +133,7 @@ impl Auth {
         );
         self.audit(
             meta,
-            Entry::new(Event::EmailChangeRequested)
-                .user(&user.id)
-                .email(&user.email)
-                .details(json!({"to": to})),
+            Entry::about(Event::EmailChangeRequested, user).details(json!({"to": to})),
         )
         .await;
         Ok(())
@@ -154,13 +149,7 @@ impl Auth {
         let now = self.clock.now();
         let raw = match tokens::consume(&self.db, PURPOSE, token, now).await? {
             Lookup::Valid(v) => v,
-            Lookup::Expired => {
-                return Err(AuthError::coded(
-                    Kind::Unauthenticated,
-                    "TOKEN_EXPIRED",
-                    "Token expired",
-                ));
-            }
+            Lookup::Expired => return Err(AuthError::token_expired()),
             Lookup::Unknown => return Ok(None),
         };
         let pending: Pending = serde_json::from_str(&raw).map_err(AuthError::internal)?;

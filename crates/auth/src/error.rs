@@ -177,6 +177,10 @@ impl AuthError {
     pub fn invalid_token() -> Self {
         Self::invalid("INVALID_TOKEN", "Invalid token")
     }
+    /// A link followed after its token expired.
+    pub fn token_expired() -> Self {
+        Self::coded(Kind::Unauthenticated, "TOKEN_EXPIRED", "Token expired")
+    }
 }
 
 pub type AuthResult<T> = Result<T, AuthError>;

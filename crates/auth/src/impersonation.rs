@@ -61,15 +61,12 @@ impl Auth {
             .await?;
         self.audit(
             meta,
-            Entry::new(Event::ImpersonationStarted)
-                .user(&who.user.id)
-                .email(&who.user.email)
-                .details(json!({
-                    "target_user_id": target.id,
-                    "target_email": target.email,
-                    "session_id": session.id,
-                    "expires_at": common::clock::to_iso(&session.expires_at),
-                })),
+            Entry::about(Event::ImpersonationStarted, &who.user).details(json!({
+                "target_user_id": target.id,
+                "target_email": target.email,
+                "session_id": session.id,
+                "expires_at": common::clock::to_iso(&session.expires_at),
+            })),
         )
         .await;
         Ok(Authenticated {
@@ -104,14 +101,11 @@ impl Auth {
         session_store::delete_by_token(&self.db, &current.session.token).await?;
         self.audit(
             meta,
-            Entry::new(Event::ImpersonationStopped)
-                .user(&admin.user.id)
-                .email(&admin.user.email)
-                .details(json!({
-                    "target_user_id": current.user.id,
-                    "target_email": current.user.email,
-                    "session_id": current.session.id,
-                })),
+            Entry::about(Event::ImpersonationStopped, &admin.user).details(json!({
+                "target_user_id": current.user.id,
+                "target_email": current.user.email,
+                "session_id": current.session.id,
+            })),
         )
         .await;
         Ok(admin)

@@ -33,7 +33,6 @@ use webauthn_rp::{
 use crate::Auth;
 use crate::audit::{Entry, Event, RequestMeta};
 use crate::error::{AuthError, AuthResult, Kind};
-use crate::session_ops::SessionOptions;
 use crate::sessions::{Authenticated, SecondFactor};
 use crate::tokens::{self, Lookup};
 use crate::users::{User, store as user_store};
@@ -347,9 +346,7 @@ impl Auth {
         }
         self.audit(
             meta,
-            Entry::new(Event::PasskeyAdded)
-                .user(&who.user.id)
-                .email(&who.user.email)
+            Entry::about(Event::PasskeyAdded, &who.user)
                 .details(json!({"passkey_id": passkey.id, "name": passkey.name})),
         )
         .await;
@@ -450,24 +447,14 @@ impl Auth {
             .await?
             .ok_or_else(|| AuthError::message(Kind::Server, "User not found"))?;
         let session = self
-            .open_session(
+            .sign_in_with(
                 &user,
-                SessionOptions {
-                    remember_me: true,
-                    second_factor: Some(SecondFactor::Passkey),
-                    ..Default::default()
-                },
+                true,
+                SecondFactor::Passkey,
+                json!({"method": "passkey", "passkey_id": stored.id}),
                 meta,
             )
             .await?;
-        self.audit(
-            meta,
-            Entry::new(Event::LoginSuccess)
-                .user(&user.id)
-                .email(&user.email)
-                .details(json!({"method": "passkey", "passkey_id": stored.id})),
-        )
-        .await;
         Ok(Authenticated { session, user })
     }
 
@@ -508,9 +495,7 @@ impl Auth {
             .bind(&name).bind(id).bind(&user.id).execute(pool).await.map(|_| ()))?;
         self.audit(
             meta,
-            Entry::new(Event::PasskeyRenamed)
-                .user(&user.id)
-                .email(&user.email)
+            Entry::about(Event::PasskeyRenamed, user)
                 .details(json!({"passkey_id": id, "name": name})),
         )
         .await;
@@ -530,9 +515,7 @@ impl Auth {
             .bind(id).bind(&user.id).execute(pool).await.map(|_| ()))?;
         self.audit(
             meta,
-            Entry::new(Event::PasskeyRemoved)
-                .user(&user.id)
-                .email(&user.email)
+            Entry::about(Event::PasskeyRemoved, user)
                 .details(json!({"passkey_id": id, "name": found.name})),
         )
         .await;

@@ -10,6 +10,8 @@ use serde_json::Value;
 use crate::Auth;
 use crate::crypto::{decrypt, encrypt};
 use crate::error::{AuthError, AuthResult};
+use crate::settings::OidcRelyingParty;
+use crate::social_oidc::Discovered;
 use crate::users::{Account, CREDENTIAL, User, store as user_store};
 
 /// A token that expires within this is refreshed before it is handed out.
@@ -109,6 +111,16 @@ fn failed_refresh() -> AuthError {
 }
 
 impl Auth {
+    /// The OpenID Connect provider of `account`, with its discovery document.
+    async fn discovered_provider(
+        &self,
+        account: &Account,
+    ) -> Option<(&OidcRelyingParty, Discovered)> {
+        let rp = self.oidc_provider(&account.provider_id)?;
+        let doc = self.discovery.get(rp).await.ok()?;
+        Some((rp, doc))
+    }
+
     fn seal(&self, value: &str) -> String {
         encrypt(self.secret(), value.as_bytes())
     }
@@ -198,13 +210,10 @@ impl Auth {
                 .await
                 .map_err(|_| failed_refresh())?
         } else {
-            let rp = self
-                .settings
-                .oidc_providers
-                .iter()
-                .find(|p| p.id == account.provider_id)
+            let (rp, doc) = self
+                .discovered_provider(account)
+                .await
                 .ok_or_else(failed_refresh)?;
-            let doc = self.discovery.get(rp).await.map_err(|_| failed_refresh())?;
             crate::social_oidc::token_request(&http, rp, &doc, &form)
                 .await
                 .map_err(|_| failed_refresh())?
@@ -370,13 +379,10 @@ impl Auth {
                 raw,
             }
         } else {
-            let rp = self
-                .settings
-                .oidc_providers
-                .iter()
-                .find(|p| p.id == account.provider_id)
+            let (_, doc) = self
+                .discovered_provider(&account)
+                .await
                 .ok_or_else(info_failed)?;
-            let doc = self.discovery.get(rp).await.map_err(|_| info_failed())?;
             let endpoint = doc.userinfo_endpoint.clone().ok_or_else(info_failed)?;
             let raw = get(endpoint).await.ok_or_else(info_failed)?;
             ProviderProfile {

@@ -13,40 +13,26 @@ pub struct Rule {
     pub max: i64,
 }
 
-pub const SIGN_IN: Rule = Rule {
-    name: "sign-in",
-    window: Duration::seconds(10),
-    max: 3,
-};
-pub const SIGN_UP: Rule = Rule {
-    name: "sign-up",
-    window: Duration::seconds(10),
-    max: 3,
-};
-pub const CHANGE_PASSWORD: Rule = Rule {
-    name: "change-password",
-    window: Duration::seconds(10),
-    max: 3,
-};
-pub const MAIL: Rule = Rule {
-    name: "mail",
-    window: Duration::seconds(60),
-    max: 3,
-};
+impl Rule {
+    /// At most `max` hits per `secs`-second window.
+    const fn new(name: &'static str, secs: i64, max: i64) -> Rule {
+        Rule {
+            name,
+            window: Duration::seconds(secs),
+            max,
+        }
+    }
+}
 
+pub const SIGN_IN: Rule = Rule::new("sign-in", 10, 3);
+pub const SIGN_UP: Rule = Rule::new("sign-up", 10, 3);
+pub const CHANGE_PASSWORD: Rule = Rule::new("change-password", 10, 3);
+pub const MAIL: Rule = Rule::new("mail", 60, 3);
 /// The second step of a sign-in and the other two-factor routes, as
 /// Better-Auth's twoFactor plugin limits them.
-pub const TWO_FACTOR: Rule = Rule {
-    name: "two-factor",
-    window: Duration::seconds(10),
-    max: 3,
-};
+pub const TWO_FACTOR: Rule = Rule::new("two-factor", 10, 3);
 /// Changing the email address (it mails).
-pub const CHANGE_EMAIL: Rule = Rule {
-    name: "change-email",
-    window: Duration::seconds(10),
-    max: 3,
-};
+pub const CHANGE_EMAIL: Rule = Rule::new("change-email", 10, 3);
 
 /// Counts a hit. `Err(seconds)` tells how long until the window reopens.
 pub async fn hit(

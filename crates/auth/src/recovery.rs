@@ -25,29 +25,18 @@ impl Auth {
     ) -> AuthResult<()> {
         let email = users::normalize_email(email)
             .ok_or_else(|| AuthError::validation("[body.email] Invalid email address"))?;
-        let now = self.clock.now();
         let user = user_store::find_by_email(&self.db, &email).await?;
-        // Known or not, the same statements run in one transaction: a token
-        // row (written only for an account) and the audit row.
-        let (token, ident) = tokens::mint(tokens::PASSWORD_RESET);
-        let entry = match &user {
-            Some(u) => Entry::new(Event::PasswordResetRequested)
-                .user(&u.id)
-                .email(&email),
-            None => Entry::new(Event::PasswordResetRequested)
-                .email(&email)
-                .details(json!({"known": false})),
-        };
-        let rows = [crate::audit::Row::new(meta, entry, now)];
-        tokens::issue_and_record(
-            &self.db,
-            &ident,
-            user.as_ref().map(|u| u.id.as_str()),
-            now,
-            tokens::LIFETIME,
-            &rows,
-        )
-        .await?;
+        let token = self
+            .link_token(
+                tokens::PASSWORD_RESET,
+                user.as_ref(),
+                Entry::new(Event::PasswordResetRequested).email(&email),
+                Entry::new(Event::PasswordResetRequested)
+                    .email(&email)
+                    .details(json!({"known": false})),
+                meta,
+            )
+            .await?;
         if let Some(user) = user {
             let callback = crate::cookies::encode(redirect_to.unwrap_or(""));
             let link = format!(

@@ -86,6 +86,30 @@ impl Auth {
         Ok(session)
     }
 
+    /// A sign-in that `second_factor` completed: the session, and its
+    /// `login_success` audit with `details` (how the user got in).
+    pub(crate) async fn sign_in_with(
+        &self,
+        user: &User,
+        remember_me: bool,
+        second_factor: SecondFactor,
+        details: serde_json::Value,
+        meta: &RequestMeta,
+    ) -> AuthResult<Session> {
+        let options = SessionOptions {
+            remember_me,
+            second_factor: Some(second_factor),
+            ..Default::default()
+        };
+        let session = self.open_session(user, options, meta).await?;
+        self.audit(
+            meta,
+            Entry::about(Event::LoginSuccess, user).details(details),
+        )
+        .await;
+        Ok(session)
+    }
+
     /// Resolves a session token, sliding its expiry when a day has passed.
     pub async fn read_session(&self, token: &str) -> AuthResult<SessionRead> {
         let Some(mut auth) = store::find_with_user(&self.db, token).await? else {
@@ -114,13 +138,8 @@ impl Auth {
     pub async fn sign_out(&self, token: &str, meta: &RequestMeta) -> AuthResult<()> {
         if let Some(auth) = store::find_with_user(&self.db, token).await? {
             store::delete_by_token(&self.db, token).await?;
-            self.audit(
-                meta,
-                Entry::new(Event::Logout)
-                    .user(&auth.user.id)
-                    .email(&auth.user.email),
-            )
-            .await;
+            self.audit(meta, Entry::about(Event::Logout, &auth.user))
+                .await;
         }
         Ok(())
     }

@@ -74,6 +74,21 @@ pub struct CallbackError {
     pub error_url: Option<String>,
 }
 
+/// Sends a request to a provider and reads its JSON answer; any failure is
+/// `failure`, the error code the callback redirects with.
+pub(crate) async fn json_answer<T: serde::de::DeserializeOwned>(
+    request: reqwest::RequestBuilder,
+    failure: &'static str,
+) -> Result<T, &'static str> {
+    request
+        .send()
+        .await
+        .map_err(|_| failure)?
+        .json()
+        .await
+        .map_err(|_| failure)
+}
+
 impl Auth {
     pub(crate) fn provider_configured(&self, provider: &str) -> bool {
         (provider == "github" && self.settings.github.is_some())
@@ -92,7 +107,10 @@ impl Auth {
         out
     }
 
-    fn oidc_provider(&self, provider: &str) -> Option<&crate::settings::OidcRelyingParty> {
+    pub(crate) fn oidc_provider(
+        &self,
+        provider: &str,
+    ) -> Option<&crate::settings::OidcRelyingParty> {
         self.settings
             .oidc_providers
             .iter()
@@ -370,10 +388,7 @@ impl Auth {
         };
         self.audit(
             meta,
-            Entry::new(Event::LoginSuccess)
-                .user(&user.id)
-                .email(&user.email)
-                .details(json!({"method": provider})),
+            Entry::about(Event::LoginSuccess, &user).details(json!({"method": provider})),
         )
         .await;
         Ok(Finished::SignedIn {
@@ -400,7 +415,7 @@ impl Auth {
             .build()
             .map_err(|_| "internal_server_error")?;
         let redirect = self.auth_url(&format!("/callback/{provider}"));
-        let token: serde_json::Value = http
+        let exchange = http
             .post(gh.token_url.clone())
             .header("accept", "application/json")
             .form(&[
@@ -409,32 +424,22 @@ impl Auth {
                 ("code", code),
                 ("redirect_uri", redirect.as_str()),
                 ("code_verifier", verifier),
-            ])
-            .send()
-            .await
-            .map_err(|_| "invalid_code")?
-            .json()
-            .await
-            .map_err(|_| "invalid_code")?;
+            ]);
+        let token: serde_json::Value = json_answer(exchange, "invalid_code").await?;
         let access = token["access_token"]
             .as_str()
             .ok_or("invalid_code")?
             .to_string();
-        let api = |path: &str| gh.api_url.join(path).map_err(|_| "internal_server_error");
-        let user: serde_json::Value = http
-            .get(api("user")?)
-            .bearer_auth(&access)
-            .header("accept", "application/vnd.github+json")
-            .send()
-            .await
-            .map_err(|_| "unable_to_get_user_info")?
-            .json()
-            .await
-            .map_err(|_| "unable_to_get_user_info")?;
-        let emails: Vec<serde_json::Value> = http
-            .get(api("user/emails")?)
-            .bearer_auth(&access)
-            .header("accept", "application/vnd.github+json")
+        let api = |path: &str| -> Result<_, &'static str> {
+            let url = gh.api_url.join(path).map_err(|_| "internal_server_error")?;
+            Ok(http
+                .get(url)
+                .bearer_auth(&access)
+                .header("accept", "application/vnd.github+json"))
+        };
+        let user: serde_json::Value = json_answer(api("user")?, "unable_to_get_user_info").await?;
+        // The address list is optional: without it the profile's own address is used.
+        let emails: Vec<serde_json::Value> = api("user/emails")?
             .send()
             .await
             .map_err(|_| "unable_to_get_user_info")?
@@ -510,10 +515,7 @@ impl Auth {
             .await?;
         self.audit(
             meta,
-            Entry::new(Event::OAuthLink)
-                .user(&user.id)
-                .email(&user.email)
-                .details(json!({"provider": provider})),
+            Entry::about(Event::OAuthLink, user).details(json!({"provider": provider})),
         )
         .await;
         Ok(())
@@ -566,10 +568,7 @@ impl Auth {
             .bind(&target.id).bind(&user.id).execute(pool).await.map(|_| ()))?;
         self.audit(
             meta,
-            Entry::new(Event::OAuthUnlink)
-                .user(&user.id)
-                .email(&user.email)
-                .details(json!({"provider": target.provider_id})),
+            Entry::about(Event::OAuthUnlink, user).details(json!({"provider": target.provider_id})),
         )
         .await;
         Ok(())

@@ -12,7 +12,7 @@ use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::social::Profile;
+use crate::social::{Profile, json_answer};
 
 /// Discovery documents are kept this long; issuers change them rarely.
 const DISCOVERY_TTL: Duration = Duration::from_secs(3600);
@@ -102,15 +102,8 @@ pub async fn profile(
     if merged["email"].as_str().is_none()
         && let Some(endpoint) = &doc.userinfo_endpoint
     {
-        let info: Value = client
-            .get(endpoint)
-            .bearer_auth(access)
-            .send()
-            .await
-            .map_err(|_| "unable_to_get_user_info")?
-            .json()
-            .await
-            .map_err(|_| "unable_to_get_user_info")?;
+        let request = client.get(endpoint).bearer_auth(access);
+        let info: Value = json_answer(request, "unable_to_get_user_info").await?;
         // userinfo must describe the same subject as the ID token (OIDC §5.3.2).
         if info["sub"] != claims["sub"] {
             return Err("unable_to_get_user_info");
@@ -170,12 +163,7 @@ pub async fn token_request(
         with_secret.push(("client_secret", rp.client_secret.expose()));
         req.form(&with_secret)
     };
-    req.send()
-        .await
-        .map_err(|_| "token_request_failed")?
-        .json()
-        .await
-        .map_err(|_| "token_request_failed")
+    json_answer(req, "token_request_failed").await
 }
 
 async fn verify_id_token(
@@ -200,14 +188,8 @@ async fn verify_id_token(
     ) {
         return Err("invalid_id_token");
     }
-    let jwks: jsonwebtoken::jwk::JwkSet = client
-        .get(&doc.jwks_uri)
-        .send()
-        .await
-        .map_err(|_| "invalid_id_token")?
-        .json()
-        .await
-        .map_err(|_| "invalid_id_token")?;
+    let jwks: jsonwebtoken::jwk::JwkSet =
+        json_answer(client.get(&doc.jwks_uri), "invalid_id_token").await?;
     let jwk = match &header.kid {
         Some(kid) => jwks.find(kid),
         None if jwks.keys.len() == 1 => jwks.keys.first(),

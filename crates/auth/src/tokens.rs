@@ -5,7 +5,11 @@
 use chrono::{DateTime, Duration, Utc};
 use common::{Db, on_db};
 
+use crate::Auth;
+use crate::audit::{Entry, RequestMeta, StoredEvent};
 use crate::crypto::token_hash;
+use crate::error::AuthResult;
+use crate::users::User;
 
 pub const EMAIL_VERIFICATION: &str = "email-verification";
 pub const PASSWORD_RESET: &str = "reset-password";
@@ -50,7 +54,7 @@ pub async fn issue_and_record(
     value: Option<&str>,
     now: DateTime<Utc>,
     ttl: Duration,
-    events: &[crate::audit::Row],
+    events: &[StoredEvent],
 ) -> sqlx::Result<()> {
     let audit_sql = crate::audit::insert_sql(events.len(), 1);
     on_db!(db, pool => {
@@ -64,13 +68,39 @@ pub async fn issue_and_record(
         if !events.is_empty() {
             let mut q = sqlx::query(sqlx::AssertSqlSafe(audit_sql.clone()));
             for e in events {
-                q = q.bind(&e.id).bind(e.event_type).bind(&e.user_id).bind(&e.email)
+                q = q.bind(&e.id).bind(&e.event_type).bind(&e.user_id).bind(&e.email)
                     .bind(&e.ip_address).bind(&e.user_agent).bind(&e.details).bind(e.created_at);
             }
             q.execute(&mut *tx).await?;
         }
         tx.commit().await
     })
+}
+
+impl Auth {
+    /// A one-hour link token of `purpose` for `user`, written in one
+    /// transaction with the audit entry `known` (given the user's id); with
+    /// no account, only `unknown` is written, by the same statements, so
+    /// neither the answer nor its timing tells whether the address has one.
+    pub(crate) async fn link_token(
+        &self,
+        purpose: &str,
+        user: Option<&User>,
+        known: Entry<'_>,
+        unknown: Entry<'_>,
+        meta: &RequestMeta,
+    ) -> AuthResult<String> {
+        let now = self.clock.now();
+        let (token, ident) = mint(purpose);
+        let entry = match user {
+            Some(u) => known.user(&u.id),
+            None => unknown,
+        };
+        let rows = [StoredEvent::new(meta, entry, now)];
+        let owner = user.map(|u| u.id.as_str());
+        issue_and_record(&self.db, &ident, owner, now, LIFETIME, &rows).await?;
+        Ok(token)
+    }
 }
 
 #[derive(Debug, PartialEq, Eq)]

@@ -1,6 +1,6 @@
 //! Axum extractors for the auth routes: the session (required or optional),
 //! an admin session with one permission, the request's signed cookies, and
-//! a Better-Auth body (JSON, with its 415/400 answers). A handler that names
+//! a Better-Auth body (JSON, or JSON and forms, with its 415/400 answers). A handler that names
 //! [`SessionUser`] or [`Admin`] cannot forget the check.
 
 use std::marker::PhantomData;
@@ -117,10 +117,14 @@ impl FromRequestParts<Auth> for Cookies {
     }
 }
 
-/// A JSON body parsed with Better-Auth's rules (an empty body reads as `{}`).
-pub struct Body<T>(pub T);
+/// A JSON body parsed with Better-Auth's rules (an empty body reads as `{}`);
+/// with `FORM`, a form body too (see [`FormBody`]).
+pub struct Body<T, const FORM: bool = false>(pub T);
 
-impl<T: DeserializeOwned> FromRequest<Auth> for Body<T> {
+/// A body that may also come as a form: the routes a browser form posts to.
+pub type FormBody<T> = Body<T, true>;
+
+impl<T: DeserializeOwned, const FORM: bool> FromRequest<Auth> for Body<T, FORM> {
     type Rejection = AuthError;
 
     async fn from_request(req: Request, auth: &Auth) -> Result<Self, Self::Rejection> {
@@ -128,6 +132,6 @@ impl<T: DeserializeOwned> FromRequest<Auth> for Body<T> {
         let bytes = Bytes::from_request(req, auth)
             .await
             .map_err(|e| AuthError::validation(e.body_text()))?;
-        parse_body(&headers, &bytes, false).map(Body)
+        parse_body(&headers, &bytes, FORM).map(Body)
     }
 }

@@ -119,7 +119,7 @@ pub fn router(auth: Auth) -> Router {
         )
         .route(
             "/two-factor/verify-totp",
-            post(two_factor::verify_totp).route_layer(limit(&auth, TWO_FACTOR)),
+            post(two_factor::verify::<two_factor::Totp>).route_layer(limit(&auth, TWO_FACTOR)),
         )
         .route(
             "/two-factor/send-otp",
@@ -127,11 +127,12 @@ pub fn router(auth: Auth) -> Router {
         )
         .route(
             "/two-factor/verify-otp",
-            post(two_factor::verify_otp).route_layer(limit(&auth, TWO_FACTOR)),
+            post(two_factor::verify::<two_factor::Otp>).route_layer(limit(&auth, TWO_FACTOR)),
         )
         .route(
             "/two-factor/verify-backup-code",
-            post(two_factor::verify_backup_code).route_layer(limit(&auth, TWO_FACTOR)),
+            post(two_factor::verify::<two_factor::BackupCode>)
+                .route_layer(limit(&auth, TWO_FACTOR)),
         )
         .route(
             "/two-factor/generate-backup-codes",

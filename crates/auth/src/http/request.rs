@@ -147,14 +147,7 @@ pub fn session_token(headers: &HeaderMap, auth: &Auth) -> Option<String> {
     {
         return cookies::verify(auth.secret(), raw);
     }
-    let bearer = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| {
-            v.get(..7)
-                .filter(|p| p.eq_ignore_ascii_case("bearer "))
-                .map(|_| v[7..].trim())
-        })?;
+    let bearer = authorization(headers, "bearer ")?;
     if bearer.contains('.') {
         cookies::verify(auth.secret(), bearer)
     } else if bearer.len() == 32 && bearer.chars().all(|c| c.is_ascii_alphanumeric()) {
@@ -162,6 +155,16 @@ pub fn session_token(headers: &HeaderMap, auth: &Auth) -> Option<String> {
     } else {
         None
     }
+}
+
+/// What an `Authorization: <scheme> <credentials>` header carries, trimmed;
+/// `scheme` is given lower-case with its space and matches in any case.
+pub fn authorization<'h>(headers: &'h HeaderMap, scheme: &str) -> Option<&'h str> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    value
+        .get(..scheme.len())
+        .filter(|p| p.eq_ignore_ascii_case(scheme))
+        .map(|_| value[scheme.len()..].trim())
 }
 
 /// The current session, if any.
@@ -173,11 +176,6 @@ pub async fn current(headers: &HeaderMap, auth: &Auth) -> AuthResult<Option<Auth
         SessionRead::Valid { auth, .. } => Some(auth),
         _ => None,
     })
-}
-
-/// The current session, or 401.
-pub async fn require(headers: &HeaderMap, auth: &Auth) -> AuthResult<Authenticated> {
-    current(headers, auth).await?.ok_or(AuthError::Unauthorized)
 }
 
 /// `callbackURL`, checked as [`check_redirect`] checks any redirect target.

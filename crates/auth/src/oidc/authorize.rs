@@ -384,9 +384,7 @@ impl Auth {
         .await?;
         self.audit(
             meta,
-            Entry::new(Event::OidcConsent)
-                .user(&session.user.id)
-                .email(&session.user.email)
+            Entry::about(Event::OidcConsent, &session.user)
                 .details(json!({"client_id": c.client.client_id, "scopes": c.scopes.join(" ")})),
         )
         .await;

@@ -13,7 +13,7 @@ use crate::Auth;
 use crate::audit::{Entry, Event, RequestMeta};
 use crate::crypto::{ct_eq, sha256, token_hash};
 use crate::error::{AuthError, AuthResult};
-use crate::users::{User, store as user_store};
+use crate::users::store as user_store;
 
 /// The form fields of a token request.
 #[derive(Debug, Default, serde::Deserialize)]
@@ -33,7 +33,8 @@ fn grant_error(description: &str) -> AuthError {
 /// Who the tokens are for and what they carry.
 struct Issue<'a> {
     client: &'a Client,
-    user: Option<&'a User>,
+    /// The user the grant was for; they must still be allowed to sign in.
+    user_id: &'a str,
     session_id: Option<&'a str>,
     scopes: &'a [String],
     nonce: Option<&'a str>,
@@ -96,13 +97,8 @@ impl Auth {
         if !store::consume_code(&self.db, &row.id, now).await? {
             // A second use means the code leaked: whatever it bought is revoked.
             let revoked = store::revoke_from_code(&self.db, &row.id, now).await?;
-            self.audit(
-                meta,
-                Entry::new(Event::OidcTokenReuse)
-                    .user(&row.user_id)
-                    .details(json!({"client_id": client.client_id, "kind": "authorization_code", "revoked": revoked})),
-            )
-            .await;
+            self.audit_reuse(meta, client, &row.user_id, "authorization_code", revoked)
+                .await;
             return Err(grant_error("invalid code"));
         }
         if row.expires_at <= now {
@@ -128,15 +124,11 @@ impl Auth {
             }
             (None, None) => {}
         }
-        let user = user_store::find_by_id(&self.db, &row.user_id)
-            .await?
-            .filter(|u| !u.is_banned(now))
-            .ok_or_else(|| grant_error("the user is no longer allowed to sign in"))?;
         let scopes: Vec<String> = row.scopes.split_whitespace().map(str::to_string).collect();
         self.issue_tokens(
             Issue {
                 client,
-                user: Some(&user),
+                user_id: &row.user_id,
                 session_id: row.session_id.as_deref(),
                 scopes: &scopes,
                 nonce: row.nonce.as_deref(),
@@ -167,13 +159,8 @@ impl Auth {
         if row.revoked_at.is_some() || !store::rotate_refresh(&self.db, &row.id, now).await? {
             // An old token came back: someone holds a copy. End the whole line.
             let revoked = store::revoke_family(&self.db, &row.family_id, now).await?;
-            self.audit(
-                meta,
-                Entry::new(Event::OidcTokenReuse)
-                    .user(&row.user_id)
-                    .details(json!({"client_id": client.client_id, "kind": "refresh_token", "revoked": revoked})),
-            )
-            .await;
+            self.audit_reuse(meta, client, &row.user_id, "refresh_token", revoked)
+                .await;
             return Err(grant_error(
                 "refresh token was already used; its family is revoked",
             ));
@@ -195,14 +182,10 @@ impl Auth {
                 wanted
             }
         };
-        let user = user_store::find_by_id(&self.db, &row.user_id)
-            .await?
-            .filter(|u| !u.is_banned(now))
-            .ok_or_else(|| grant_error("the user is no longer allowed to sign in"))?;
         self.issue_tokens(
             Issue {
                 client,
-                user: Some(&user),
+                user_id: &row.user_id,
                 session_id: row.session_id.as_deref(),
                 scopes: &scopes,
                 nonce: None,
@@ -265,35 +248,56 @@ impl Auth {
         }))
     }
 
+    /// A code or refresh token came back a second time; what it bought is revoked.
+    async fn audit_reuse(
+        &self,
+        meta: &RequestMeta,
+        client: &Client,
+        user_id: &str,
+        kind: &str,
+        revoked: u64,
+    ) {
+        self.audit(
+            meta,
+            Entry::new(Event::OidcTokenReuse)
+                .user(user_id)
+                .details(json!({"client_id": client.client_id, "kind": kind, "revoked": revoked})),
+        )
+        .await;
+    }
+
     async fn issue_tokens(&self, i: Issue<'_>, meta: &RequestMeta) -> AuthResult<Value> {
         let now = self.clock.now();
+        let user = user_store::find_by_id(&self.db, i.user_id)
+            .await?
+            .filter(|u| !u.is_banned(now))
+            .ok_or_else(|| grant_error("the user is no longer allowed to sign in"))?;
         let joined = i.scopes.join(" ");
         let has = |s: &str| i.scopes.iter().any(|x| x == s);
-        let refresh = match i.user {
-            Some(user) if has("offline_access") && i.client.allows_grant("refresh_token") => {
-                let token = common::ids::random_alphanumeric(32);
-                let id = common::ids::new_id();
-                let family = i.family.map(str::to_string).unwrap_or_else(|| id.clone());
-                store::insert_refresh(
-                    &self.db,
-                    &store::NewRefresh {
-                        id: &id,
-                        hash: &token_hash(&token),
-                        client_id: &i.client.client_id,
-                        user_id: &user.id,
-                        session_id: i.session_id,
-                        family_id: &family,
-                        code_id: i.code_id,
-                        scopes: &joined,
-                        auth_time: i.auth_time,
-                        expires_at: now + REFRESH_TTL,
-                        now,
-                    },
-                )
-                .await?;
-                Some((id, token))
-            }
-            _ => None,
+        let refresh = if has("offline_access") && i.client.allows_grant("refresh_token") {
+            let token = common::ids::random_alphanumeric(32);
+            let id = common::ids::new_id();
+            let family = i.family.map(str::to_string).unwrap_or_else(|| id.clone());
+            store::insert_refresh(
+                &self.db,
+                &store::NewRefresh {
+                    id: &id,
+                    hash: &token_hash(&token),
+                    client_id: &i.client.client_id,
+                    user_id: &user.id,
+                    session_id: i.session_id,
+                    family_id: &family,
+                    code_id: i.code_id,
+                    scopes: &joined,
+                    auth_time: i.auth_time,
+                    expires_at: now + REFRESH_TTL,
+                    now,
+                },
+            )
+            .await?;
+            Some((id, token))
+        } else {
+            None
         };
         let access = common::ids::random_alphanumeric(32);
         store::insert_access(
@@ -301,7 +305,7 @@ impl Auth {
             &store::NewAccess {
                 hash: &token_hash(&access),
                 client_id: &i.client.client_id,
-                user_id: i.user.map(|u| u.id.as_str()),
+                user_id: Some(&user.id),
                 session_id: i.session_id,
                 refresh_token_id: refresh.as_ref().map(|(id, _)| id.as_str()),
                 code_id: i.code_id,
@@ -321,12 +325,10 @@ impl Auth {
         if let Some((_, token)) = &refresh {
             body["refresh_token"] = json!(token);
         }
-        if let Some(user) = i.user
-            && has("openid")
-        {
+        if has("openid") {
             let id_token = self
                 .id_token(super::IdTokenInput {
-                    user,
+                    user: &user,
                     client_id: &i.client.client_id,
                     scopes: i.scopes,
                     nonce: i.nonce,
@@ -337,20 +339,15 @@ impl Auth {
                 .await?;
             body["id_token"] = json!(id_token);
         }
-        if let Some(user) = i.user {
-            self.audit(
-                meta,
-                Entry::new(Event::OidcTokenIssued)
-                    .user(&user.id)
-                    .email(&user.email)
-                    .details(json!({
-                        "client_id": i.client.client_id,
-                        "scopes": joined,
-                        "refreshed": i.family.is_some(),
-                    })),
-            )
-            .await;
-        }
+        self.audit(
+            meta,
+            Entry::about(Event::OidcTokenIssued, &user).details(json!({
+                "client_id": i.client.client_id,
+                "scopes": joined,
+                "refreshed": i.family.is_some(),
+            })),
+        )
+        .await;
         Ok(body)
     }
 }

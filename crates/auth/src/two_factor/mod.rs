@@ -83,6 +83,17 @@ pub enum Step<'a> {
     SignIn(&'a str),
 }
 
+impl<'a> Step<'a> {
+    /// Signed in, or holding a challenge; else 401 `INVALID_TWO_FACTOR_COOKIE`.
+    pub fn of(session: Option<&'a Authenticated>, challenge: Option<&'a str>) -> AuthResult<Self> {
+        match (session, challenge) {
+            (Some(who), _) => Ok(Step::SignedIn(who)),
+            (None, Some(token)) => Ok(Step::SignIn(token)),
+            (None, None) => Err(Refusal::InvalidCookie.into()),
+        }
+    }
+}
+
 /// A second step that passed.
 pub struct Passed {
     pub user: User,
@@ -125,35 +136,39 @@ pub enum Enabled {
     },
 }
 
-fn invalid_cookie() -> AuthError {
-    AuthError::coded(
-        Kind::Unauthenticated,
-        "INVALID_TWO_FACTOR_COOKIE",
-        "Invalid two factor cookie",
-    )
+/// The plugin's refusals, with Better-Auth's codes and messages.
+#[derive(Debug, Clone, Copy)]
+enum Refusal {
+    InvalidCookie,
+    InvalidCode,
+    TooManyAttempts,
+    Locked,
+    TotpNotEnabled,
 }
 
-fn invalid_code() -> AuthError {
-    AuthError::coded(Kind::Unauthenticated, "INVALID_CODE", "Invalid code")
-}
-
-fn too_many_attempts() -> AuthError {
-    AuthError::invalid(
-        "TOO_MANY_ATTEMPTS_REQUEST_NEW_CODE",
-        "Too many attempts. Please request a new code.",
-    )
-}
-
-fn locked() -> AuthError {
-    AuthError::coded(
-        Kind::RateLimited,
-        "ACCOUNT_TEMPORARILY_LOCKED",
-        "Too many failed verification attempts. Your account is temporarily locked. Please try again later.",
-    )
-}
-
-fn totp_not_enabled() -> AuthError {
-    AuthError::invalid("TOTP_NOT_ENABLED", "TOTP not enabled")
+impl From<Refusal> for AuthError {
+    fn from(refusal: Refusal) -> Self {
+        let (kind, code, message) = match refusal {
+            Refusal::InvalidCookie => (
+                Kind::Unauthenticated,
+                "INVALID_TWO_FACTOR_COOKIE",
+                "Invalid two factor cookie",
+            ),
+            Refusal::InvalidCode => (Kind::Unauthenticated, "INVALID_CODE", "Invalid code"),
+            Refusal::TooManyAttempts => (
+                Kind::Invalid,
+                "TOO_MANY_ATTEMPTS_REQUEST_NEW_CODE",
+                "Too many attempts. Please request a new code.",
+            ),
+            Refusal::Locked => (
+                Kind::RateLimited,
+                "ACCOUNT_TEMPORARILY_LOCKED",
+                "Too many failed verification attempts. Your account is temporarily locked. Please try again later.",
+            ),
+            Refusal::TotpNotEnabled => (Kind::Invalid, "TOTP_NOT_ENABLED", "TOTP not enabled"),
+        };
+        AuthError::coded(kind, code, message)
+    }
 }
 
 /// 32 characters of `[A-Za-z0-9-_]`: the secret, used as its UTF-8 bytes.
@@ -399,6 +414,21 @@ impl Auth {
         Ok(fresh)
     }
 
+    /// A signed-in user's first proof of `proved` turns two factors on; the
+    /// session is replaced by one that records the factor.
+    async fn switch_on(
+        &self,
+        who: &Authenticated,
+        user: &mut User,
+        proved: SecondFactor,
+        now: DateTime<Utc>,
+        meta: &RequestMeta,
+    ) -> AuthResult<Session> {
+        user_store::set_two_factor_enabled(&self.db, &user.id, true, now).await?;
+        user.two_factor_enabled = true;
+        self.rotate_session(who, Some(proved), meta).await
+    }
+
     async fn two_factor_row(&self, user_id: &str) -> AuthResult<Option<TwoFactorRow>> {
         Ok(store::find(&self.db, user_id).await?)
     }
@@ -428,9 +458,7 @@ impl Auth {
                 let session = self.rotate_session(who, None, meta).await?;
                 self.audit(
                     meta,
-                    Entry::new(Event::TwoFactorEnabled)
-                        .user(&who.user.id)
-                        .email(&who.user.email)
+                    Entry::about(Event::TwoFactorEnabled, &who.user)
                         .details(json!({"method": "otp"})),
                 )
                 .await;
@@ -484,13 +512,8 @@ impl Auth {
         store::delete(&self.db, &who.user.id).await?;
         self.forget_device(trust_cookie).await?;
         let session = self.rotate_session(who, None, meta).await?;
-        self.audit(
-            meta,
-            Entry::new(Event::TwoFactorDisabled)
-                .user(&who.user.id)
-                .email(&who.user.email),
-        )
-        .await;
+        self.audit(meta, Entry::about(Event::TwoFactorDisabled, &who.user))
+            .await;
         Ok(session)
     }
 
@@ -504,7 +527,7 @@ impl Auth {
         let row = self
             .two_factor_row(&who.user.id)
             .await?
-            .ok_or_else(totp_not_enabled)?;
+            .ok_or(Refusal::TotpNotEnabled)?;
         self.check_password(&who.user, password, meta).await?;
         Ok(totp_uri(&self.open_secret(&row)?, &who.user.email, ISSUER))
     }
@@ -565,26 +588,27 @@ impl Auth {
             self.clock.now(),
         )
         .await?;
-        self.audit(
-            meta,
-            Entry::new(Event::BackupCodesGenerated)
-                .user(&who.user.id)
-                .email(&who.user.email),
-        )
-        .await;
+        self.audit(meta, Entry::about(Event::BackupCodesGenerated, &who.user))
+            .await;
         Ok(codes)
     }
 
     /// The sign-in a challenge belongs to, and its pending state.
     async fn challenge(&self, token: &str) -> AuthResult<(Pending, String, User)> {
-        let now = self.clock.now();
-        let Lookup::Valid(raw) = tokens::peek(&self.db, CHALLENGE, token, now).await? else {
-            return Err(invalid_cookie());
+        let found = tokens::peek(&self.db, CHALLENGE, token, self.clock.now()).await?;
+        self.challenged(found).await
+    }
+
+    /// What a challenge row holds (its pending state as parsed and as
+    /// stored) and whose sign-in it is; a missing row is a bad cookie.
+    async fn challenged(&self, found: Lookup) -> AuthResult<(Pending, String, User)> {
+        let Lookup::Valid(raw) = found else {
+            return Err(Refusal::InvalidCookie.into());
         };
-        let pending: Pending = serde_json::from_str(&raw).map_err(|_| invalid_cookie())?;
+        let pending: Pending = serde_json::from_str(&raw).map_err(|_| Refusal::InvalidCookie)?;
         let user = user_store::find_by_id(&self.db, &pending.user_id)
             .await?
-            .ok_or_else(invalid_cookie)?;
+            .ok_or(Refusal::InvalidCookie)?;
         Ok((pending, raw, user))
     }
 
@@ -595,7 +619,7 @@ impl Auth {
             let (mut pending, raw, _) = self.challenge(token).await?;
             if pending.attempts >= CHALLENGE_ATTEMPTS {
                 tokens::consume(&self.db, CHALLENGE, token, self.clock.now()).await?;
-                return Err(too_many_attempts());
+                return Err(Refusal::TooManyAttempts.into());
             }
             pending.attempts += 1;
             let next = serde_json::to_string(&pending).map_err(AuthError::internal)?;
@@ -615,7 +639,7 @@ impl Auth {
     fn check_lock(&self, row: Option<&TwoFactorRow>) -> AuthResult<()> {
         let now = self.clock.now();
         if row.and_then(|r| r.locked_until).is_some_and(|u| u > now) {
-            return Err(locked());
+            return Err(Refusal::Locked.into());
         }
         Ok(())
     }
@@ -638,9 +662,7 @@ impl Auth {
         {
             self.audit(
                 meta,
-                Entry::new(Event::TwoFactorLocked)
-                    .user(&user.id)
-                    .email(&user.email)
+                Entry::about(Event::TwoFactorLocked, user)
                     .details(json!({"locked_until": common::clock::to_iso(&until)})),
             )
             .await;
@@ -658,35 +680,20 @@ impl Auth {
         meta: &RequestMeta,
     ) -> AuthResult<Passed> {
         let now = self.clock.now();
-        let Lookup::Valid(raw) = tokens::consume(&self.db, CHALLENGE, token, now).await? else {
-            return Err(invalid_cookie());
-        };
-        let pending: Pending = serde_json::from_str(&raw).map_err(|_| invalid_cookie())?;
-        let user = user_store::find_by_id(&self.db, &pending.user_id)
-            .await?
-            .ok_or_else(invalid_cookie)?;
+        let found = tokens::consume(&self.db, CHALLENGE, token, now).await?;
+        let (pending, _, user) = self.challenged(found).await?;
         if let Some(row) = self.two_factor_row(&user.id).await? {
             store::clear_failures(&self.db, &row.id, now).await?;
         }
         let session = self
-            .open_session(
+            .sign_in_with(
                 &user,
-                SessionOptions {
-                    remember_me: pending.remember_me,
-                    second_factor: Some(factor),
-                    ..Default::default()
-                },
+                pending.remember_me,
+                factor,
+                json!({"method": "password", "second_factor": factor.as_str()}),
                 meta,
             )
             .await?;
-        self.audit(
-            meta,
-            Entry::new(Event::LoginSuccess)
-                .user(&user.id)
-                .email(&user.email)
-                .details(json!({"method": "password", "second_factor": factor.as_str()})),
-        )
-        .await;
         let trust = if trust {
             Some(self.trust_device(&user).await?)
         } else {
@@ -718,15 +725,15 @@ impl Auth {
                 let row = self
                     .two_factor_row(&who.user.id)
                     .await?
-                    .ok_or_else(totp_not_enabled)?;
+                    .ok_or(Refusal::TotpNotEnabled)?;
                 let secret = self.open_secret(&row)?;
                 let Some(s) = matching_step(&secret, code, now) else {
                     self.second_step_failed(&who.user, None, "totp", meta)
                         .await?;
-                    return Err(invalid_code());
+                    return Err(Refusal::InvalidCode.into());
                 };
                 if !store::use_step(&self.db, &row.id, s, now).await? {
-                    return Err(invalid_code());
+                    return Err(Refusal::InvalidCode.into());
                 }
                 let mut user = who.user.clone();
                 let mut session = None;
@@ -734,10 +741,8 @@ impl Auth {
                     // Enrolment: the app works; two factors are on from now,
                     // and this session has just proved the second one.
                     store::mark_verified(&self.db, &row.id, now).await?;
-                    user_store::set_two_factor_enabled(&self.db, &user.id, true, now).await?;
-                    user.two_factor_enabled = true;
                     session = Some(
-                        self.rotate_session(who, Some(SecondFactor::Totp), meta)
+                        self.switch_on(who, &mut user, SecondFactor::Totp, now, meta)
                             .await?,
                     );
                     self.audit_factor(meta, Event::TwoFactorEnabled, &user, "totp")
@@ -754,7 +759,7 @@ impl Auth {
                     .two_factor_row(&user.id)
                     .await?
                     .filter(|r| r.verified)
-                    .ok_or_else(totp_not_enabled)?;
+                    .ok_or(Refusal::TotpNotEnabled)?;
                 self.check_lock(Some(&row))?;
                 self.take_attempt(token).await?;
                 let secret = self.open_secret(&row)?;
@@ -765,7 +770,7 @@ impl Auth {
                 if !good {
                     self.second_step_failed(&user, Some(&row), "totp", meta)
                         .await?;
-                    return Err(invalid_code());
+                    return Err(Refusal::InvalidCode.into());
                 }
                 self.finish_sign_in(token, SecondFactor::Totp, trust, meta)
                     .await
@@ -836,9 +841,7 @@ impl Auth {
         }
         self.audit(
             meta,
-            Entry::new(Event::BackupCodeUsed)
-                .user(&user.id)
-                .email(&user.email)
+            Entry::about(Event::BackupCodeUsed, &user)
                 .details(json!({"left": self.backup_codes_left(&user).await?})),
         )
         .await;
@@ -896,9 +899,7 @@ impl Auth {
         );
         self.audit(
             meta,
-            Entry::new(Event::VerificationSent)
-                .user(&user.id)
-                .email(&user.email)
+            Entry::about(Event::VerificationSent, &user)
                 .details(json!({"purpose": "two_factor_otp"})),
         )
         .await;
@@ -931,7 +932,7 @@ impl Auth {
         let fails = stored["fails"].as_i64().unwrap_or(OTP_ATTEMPTS);
         if fails >= OTP_ATTEMPTS {
             tokens::consume(&self.db, OTP, &key, now).await?;
-            return Err(too_many_attempts());
+            return Err(Refusal::TooManyAttempts.into());
         }
         let good = ct_eq(
             stored["code"].as_str().unwrap_or_default().as_bytes(),
@@ -945,7 +946,7 @@ impl Auth {
                 .then_some(row.as_ref())
                 .flatten();
             self.second_step_failed(&user, counted, "otp", meta).await?;
-            return Err(invalid_code());
+            return Err(Refusal::InvalidCode.into());
         }
         // Used once: whoever deletes the row first has it.
         if !matches!(
@@ -959,10 +960,8 @@ impl Auth {
                 let mut user = user;
                 let mut session = None;
                 if !user.two_factor_enabled {
-                    user_store::set_two_factor_enabled(&self.db, &user.id, true, now).await?;
-                    user.two_factor_enabled = true;
                     session = Some(
-                        self.rotate_session(who, Some(SecondFactor::Otp), meta)
+                        self.switch_on(who, &mut user, SecondFactor::Otp, now, meta)
                             .await?,
                     );
                 }

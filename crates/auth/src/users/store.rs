@@ -83,8 +83,8 @@ pub async fn register(
     password_hash: &str,
     token_ident: &str,
     token_expires: DateTime<Utc>,
-    audit_new: &[crate::audit::Row],
-    audit_existing: impl Fn(Option<&str>, bool) -> Vec<crate::audit::Row>,
+    audit_new: &[crate::audit::StoredEvent],
+    audit_existing: impl Fn(Option<&str>, bool) -> Vec<crate::audit::StoredEvent>,
 ) -> sqlx::Result<Registered> {
     on_db!(db, pool => {
         let mut tx = pool.begin().await?;
@@ -124,7 +124,7 @@ pub async fn register(
             let sql = crate::audit::insert_sql(events.len(), 1);
             let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
             for e in &events {
-                q = q.bind(&e.id).bind(e.event_type).bind(&e.user_id).bind(&e.email)
+                q = q.bind(&e.id).bind(&e.event_type).bind(&e.user_id).bind(&e.email)
                     .bind(&e.ip_address).bind(&e.user_agent).bind(&e.details).bind(e.created_at);
             }
             q.execute(&mut *tx).await?;

@@ -1,17 +1,16 @@
 //! Email and password routes: sign-up, sign-in, verification.
 
-use axum::body::Bytes;
 use axum::extract::{Query, State};
-use axum::http::{HeaderMap, header};
+use axum::http::header;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use crate::Auth;
 use crate::accounts::{SignIn, SignInOutcome, SignUp, SignUpOutcome};
 use crate::error::{AuthError, AuthResult};
-use crate::http::extract::Cookies;
+use crate::http::extract::{Body, Cookies, FormBody, MaybeSession};
 use crate::http::reply::Reply;
-use crate::http::request::{Meta, check_callback_url, current, parse_body};
+use crate::http::request::{Meta, check_callback_url};
 use crate::http::routes::two_factor;
 use crate::http::views;
 
@@ -37,7 +36,7 @@ fn refuse_protected(extra: &Map<String, Value>) -> AuthResult<()> {
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct SignUpBody {
+pub struct SignUpBody {
     name: String,
     email: String,
     password: String,
@@ -52,10 +51,8 @@ struct SignUpBody {
 pub async fn sign_up(
     State(auth): State<Auth>,
     Meta(meta): Meta,
-    headers: HeaderMap,
-    body: Bytes,
+    Body(b): FormBody<SignUpBody>,
 ) -> AuthResult<Reply> {
-    let b: SignUpBody = parse_body(&headers, &body, true)?;
     refuse_protected(&b.extra)?;
     check_callback_url(&auth, b.callback_url.as_deref())?;
     let outcome = auth
@@ -84,7 +81,7 @@ pub async fn sign_up(
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct SignInBody {
+pub struct SignInBody {
     email: String,
     password: String,
     #[serde(rename = "callbackURL")]
@@ -99,10 +96,8 @@ pub async fn sign_in(
     State(auth): State<Auth>,
     Meta(meta): Meta,
     cookies: Cookies,
-    headers: HeaderMap,
-    body: Bytes,
+    Body(b): FormBody<SignInBody>,
 ) -> AuthResult<Reply> {
-    let b: SignInBody = parse_body(&headers, &body, true)?;
     check_callback_url(&auth, b.callback_url.as_deref())?;
     let outcome = auth
         .sign_in(
@@ -147,7 +142,7 @@ pub async fn sign_in(
 }
 
 #[derive(Deserialize)]
-struct SendVerificationBody {
+pub struct SendVerificationBody {
     email: String,
     #[serde(rename = "callbackURL")]
     callback_url: Option<String>,
@@ -156,12 +151,11 @@ struct SendVerificationBody {
 pub async fn send_verification_email(
     State(auth): State<Auth>,
     Meta(meta): Meta,
-    headers: HeaderMap,
-    body: Bytes,
+    MaybeSession(session): MaybeSession,
+    Body(b): Body<SendVerificationBody>,
 ) -> AuthResult<Reply> {
-    let b: SendVerificationBody = parse_body(&headers, &body, false)?;
     check_callback_url(&auth, b.callback_url.as_deref())?;
-    match current(&headers, &auth).await? {
+    match session {
         Some(session) => {
             let requested = crate::users::normalize_email(&b.email);
             if requested.as_deref() != Some(session.user.email.as_str()) {

@@ -1,16 +1,18 @@
 //! JWTs for the api role and the JWKS that verifies them.
 
 use axum::extract::State;
-use axum::http::{HeaderMap, header};
+use axum::http::header;
 use serde_json::json;
 
 use crate::Auth;
 use crate::error::AuthResult;
+use crate::http::extract::SessionUser;
 use crate::http::reply::Reply;
-use crate::http::request::require;
 
-pub async fn token(State(auth): State<Auth>, headers: HeaderMap) -> AuthResult<Reply> {
-    let current = require(&headers, &auth).await?;
+pub async fn token(
+    State(auth): State<Auth>,
+    SessionUser(current): SessionUser,
+) -> AuthResult<Reply> {
     let jwt = auth.issue_session_jwt(&current).await?;
     Ok(Reply::json(json!({"token": jwt})).with_header(header::CACHE_CONTROL, "no-store"))
 }

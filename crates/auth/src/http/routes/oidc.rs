@@ -1,21 +1,22 @@
 //! The OpenID Connect provider's routes: discovery and `/oauth2/*`.
 
 use axum::body::Bytes;
-use axum::extract::{Query, RawQuery, State};
+use axum::extract::{FromRequest, Query, RawQuery, Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use serde::Deserialize;
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::Auth;
 use crate::error::{AuthError, AuthResult};
-use crate::http::extract::{Admin, Body, SessionUser, admin_permissions};
+use crate::http::extract::{Admin, Body, FormBody, MaybeSession, SessionUser, admin_permissions};
 use crate::http::reply::Reply;
-use crate::http::request::{Meta, current, parse_body, require};
-use crate::oidc::clients::{ClientCredentials, Metadata};
+use crate::http::request::{Meta, authorization};
+use crate::oidc::clients::{Client, ClientCredentials, Metadata};
 use crate::oidc::grants::TokenParams;
+use crate::sessions::Authenticated;
 use crate::settings::Registration;
 
 pub async fn discovery(State(auth): State<Auth>) -> Reply {
@@ -57,30 +58,38 @@ fn go(headers: &HeaderMap, url: &str) -> Reply {
     }
 }
 
+/// The authorization request arrives as the query (GET) or as a form (POST).
+async fn authorize(
+    auth: &Auth,
+    headers: &HeaderMap,
+    session: Option<Authenticated>,
+    params: &[(String, String)],
+) -> AuthResult<Reply> {
+    let url = auth.authorize(params, session.as_ref(), None).await?;
+    Ok(go(headers, &url))
+}
+
 pub async fn authorize_get(
     State(auth): State<Auth>,
     headers: HeaderMap,
+    MaybeSession(session): MaybeSession,
     RawQuery(query): RawQuery,
 ) -> AuthResult<Reply> {
     let params = pairs_of(query.unwrap_or_default().as_bytes());
-    let session = current(&headers, &auth).await?;
-    let url = auth.authorize(&params, session.as_ref(), None).await?;
-    Ok(go(&headers, &url))
+    authorize(&auth, &headers, session, &params).await
 }
 
 pub async fn authorize_post(
     State(auth): State<Auth>,
     headers: HeaderMap,
+    MaybeSession(session): MaybeSession,
     body: Bytes,
 ) -> AuthResult<Reply> {
-    let params = pairs_of(&body);
-    let session = current(&headers, &auth).await?;
-    let url = auth.authorize(&params, session.as_ref(), None).await?;
-    Ok(go(&headers, &url))
+    authorize(&auth, &headers, session, &pairs_of(&body)).await
 }
 
 #[derive(Deserialize)]
-struct ConsentBody {
+pub struct ConsentBody {
     accept: bool,
     scope: Option<String>,
     oauth_query: Option<String>,
@@ -89,11 +98,9 @@ struct ConsentBody {
 pub async fn consent(
     State(auth): State<Auth>,
     Meta(meta): Meta,
-    headers: HeaderMap,
-    body: Bytes,
+    SessionUser(who): SessionUser,
+    Body(b): FormBody<ConsentBody>,
 ) -> AuthResult<Reply> {
-    let who = require(&headers, &auth).await?;
-    let b: ConsentBody = parse_body(&headers, &body, true)?;
     let query = b
         .oauth_query
         .ok_or_else(|| AuthError::oauth("invalid_request", "oauth_query is required"))?;
@@ -106,14 +113,7 @@ pub async fn consent(
 /// Client credentials from `Authorization: Basic` (form-encoded id and
 /// secret, RFC 6749 §2.3.1) and the form body.
 fn credentials(headers: &HeaderMap, form: &[(String, String)]) -> AuthResult<ClientCredentials> {
-    let basic = match headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| {
-            v.get(..6)
-                .filter(|p| p.eq_ignore_ascii_case("basic "))
-                .map(|_| v[6..].trim())
-        }) {
+    let basic = match authorization(headers, "basic ") {
         None => None,
         Some(encoded) => {
             let bad = || AuthError::oauth("invalid_client", "malformed Basic credentials");
@@ -163,6 +163,42 @@ fn form_only(headers: &HeaderMap) -> AuthResult<()> {
     }
 }
 
+/// A request of a client to the token, introspection or revocation
+/// endpoint: a form body, and the client it authenticates (RFC 6749 §2.3).
+pub struct ClientForm {
+    client: Client,
+    form: Vec<(String, String)>,
+}
+
+impl FromRequest<Auth> for ClientForm {
+    type Rejection = Response;
+
+    async fn from_request(req: Request, auth: &Auth) -> Result<Self, Self::Rejection> {
+        let headers = req.headers().clone();
+        let body = Bytes::from_request(req, auth)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let authenticated = async {
+            form_only(&headers)?;
+            let form = pairs_of(&body);
+            let client = auth
+                .authenticate_client(&credentials(&headers, &form)?)
+                .await?;
+            Ok::<_, AuthError>(ClientForm { client, form })
+        };
+        authenticated.await.map_err(IntoResponse::into_response)
+    }
+}
+
+impl ClientForm {
+    /// The token asked about and its type hint (RFC 7662 §2.1, RFC 7009 §2.1).
+    fn token_and_hint(&self) -> AuthResult<(String, Option<String>)> {
+        let token = field(&self.form, "token")
+            .ok_or_else(|| AuthError::oauth("invalid_request", "token is required"))?;
+        Ok((token, field(&self.form, "token_type_hint")))
+    }
+}
+
 fn no_store(reply: Reply) -> Reply {
     reply
         .with_header(header::CACHE_CONTROL, "no-store")
@@ -172,14 +208,8 @@ fn no_store(reply: Reply) -> Reply {
 pub async fn token(
     State(auth): State<Auth>,
     Meta(meta): Meta,
-    headers: HeaderMap,
-    body: Bytes,
+    ClientForm { client, form }: ClientForm,
 ) -> AuthResult<Reply> {
-    form_only(&headers)?;
-    let form = pairs_of(&body);
-    let client = auth
-        .authenticate_client(&credentials(&headers, &form)?)
-        .await?;
     let params = TokenParams {
         grant_type: field(&form, "grant_type"),
         code: field(&form, "code"),
@@ -197,14 +227,7 @@ pub async fn userinfo(
     headers: HeaderMap,
     body: Bytes,
 ) -> AuthResult<Reply> {
-    let bearer = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| {
-            v.get(..7)
-                .filter(|p| p.eq_ignore_ascii_case("bearer "))
-                .map(|_| v[7..].trim().to_string())
-        });
+    let bearer = authorization(&headers, "bearer ").map(str::to_string);
     let in_body = field(&pairs_of(&body), "access_token");
     let token = match (bearer, in_body) {
         (Some(_), Some(_)) => {
@@ -221,45 +244,27 @@ pub async fn userinfo(
     Ok(no_store(Reply::json(auth.userinfo(&token).await?)))
 }
 
-pub async fn introspect(
-    State(auth): State<Auth>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> AuthResult<Reply> {
-    form_only(&headers)?;
-    let form = pairs_of(&body);
-    let client = auth
-        .authenticate_client(&credentials(&headers, &form)?)
-        .await?;
-    if client.is_public() {
+pub async fn introspect(State(auth): State<Auth>, req: ClientForm) -> AuthResult<Reply> {
+    if req.client.is_public() {
         return Err(AuthError::oauth(
             "invalid_client",
             "introspection needs an authenticated client",
         ));
     }
-    let token = field(&form, "token")
-        .ok_or_else(|| AuthError::oauth("invalid_request", "token is required"))?;
-    let hint = field(&form, "token_type_hint");
+    let (token, hint) = req.token_and_hint()?;
     Ok(no_store(Reply::json(
-        auth.introspect(&client, &token, hint.as_deref()).await?,
+        auth.introspect(&req.client, &token, hint.as_deref())
+            .await?,
     )))
 }
 
 pub async fn revoke(
     State(auth): State<Auth>,
     Meta(meta): Meta,
-    headers: HeaderMap,
-    body: Bytes,
+    req: ClientForm,
 ) -> AuthResult<Response> {
-    form_only(&headers)?;
-    let form = pairs_of(&body);
-    let client = auth
-        .authenticate_client(&credentials(&headers, &form)?)
-        .await?;
-    let token = field(&form, "token")
-        .ok_or_else(|| AuthError::oauth("invalid_request", "token is required"))?;
-    let hint = field(&form, "token_type_hint");
-    auth.revoke_token(&client, &token, hint.as_deref(), &meta)
+    let (token, hint) = req.token_and_hint()?;
+    auth.revoke_token(&req.client, &token, hint.as_deref(), &meta)
         .await?;
     Ok(StatusCode::OK.into_response())
 }
@@ -321,10 +326,9 @@ pub async fn end_session_post(
 pub async fn register(
     State(auth): State<Auth>,
     Meta(meta): Meta,
-    headers: HeaderMap,
+    MaybeSession(who): MaybeSession,
     body: Bytes,
 ) -> AuthResult<Response> {
-    let who = current(&headers, &auth).await?;
     let is_admin = who
         .as_ref()
         .is_some_and(|w| auth.may(w, "oauth-client", "register"));
@@ -359,14 +363,13 @@ admin_permissions! {
     ManageClients = ("oauth-client", "manage"), "YOU_ARE_NOT_ALLOWED_TO_MANAGE_CLIENTS", "You are not allowed to manage OAuth clients";
 }
 
+/// A JSON array of `items`, each as `view` shows it.
+fn list_reply<T>(items: &[T], view: impl Fn(&T) -> Value) -> Reply {
+    Reply::json(Value::Array(items.iter().map(view).collect()))
+}
+
 pub async fn get_clients(State(auth): State<Auth>, _: Admin<ManageClients>) -> AuthResult<Reply> {
-    let clients: Vec<_> = auth
-        .list_clients()
-        .await?
-        .iter()
-        .map(|c| c.view())
-        .collect();
-    Ok(Reply::json(json!(clients)))
+    Ok(list_reply(&auth.list_clients().await?, Client::view))
 }
 
 #[derive(Deserialize)]
@@ -438,13 +441,8 @@ pub async fn get_consents(
     State(auth): State<Auth>,
     SessionUser(me): SessionUser,
 ) -> AuthResult<Reply> {
-    let consents: Vec<_> = auth
-        .list_consents(&me.user.id)
-        .await?
-        .iter()
-        .map(|c| c.view())
-        .collect();
-    Ok(Reply::json(json!(consents)))
+    let consents = auth.list_consents(&me.user.id).await?;
+    Ok(list_reply(&consents, |c| c.view()))
 }
 
 #[derive(Deserialize)]

@@ -8,8 +8,9 @@ use serde_json::{Value, json};
 
 use crate::Auth;
 use crate::error::{AuthError, AuthResult};
+use crate::http::extract::{Body, SessionUser};
 use crate::http::reply::Reply;
-use crate::http::request::{Meta, check_callback_url, parse_body, require, session_token};
+use crate::http::request::{Meta, check_callback_url, parse_body, session_token};
 use crate::http::views;
 use crate::session_ops::SessionRead;
 
@@ -57,8 +58,10 @@ pub async fn sign_out(
     Ok(Reply::json(json!({"success": true})).clearing_session(&auth))
 }
 
-pub async fn list_sessions(State(auth): State<Auth>, headers: HeaderMap) -> AuthResult<Reply> {
-    let current = require(&headers, &auth).await?;
+pub async fn list_sessions(
+    State(auth): State<Auth>,
+    SessionUser(current): SessionUser,
+) -> AuthResult<Reply> {
     if !auth.is_fresh(&current.session) {
         return Err(AuthError::forbidden(
             "SESSION_NOT_FRESH",
@@ -72,18 +75,16 @@ pub async fn list_sessions(State(auth): State<Auth>, headers: HeaderMap) -> Auth
 }
 
 #[derive(Deserialize)]
-struct RevokeBody {
+pub struct RevokeBody {
     token: String,
 }
 
 pub async fn revoke_session(
     State(auth): State<Auth>,
     Meta(meta): Meta,
-    headers: HeaderMap,
-    body: Bytes,
+    SessionUser(current): SessionUser,
+    Body(b): Body<RevokeBody>,
 ) -> AuthResult<Reply> {
-    let current = require(&headers, &auth).await?;
-    let b: RevokeBody = parse_body(&headers, &body, false)?;
     auth.revoke_session(&current, &b.token, &meta).await?;
     let reply = Reply::json(json!({"status": true}));
     Ok(if b.token == current.session.token {
@@ -96,9 +97,8 @@ pub async fn revoke_session(
 pub async fn revoke_sessions(
     State(auth): State<Auth>,
     Meta(meta): Meta,
-    headers: HeaderMap,
+    SessionUser(current): SessionUser,
 ) -> AuthResult<Reply> {
-    let current = require(&headers, &auth).await?;
     auth.revoke_sessions(&current, false, &meta).await?;
     Ok(Reply::json(json!({"status": true})).clearing_session(&auth))
 }
@@ -106,9 +106,8 @@ pub async fn revoke_sessions(
 pub async fn revoke_other_sessions(
     State(auth): State<Auth>,
     Meta(meta): Meta,
-    headers: HeaderMap,
+    SessionUser(current): SessionUser,
 ) -> AuthResult<Reply> {
-    let current = require(&headers, &auth).await?;
     auth.revoke_sessions(&current, true, &meta).await?;
     Ok(Reply::json(json!({"status": true})))
 }

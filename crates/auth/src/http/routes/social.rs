@@ -8,17 +8,18 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::Auth;
-use crate::cookies::{self, find, sign, verify};
+use crate::cookies::{self, sign};
 use crate::error::AuthResult;
+use crate::http::extract::{Body, Cookies, SessionUser};
 use crate::http::reply::Reply;
 use crate::http::request::{Meta, check_callback_url, check_redirect, parse_body};
-use crate::social::{Finished, StateData};
+use crate::social::{Finished, Started, StateData};
 
 const STATE_COOKIE: &str = "state";
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct SocialBody {
+pub struct SocialBody {
     provider: String,
     #[serde(rename = "callbackURL")]
     callback_url: Option<String>,
@@ -29,44 +30,64 @@ struct SocialBody {
     disable_redirect: Option<bool>,
 }
 
-pub async fn sign_in(
-    State(auth): State<Auth>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> AuthResult<Reply> {
-    let b: SocialBody = parse_body(&headers, &body, false)?;
-    check_callback_url(&auth, b.callback_url.as_deref())?;
-    check_redirect(
-        &auth,
-        b.error_callback_url.as_deref(),
-        "INVALID_ERROR_CALLBACK_URL",
-        "errorCallbackURL",
-    )?;
-    check_redirect(
-        &auth,
-        b.new_user_callback_url.as_deref(),
-        "INVALID_NEW_USER_CALLBACK_URL",
-        "newUserCallbackURL",
-    )?;
-    let provider = b.provider.clone();
-    let started = auth
-        .start_social(&provider, |code_verifier| StateData {
-            provider: b.provider.clone(),
-            callback_url: b.callback_url.clone().unwrap_or_else(|| "/".into()),
-            error_url: b.error_callback_url.clone(),
-            new_user_url: b.new_user_callback_url.clone(),
+impl SocialBody {
+    /// `callbackURL` and `errorCallbackURL` must be ours (see `check_redirect`).
+    fn check_return_urls(&self, auth: &Auth) -> AuthResult<()> {
+        check_callback_url(auth, self.callback_url.as_deref())?;
+        check_redirect(
+            auth,
+            self.error_callback_url.as_deref(),
+            "INVALID_ERROR_CALLBACK_URL",
+            "errorCallbackURL",
+        )
+    }
+
+    /// Starts the provider's authorization; the state row keeps where to
+    /// return and, for a link, whose account it adds to.
+    async fn start(
+        &self,
+        auth: &Auth,
+        new_user_url: Option<String>,
+        link_user_id: Option<String>,
+    ) -> AuthResult<Started> {
+        auth.start_social(&self.provider, |code_verifier| StateData {
+            provider: self.provider.clone(),
+            callback_url: self.callback_url.clone().unwrap_or_else(|| "/".into()),
+            error_url: self.error_callback_url.clone(),
+            new_user_url,
             code_verifier,
-            link_user_id: None,
+            link_user_id,
             nonce: None,
         })
-        .await?;
-    let redirect = !b.disable_redirect.unwrap_or(false);
+        .await
+    }
+}
+
+/// The provider's authorization URL, and the signed state (five minutes)
+/// the callback checks.
+fn started_reply(auth: &Auth, started: &Started, redirect: bool) -> Reply {
     let mut reply = Reply::json(json!({"url": started.url, "redirect": redirect}));
     reply.cookie(auth.cookies.set(
         STATE_COOKIE,
         &sign(auth.secret(), &started.state),
         Some(chrono::Duration::seconds(300)),
     ));
+    reply
+}
+
+pub async fn sign_in(State(auth): State<Auth>, Body(b): Body<SocialBody>) -> AuthResult<Reply> {
+    b.check_return_urls(&auth)?;
+    check_redirect(
+        &auth,
+        b.new_user_callback_url.as_deref(),
+        "INVALID_NEW_USER_CALLBACK_URL",
+        "newUserCallbackURL",
+    )?;
+    let started = b
+        .start(&auth, b.new_user_callback_url.clone(), None)
+        .await?;
+    let redirect = !b.disable_redirect.unwrap_or(false);
+    let mut reply = started_reply(&auth, &started, redirect);
     if redirect {
         reply.header(header::LOCATION, &started.url);
     }
@@ -93,7 +114,7 @@ pub async fn callback(
     State(auth): State<Auth>,
     Meta(meta): Meta,
     Path(provider): Path<String>,
-    headers: HeaderMap,
+    cookies: Cookies,
     Query(q): Query<CallbackQuery>,
 ) -> Response {
     let Some(state) = q.state.filter(|s| !s.is_empty()) else {
@@ -109,12 +130,7 @@ pub async fn callback(
             .clearing_cookie(&auth, STATE_COOKIE)
             .into_response();
     }
-    let cookie_state = headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find_map(|h| find(h, &auth.cookies.name(STATE_COOKIE)))
-        .and_then(|raw| verify(auth.secret(), raw));
+    let cookie_state = cookies.signed(STATE_COOKIE);
     let code = q.code.unwrap_or_default();
     if code.is_empty() {
         return error_redirect(&auth, None, "no_code").into_response();
@@ -173,35 +189,14 @@ pub async fn error_page(Query(q): Query<ErrorQuery>) -> impl IntoResponse {
 }
 
 /// `POST /link-social`: the signed-in user adds a provider to their account.
-pub async fn link(State(auth): State<Auth>, headers: HeaderMap, body: Bytes) -> AuthResult<Reply> {
-    let current = crate::http::request::require(&headers, &auth).await?;
-    let b: SocialBody = parse_body(&headers, &body, false)?;
-    check_callback_url(&auth, b.callback_url.as_deref())?;
-    check_redirect(
-        &auth,
-        b.error_callback_url.as_deref(),
-        "INVALID_ERROR_CALLBACK_URL",
-        "errorCallbackURL",
-    )?;
-    let user_id = current.user.id.clone();
-    let started = auth
-        .start_social(&b.provider, |code_verifier| StateData {
-            provider: b.provider.clone(),
-            callback_url: b.callback_url.clone().unwrap_or_else(|| "/".into()),
-            error_url: b.error_callback_url.clone(),
-            new_user_url: None,
-            code_verifier,
-            link_user_id: Some(user_id),
-            nonce: None,
-        })
-        .await?;
-    let mut reply = Reply::json(json!({"url": started.url, "redirect": true}));
-    reply.cookie(auth.cookies.set(
-        STATE_COOKIE,
-        &sign(auth.secret(), &started.state),
-        Some(chrono::Duration::seconds(300)),
-    ));
-    Ok(reply)
+pub async fn link(
+    State(auth): State<Auth>,
+    SessionUser(current): SessionUser,
+    Body(b): Body<SocialBody>,
+) -> AuthResult<Reply> {
+    b.check_return_urls(&auth)?;
+    let started = b.start(&auth, None, Some(current.user.id)).await?;
+    Ok(started_reply(&auth, &started, true))
 }
 
 #[derive(Deserialize)]
@@ -215,10 +210,11 @@ struct UnlinkBody {
 pub async fn unlink(
     State(auth): State<Auth>,
     Meta(meta): Meta,
+    SessionUser(current): SessionUser,
     headers: HeaderMap,
     body: Bytes,
 ) -> AuthResult<Reply> {
-    let current = crate::http::request::require(&headers, &auth).await?;
+    // An unfresh session is refused before its body is read.
     if !auth.is_fresh(&current.session) {
         return Err(crate::error::AuthError::forbidden(
             "SESSION_NOT_FRESH",

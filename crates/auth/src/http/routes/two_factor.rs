@@ -6,9 +6,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::Auth;
-use crate::audit::RequestMeta;
 use crate::cookies::{self, DONT_REMEMBER, SESSION_TOKEN};
-use crate::error::{AuthError, AuthResult};
+use crate::error::AuthResult;
 use crate::http::extract::{Body, Cookies, MaybeSession, SessionUser};
 use crate::http::reply::Reply;
 use crate::http::request::Meta;
@@ -55,22 +54,6 @@ pub fn with_trust(auth: &Auth, mut reply: Reply, trust: Option<&str>) -> Reply {
         ));
     }
     reply
-}
-
-/// Signed in, or holding a challenge cookie; else 401 `INVALID_TWO_FACTOR_COOKIE`.
-fn step<'a>(
-    session: &'a Option<Authenticated>,
-    challenge: &'a Option<String>,
-) -> AuthResult<Step<'a>> {
-    match (session, challenge) {
-        (Some(who), _) => Ok(Step::SignedIn(who)),
-        (None, Some(token)) => Ok(Step::SignIn(token)),
-        (None, None) => Err(AuthError::coded(
-            crate::error::Kind::Unauthenticated,
-            "INVALID_TWO_FACTOR_COOKIE",
-            "Invalid two factor cookie",
-        )),
-    }
 }
 
 #[derive(Serialize)]
@@ -215,50 +198,60 @@ pub struct CodeBody {
     disable_session: Option<bool>,
 }
 
-/// Which second factor a code is checked against.
-enum Factor {
+/// Which second factor a `/two-factor/verify-*` route checks codes
+/// against; the router names one per route (`verify::<Totp>`).
+pub trait CodeFactor: Send + Sync + 'static {
+    const FACTOR: Factor;
+}
+
+pub enum Factor {
     Totp,
     Otp,
     BackupCode,
 }
 
-/// The three ways to prove a second factor share one shape: the step (a
-/// sign-in in progress or the session), the code, then the reply.
-async fn verify_code(
-    auth: &Auth,
-    meta: &RequestMeta,
-    session: &Option<Authenticated>,
-    cookies: &Cookies,
-    b: CodeBody,
-    factor: Factor,
-) -> AuthResult<Reply> {
-    let challenge = cookies.signed(TWO_FACTOR);
-    let step = step(session, &challenge)?;
-    let sign_in = matches!(step, Step::SignIn(_));
-    let trust = b.trust_device.unwrap_or(false);
-    let (passed, sign_in) = match factor {
-        Factor::Totp => (auth.verify_totp(step, &b.code, trust, meta).await?, sign_in),
-        Factor::Otp => (auth.verify_otp(step, &b.code, trust, meta).await?, sign_in),
-        Factor::BackupCode => {
-            let disable_session = b.disable_session.unwrap_or(false);
-            let passed = auth
-                .verify_backup_code(step, &b.code, trust, disable_session, meta)
-                .await?;
-            (passed, sign_in && !disable_session)
-        }
-    };
-    passed_reply(auth, passed, sign_in).await
+pub struct Totp;
+impl CodeFactor for Totp {
+    const FACTOR: Factor = Factor::Totp;
+}
+pub struct Otp;
+impl CodeFactor for Otp {
+    const FACTOR: Factor = Factor::Otp;
+}
+pub struct BackupCode;
+impl CodeFactor for BackupCode {
+    const FACTOR: Factor = Factor::BackupCode;
 }
 
-/// `POST /two-factor/verify-totp`.
-pub async fn verify_totp(
+/// `POST /two-factor/verify-totp`, `/verify-otp` and `/verify-backup-code`
+/// share one shape: the step (a sign-in in progress or the session), the
+/// code, then the reply.
+pub async fn verify<F: CodeFactor>(
     State(auth): State<Auth>,
     Meta(meta): Meta,
     MaybeSession(session): MaybeSession,
     cookies: Cookies,
     Body(b): Body<CodeBody>,
 ) -> AuthResult<Reply> {
-    verify_code(&auth, &meta, &session, &cookies, b, Factor::Totp).await
+    let challenge = cookies.signed(TWO_FACTOR);
+    let step = Step::of(session.as_ref(), challenge.as_deref())?;
+    let sign_in = matches!(step, Step::SignIn(_));
+    let trust = b.trust_device.unwrap_or(false);
+    let (passed, sign_in) = match F::FACTOR {
+        Factor::Totp => (
+            auth.verify_totp(step, &b.code, trust, &meta).await?,
+            sign_in,
+        ),
+        Factor::Otp => (auth.verify_otp(step, &b.code, trust, &meta).await?, sign_in),
+        Factor::BackupCode => {
+            let disable_session = b.disable_session.unwrap_or(false);
+            let passed = auth
+                .verify_backup_code(step, &b.code, trust, disable_session, &meta)
+                .await?;
+            (passed, sign_in && !disable_session)
+        }
+    };
+    passed_reply(&auth, passed, sign_in).await
 }
 
 /// `POST /two-factor/send-otp`: mails a code to the account's address.
@@ -269,30 +262,9 @@ pub async fn send_otp(
     cookies: Cookies,
 ) -> AuthResult<Reply> {
     let challenge = cookies.signed(TWO_FACTOR);
-    auth.send_otp(step(&session, &challenge)?, &meta).await?;
+    auth.send_otp(Step::of(session.as_ref(), challenge.as_deref())?, &meta)
+        .await?;
     Ok(Reply::serialize(&Status { status: true }))
-}
-
-/// `POST /two-factor/verify-otp`.
-pub async fn verify_otp(
-    State(auth): State<Auth>,
-    Meta(meta): Meta,
-    MaybeSession(session): MaybeSession,
-    cookies: Cookies,
-    Body(b): Body<CodeBody>,
-) -> AuthResult<Reply> {
-    verify_code(&auth, &meta, &session, &cookies, b, Factor::Otp).await
-}
-
-/// `POST /two-factor/verify-backup-code`.
-pub async fn verify_backup_code(
-    State(auth): State<Auth>,
-    Meta(meta): Meta,
-    MaybeSession(session): MaybeSession,
-    cookies: Cookies,
-    Body(b): Body<CodeBody>,
-) -> AuthResult<Reply> {
-    verify_code(&auth, &meta, &session, &cookies, b, Factor::BackupCode).await
 }
 
 #[derive(Serialize)]

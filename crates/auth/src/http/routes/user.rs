@@ -1,21 +1,20 @@
 //! The signed-in user's own account: password, profile, linked accounts.
 
-use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::HeaderMap;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use crate::Auth;
 use crate::error::{AuthError, AuthResult};
+use crate::http::extract::{Body, SessionUser};
 use crate::http::reply::Reply;
-use crate::http::request::{Meta, parse_body, require};
+use crate::http::request::Meta;
 use crate::http::views;
 use crate::users::store as user_store;
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct ChangePasswordBody {
+pub struct ChangePasswordBody {
     new_password: String,
     current_password: String,
     revoke_other_sessions: Option<bool>,
@@ -24,11 +23,9 @@ struct ChangePasswordBody {
 pub async fn change_password(
     State(auth): State<Auth>,
     Meta(meta): Meta,
-    headers: HeaderMap,
-    body: Bytes,
+    SessionUser(current): SessionUser,
+    Body(b): Body<ChangePasswordBody>,
 ) -> AuthResult<Reply> {
-    let current = require(&headers, &auth).await?;
-    let b: ChangePasswordBody = parse_body(&headers, &body, false)?;
     let new_session = auth
         .change_password(
             &current,
@@ -50,11 +47,9 @@ pub async fn change_password(
 
 pub async fn update_user(
     State(auth): State<Auth>,
-    headers: HeaderMap,
-    body: Bytes,
+    SessionUser(current): SessionUser,
+    Body(b): Body<Map<String, Value>>,
 ) -> AuthResult<Reply> {
-    let current = require(&headers, &auth).await?;
-    let b: Map<String, Value> = parse_body(&headers, &body, false)?;
     if b.contains_key("email") {
         return Err(AuthError::invalid(
             "EMAIL_CAN_NOT_BE_UPDATED",
@@ -103,8 +98,10 @@ pub async fn update_user(
     Ok(Reply::json(json!({"status": true})).with_session(&auth, &current.session))
 }
 
-pub async fn list_accounts(State(auth): State<Auth>, headers: HeaderMap) -> AuthResult<Reply> {
-    let current = require(&headers, &auth).await?;
+pub async fn list_accounts(
+    State(auth): State<Auth>,
+    SessionUser(current): SessionUser,
+) -> AuthResult<Reply> {
     let accounts = user_store::accounts_of(&auth.db, &current.user.id).await?;
     Ok(Reply::json(Value::Array(
         accounts.iter().map(views::account).collect(),
