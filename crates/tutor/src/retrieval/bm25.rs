@@ -326,17 +326,23 @@ impl Bm25 {
             Ok(u32::try_from(searcher.search(q, &Count)?).unwrap_or(u32::MAX))
         };
         let docs = count(term_query(self.f.course_id, course_id).as_ref())?;
+        // When the course is the whole index, its filter would only cost.
+        let whole = u64::from(docs) == searcher.num_docs();
         let mut out = Vec::with_capacity(terms.len());
         for t in terms {
             let either = BooleanQuery::new(vec![
                 (Occur::Should, term_query(self.f.title, t)),
                 (Occur::Should, term_query(self.f.text, t)),
             ]);
-            let q = BooleanQuery::new(vec![
-                (Occur::Must, term_query(self.f.course_id, course_id)),
-                (Occur::Must, Box::new(either)),
-            ]);
-            out.push(count(&q)?);
+            let n = if whole {
+                count(&either)?
+            } else {
+                count(&BooleanQuery::new(vec![
+                    (Occur::Must, term_query(self.f.course_id, course_id)),
+                    (Occur::Must, Box::new(either)),
+                ]))?
+            };
+            out.push(n);
         }
         Ok((docs, out))
     }

@@ -368,8 +368,12 @@ impl<C: TurnContext> Tutor<C> {
             Decision::Found { passages, .. } => passages.clone(),
             _ => Vec::new(),
         };
-        // … and of the first passage's own recurring words, for its key term.
-        if let Some(first) = passages.first() {
+        // … and, for a reply without a model whose question names none of
+        // the first passage's words, of that passage's recurring words.
+        if let Some(first) = passages.first()
+            && self.inner.llm.is_none()
+            && rank::needs_own_terms(first, &focus)
+        {
             stats
                 .look_up(&idx, &scope.course_id, &rank::key_term_candidates(first))
                 .map_err(|e| RetrieveError::Index(e.to_string()))?;

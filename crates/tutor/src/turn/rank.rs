@@ -529,15 +529,28 @@ pub fn key_term_candidates(p: &Passage) -> Vec<String> {
     out
 }
 
+/// The question's terms that can name the section (words of its text).
+fn focus_terms_in<'a>(body: &[String], focus: &'a [String]) -> Vec<&'a String> {
+    let have: HashSet<&String> = body.iter().collect();
+    focus
+        .iter()
+        .filter(|t| have.contains(t) && t.chars().all(char::is_alphabetic) && t.len() > 2)
+        .collect()
+}
+
+/// Whether [`key_term`] picks from the section's own words (the question
+/// names none of them), and so needs [`key_term_candidates`]' frequencies.
+pub fn needs_own_terms(p: &Passage, focus: &[String]) -> bool {
+    focus_terms_in(&terms(&p.text), focus).is_empty()
+}
+
 /// The section's key term: the rarest of the question's terms it contains,
 /// else the recurring term of its own with the highest count × rarity.
 /// `stats` must hold the focus terms and [`key_term_candidates`].
 pub fn key_term(stats: &TermStats, p: &Passage, focus: &[String]) -> Option<String> {
     let body = terms(&p.text);
-    let have: HashSet<&String> = body.iter().collect();
-    let from_focus = focus
-        .iter()
-        .filter(|t| have.contains(t) && t.chars().all(char::is_alphabetic) && t.len() > 2)
+    let from_focus = focus_terms_in(&body, focus)
+        .into_iter()
         .max_by(|a, b| stats.weight(a).total_cmp(&stats.weight(b)));
     let t = match from_focus {
         Some(t) => t.clone(),
@@ -725,6 +738,12 @@ mod tests {
         let counted = TermStats::of(&all);
         for t in &words {
             assert_eq!(from_index.weight(t), counted.weight(t), "{t}");
+        }
+        // A course that is the whole index is counted the same way.
+        let alone = Bm25::build(&all).unwrap();
+        let whole = TermStats::from_index(&alone, "c", &words).unwrap();
+        for t in &words {
+            assert_eq!(whole.weight(t), counted.weight(t), "{t}, one course");
         }
         // Looking up more terms keeps those already known.
         let mut more = from_index.clone();
