@@ -3,6 +3,7 @@
 //! student may see, inside the query itself. The index lives in a folder
 //! (memory-mapped) or in memory, and changes lesson by lesson.
 
+use std::collections::BTreeSet;
 use std::path::Path;
 
 use tantivy::collector::{Count, TopDocs};
@@ -372,6 +373,27 @@ impl Bm25 {
         self.search_in(query, course_id, None, k)
     }
 
+    /// Every stage position the index's terms hold, in any course (a
+    /// deleted passage's stage may linger until its segment is merged, which
+    /// only adds a clause that excludes nothing).
+    fn stage_values(&self, searcher: &tantivy::Searcher) -> Result<BTreeSet<u64>, IndexError> {
+        let mut out = BTreeSet::new();
+        for seg in searcher.segment_readers() {
+            let inverted = seg.inverted_index(self.f.stage)?;
+            let mut terms = inverted
+                .terms()
+                .stream()
+                .map_err(|e| IndexError(e.to_string()))?;
+            while terms.advance() {
+                // Fails closed: a stage it cannot read could not be excluded.
+                let bytes = <[u8; 8]>::try_from(terms.key())
+                    .map_err(|_| IndexError("a stage term is not a u64".into()))?;
+                out.insert(u64::from_be_bytes(bytes));
+            }
+        }
+        Ok(out)
+    }
+
     fn search_in(
         &self,
         query: &str,
@@ -386,39 +408,48 @@ impl Bm25 {
         parser.set_field_boost(self.f.title, 1.5);
         // User text is not query syntax: errors are ignored, terms kept.
         let (text_query, _errors) = parser.parse_query_lenient(query);
-        let stage_filter: Vec<(Occur, Box<dyn Query>)> = stages
-            .unwrap_or_default()
-            .iter()
-            .map(|s| {
-                (
-                    Occur::Should,
-                    Box::new(TermQuery::new(
-                        Term::from_field_u64(self.f.stage, *s),
-                        IndexRecordOption::Basic,
-                    )) as Box<dyn Query>,
-                )
-            })
-            .collect();
-        let q = BooleanQuery::new(vec![
-            (Occur::Must, text_query),
-            (
-                Occur::Must,
-                Box::new(TermQuery::new(
-                    Term::from_field_text(self.f.course_id, course_id),
-                    IndexRecordOption::Basic,
-                )),
-            ),
-        ]);
-        let q = if stages.is_some() {
-            BooleanQuery::new(vec![
-                (Occur::Must, Box::new(q) as Box<dyn Query>),
-                (Occur::Must, Box::new(BooleanQuery::new(stage_filter))),
-            ])
-        } else {
-            q
-        };
         let searcher = self.reader.searcher();
-        let top = searcher.search(&q, &TopDocs::with_limit(k))?;
+        let stage = |s: u64| -> Box<dyn Query> {
+            Box::new(TermQuery::new(
+                Term::from_field_u64(self.f.stage, s),
+                IndexRecordOption::Basic,
+            ))
+        };
+        let course: Box<dyn Query> = Box::new(TermQuery::new(
+            Term::from_field_text(self.f.course_id, course_id),
+            IndexRecordOption::Basic,
+        ));
+        // A course that is the whole index needs no course clause; a query
+        // left with its words alone is a plain disjunction, which tantivy
+        // answers by skipping blocks that cannot reach the top k.
+        let whole = searcher.search(course.as_ref(), &Count)? as u64 == searcher.num_docs();
+        let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+        if !whole {
+            clauses.push((Occur::Must, course));
+        }
+        if let Some(open) = stages {
+            // Whichever list is shorter: the open stages, or the stages the
+            // index holds that are not open (none when everything is open,
+            // which spares a staff member's search a union over every stage).
+            let locked: Vec<u64> = self
+                .stage_values(&searcher)?
+                .into_iter()
+                .filter(|s| !open.contains(s))
+                .collect();
+            if locked.len() < open.len() {
+                clauses.extend(locked.into_iter().map(|s| (Occur::MustNot, stage(s))));
+            } else {
+                let any_open = open.iter().map(|s| (Occur::Should, stage(*s))).collect();
+                clauses.push((Occur::Must, Box::new(BooleanQuery::new(any_open))));
+            }
+        }
+        let q: Box<dyn Query> = if clauses.is_empty() {
+            text_query
+        } else {
+            clauses.push((Occur::Must, text_query));
+            Box::new(BooleanQuery::new(clauses))
+        };
+        let top = searcher.search(q.as_ref(), &TopDocs::with_limit(k))?;
         let mut out = Vec::new();
         for (score, addr) in top {
             let d: TantivyDocument = searcher.doc(addr)?;
@@ -481,6 +512,38 @@ mod tests {
         );
         let hits = idx.search("tuning controllers", "c", &[1, 2], 5).unwrap();
         assert_eq!(hits[0].1.chunk_id, "b");
+        // Three stages, two open: the locked one is excluded instead.
+        let three = Bm25::build(&[
+            p("g", 1, "Gyroscopes", "A gyroscope drifts."),
+            p(
+                "h",
+                2,
+                "Hover",
+                "A drone hovers when thrust equals weight; gyroscope too.",
+            ),
+            p(
+                "k",
+                3,
+                "Kinematics",
+                "Joint angles, and a gyroscope on the arm.",
+            ),
+        ])
+        .unwrap();
+        let stages_of = |open: &[u64]| -> Vec<u64> {
+            let mut s: Vec<u64> = three
+                .search("gyroscope", "c", open, 5)
+                .unwrap()
+                .into_iter()
+                .map(|(_, p)| p.stage_position)
+                .collect();
+            s.sort();
+            s
+        };
+        assert_eq!(stages_of(&[1, 2]), vec![1, 2], "stage 3 is locked");
+        assert_eq!(stages_of(&[1, 3]), vec![1, 3], "stage 2 is locked");
+        assert_eq!(stages_of(&[2]), vec![2]);
+        assert_eq!(stages_of(&[1, 2, 3]), vec![1, 2, 3]);
+        assert_eq!(stages_of(&[1, 2, 3, 9]), vec![1, 2, 3]);
         assert!(
             idx.search("tuning", "other-course", &[1, 2], 5)
                 .unwrap()
