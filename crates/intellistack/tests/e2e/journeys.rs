@@ -9,23 +9,9 @@ use crate::support::auth::{
 use crate::support::fake_llm::{Script, server_with_model};
 use crate::support::{Backend, Options, TestServer};
 
-/// Creates a verified student with the test password through the auth
-/// service itself, for servers where signing up over HTTP is not the way.
+/// A verified student with the test password, made through the auth service.
 async fn add_student(server: &TestServer, email: &str, name: &str) {
-    server
-        .auth()
-        .create_user_as_admin(
-            ::auth::admin::NewUserByAdmin {
-                email: email.into(),
-                name: name.into(),
-                password: Some(PASSWORD.into()),
-                role: "student".into(),
-                email_verified: true,
-            },
-            &Default::default(),
-        )
-        .await
-        .unwrap();
+    crate::support::auth::create_verified(server, email, name, "student").await;
 }
 
 /// Enrols through the dashboard and opens the first lesson.

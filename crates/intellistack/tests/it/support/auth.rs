@@ -202,6 +202,13 @@ pub async fn with_role(server: &TestServer, email: &str, role: &str) -> reqwest:
 
 /// Creates a verified user through the service, as an admin would, and signs it in.
 async fn created_user(server: &TestServer, email: &str, name: &str, role: &str) -> reqwest::Client {
+    create_verified(server, email, name, role).await;
+    signed_in(server, email).await
+}
+
+/// Creates a verified user with the test password through the auth service
+/// itself, for servers where signing up over HTTP is not the way.
+pub async fn create_verified(server: &TestServer, email: &str, name: &str, role: &str) {
     server
         .auth()
         .create_user_as_admin(
@@ -216,7 +223,6 @@ async fn created_user(server: &TestServer, email: &str, name: &str, role: &str) 
         )
         .await
         .unwrap();
-    signed_in(server, email).await
 }
 
 /// The audit entries of `event_type`, newest first.
