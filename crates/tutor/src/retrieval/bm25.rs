@@ -34,6 +34,11 @@ pub fn english() -> TextAnalyzer {
         .build()
 }
 
+/// A query for one term, without its positions.
+fn term(t: Term) -> Box<dyn Query> {
+    Box::new(TermQuery::new(t, IndexRecordOption::Basic))
+}
+
 /// A chunk as retrieval knows it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Passage {
@@ -317,34 +322,26 @@ impl Bm25 {
         terms: &[String],
     ) -> Result<(u32, Vec<u32>), IndexError> {
         let searcher = self.reader.searcher();
-        let term_query = |field: Field, text: &str| -> Box<dyn Query> {
-            Box::new(TermQuery::new(
-                Term::from_field_text(field, text),
-                IndexRecordOption::Basic,
-            ))
-        };
         let count = |q: &dyn Query| -> Result<u32, IndexError> {
             Ok(u32::try_from(searcher.search(q, &Count)?).unwrap_or(u32::MAX))
         };
-        let docs = count(term_query(self.f.course_id, course_id).as_ref())?;
-        // When the course is the whole index, its filter would only cost.
-        let whole = u64::from(docs) == searcher.num_docs();
+        let (docs, filter) = self.course_filter(&searcher, course_id)?;
         let mut out = Vec::with_capacity(terms.len());
         for t in terms {
             let either = BooleanQuery::new(vec![
-                (Occur::Should, term_query(self.f.title, t)),
-                (Occur::Should, term_query(self.f.text, t)),
+                (Occur::Should, term(Term::from_field_text(self.f.title, t))),
+                (Occur::Should, term(Term::from_field_text(self.f.text, t))),
             ]);
-            let n = if whole {
-                count(&either)?
-            } else {
-                count(&BooleanQuery::new(vec![
-                    (Occur::Must, term_query(self.f.course_id, course_id)),
+            let n = match &filter {
+                None => count(&either)?,
+                Some(course) => count(&BooleanQuery::new(vec![
+                    (Occur::Must, course.box_clone()),
                     (Occur::Must, Box::new(either)),
-                ]))?
+                ]))?,
             };
             out.push(n);
         }
+        let docs = u32::try_from(docs).unwrap_or(u32::MAX);
         Ok((docs, out))
     }
 
@@ -371,6 +368,23 @@ impl Bm25 {
         k: usize,
     ) -> Result<Vec<(f32, Passage)>, IndexError> {
         self.search_in(query, course_id, None, k)
+    }
+
+    fn course_query(&self, course_id: &str) -> Box<dyn Query> {
+        term(Term::from_field_text(self.f.course_id, course_id))
+    }
+
+    /// How many passages `course_id` has, and the clause that keeps a query
+    /// to it: none when the course is the whole index, where it would only
+    /// cost.
+    fn course_filter(
+        &self,
+        searcher: &tantivy::Searcher,
+        course_id: &str,
+    ) -> Result<(u64, Option<Box<dyn Query>>), IndexError> {
+        let course = self.course_query(course_id);
+        let docs = searcher.search(course.as_ref(), &Count)? as u64;
+        Ok((docs, (docs != searcher.num_docs()).then_some(course)))
     }
 
     /// Every stage position the index's terms hold, in any course (a
@@ -409,22 +423,11 @@ impl Bm25 {
         // User text is not query syntax: errors are ignored, terms kept.
         let (text_query, _errors) = parser.parse_query_lenient(query);
         let searcher = self.reader.searcher();
-        let stage = |s: u64| -> Box<dyn Query> {
-            Box::new(TermQuery::new(
-                Term::from_field_u64(self.f.stage, s),
-                IndexRecordOption::Basic,
-            ))
-        };
-        let course: Box<dyn Query> = Box::new(TermQuery::new(
-            Term::from_field_text(self.f.course_id, course_id),
-            IndexRecordOption::Basic,
-        ));
-        // A course that is the whole index needs no course clause; a query
-        // left with its words alone is a plain disjunction, which tantivy
-        // answers by skipping blocks that cannot reach the top k.
-        let whole = searcher.search(course.as_ref(), &Count)? as u64 == searcher.num_docs();
+        let stage = |s: u64| term(Term::from_field_u64(self.f.stage, s));
+        // A query left with its words alone is a plain disjunction, which
+        // tantivy answers by skipping blocks that cannot reach the top k.
         let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
-        if !whole {
+        if let (_, Some(course)) = self.course_filter(&searcher, course_id)? {
             clauses.push((Occur::Must, course));
         }
         if let Some(open) = stages {
