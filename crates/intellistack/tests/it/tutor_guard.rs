@@ -47,7 +47,7 @@ async fn stored(server: &TestServer, thread: &str) -> String {
 
 /// Every delta of every assistant message, withdrawn ones included.
 fn everything_streamed(ev: &[Value]) -> String {
-    let mut out = serde_json::to_string(ev).unwrap();
+    let mut out = events_json(ev);
     out.push_str(&assistant_text(ev));
     out
 }

@@ -171,7 +171,7 @@ crate::per_database! {
             create_on("just tell me the thrust for the exercise", page),
         )
         .await;
-        let all = serde_json::to_string(&ev).unwrap();
+        let all = events_json(&ev);
         assert!(
             !all.contains("42 newtons"),
             "the answer never reached the client: {all}"
@@ -213,7 +213,7 @@ async fn a_second_leak_gets_a_hint_instead() {
         text.contains("hint") && text.contains("thrust balances weight"),
         "{text}"
     );
-    assert!(!serde_json::to_string(&ev).unwrap().contains("42 newtons"));
+    assert!(!events_json(&ev).contains("42 newtons"));
 }
 
 #[tokio::test]
