@@ -8,7 +8,7 @@ use std::path::Path;
 
 use tantivy::collector::{Count, TopDocs};
 use tantivy::directory::MmapDirectory;
-use tantivy::query::{BooleanQuery, Occur, Query, QueryParser, TermQuery};
+use tantivy::query::{BooleanQuery, ConstScoreQuery, Occur, Query, QueryParser, TermQuery};
 use tantivy::schema::{
     Field, INDEXED, IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing, TextOptions,
     Value,
@@ -359,19 +359,45 @@ impl Bm25 {
         self.search_in(query, course_id, Some(stages), k)
     }
 
-    /// The best `k` passages for `query` in every stage of `course_id`,
-    /// locked ones included (callers decide what may be shown).
-    pub fn search_any_stage(
+    /// A turn's two searches, from one query when it answers both: the
+    /// best `k` passages of the open `stages`, and the best `any` of every
+    /// stage of `course_id`, locked ones included (callers decide what may
+    /// be shown). The stage filters do not score, so the open
+    /// stages' ranking is the wider one with the locked passages left out.
+    pub fn search_open_and_any(
         &self,
         query: &str,
         course_id: &str,
+        stages: &[u64],
         k: usize,
-    ) -> Result<Vec<(f32, Passage)>, IndexError> {
-        self.search_in(query, course_id, None, k)
+        any: usize,
+    ) -> Result<(Vec<(f32, Passage)>, Vec<(f32, Passage)>), IndexError> {
+        let wide_k = any.max(k);
+        let mut wide = self.search_in(query, course_id, None, wide_k)?;
+        let open: Vec<(f32, Passage)> = wide
+            .iter()
+            .filter(|(_, p)| stages.contains(&p.stage_position))
+            .take(k)
+            .cloned()
+            .collect();
+        // Enough open passages among the wider hits, or the wider hits are
+        // every match: nothing further down could be an open one's better.
+        let open = if open.len() == k || wide.len() < wide_k {
+            open
+        } else {
+            self.search(query, course_id, stages, k)?
+        };
+        wide.truncate(any);
+        Ok((open, wide))
     }
 
+    /// Keeps a query to one course without scoring: the filter says where
+    /// to look, never how well a passage matches.
     fn course_query(&self, course_id: &str) -> Box<dyn Query> {
-        term(Term::from_field_text(self.f.course_id, course_id))
+        Box::new(ConstScoreQuery::new(
+            term(Term::from_field_text(self.f.course_id, course_id)),
+            0.0,
+        ))
     }
 
     /// How many passages `course_id` has, and the clause that keeps a query
@@ -443,7 +469,9 @@ impl Bm25 {
                 clauses.extend(locked.into_iter().map(|s| (Occur::MustNot, stage(s))));
             } else {
                 let any_open = open.iter().map(|s| (Occur::Should, stage(*s))).collect();
-                clauses.push((Occur::Must, Box::new(BooleanQuery::new(any_open))));
+                // Unscored, like the course: a small stage is no better a match.
+                let any_open = ConstScoreQuery::new(Box::new(BooleanQuery::new(any_open)), 0.0);
+                clauses.push((Occur::Must, Box::new(any_open)));
             }
         }
         let q: Box<dyn Query> = if clauses.is_empty() {
@@ -601,5 +629,43 @@ mod tests {
             idx.by_chunk_ids(&["a2".into(), "zz".into()]).unwrap().len(),
             1
         );
+    }
+
+    #[test]
+    fn one_query_serves_both_searches_with_the_filtered_ranking() {
+        // Two courses and stages of different sizes: were the filters to
+        // score, a passage of a small stage would rank above its equal.
+        let mut all = Vec::new();
+        let words = ["gyroscope drift", "gyroscope", "gyroscope bias and drift"];
+        for stage in 1..=4u64 {
+            for n in 0..(stage * 3) {
+                let text = format!("{} in lesson {n}.", words[(n % 3) as usize]);
+                all.push(p(&format!("s{stage}-{n}"), stage, "Sensors", &text));
+            }
+        }
+        let mut other = p("o1", 1, "Sensors", "gyroscope drift");
+        other.course_id = "d".into();
+        all.push(other);
+        let idx = Bm25::build(&all).unwrap();
+        let ids = |hits: &[(f32, Passage)]| -> Vec<(String, u32)> {
+            hits.iter()
+                .map(|(s, p)| (p.chunk_id.clone(), (s * 1000.0).round() as u32))
+                .collect()
+        };
+        for open in [&[][..], &[1], &[4], &[1, 2], &[1, 2, 3], &[1, 2, 3, 4]] {
+            for k in [1, 3, 8, 40] {
+                let (o, wide) = idx
+                    .search_open_and_any("gyroscope drift", "c", open, k, 5)
+                    .unwrap();
+                let alone = idx.search("gyroscope drift", "c", open, k).unwrap();
+                assert_eq!(ids(&o), ids(&alone), "open {open:?}, k {k}");
+                assert!(o.iter().all(|(_, p)| open.contains(&p.stage_position)));
+                let every = idx
+                    .search("gyroscope drift", "c", &[1, 2, 3, 4], 5)
+                    .unwrap();
+                assert_eq!(ids(&wide), ids(&every), "every stage, open {open:?}");
+                assert!(wide.iter().all(|(_, p)| p.course_id == "c"));
+            }
+        }
     }
 }

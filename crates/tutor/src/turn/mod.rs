@@ -301,13 +301,14 @@ impl<C: TurnContext> Tutor<C> {
             Some(sel) => format!("{question} {sel}"),
             None => question.to_string(),
         };
-        // Unlocked search (fused with dense vectors when configured) …
-        let found = self
+        // Unlocked search (fused with dense vectors when configured), and
+        // every stage of the course, for the decision only.
+        let (found, all_stages) = self
             .inner
             .retrieval
-            .search(self.repo(), &query, &scope, PASSAGES * 2)
+            .search_for_turn(&query, &scope, PASSAGES * 2, CANDIDATES)
             .await?;
-        if found.warming {
+        let Some((idx, mut candidates)) = all_stages else {
             return Ok(Retrieved {
                 scope: Some(scope),
                 passages: Vec::new(),
@@ -319,13 +320,7 @@ impl<C: TurnContext> Tutor<C> {
                 stats: TermStats::default(),
                 page_sections: Vec::new(),
             });
-        }
-        // … and every stage of the course, for the decision only.
-        let (idx, mut candidates) = self
-            .inner
-            .retrieval
-            .search_all_stages(self.repo(), &query, &scope.course_id, CANDIDATES)
-            .await?;
+        };
         for p in found.passages {
             if !candidates.iter().any(|c| c.chunk_id == p.chunk_id) {
                 candidates.push(p);

@@ -50,6 +50,19 @@ pub enum RetrieveError {
     Index(String),
 }
 
+/// How many lexical (and dense) hits are fused before cutting to `k`.
+const LEXICAL: usize = 20;
+
+impl Found {
+    fn warming() -> Self {
+        Found {
+            passages: Vec::new(),
+            limited: false,
+            warming: true,
+        }
+    }
+}
+
 pub struct Retrieval {
     pub index: Arc<SearchIndex>,
     pub dense: Option<Dense>,
@@ -87,6 +100,16 @@ impl Retrieval {
         Ok(())
     }
 
+    /// The index as it stands after catching up with content changes;
+    /// `None` during the first build.
+    async fn current(&self) -> Option<(Arc<Bm25>, i64)> {
+        if let Err(e) = self.index.refresh().await {
+            // The index as it stands still answers; the next turn tries again.
+            tracing::warn!(error = %e, "catching up with content changes failed");
+        }
+        self.index.current().await
+    }
+
     /// BM25, fused with dense results when configured. A failing vector
     /// store leaves BM25 alone and marks the result as limited.
     pub async fn search(
@@ -96,21 +119,50 @@ impl Retrieval {
         scope: &Scope,
         k: usize,
     ) -> Result<Found, RetrieveError> {
-        if let Err(e) = self.index.refresh().await {
-            // The index as it stands still answers; the next turn tries again.
-            tracing::warn!(error = %e, "catching up with content changes failed");
-        }
-        let Some((idx, seq)) = self.index.current().await else {
-            return Ok(Found {
-                passages: Vec::new(),
-                limited: false,
-                warming: true,
-            });
+        let Some((idx, seq)) = self.current().await else {
+            return Ok(Found::warming());
         };
-        let generation = seq.to_string();
         let hits = idx
-            .search(query, &scope.course_id, &scope.stages, 20)
-            .map_err(|e| RetrieveError::Index(e.to_string()))?;
+            .search(query, &scope.course_id, &scope.stages, LEXICAL)
+            .map_err(index_error)?;
+        self.fuse(&idx, seq, query, scope, hits, k).await
+    }
+
+    /// A turn's searches: [`Retrieval::search`], and BM25 over every stage
+    /// of the course, locked ones included, with the index both came from
+    /// (for deciding what a question is about: a locked stage can be named;
+    /// callers show only passages of unlocked stages). One query serves
+    /// both when it can. No index during the first build.
+    pub async fn search_for_turn(
+        &self,
+        query: &str,
+        scope: &Scope,
+        k: usize,
+        candidates: usize,
+    ) -> Result<(Found, Option<(Arc<Bm25>, Vec<Passage>)>), RetrieveError> {
+        let Some((idx, seq)) = self.current().await else {
+            return Ok((Found::warming(), None));
+        };
+        let (open, any) = idx
+            .search_open_and_any(query, &scope.course_id, &scope.stages, LEXICAL, candidates)
+            .map_err(index_error)?;
+        let found = self.fuse(&idx, seq, query, scope, open, k).await?;
+        let any = any.into_iter().map(|(_, p)| p).collect();
+        Ok((found, Some((idx, any))))
+    }
+
+    /// The lexical hits, fused with dense neighbours when configured, cut
+    /// to the scope's stages and to `k`.
+    async fn fuse(
+        &self,
+        idx: &Bm25,
+        seq: i64,
+        query: &str,
+        scope: &Scope,
+        hits: Vec<(f32, Passage)>,
+        k: usize,
+    ) -> Result<Found, RetrieveError> {
+        let generation = seq.to_string();
         let lexical: Vec<String> = hits.iter().map(|(_, p)| p.chunk_id.clone()).collect();
         let mut by_id: HashMap<String, Passage> = hits
             .into_iter()
@@ -121,7 +173,7 @@ impl Retrieval {
             None => lexical,
             Some(dense) => {
                 let dense_ids = async {
-                    self.sync_dense(dense, &generation, &idx).await?;
+                    self.sync_dense(dense, &generation, idx).await?;
                     let v = dense
                         .embedder
                         .embed(&[query.to_string()])
@@ -130,7 +182,7 @@ impl Retrieval {
                     let v = v.into_iter().next().unwrap_or_default();
                     dense
                         .store
-                        .search(&v, &scope.course_id, &scope.stages, 20)
+                        .search(&v, &scope.course_id, &scope.stages, LEXICAL)
                         .await
                         .map_err(|e| e.to_string())
                 }
@@ -156,10 +208,7 @@ impl Retrieval {
             .cloned()
             .collect();
         if !missing.is_empty() {
-            for p in idx
-                .by_chunk_ids(&missing)
-                .map_err(|e| RetrieveError::Index(e.to_string()))?
-            {
+            for p in idx.by_chunk_ids(&missing).map_err(index_error)? {
                 by_id.insert(p.chunk_id.clone(), p);
             }
         }
@@ -176,29 +225,8 @@ impl Retrieval {
             warming: false,
         })
     }
+}
 
-    /// BM25 over every stage of `course_id`, locked ones included, with the
-    /// index it came from. For deciding what a question is about (a locked
-    /// stage can be named); callers show only passages of unlocked stages.
-    pub async fn search_all_stages(
-        &self,
-        _repo: &dyn Repository,
-        query: &str,
-        course_id: &str,
-        k: usize,
-    ) -> Result<(Arc<Bm25>, Vec<Passage>), RetrieveError> {
-        let Some((idx, _)) = self.index.current().await else {
-            // Warming: the turn stops before it reads these.
-            return Err(RetrieveError::Index(
-                "the search index is warming up".into(),
-            ));
-        };
-        let hits = idx
-            .search_any_stage(query, course_id, k)
-            .map_err(|e| RetrieveError::Index(e.to_string()))?
-            .into_iter()
-            .map(|(_, p)| p)
-            .collect();
-        Ok((idx, hits))
-    }
+fn index_error(e: crate::retrieval::bm25::IndexError) -> RetrieveError {
+    RetrieveError::Index(e.to_string())
 }
