@@ -3,6 +3,8 @@
 
 use serde_json::{Value, json};
 
+use crate::support::api::{api_get, token};
+use crate::support::auth::admin;
 use crate::support::chat::*;
 use crate::support::courses::{drones, enrolled_student, import, lesson};
 use crate::support::fake_llm::FakeLlm;
@@ -54,6 +56,7 @@ crate::per_database! {
         .await;
         course(&server).await;
         let t = student(&server).await;
+        server.vectors_synced().await;
         let ev = ask(&server, &t, "how do propeller rotors make thrust?").await;
         assert!(
             !ev.iter().any(|e| e["type"] == "notice"),
@@ -132,6 +135,7 @@ async fn the_embedded_vector_store_is_the_default() {
     .await;
     course(&server).await;
     let t = student(&server).await;
+    server.vectors_synced().await;
     let ev = ask(&server, &t, "propeller thrust").await;
     assert!(!ev.iter().any(|e| e["type"] == "notice"));
     let anns = citations(&ev);
@@ -140,4 +144,80 @@ async fn the_embedded_vector_store_is_the_default() {
         anns.iter()
             .all(|a| !a["source"]["url"].as_str().unwrap().contains("secrets"))
     );
+}
+
+/// The chunk ids the database holds now, sorted.
+async fn chunk_ids(server: &TestServer) -> Vec<String> {
+    let rows: Vec<(String,)> = common::on_db!(&server.db, pool => sqlx::query_as(
+        "SELECT id FROM content_chunk ORDER BY id").fetch_all(pool).await.unwrap());
+    let mut ids: Vec<String> = rows.into_iter().map(|r| r.0).collect();
+    ids.sort();
+    ids
+}
+
+async fn lesson_id(server: &TestServer, t: &str, stage: &str, lesson: &str) -> String {
+    let (s, v) = api_get(
+        server,
+        &format!("/api/v1/courses/drones/lessons/{stage}/{lesson}"),
+        t,
+    )
+    .await;
+    assert_eq!(s, 200, "{v}");
+    v["id"].as_str().unwrap().to_string()
+}
+
+crate::per_database! {
+    async fn an_edit_replaces_only_that_lessons_vectors_in_qdrant(backend) {
+        let fake = FakeLlm::start().await;
+        let qdrant = FakeQdrant::start().await;
+        let server = TestServer::start_with(
+            backend,
+            Options::default()
+                .var("EMBEDDINGS_MODEL", "test-embed")
+                .var("EMBEDDINGS_BASE_URL", fake.url.clone())
+                .var("QDRANT_URL", format!("http://{}", qdrant.addr))
+                .var("QDRANT_COLLECTION", "chunks"),
+        )
+        .await;
+        course(&server).await;
+        let v = server.vectors_synced().await;
+        assert_eq!(qdrant.chunk_ids("chunks"), chunk_ids(&server).await);
+        let (full, lessons) = (v["full_syncs"].clone(), v["lessons_synced"].as_u64().unwrap());
+        let boss = admin(&server, "boss@example.com").await;
+        let t = token(&boss, &server).await;
+
+        let id = lesson_id(&server, &t, "flight", "lift").await;
+        let res = reqwest::Client::new()
+            .patch(server.at(&format!("/api/v1/lessons/{id}")))
+            .bearer_auth(&t)
+            .json(&json!({"body": "## Rotors\n\nA quillwort rotor spins faster to climb.\n"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200);
+        let v = server.vectors_synced().await;
+        assert_eq!(qdrant.chunk_ids("chunks"), chunk_ids(&server).await, "the edited lesson's points were replaced");
+        assert_eq!(v["full_syncs"], full, "no full sync for an edit: {v}");
+        assert_eq!(v["lessons_synced"].as_u64(), Some(lessons + 1), "{v}");
+        let ev = ask(&server, &t, "why does a quillwort rotor spin faster?").await;
+        assert!(final_text(&ev).contains("spins faster to climb"), "{}", final_text(&ev));
+        assert!(!ev.iter().any(|e| e["type"] == "notice"), "{ev:?}");
+
+        let before = qdrant.chunk_ids("chunks").len();
+        let hidden = lesson_id(&server, &t, "secrets", "hidden").await;
+        let res = reqwest::Client::new()
+            .delete(server.at(&format!("/api/v1/lessons/{hidden}")))
+            .bearer_auth(&t)
+            .send()
+            .await
+            .unwrap();
+        assert!(res.status().is_success(), "{}", res.status());
+        let v = server.vectors_synced().await;
+        let left = qdrant.chunk_ids("chunks");
+        assert_eq!(left, chunk_ids(&server).await, "the deleted lesson's points are gone");
+        assert!(left.len() < before, "{left:?}");
+        assert_eq!(v["full_syncs"], full, "{v}");
+        assert_eq!(v["lessons_synced"].as_u64(), Some(lessons + 2), "{v}");
+        server.stop().await;
+    }
 }

@@ -39,6 +39,9 @@ fn term(t: Term) -> Box<dyn Query> {
     Box::new(TermQuery::new(t, IndexRecordOption::Basic))
 }
 
+/// A search hit: its BM25 score and the passage.
+pub type Hit = (f32, Passage);
+
 /// A chunk as retrieval knows it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Passage {
@@ -371,10 +374,10 @@ impl Bm25 {
         stages: &[u64],
         k: usize,
         any: usize,
-    ) -> Result<(Vec<(f32, Passage)>, Vec<(f32, Passage)>), IndexError> {
+    ) -> Result<(Vec<Hit>, Vec<Hit>), IndexError> {
         let wide_k = any.max(k);
         let mut wide = self.search_in(query, course_id, None, wide_k)?;
-        let open: Vec<(f32, Passage)> = wide
+        let open: Vec<Hit> = wide
             .iter()
             .filter(|(_, p)| stages.contains(&p.stage_position))
             .take(k)

@@ -88,6 +88,8 @@ impl Embedder for OpenAiEmbedder {
 #[derive(Debug, Clone)]
 pub struct Point {
     pub chunk_id: String,
+    /// Which lesson it belongs to: an edit replaces a lesson's points.
+    pub lesson_id: String,
     pub course_id: String,
     pub stage_position: u64,
     pub vector: Vec<f32>,
@@ -98,6 +100,7 @@ impl Point {
     pub fn of(p: &Passage, vector: Vec<f32>) -> Self {
         Point {
             chunk_id: p.chunk_id.clone(),
+            lesson_id: p.lesson_id.clone(),
             course_id: p.course_id.clone(),
             stage_position: p.stage_position,
             vector,
@@ -112,7 +115,15 @@ pub fn embedding_text(p: &Passage) -> String {
 
 #[async_trait]
 pub trait VectorStore: Send + Sync {
+    /// Holds exactly `points` afterwards.
     async fn replace_all(&self, points: Vec<Point>) -> Result<(), DenseError>;
+    /// Holds `points` in place of every point of `lessons` (a lesson with
+    /// no points left is deleted).
+    async fn replace_lessons(
+        &self,
+        lessons: &[String],
+        points: Vec<Point>,
+    ) -> Result<(), DenseError>;
     /// Chunk ids, best first, within the course and stages.
     async fn search(
         &self,
@@ -168,6 +179,7 @@ fn cosine_q(q: &[f32], qn: f32, d: &[i8]) -> f32 {
 /// A stored point: the course as an index into the store's course list.
 struct Stored {
     chunk_id: Box<str>,
+    lesson_id: Box<str>,
     course: u32,
     stage_position: u64,
     vector: Quantized,
@@ -186,26 +198,47 @@ pub struct MemoryVectors {
     points: tokio::sync::RwLock<Points>,
 }
 
+impl Points {
+    fn add(&mut self, p: Point) {
+        let course = match self.courses.iter().position(|c| *c == p.course_id) {
+            Some(i) => i,
+            None => {
+                self.courses.push(p.course_id);
+                self.courses.len() - 1
+            }
+        } as u32;
+        self.points.push(Stored {
+            chunk_id: p.chunk_id.into_boxed_str(),
+            lesson_id: p.lesson_id.into_boxed_str(),
+            course,
+            stage_position: p.stage_position,
+            vector: Quantized::new(&p.vector),
+        });
+    }
+}
+
 #[async_trait]
 impl VectorStore for MemoryVectors {
     async fn replace_all(&self, points: Vec<Point>) -> Result<(), DenseError> {
         let mut out = Points::default();
         for p in points {
-            let course = match out.courses.iter().position(|c| *c == p.course_id) {
-                Some(i) => i,
-                None => {
-                    out.courses.push(p.course_id);
-                    out.courses.len() - 1
-                }
-            } as u32;
-            out.points.push(Stored {
-                chunk_id: p.chunk_id.into_boxed_str(),
-                course,
-                stage_position: p.stage_position,
-                vector: Quantized::new(&p.vector),
-            });
+            out.add(p);
         }
         *self.points.write().await = out;
+        Ok(())
+    }
+
+    async fn replace_lessons(
+        &self,
+        lessons: &[String],
+        points: Vec<Point>,
+    ) -> Result<(), DenseError> {
+        let gone: std::collections::HashSet<&str> = lessons.iter().map(String::as_str).collect();
+        let mut all = self.points.write().await;
+        all.points.retain(|p| !gone.contains(&*p.lesson_id));
+        for p in points {
+            all.add(p);
+        }
         Ok(())
     }
 
@@ -287,29 +320,45 @@ impl Qdrant {
     }
 }
 
-#[async_trait]
-impl VectorStore for Qdrant {
-    async fn replace_all(&self, points: Vec<Point>) -> Result<(), DenseError> {
-        let size = points.first().map(|p| p.vector.len()).unwrap_or(0);
-        if size == 0 {
+impl Qdrant {
+    /// Creates the collection for vectors of `size`, unless it exists with
+    /// that size already (kept, so searches go on during a full sync).
+    async fn ensure_collection(&self, size: usize) -> Result<(), DenseError> {
+        let c = &self.collection;
+        let found = self
+            .send(self.req(reqwest::Method::GET, &format!("collections/{c}"))?)
+            .await
+            .ok();
+        let existing = found
+            .as_ref()
+            .and_then(|f| f["result"]["config"]["params"]["vectors"]["size"].as_u64());
+        if existing == Some(size as u64) {
             return Ok(());
         }
-        let c = &self.collection;
-        // Recreate: the collection mirrors the current content exactly.
-        let _ = self
-            .send(self.req(reqwest::Method::DELETE, &format!("collections/{c}"))?)
-            .await;
+        if found.is_some() {
+            // Another embedding model: the old vectors cannot be compared.
+            self.send(self.req(reqwest::Method::DELETE, &format!("collections/{c}"))?)
+                .await?;
+        }
         self.send(
             self.req(reqwest::Method::PUT, &format!("collections/{c}"))?
                 .json(&json!({"vectors": {"size": size, "distance": "Cosine"}})),
         )
         .await?;
+        Ok(())
+    }
+
+    /// Upserts `points` tagged with `sync` (a full sync's own tag, so the
+    /// points it did not write can be found and deleted after).
+    async fn upsert(&self, points: &[Point], sync: &str) -> Result<(), DenseError> {
+        let c = &self.collection;
         for batch in points.chunks(128) {
             let pts: Vec<Value> = batch
                 .iter()
                 .map(|p| {
                     json!({"id": point_id(&p.chunk_id), "vector": p.vector,
-                           "payload": {"chunk_id": p.chunk_id, "course_id": p.course_id, "stage_position": p.stage_position}})
+                           "payload": {"chunk_id": p.chunk_id, "lesson_id": p.lesson_id, "course_id": p.course_id,
+                                       "stage_position": p.stage_position, "sync": sync}})
                 })
                 .collect();
             self.send(
@@ -322,6 +371,57 @@ impl VectorStore for Qdrant {
             .await?;
         }
         Ok(())
+    }
+
+    async fn delete_where(&self, filter: Value) -> Result<(), DenseError> {
+        let c = &self.collection;
+        self.send(
+            self.req(
+                reqwest::Method::POST,
+                &format!("collections/{c}/points/delete?wait=true"),
+            )?
+            .json(&json!({ "filter": filter })),
+        )
+        .await?;
+        Ok(())
+    }
+}
+
+/// A tag no earlier sync used.
+fn sync_tag() -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or_default();
+    format!("{nanos:x}")
+}
+
+#[async_trait]
+impl VectorStore for Qdrant {
+    async fn replace_all(&self, points: Vec<Point>) -> Result<(), DenseError> {
+        let size = points.first().map(|p| p.vector.len()).unwrap_or(0);
+        if size == 0 {
+            return Ok(());
+        }
+        self.ensure_collection(size).await?;
+        let tag = sync_tag();
+        self.upsert(&points, &tag).await?;
+        // What this sync did not write is gone from the content.
+        self.delete_where(json!({"must_not": [{"key": "sync", "match": {"value": tag}}]}))
+            .await
+    }
+
+    async fn replace_lessons(
+        &self,
+        lessons: &[String],
+        points: Vec<Point>,
+    ) -> Result<(), DenseError> {
+        if lessons.is_empty() {
+            return Ok(());
+        }
+        self.delete_where(json!({"must": [{"key": "lesson_id", "match": {"any": lessons}}]}))
+            .await?;
+        self.upsert(&points, &sync_tag()).await
     }
 
     async fn search(
@@ -413,6 +513,7 @@ mod tests {
         let store = MemoryVectors::default();
         let p = |id: &str, course: &str, stage: u64, v: Vec<f32>| Point {
             chunk_id: id.into(),
+            lesson_id: format!("l-{id}"),
             course_id: course.into(),
             stage_position: stage,
             vector: v,
@@ -432,6 +533,22 @@ mod tests {
         assert_eq!(
             store.search(&[1.0, 0.1], "c", &[1, 2], 5).await.unwrap(),
             vec!["b", "a"]
+        );
+        // One lesson replaced, another deleted: the rest stays.
+        store
+            .replace_lessons(
+                &["l-a".into(), "l-b".into()],
+                vec![p("a2", "c", 1, vec![0.0, 1.0])],
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            store.search(&[1.0, 0.0], "c", &[1, 2], 5).await.unwrap(),
+            vec!["a2"]
+        );
+        assert_eq!(
+            store.search(&[1.0, 0.0], "other", &[1], 5).await.unwrap(),
+            vec!["x"]
         );
     }
 

@@ -43,6 +43,46 @@ pub trait ContentSource: Send + Sync {
     async fn passages_of(&self, lessons: &[String]) -> Result<Vec<Passage>, SourceError>;
 }
 
+/// A point in the index's life: its full build (or reopening) and the last
+/// change applied since. Followers of the index (the vector store) compare
+/// marks to know what they missed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Mark {
+    pub build: u64,
+    pub seq: i64,
+}
+
+/// One applied delta: the lessons changed between two change numbers.
+struct Delta {
+    from: i64,
+    to: i64,
+    lessons: Vec<String>,
+}
+
+/// The recent deltas of the current build, for followers that update lesson
+/// by lesson too; one further behind than it reaches syncs whole.
+#[derive(Default)]
+struct Journal {
+    build: u64,
+    /// The last change applied (with `build`, the index's mark).
+    seq: i64,
+    deltas: std::collections::VecDeque<Delta>,
+}
+
+/// Deltas the journal keeps.
+const JOURNAL: usize = 256;
+
+/// How far the vector store has followed the index (`/ready`).
+#[derive(Debug, Clone, Serialize)]
+pub struct VectorStatus {
+    /// `syncing`, `ready` or `failed`.
+    pub state: &'static str,
+    /// The change number the vectors match, once synced.
+    pub seq: Option<i64>,
+    pub full_syncs: u64,
+    pub lessons_synced: u64,
+}
+
 /// Counters an operator (and a test) can read.
 #[derive(Debug, Default)]
 pub struct Stats {
@@ -98,6 +138,9 @@ pub struct Status {
     pub lessons_reindexed: u64,
     /// How long the last full build or reopening took.
     pub warm_ms: Option<u64>,
+    /// The vector store, when dense retrieval is configured.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub vectors: Option<VectorStatus>,
 }
 
 /// A delta larger than this is left to the background task rather than
@@ -158,6 +201,10 @@ pub struct SearchIndex {
     gate: std::sync::Mutex<Option<Arc<Semaphore>>>,
     /// Keeps the shared folder this process's alone.
     lock: std::sync::Mutex<Option<std::fs::File>>,
+    journal: std::sync::Mutex<Journal>,
+    /// Tells followers each new mark.
+    marks: tokio::sync::watch::Sender<Option<Mark>>,
+    vectors: std::sync::Mutex<Option<VectorStatus>>,
     pub stats: Arc<Stats>,
 }
 
@@ -176,7 +223,86 @@ impl SearchIndex {
             wake: Notify::new(),
             gate: std::sync::Mutex::new(None),
             lock: std::sync::Mutex::new(None),
+            journal: std::sync::Mutex::new(Journal::default()),
+            marks: tokio::sync::watch::Sender::new(None),
+            vectors: std::sync::Mutex::new(None),
             stats: Arc::new(Stats::default()),
+        }
+    }
+
+    fn mark(&self) -> Mark {
+        let j = self.journal.lock();
+        let (build, seq) = j.map(|j| (j.build, j.seq)).unwrap_or_default();
+        Mark { build, seq }
+    }
+
+    /// The index now holds other contents wholesale (built, reopened, or
+    /// rebuilt for another database) at change `seq`.
+    fn new_build(&self, seq: i64) {
+        if let Ok(mut j) = self.journal.lock() {
+            j.build += 1;
+            j.seq = seq;
+            j.deltas.clear();
+        }
+        self.applied_seq.store(seq.max(0) as u64, Ordering::Relaxed);
+        self.marks.send_replace(Some(self.mark()));
+    }
+
+    /// `lessons` were applied, moving the index from change `from` to `to`.
+    fn applied_delta(&self, from: i64, to: i64, lessons: &[String]) {
+        if let Ok(mut j) = self.journal.lock() {
+            if j.deltas.len() == JOURNAL {
+                j.deltas.pop_front();
+            }
+            j.deltas.push_back(Delta {
+                from,
+                to,
+                lessons: lessons.to_vec(),
+            });
+            j.seq = to;
+        }
+        self.applied_seq.store(to.max(0) as u64, Ordering::Relaxed);
+        self.marks.send_replace(Some(self.mark()));
+    }
+
+    /// The lessons changed from `from` to `to`, when the journal still holds
+    /// every delta between them (`None`: sync whole).
+    pub fn lessons_between(&self, from: Mark, to: Mark) -> Option<Vec<String>> {
+        let j = self.journal.lock().ok()?;
+        if from.build != j.build || to.build != j.build || from.seq > to.seq {
+            return None;
+        }
+        let mut at = from.seq;
+        let mut out = std::collections::BTreeSet::new();
+        for d in j
+            .deltas
+            .iter()
+            .filter(|d| d.to > from.seq && d.to <= to.seq)
+        {
+            if d.from > at {
+                return None;
+            }
+            out.extend(d.lessons.iter().cloned());
+            at = d.to;
+        }
+        (at == to.seq).then(|| out.into_iter().collect())
+    }
+
+    /// Every new mark, for a follower of the index (it also wakes when the
+    /// index halts).
+    pub fn marks(&self) -> tokio::sync::watch::Receiver<Option<Mark>> {
+        self.marks.subscribe()
+    }
+
+    /// Whether the background work should end.
+    pub fn is_halted(&self) -> bool {
+        self.halted()
+    }
+
+    /// What the vector store's follower reports for `/ready`.
+    pub fn set_vectors(&self, status: VectorStatus) {
+        if let Ok(mut v) = self.vectors.lock() {
+            *v = Some(status);
         }
     }
 
@@ -207,16 +333,14 @@ impl SearchIndex {
             builds: self.stats.index_builds(),
             lessons_reindexed: self.stats.lessons_reindexed(),
             warm_ms: (warm != u64::MAX).then_some(warm),
+            vectors: self.vectors.lock().ok().and_then(|v| v.clone()),
         }
     }
 
     /// The index to search, once the first build is done.
-    pub async fn current(&self) -> Option<(Arc<Bm25>, i64)> {
+    pub async fn current(&self) -> Option<(Arc<Bm25>, Mark)> {
         let live = self.live.read().await.clone()?;
-        Some((
-            live.bm25.clone(),
-            self.applied_seq.load(Ordering::Relaxed) as i64,
-        ))
+        Some((live.bm25.clone(), self.mark()))
     }
 
     /// Starts the first build in the background, then follows the change
@@ -235,6 +359,7 @@ impl SearchIndex {
     pub fn halt(&self) {
         self.stopped.store(true, Ordering::Release);
         self.wake.notify_one();
+        self.marks.send_modify(|_| {});
     }
 
     /// Stops following the log and lets go of the index and its folder
@@ -326,13 +451,13 @@ impl SearchIndex {
                 version
             }
         };
-        self.applied_seq
-            .store(applied.seq.max(0) as u64, Ordering::Relaxed);
+        let seq = applied.seq;
         *self.applied.lock().await = Some(applied);
         *self.live.write().await = Some(Arc::new(Live {
             bm25,
             _private: private,
         }));
+        self.new_build(seq);
         // Changes logged while it was built or since it was left.
         self.catch_up(usize::MAX).await
     }
@@ -492,8 +617,7 @@ impl SearchIndex {
             self.stats.index_builds.fetch_add(1, Ordering::Relaxed);
             metrics::counter!("tutor_index_builds_total").increment(1);
             tracing::info!(passages = n, "search index rebuilt for another database");
-            self.applied_seq
-                .store(version.seq.max(0) as u64, Ordering::Relaxed);
+            self.new_build(version.seq);
             *applied = Some(version);
             return Ok(());
         }
@@ -529,8 +653,7 @@ impl SearchIndex {
         if !lessons.is_empty() {
             tracing::info!(lessons = lessons.len(), seq = upto, "search index updated");
         }
-        self.applied_seq
-            .store(upto.max(0) as u64, Ordering::Relaxed);
+        self.applied_delta(current.seq, upto, &lessons);
         *applied = Some(done);
         Ok(())
     }

@@ -210,6 +210,35 @@ impl TestServer {
         format!("{}{}", self.url, path)
     }
 
+    /// Waits until the vector store matches the content the database holds
+    /// now (it follows the index in the background), and returns what
+    /// `/ready` says of it.
+    pub async fn vectors_synced(&self) -> serde_json::Value {
+        let (seq,): (i64,) = common::on_db!(&self.db, pool => sqlx::query_as(
+            "SELECT COALESCE(MAX(seq), 0) FROM content_version").fetch_one(pool).await)
+        .expect("read the content version");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        loop {
+            // Catches the index up at once rather than at its next poll.
+            let _ = self.search.refresh().await;
+            let ready: serde_json::Value = reqwest::get(self.at("/ready"))
+                .await
+                .expect("GET /ready")
+                .json()
+                .await
+                .expect("/ready answers JSON");
+            let v = &ready["search"]["vectors"];
+            if v["state"] == "ready" && v["seq"].as_i64() >= Some(seq) {
+                return v.clone();
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the vector store did not catch up with change {seq}: {ready}"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+    }
+
     /// A client that keeps cookies, like a browser.
     pub fn client(&self) -> reqwest::Client {
         reqwest::Client::builder()
