@@ -468,6 +468,9 @@ pub struct EmbeddingCache {
     map: tokio::sync::Mutex<HashMap<u64, Quantized>>,
 }
 
+/// Texts per call to the embedder while syncing.
+const EMBED_BATCH: usize = 256;
+
 fn text_key(t: &str) -> u64 {
     use std::hash::{Hash, Hasher};
     let mut h = std::collections::hash_map::DefaultHasher::new();
@@ -487,9 +490,11 @@ impl EmbeddingCache {
             .filter(|t| !map.contains_key(&text_key(t)))
             .cloned()
             .collect();
-        if !missing.is_empty() {
-            let vectors = embedder.embed(&missing).await?;
-            for (t, v) in missing.iter().zip(vectors) {
+        // Kept batch by batch: a sync that fails part-way resumes where it
+        // stopped instead of embedding everything again.
+        for batch in missing.chunks(EMBED_BATCH) {
+            let vectors = embedder.embed(batch).await?;
+            for (t, v) in batch.iter().zip(vectors) {
                 map.insert(text_key(t), Quantized::new(&v));
             }
         }
@@ -566,6 +571,47 @@ mod tests {
             a.iter().zip(&back).all(|(x, y)| (x - y).abs() < 0.01),
             "{back:?}"
         );
+    }
+
+    /// Counts the texts it embeds; fails every call after `fail_after`.
+    struct Flaky {
+        embedded: std::sync::atomic::AtomicUsize,
+        calls: std::sync::atomic::AtomicUsize,
+        fail_after: usize,
+    }
+
+    #[async_trait]
+    impl Embedder for Flaky {
+        async fn embed(&self, texts: &[String]) -> Result<Vec<Vec<f32>>, DenseError> {
+            use std::sync::atomic::Ordering::SeqCst;
+            if self.calls.fetch_add(1, SeqCst) >= self.fail_after {
+                return Err(DenseError("down".into()));
+            }
+            self.embedded.fetch_add(texts.len(), SeqCst);
+            Ok(texts.iter().map(|t| vec![t.len() as f32, 1.0]).collect())
+        }
+    }
+
+    #[tokio::test]
+    async fn a_sync_that_fails_part_way_resumes_where_it_stopped() {
+        use std::sync::atomic::Ordering::SeqCst;
+        let texts: Vec<String> = (0..600).map(|i| format!("passage {i}")).collect();
+        let cache = EmbeddingCache::default();
+        let flaky = Flaky {
+            embedded: 0.into(),
+            calls: 0.into(),
+            fail_after: 1,
+        };
+        assert!(cache.embed_all(&flaky, &texts).await.is_err());
+        assert_eq!(flaky.embedded.load(SeqCst), EMBED_BATCH);
+        let up = Flaky {
+            embedded: 0.into(),
+            calls: 0.into(),
+            fail_after: usize::MAX,
+        };
+        let all = cache.embed_all(&up, &texts).await.unwrap();
+        assert_eq!(all.len(), 600);
+        assert_eq!(up.embedded.load(SeqCst), 600 - EMBED_BATCH, "only the rest");
     }
 
     #[test]
