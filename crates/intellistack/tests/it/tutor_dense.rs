@@ -41,19 +41,26 @@ async fn ask(server: &TestServer, t: &str, text: &str) -> Vec<Value> {
     .await
 }
 
+/// A server whose vectors are in a Qdrant double (collection `chunks`),
+/// embedded by the model double.
+async fn with_qdrant(backend: Backend) -> (TestServer, FakeQdrant, FakeLlm) {
+    let fake = FakeLlm::start().await;
+    let qdrant = FakeQdrant::start().await;
+    let server = TestServer::start_with(
+        backend,
+        Options::default()
+            .var("EMBEDDINGS_MODEL", "test-embed")
+            .var("EMBEDDINGS_BASE_URL", fake.url.clone())
+            .var("QDRANT_URL", format!("http://{}", qdrant.addr))
+            .var("QDRANT_COLLECTION", "chunks"),
+    )
+    .await;
+    (server, qdrant, fake)
+}
+
 crate::per_database! {
     async fn qdrant_searches_are_filtered_by_course_and_unlocked_stages(backend) {
-        let fake = FakeLlm::start().await;
-        let qdrant = FakeQdrant::start().await;
-        let server = TestServer::start_with(
-            backend,
-            Options::default()
-                .var("EMBEDDINGS_MODEL", "test-embed")
-                .var("EMBEDDINGS_BASE_URL", fake.url.clone())
-                .var("QDRANT_URL", format!("http://{}", qdrant.addr))
-                .var("QDRANT_COLLECTION", "chunks"),
-        )
-        .await;
+        let (server, qdrant, _embeddings) = with_qdrant(backend).await;
         course(&server).await;
         let t = student(&server).await;
         server.vectors_synced().await;
@@ -168,17 +175,7 @@ async fn lesson_id(server: &TestServer, t: &str, stage: &str, lesson: &str) -> S
 
 crate::per_database! {
     async fn an_edit_replaces_only_that_lessons_vectors_in_qdrant(backend) {
-        let fake = FakeLlm::start().await;
-        let qdrant = FakeQdrant::start().await;
-        let server = TestServer::start_with(
-            backend,
-            Options::default()
-                .var("EMBEDDINGS_MODEL", "test-embed")
-                .var("EMBEDDINGS_BASE_URL", fake.url.clone())
-                .var("QDRANT_URL", format!("http://{}", qdrant.addr))
-                .var("QDRANT_COLLECTION", "chunks"),
-        )
-        .await;
+        let (server, qdrant, _embeddings) = with_qdrant(backend).await;
         course(&server).await;
         let v = server.vectors_synced().await;
         assert_eq!(qdrant.chunk_ids("chunks"), chunk_ids(&server).await);

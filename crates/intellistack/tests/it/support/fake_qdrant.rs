@@ -102,12 +102,17 @@ async fn create(
     Json(json!({"result": true, "status": "ok"})).into_response()
 }
 
+/// Qdrant's answer about a collection it does not have.
+fn no_collection(c: &str) -> Response {
+    error(
+        StatusCode::NOT_FOUND,
+        &format!("Not found: Collection `{c}` doesn't exist!"),
+    )
+}
+
 async fn describe(State(s): State<Shared>, Path(c): Path<String>) -> Response {
     let Some(size) = s.sizes.lock().unwrap().get(&c).copied() else {
-        return error(
-            StatusCode::NOT_FOUND,
-            &format!("Not found: Collection `{c}` doesn't exist!"),
-        );
+        return no_collection(&c);
     };
     let count = s.points.lock().unwrap().get(&c).map_or(0, Vec::len);
     Json(json!({"result": {"status": "green", "points_count": count,
@@ -135,10 +140,7 @@ async fn delete_points(
 ) -> Response {
     let mut all = s.points.lock().unwrap();
     let Some(list) = all.get_mut(&c) else {
-        return error(
-            StatusCode::NOT_FOUND,
-            &format!("Not found: Collection `{c}` doesn't exist!"),
-        );
+        return no_collection(&c);
     };
     list.retain(|p| !passes(&p["payload"], &body["filter"]));
     Json(json!({"result": {"operation_id": 0, "status": "completed"}, "status": "ok"}))
@@ -152,10 +154,7 @@ async fn upsert(
 ) -> Response {
     let mut all = s.points.lock().unwrap();
     let Some(list) = all.get_mut(&c) else {
-        return error(
-            StatusCode::NOT_FOUND,
-            &format!("Not found: Collection `{c}` doesn't exist!"),
-        );
+        return no_collection(&c);
     };
     for p in body["points"].as_array().cloned().unwrap_or_default() {
         list.retain(|q| q["id"] != p["id"]);
