@@ -171,6 +171,11 @@ const LOG_LESSON: &str =
     "INSERT INTO content_change (seq, changed_at, lesson_id) VALUES ($1, $2, $3)";
 const LOG_STAGE: &str = "INSERT INTO content_change (seq, lesson_id, changed_at) SELECT $1, id, $2 FROM lesson WHERE stage_id = $3";
 const LOG_COURSE: &str = "INSERT INTO content_change (seq, lesson_id, changed_at) SELECT $1, l.id, $2 FROM lesson l JOIN stage s ON s.id = l.stage_id WHERE s.course_id = $3";
+// Run after each LOG_*: a follower needs only each lesson's latest number
+// (it asks which lessons changed after N), so the older rows of the lessons
+// just logged go, and the log stays one row per lesson, however many edits.
+const COMPACT: &str = "DELETE FROM content_change WHERE seq < $1
+     AND lesson_id IN (SELECT lesson_id FROM content_change WHERE seq = $1)";
 
 /// Saves a stage; a new slug changes its lessons' citation links, so they
 /// are logged for retrieval.
@@ -185,6 +190,7 @@ pub async fn update_stage(db: &Db, s: &Stage) -> sqlx::Result<()> {
         if old.is_some_and(|(slug,)| slug != s.slug) {
             let (seq,): (i64,) = sqlx::query_as(NEXT_CHANGE).bind(common::ids::new_id()).fetch_one(&mut *tx).await?;
             sqlx::query(LOG_STAGE).bind(seq).bind(s.updated_at).bind(&s.id).execute(&mut *tx).await?;
+            sqlx::query(COMPACT).bind(seq).execute(&mut *tx).await?;
         }
         tx.commit().await
     })
@@ -208,6 +214,7 @@ async fn delete_logged(
         let mut tx = pool.begin().await?;
         let (seq,): (i64,) = sqlx::query_as(NEXT_CHANGE).bind(common::ids::new_id()).fetch_one(&mut *tx).await?;
         sqlx::query(log).bind(seq).bind(now).bind(id).execute(&mut *tx).await?;
+        sqlx::query(COMPACT).bind(seq).execute(&mut *tx).await?;
         let n = sqlx::query(delete).bind(id).execute(&mut *tx).await?.rows_affected();
         tx.commit().await?;
         Ok(n)
@@ -383,6 +390,7 @@ pub async fn replace_chunks(
         let mut tx = pool.begin().await?;
         let (seq,): (i64,) = sqlx::query_as(NEXT_CHANGE).bind(common::ids::new_id()).fetch_one(&mut *tx).await?;
         sqlx::query(LOG_LESSON).bind(seq).bind(now).bind(lesson_id).execute(&mut *tx).await?;
+        sqlx::query(COMPACT).bind(seq).execute(&mut *tx).await?;
         sqlx::query("DELETE FROM content_chunk WHERE lesson_id = $1").bind(lesson_id).execute(&mut *tx).await?;
         for (i, c) in chunks.iter().enumerate() {
             let hash = auth::crypto::token_hash(&c.text);
@@ -412,6 +420,7 @@ pub async fn sync_chunk_positions(
              WHERE course_id = $1")
             .bind(course_id).execute(&mut *tx).await?;
         sqlx::query(LOG_COURSE).bind(seq).bind(now).bind(course_id).execute(&mut *tx).await?;
+        sqlx::query(COMPACT).bind(seq).execute(&mut *tx).await?;
         tx.commit().await
     })
 }

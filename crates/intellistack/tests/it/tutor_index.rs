@@ -169,6 +169,13 @@ per_database! {
         }
         assert_eq!(reindexed(&server) - before, 2, "the deletion touched that lesson alone");
         assert_eq!(builds(&server), builds_before);
+        // The change log keeps one row per lesson, however often it changed.
+        let (rows, lessons): (i64, i64) = common::on_db!(&server.db, pool => sqlx::query_as(
+            "SELECT COUNT(*), COUNT(DISTINCT lesson_id) FROM content_change").fetch_one(pool).await.unwrap());
+        assert_eq!(rows, lessons, "one row per lesson");
+        let (mine,): (i64,) = common::on_db!(&server.db, pool => sqlx::query_as(
+            "SELECT COUNT(*) FROM content_change WHERE lesson_id = $1").bind(&id).fetch_one(pool).await.unwrap());
+        assert_eq!(mine, 1, "the import, the edit and the deletion left one row");
         let r = ready(&server).await;
         assert_eq!(r["search"]["state"], "ready", "{r}");
         server.stop().await;
