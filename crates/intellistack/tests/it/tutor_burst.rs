@@ -244,6 +244,17 @@ crate::per_database! {
         reopened.burst(&jwt, 30).await;
         reopened.search_ready().await;
         assert_eq!(reopened.builds().await, 0, "{backend:?}: reopened");
+        // Every counter is listed, those still at 0 included.
+        let text = text_at(&reopened.http, format!("{}/metrics", reopened.base)).await;
+        for name in [
+            "tutor_index_builds_total",
+            "tutor_index_lessons_reindexed_total",
+        ] {
+            assert!(
+                text.lines().any(|l| l.split_whitespace().next() == Some(name)),
+                "{backend:?}: {name} is not listed"
+            );
+        }
         assert_eq!(
             reopened.counter("tutor_index_reopened_total").await,
             1,

@@ -321,6 +321,8 @@ per_database! {
         let second = TestServer::start_with(backend, opts()).await;
         assert_eq!(builds(&second), 0, "reopened from disk, not rebuilt");
         assert_eq!(second.search.stats.index_reopened.load(Ordering::Relaxed), 1);
+        let r = ready(&second).await;
+        assert_eq!((r["search"]["reopened"].as_u64(), r["search"]["builds"].as_u64()), (Some(1), Some(0)), "{r}");
         assert_eq!(reindexed(&second), 1, "only the lesson changed meanwhile");
         let t = sign_in(&second, "boss@example.com").await;
         let ev = turn(&second, &t, "what is a quillwort coupling?").await;

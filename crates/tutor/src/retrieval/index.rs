@@ -135,6 +135,8 @@ pub struct Status {
     /// The last change of the log this index contains.
     pub seq: Option<i64>,
     pub builds: u64,
+    /// Start-ups that reopened the index left on disk instead of building.
+    pub reopened: u64,
     pub lessons_reindexed: u64,
     /// How long the last full build or reopening took.
     pub warm_ms: Option<u64>,
@@ -331,6 +333,7 @@ impl SearchIndex {
                 .as_ref()
                 .map(|_| self.applied_seq.load(Ordering::Relaxed) as i64),
             builds: self.stats.index_builds(),
+            reopened: self.stats.index_reopened.load(Ordering::Relaxed),
             lessons_reindexed: self.stats.lessons_reindexed(),
             warm_ms: (warm != u64::MAX).then_some(warm),
             vectors: self.vectors.lock().ok().and_then(|v| v.clone()),
@@ -350,6 +353,14 @@ impl SearchIndex {
             return;
         }
         self.set_state(State::Warming);
+        // Listed at 0 from the start, so a scrape shows every counter.
+        for name in [
+            "tutor_index_builds_total",
+            "tutor_index_reopened_total",
+            "tutor_index_lessons_reindexed_total",
+        ] {
+            metrics::counter!(name).increment(0);
+        }
         let this = self.clone();
         tokio::spawn(async move { this.run().await });
     }
