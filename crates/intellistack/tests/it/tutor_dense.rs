@@ -3,10 +3,12 @@
 
 use serde_json::{Value, json};
 
-use crate::support::api::{api_get, token};
+use crate::support::api::token;
 use crate::support::auth::admin;
 use crate::support::chat::*;
-use crate::support::courses::{drones, enrolled_student, import, lesson};
+use crate::support::courses::{
+    delete_lesson, drones, edit_body, enrolled_student, import, lesson, lesson_id,
+};
 use crate::support::fake_llm::FakeLlm;
 use crate::support::fake_qdrant::FakeQdrant;
 use crate::support::proxy::TcpProxy;
@@ -162,17 +164,6 @@ async fn chunk_ids(server: &TestServer) -> Vec<String> {
     ids
 }
 
-async fn lesson_id(server: &TestServer, t: &str, stage: &str, lesson: &str) -> String {
-    let (s, v) = api_get(
-        server,
-        &format!("/api/v1/courses/drones/lessons/{stage}/{lesson}"),
-        t,
-    )
-    .await;
-    assert_eq!(s, 200, "{v}");
-    v["id"].as_str().unwrap().to_string()
-}
-
 crate::per_database! {
     async fn an_edit_replaces_only_that_lessons_vectors_in_qdrant(backend) {
         let (server, qdrant, _embeddings) = with_qdrant(backend).await;
@@ -183,15 +174,8 @@ crate::per_database! {
         let boss = admin(&server, "boss@example.com").await;
         let t = token(&boss, &server).await;
 
-        let id = lesson_id(&server, &t, "flight", "lift").await;
-        let res = reqwest::Client::new()
-            .patch(server.at(&format!("/api/v1/lessons/{id}")))
-            .bearer_auth(&t)
-            .json(&json!({"body": "## Rotors\n\nA quillwort rotor spins faster to climb.\n"}))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(res.status(), 200);
+        let id = lesson_id(&server, &t, "drones", "flight", "lift").await;
+        edit_body(&server, &t, &id, "## Rotors\n\nA quillwort rotor spins faster to climb.\n").await;
         let v = server.vectors_synced().await;
         assert_eq!(qdrant.chunk_ids("chunks"), chunk_ids(&server).await, "the edited lesson's points were replaced");
         assert_eq!(v["full_syncs"], full, "no full sync for an edit: {v}");
@@ -201,14 +185,8 @@ crate::per_database! {
         assert!(!ev.iter().any(|e| e["type"] == "notice"), "{ev:?}");
 
         let before = qdrant.chunk_ids("chunks").len();
-        let hidden = lesson_id(&server, &t, "secrets", "hidden").await;
-        let res = reqwest::Client::new()
-            .delete(server.at(&format!("/api/v1/lessons/{hidden}")))
-            .bearer_auth(&t)
-            .send()
-            .await
-            .unwrap();
-        assert!(res.status().is_success(), "{}", res.status());
+        let hidden = lesson_id(&server, &t, "drones", "secrets", "hidden").await;
+        delete_lesson(&server, &t, &hidden).await;
         let v = server.vectors_synced().await;
         let left = qdrant.chunk_ids("chunks");
         assert_eq!(left, chunk_ids(&server).await, "the deleted lesson's points are gone");

@@ -13,9 +13,10 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use crate::per_database;
-use crate::support::api::{api_get, token};
+use crate::support::api::token;
 use crate::support::auth::*;
 use crate::support::chat::*;
+use crate::support::courses::{delete_lesson, edit_body, import, lesson_id};
 use crate::support::fake_llm::{FakeLlm, Script};
 use crate::support::{Backend, Options, TestServer};
 use api::content::loader::{CourseDoc, LessonDoc, StageDoc};
@@ -49,11 +50,6 @@ fn catalogue(stages: usize, lessons: usize) -> CourseDoc {
     }
 }
 
-async fn import(server: &TestServer, doc: CourseDoc) {
-    let clock: common::SharedClock = Arc::new(server.clock.clone());
-    api::seed::import(&server.db, &clock, &[doc]).await.unwrap();
-}
-
 /// The events of one turn, bounded so a stall fails rather than hangs.
 async fn turn(server: &TestServer, t: &str, text: &str) -> Vec<Value> {
     let body = json!({"type": "threads.create", "params": {"input": message(text)}, "metadata": {"page": {"course": "catalogue"}}});
@@ -72,38 +68,6 @@ fn cited(ev: &[Value]) -> Vec<String> {
         .iter()
         .filter_map(|a| a["source"]["url"].as_str().map(str::to_string))
         .collect()
-}
-
-async fn lesson_id(server: &TestServer, t: &str, stage: &str, lesson: &str) -> String {
-    let (s, v) = api_get(
-        server,
-        &format!("/api/v1/courses/catalogue/lessons/{stage}/{lesson}"),
-        t,
-    )
-    .await;
-    assert_eq!(s, 200, "{v}");
-    v["id"].as_str().unwrap().to_string()
-}
-
-async fn patch_body(server: &TestServer, t: &str, id: &str, body: &str) {
-    let res = reqwest::Client::new()
-        .patch(server.at(&format!("/api/v1/lessons/{id}")))
-        .bearer_auth(t)
-        .json(&json!({ "body": body }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 200);
-}
-
-async fn delete(server: &TestServer, t: &str, id: &str) {
-    let res = reqwest::Client::new()
-        .delete(server.at(&format!("/api/v1/lessons/{id}")))
-        .bearer_auth(t)
-        .send()
-        .await
-        .unwrap();
-    assert!(res.status().is_success(), "{}", res.status());
 }
 
 async fn ready(server: &TestServer) -> Value {
@@ -140,8 +104,8 @@ per_database! {
         assert!(final_text(&ev).contains("mark2x3"), "{}", final_text(&ev));
         let (builds_before, before) = (builds(&server), reindexed(&server));
 
-        let id = lesson_id(&server, &t, "stage-2", "lesson-3").await;
-        patch_body(&server, &t, &id, "## Couplings\n\nA quillwort coupling joins two shafts without backlash.\n").await;
+        let id = lesson_id(&server, &t, "catalogue", "stage-2", "lesson-3").await;
+        edit_body(&server, &t, &id, "## Couplings\n\nA quillwort coupling joins two shafts without backlash.\n").await;
         let ev = turn(&server, &t, "what is a quillwort coupling?").await;
         let text = final_text(&ev);
         assert!(text.contains("joins two shafts without backlash"), "{text}");
@@ -157,7 +121,7 @@ per_database! {
         assert!(!final_text(&ev).contains("mark2x3"), "{}", final_text(&ev));
 
         // Deleted: neither its text nor its link ever appears again.
-        delete(&server, &t, &id).await;
+        delete_lesson(&server, &t, &id).await;
         for q in ["what is a quillwort coupling?", "shafts without backlash", "couplings"] {
             let ev = turn(&server, &t, q).await;
             assert!(!final_text(&ev).contains("quillwort"), "{q}: {}", final_text(&ev));
@@ -199,8 +163,8 @@ per_database! {
         assert!(final_text(&ev).contains("mark1x4"), "{}", final_text(&ev));
         let (b_builds, b_before) = (builds(&b), reindexed(&b));
 
-        let id = lesson_id(&a, &t, "stage-1", "lesson-4").await;
-        patch_body(&a, &t, &id, "## Couplings\n\nA quillwort coupling joins two shafts without backlash.\n").await;
+        let id = lesson_id(&a, &t, "catalogue", "stage-1", "lesson-4").await;
+        edit_body(&a, &t, &id, "## Couplings\n\nA quillwort coupling joins two shafts without backlash.\n").await;
         let ev = turn(&b, &tb, "what is a quillwort coupling?").await;
         assert!(final_text(&ev).contains("without backlash"), "{}", final_text(&ev));
         assert!(
@@ -211,7 +175,7 @@ per_database! {
         assert_eq!(reindexed(&b) - b_before, 1, "the other instance applied the same one-lesson delta");
         assert_eq!(builds(&b), b_builds, "and did not rebuild");
 
-        delete(&a, &t, &id).await;
+        delete_lesson(&a, &t, &id).await;
         let ev = turn(&b, &tb, "what is a quillwort coupling?").await;
         assert!(!final_text(&ev).contains("quillwort"), "{}", final_text(&ev));
         assert_eq!(reindexed(&b) - b_before, 2);
@@ -288,7 +252,7 @@ per_database! {
         let t = token(&boss, &first).await;
         let ev = turn(&first, &t, "what does the mark2x2 lesson cover?").await;
         assert!(final_text(&ev).contains("mark2x2"));
-        let id = lesson_id(&first, &t, "stage-2", "lesson-2").await;
+        let id = lesson_id(&first, &t, "catalogue", "stage-2", "lesson-2").await;
         let (_, session, _) = get(&boss, &first, "/api/auth/get-session").await;
         let boss_id = session["user"]["id"].as_str().unwrap().to_string();
         first.stop().await;

@@ -296,11 +296,6 @@ impl SearchIndex {
         self.marks.subscribe()
     }
 
-    /// Whether the background work should end.
-    pub fn is_halted(&self) -> bool {
-        self.halted()
-    }
-
     /// What the vector store's follower reports for `/ready`.
     pub fn set_vectors(&self, status: VectorStatus) {
         if let Ok(mut v) = self.vectors.lock() {
@@ -384,7 +379,8 @@ impl SearchIndex {
         }
     }
 
-    fn halted(&self) -> bool {
+    /// Whether the background work (this index's and its followers') should end.
+    pub fn halted(&self) -> bool {
         self.stopped.load(Ordering::Acquire)
     }
 

@@ -93,7 +93,7 @@ async fn follow(index: Arc<SearchIndex>, dense: Arc<Dense>) {
     loop {
         // Seen before reading the index: a mark set meanwhile wakes us.
         marks.borrow_and_update();
-        if index.is_halted() {
+        if index.halted() {
             return;
         }
         if let Some((bm25, mark)) = index.current().await

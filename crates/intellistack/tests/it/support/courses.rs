@@ -6,7 +6,7 @@ use std::sync::Arc;
 use api::content::loader::{CourseDoc, LessonDoc, StageDoc};
 
 use super::TestServer;
-use super::api::token;
+use super::api::{api_get, token};
 use super::auth::verified_user;
 
 /// A lesson at position 1 without exercises.
@@ -71,4 +71,45 @@ pub async fn enrolled_student(server: &TestServer, email: &str, slug: &str) -> S
         .unwrap();
     assert_eq!(res.status(), 201);
     t
+}
+
+/// The id of lesson `stage`/`lesson` of course `course`, read as `t` sees it.
+pub async fn lesson_id(
+    server: &TestServer,
+    t: &str,
+    course: &str,
+    stage: &str,
+    lesson: &str,
+) -> String {
+    let (s, v) = api_get(
+        server,
+        &format!("/api/v1/courses/{course}/lessons/{stage}/{lesson}"),
+        t,
+    )
+    .await;
+    assert_eq!(s, 200, "{v}");
+    v["id"].as_str().unwrap().to_string()
+}
+
+/// Replaces a lesson's Markdown body through the API.
+pub async fn edit_body(server: &TestServer, t: &str, id: &str, body: &str) {
+    let res = reqwest::Client::new()
+        .patch(server.at(&format!("/api/v1/lessons/{id}")))
+        .bearer_auth(t)
+        .json(&serde_json::json!({ "body": body }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+}
+
+/// Deletes a lesson through the API.
+pub async fn delete_lesson(server: &TestServer, t: &str, id: &str) {
+    let res = reqwest::Client::new()
+        .delete(server.at(&format!("/api/v1/lessons/{id}")))
+        .bearer_auth(t)
+        .send()
+        .await
+        .unwrap();
+    assert!(res.status().is_success(), "{}", res.status());
 }

@@ -133,18 +133,26 @@ fn passes(payload: &Value, filter: &Value) -> bool {
         && !list("must_not").iter().any(|m| matches(payload, m))
 }
 
+/// Changes collection `c`'s points with `change`, answering as Qdrant does
+/// for a completed update, or for a collection it does not have.
+fn update(s: &Shared, c: &str, change: impl FnOnce(&mut Vec<Value>)) -> Response {
+    let mut all = s.points.lock().unwrap();
+    let Some(list) = all.get_mut(c) else {
+        return no_collection(c);
+    };
+    change(list);
+    Json(json!({"result": {"operation_id": 0, "status": "completed"}, "status": "ok"}))
+        .into_response()
+}
+
 async fn delete_points(
     State(s): State<Shared>,
     Path(c): Path<String>,
     Json(body): Json<Value>,
 ) -> Response {
-    let mut all = s.points.lock().unwrap();
-    let Some(list) = all.get_mut(&c) else {
-        return no_collection(&c);
-    };
-    list.retain(|p| !passes(&p["payload"], &body["filter"]));
-    Json(json!({"result": {"operation_id": 0, "status": "completed"}, "status": "ok"}))
-        .into_response()
+    update(&s, &c, |list| {
+        list.retain(|p| !passes(&p["payload"], &body["filter"]))
+    })
 }
 
 async fn upsert(
@@ -152,16 +160,12 @@ async fn upsert(
     Path(c): Path<String>,
     Json(body): Json<Value>,
 ) -> Response {
-    let mut all = s.points.lock().unwrap();
-    let Some(list) = all.get_mut(&c) else {
-        return no_collection(&c);
-    };
-    for p in body["points"].as_array().cloned().unwrap_or_default() {
-        list.retain(|q| q["id"] != p["id"]);
-        list.push(p);
-    }
-    Json(json!({"result": {"operation_id": 0, "status": "completed"}, "status": "ok"}))
-        .into_response()
+    update(&s, &c, |list| {
+        for p in body["points"].as_array().cloned().unwrap_or_default() {
+            list.retain(|q| q["id"] != p["id"]);
+            list.push(p);
+        }
+    })
 }
 
 fn matches(payload: &Value, cond: &Value) -> bool {
